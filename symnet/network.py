@@ -1,0 +1,255 @@
+"""``explain(model)`` -> :class:`Network`: the model's layers as formulas, composed and evaluated."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from . import compose
+from .errors import InvalidInputError
+from .ir import GraphNode, LayerFormula
+from .layers import convert_layer
+from .load import KerasGraph, load_model, read_graph
+from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend
+from .symbolic import matrix_shape
+
+__all__ = ["Network", "explain"]
+
+PRECISIONS = ("float32", "float64", "exact")
+
+
+def explain(model: Any, *, input_names: Sequence[str] | None = None,
+            output_names: Sequence[str] | None = None) -> Network:
+    """Read a Keras model and turn every layer into its exact formula.
+
+    Args:
+        model: a ``keras.Model`` (Sequential or functional), or a path to a ``.keras`` or
+            ``.h5`` file, loaded with Keras' safe mode.
+        input_names: names of the input features, one per feature in row-major order across
+            the model's inputs (default ``x`` for one feature, else ``x_1 ... x_n``).
+        output_names: names of the outputs likewise (default ``y`` or ``y_1 ... y_m``).
+
+    Returns:
+        The :class:`Network`.
+
+    Raises:
+        ModelLoadError: the file is missing, unreadable or not a Keras model.
+        UnsupportedLayerError: a layer (``Lambda``, custom, or an unsupported option) has no
+            exact converter; the message names it and lists what is supported.
+    """
+    keras_model = load_model(model)
+    return Network(keras_model, read_graph(keras_model), input_names, output_names)
+
+
+def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tuple[sp.Symbol, ...]:
+    if given is None:
+        names = [stem] if count == 1 else [f"{stem}_{i}" for i in range(1, count + 1)]
+    else:
+        names = [str(n) for n in given]
+        if len(names) != count:
+            raise InvalidInputError(f"expected {count} {what} name(s), received {len(names)}: "
+                                    f"{names}")
+        if len(set(names)) != len(names) or not all(n.strip() for n in names):
+            raise InvalidInputError(f"{what} names must be distinct and non-empty, received "
+                                    f"{names}")
+    return tuple(sp.Symbol(n, real=True) for n in names)
+
+
+class Network:
+    """A Keras model as mathematics. Build it with :func:`symnet.explain`."""
+
+    def __init__(self, model: Any, graph: KerasGraph, input_names: Sequence[str] | None,
+                 output_names: Sequence[str] | None) -> None:
+        self.name: str = model.name
+        self._graph = graph
+        n_in = sum(math.prod(s) for s in graph.input_shapes)
+        n_out = sum(math.prod(s) for s in graph.output_shapes)
+        self.inputs = _names(input_names, n_in, "x", "input")
+        self.outputs = _names(output_names, n_out, "y", "output")
+
+        symbols: dict[str, sp.MatrixSymbol] = {}
+        scalars: dict[str, tuple[sp.Symbol, ...]] = {}
+        start = 0
+        for i, (key, shape) in enumerate(zip(graph.inputs, graph.input_shapes)):
+            name = "x" if len(graph.inputs) == 1 else f"x^({i + 1})"
+            symbols[key] = sp.MatrixSymbol(name, *matrix_shape(shape))
+            scalars[key] = self.inputs[start:start + math.prod(shape)]
+            start += math.prod(shape)
+
+        numbering = {}
+        for layer in graph.layers:
+            if type(layer).__name__ != "InputLayer":
+                numbering[id(layer)] = len(numbering) + 1
+        converted: dict[int, LayerFormula] = {}
+        calls: dict[int, int] = {}
+        nodes: list[GraphNode] = []
+        for node in graph.nodes:
+            layer = node.layer
+            if type(layer).__name__ == "InputLayer":
+                if id(layer) not in converted and any(layer is m for m in graph.layers):
+                    converted[id(layer)] = convert_layer(
+                        layer, 0, list(node.input_shapes), node.output_shape,
+                        (symbols[node.output],), symbols[node.output],
+                        scalars=scalars.get(node.output))
+                continue
+            k = numbering[id(layer)]
+            out_name = "y" if graph.outputs == (node.output,) else f"h_{k}"
+            calls[id(layer)] = calls.get(id(layer), 0) + 1
+            if calls[id(layer)] > 1:  # a shared layer: one formula, one output symbol per call
+                out_name = f"{out_name}^({calls[id(layer)]})"
+            symbols[node.output] = sp.MatrixSymbol(out_name, *matrix_shape(node.output_shape))
+            ins = tuple(symbols[key] for key in node.inputs)
+            if id(layer) not in converted:
+                converted[id(layer)] = convert_layer(
+                    layer, k, list(node.input_shapes), node.output_shape, ins,
+                    symbols[node.output])
+            nodes.append(GraphNode(converted[id(layer)], node.inputs, node.output))
+
+        self.layers: tuple[LayerFormula, ...] = tuple(
+            converted[id(layer)] for layer in graph.layers if id(layer) in converted)
+        self._nodes = tuple(nodes)
+        self._input_symbols = {key: symbols[key] for key in graph.inputs}
+        self._scalars = scalars
+        self._backends: dict[str, Backend] = {}
+        self._weights: dict[tuple[str, str], dict[str, Any]] = {}
+
+    # --- counts -----------------------------------------------------------------------------
+
+    @property
+    def param_count(self) -> int:
+        return sum(layer.param_count for layer in self.layers)
+
+    @property
+    def trainable_count(self) -> int:
+        return sum(layer.trainable_count for layer in self.layers)
+
+    @property
+    def non_trainable_count(self) -> int:
+        return sum(layer.non_trainable_count for layer in self.layers)
+
+    @property
+    def input_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Per-sample input shapes (without the batch axis)."""
+        return self._graph.input_shapes
+
+    @property
+    def output_shapes(self) -> tuple[tuple[int, ...], ...]:
+        return self._graph.output_shapes
+
+    def layer(self, name: str) -> LayerFormula:
+        """The :class:`LayerFormula` of the layer with this Keras name."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"no layer named {name!r}; layers: {[lay.name for lay in self.layers]}")
+
+    # --- forms ------------------------------------------------------------------------------
+
+    def structural_form(self) -> Any:
+        """The whole network over parameter symbols (``W_1``, ``b_1``, ``gamma_2``...), no numbers.
+
+        Returns one SymPy matrix expression of the input matrix ``x`` (a ``Tuple`` of them for a
+        model with several outputs).
+        """
+        return compose.structural_form(self._nodes, self._input_symbols, self._graph.outputs)
+
+    def expression_size(self) -> int:
+        """Estimated SymPy nodes of :meth:`closed_form`, from the shapes alone."""
+        return compose.estimate_size(self._nodes, self._graph.inputs, self._graph.outputs,
+                                     self._graph.output_shapes)
+
+    def closed_form(self, simplify: bool = True, *, max_size: int = compose.DEFAULT_MAX_SIZE
+                    ) -> sp.Matrix:
+        """The outputs (an m×1 ``Matrix``) as explicit expressions of the input symbols.
+
+        The trained float32 numbers are substituted (as SymPy ``Float``\\ s that hold them
+        exactly); ReLU appears as ``Max``. ``simplify`` expands products into sums (a bounded
+        rewrite, never ``sympy.simplify``).
+
+        Raises:
+            ExpressionTooLarge: the estimated size exceeds ``max_size``; nothing is built.
+        """
+        arrays = [np.array(list(self._scalars[key]), dtype=object).reshape((1,) + shape)
+                  for key, shape in zip(self._graph.inputs, self._graph.input_shapes)]
+        return compose.closed_form(
+            self._nodes, self._graph.inputs, arrays, self._graph.outputs,
+            self._graph.output_shapes, self._layer_weights, simplify=simplify, max_size=max_size)
+
+    # --- numbers ----------------------------------------------------------------------------
+
+    def _backend(self, precision: str) -> Backend:
+        if precision not in PRECISIONS:
+            raise InvalidInputError(f"precision must be one of {PRECISIONS}, received "
+                                    f"{precision!r}")
+        if precision not in self._backends:
+            self._backends[precision] = (ExactBackend() if precision == "exact"
+                                         else FloatBackend(getattr(np, precision)))
+        return self._backends[precision]
+
+    def _layer_weights(self, backend: Backend, layer: LayerFormula) -> dict[str, Any]:
+        if isinstance(backend, SymbolicBackend):
+            return {p.name: backend.weight(p.value) for p in layer.params if p.symbol is not None}
+        key = (backend.name, layer.name)
+        if key not in self._weights:
+            self._weights[key] = {p.name: backend.weight(p.value)
+                                  for p in layer.params if p.symbol is not None}
+        return self._weights[key]
+
+    def _batch(self, x: Any, precision: str) -> list[np.ndarray]:
+        shapes = self._graph.input_shapes
+        parts = list(x) if len(shapes) > 1 and isinstance(x, (list, tuple)) else [x]
+        if len(parts) != len(shapes):
+            raise InvalidInputError(f"expected {len(shapes)} input arrays, received {len(parts)}")
+        batches = []
+        for part, shape in zip(parts, shapes):
+            try:
+                arr = np.asarray(part, dtype=object if precision == "exact" else np.float64)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputError(f"expected numbers for an input of shape (None, "
+                                        f"{', '.join(map(str, shape))}), received {part!r}") from exc
+            if arr.shape == shape or (arr.ndim == 0 and math.prod(shape) == 1):
+                arr = arr.reshape((1,) + shape)
+            elif shape == (1,) and arr.ndim == 1:
+                arr = arr.reshape(-1, 1)
+            if arr.shape[1:] != shape:
+                raise InvalidInputError(
+                    f"expected input of shape (None, {', '.join(map(str, shape))}), received an "
+                    f"array of shape {arr.shape}")
+            batches.append(arr)
+        return batches
+
+    def evaluate(self, x: Any, precision: str = "float32") -> Any:
+        """The network's output for ``x``, shaped like ``model.predict(x)``.
+
+        Args:
+            x: a batch ``(n, *input_shape)``, or one sample (``input_shape``, or a plain number
+                for a one-feature input); a list of arrays for a model with several inputs.
+            precision: ``"float32"`` reproduces Keras' own arithmetic; ``"float64"`` is the same
+                formula in double precision; ``"exact"`` computes with exact rationals from the
+                stored float32 weights (functions such as ``exp`` and ``sqrt`` to 50 digits)
+                and returns SymPy numbers (``Rational`` when the result is exact, else a
+                30-digit ``Float``).
+        """
+        backend = self._backend(precision)
+        arrays = self._batch(x, precision)
+        if isinstance(backend, ExactBackend):
+            backend.inexact = False
+        values = {key: backend.inputs(arr) for key, arr in zip(self._graph.inputs, arrays)}
+        for node in self._nodes:
+            values[node.output] = node.layer.forward(
+                backend, [values[k] for k in node.inputs], self._layer_weights(backend, node.layer))
+        outs = [backend.finish(values[key]) for key in self._graph.outputs]
+        return outs[0] if len(outs) == 1 else outs
+
+    # --- display ----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return (f"<Network {self.name!r}: {len(self.layers)} layers, {self.param_count:,} "
+                f"parameters, inputs {self.input_shapes}, outputs {self.output_shapes}>")
+
+    def _repr_latex_(self) -> str:
+        return "$$" + sp.latex(self.structural_form()) + "$$"
