@@ -37,7 +37,7 @@ _t = sp.Symbol("t", real=True)
 
 @dataclass(frozen=True)
 class ScalarFn:
-    """An elementwise function: ``sympy`` builds the exact formula, ``numpy`` computes like Keras."""
+    """An elementwise function: ``sympy`` gives the exact formula, ``numpy`` computes like Keras."""
 
     key: str
     label: str
@@ -99,7 +99,7 @@ def relu_fn(
 ) -> ScalarFn:
     """Keras ``ReLU``/``relu`` with its three options, following ``ReLU.static_call`` exactly.
 
-    ``f(x) = clip(x if x > threshold else 0, 0, max_value) - negative_slope * max(0, threshold - x)``;
+    ``f(x) = clip(x if x > threshold else 0, 0, max_value) - slope * max(0, threshold - x)``;
     without ``max_value`` there is no clipping (so for a negative threshold, values between the
     threshold and 0 pass through unchanged, as in Keras).
     """
@@ -121,7 +121,8 @@ def relu_fn(
     s_cap = None if cap is None else exact_number(cap)
 
     def sym(t: Any) -> Any:
-        pos = sp.Max(0, t) if theta == 0.0 else sp.Piecewise((t, t > s_theta), (0, True))
+        # x if x > threshold else 0, as x * H(x - threshold) with H(0) = 0: no Piecewise.
+        pos = sp.Max(0, t) if theta == 0.0 else t * sp.Heaviside(t - s_theta, 0)
         if s_cap is not None:
             pos = sp.Min(sp.Max(pos, 0), s_cap)
         if slope != 0.0:
@@ -131,7 +132,10 @@ def relu_fn(
     def num(x: np.ndarray) -> np.ndarray:
         if slope != 0.0 and cap is None and theta == 0.0:
             return np.where(x > 0, x, x * _cast(x, slope))
-        pos = np.maximum(x, 0) if theta == 0.0 else np.where(x > _cast(x, theta), x, 0).astype(x.dtype)
+        if theta == 0.0:
+            pos = np.maximum(x, 0)
+        else:
+            pos = np.where(x > _cast(x, theta), x, 0).astype(x.dtype)
         if cap is not None:
             pos = np.clip(pos, 0, _cast(x, cap))
         if slope != 0.0:
@@ -142,7 +146,11 @@ def relu_fn(
 
 
 def leaky_relu_fn(negative_slope: float) -> ScalarFn:
-    """``x`` for ``x > 0``, else ``negative_slope * x`` (Keras ``LeakyReLU``/``leaky_relu``)."""
+    """``x`` for ``x > 0``, else ``negative_slope * x`` (Keras ``LeakyReLU``/``leaky_relu``).
+
+    Written ``max(0, x) + slope * min(0, x)``: the same function for every slope, and free of
+    ``Piecewise`` (which SymPy's code printers handle slowly when nested).
+    """
     slope = float(negative_slope)
     key = f"leaky_relu[{slope!r}]"
     if key in _REGISTRY:
@@ -152,7 +160,7 @@ def leaky_relu_fn(negative_slope: float) -> ScalarFn:
         ScalarFn(
             key,
             r"\operatorname{LeakyReLU}_{" + f"{slope:g}" + "}",
-            lambda t: sp.Piecewise((t, t > 0), (s * t, True)),
+            lambda t: sp.Max(0, t) + s * sp.Min(0, t),
             lambda x: np.where(x > 0, x, x * _cast(x, slope)),
             piecewise_linear=True,
         )
@@ -160,7 +168,10 @@ def leaky_relu_fn(negative_slope: float) -> ScalarFn:
 
 
 def elu_fn(alpha: float = 1.0) -> ScalarFn:
-    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)`` (Keras ``ELU``/``elu``)."""
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)`` (Keras ``ELU``/``elu``).
+
+    Written ``max(0, x) + alpha * (exp(min(0, x)) - 1)``, the same function without ``Piecewise``.
+    """
     a = float(alpha)
     key = "elu" if a == 1.0 else f"elu[{a!r}]"
     if key in _REGISTRY:
@@ -170,7 +181,7 @@ def elu_fn(alpha: float = 1.0) -> ScalarFn:
         ScalarFn(
             key,
             r"\operatorname{ELU}" + ("" if a == 1.0 else "_{" + f"{a:g}" + "}"),
-            lambda t: sp.Piecewise((t, t > 0), (s * (sp.exp(t) - 1), True)),
+            lambda t: sp.Max(0, t) + s * (sp.exp(sp.Min(0, t)) - 1),
             lambda x: np.where(x > 0, x, _cast(x, a) * np.expm1(np.minimum(x, 0))),
         )
     )
@@ -246,12 +257,13 @@ _FIXED = [
     ScalarFn("gelu", r"\operatorname{GELU}", lambda t: t / 2 * (1 + sp.erf(t / sp.sqrt(2))),
              lambda x: _cast(x, 0.5) * x * (_cast(x, 1.0) + special.erf(x / _cast(x, np.sqrt(2))))),
     ScalarFn("gelu_tanh", r"\operatorname{GELU}_{\tanh}",
-             lambda t: t / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (t + sp.Rational(44715, 10**6) * t**3))),
+             lambda t: t / 2 * (1 + sp.tanh(
+                 sp.sqrt(2 / sp.pi) * (t + sp.Rational(44715, 10**6) * t**3))),
              lambda x: _cast(x, 0.5) * x * (_cast(x, 1.0) + np.tanh(
                  _cast(x, np.sqrt(2 / np.pi)) * (x + _cast(x, 0.044715) * x**3)))),
     ScalarFn("exponential", r"\exp", sp.exp, np.exp),
     ScalarFn("selu", r"\operatorname{SELU}",
-             lambda t: _SELU_SCALE * sp.Piecewise((t, t > 0), (_SELU_ALPHA * (sp.exp(t) - 1), True)),
+             lambda t: _SELU_SCALE * (sp.Max(0, t) + _SELU_ALPHA * (sp.exp(sp.Min(0, t)) - 1)),
              lambda x: _cast(x, float(_SELU_SCALE)) * np.where(
                  x > 0, x, _cast(x, float(_SELU_ALPHA)) * np.expm1(np.minimum(x, 0)))),
     ScalarFn("mish", r"\operatorname{mish}", lambda t: t * sp.tanh(sp.log(1 + sp.exp(t))),
@@ -265,22 +277,24 @@ _FIXED = [
     ScalarFn("squareplus", r"\operatorname{squareplus}", lambda t: (t + sp.sqrt(t**2 + 4)) / 2,
              lambda x: (x + np.sqrt(x * x + _cast(x, 4.0))) / _cast(x, 2.0)),
     ScalarFn("sparse_plus", r"\operatorname{sparse\_plus}",
-             lambda t: sp.Piecewise((0, t <= -1), ((t + 1) ** 2 / 4, t < 1), (t, True)),
+             # 0 below -1, (x+1)^2/4 up to 1, x above: with c = clip(x, -1, 1) that is
+             # (c+1)^2/4 + max(0, x-1) everywhere.
+             lambda t: (sp.Min(sp.Max(t, -1), 1) + 1) ** 2 / 4 + sp.Max(0, t - 1),
              lambda x: np.where(x <= -1, _cast(x, 0.0),
                                 np.where(x < 1, _cast(x, 0.25) * (x + _cast(x, 1.0)) ** 2, x))),
     ScalarFn("sparse_sigmoid", r"\operatorname{sparse\_sigmoid}",
-             lambda t: sp.Piecewise((0, t <= -1), (1, t >= 1), ((t + 1) / 2, True)),
+             lambda t: sp.Min(1, sp.Max(0, (t + 1) / 2)),
              lambda x: np.where(x <= -1, _cast(x, 0.0),
-                                np.where(x >= 1, _cast(x, 1.0), _cast(x, 0.5) * (x + _cast(x, 1.0)))),
+                                np.where(x >= 1, _cast(x, 1.0),
+                                         _cast(x, 0.5) * (x + _cast(x, 1.0)))),
              piecewise_linear=True),
     ScalarFn("soft_shrink", r"\operatorname{soft\_shrink}",
-             lambda t: sp.Piecewise((t - sp.S.Half, t > sp.S.Half), (t + sp.S.Half, t < -sp.S.Half),
-                                    (0, True)),
+             lambda t: sp.Max(0, t - sp.S.Half) + sp.Min(0, t + sp.S.Half),
              lambda x: np.where(x > 0.5, x - _cast(x, 0.5),
                                 np.where(x < -0.5, x + _cast(x, 0.5), _cast(x, 0.0))),
              piecewise_linear=True),
     ScalarFn("hard_shrink", r"\operatorname{hard\_shrink}",
-             lambda t: sp.Piecewise((t, sp.Abs(t) > sp.S.Half), (0, True)),
+             lambda t: t * sp.Heaviside(sp.Abs(t) - sp.S.Half, 0),
              lambda x: np.where(np.abs(x) > 0.5, x, _cast(x, 0.0)), piecewise_linear=True),
     ScalarFn("tanh_shrink", r"\operatorname{tanh\_shrink}", lambda t: t - sp.tanh(t),
              lambda x: x - np.tanh(x)),

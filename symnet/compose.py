@@ -13,7 +13,7 @@ from .errors import ExpressionTooLarge
 from .ir import GraphNode
 from .numeric import SymbolicBackend
 
-__all__ = ["DEFAULT_MAX_SIZE", "closed_form", "estimate_size", "structural_form"]
+__all__ = ["DEFAULT_MAX_SIZE", "closed_form", "estimate_size", "lambdify", "structural_form"]
 
 #: Default limit on the estimated number of SymPy nodes of a closed form.
 DEFAULT_MAX_SIZE = 200_000
@@ -74,3 +74,18 @@ def closed_form(nodes: Sequence[GraphNode], input_keys: Sequence[str],
         entries = [sp.expand(e, deep=True, power_base=False, power_exp=False, log=False,
                              multinomial=False) for e in entries]
     return sp.Matrix(len(entries), 1, entries)
+
+
+def _heaviside(x: Any, at_zero: Any = 0.5) -> Any:
+    return np.heaviside(x, at_zero)
+
+
+def lambdify(symbols: Sequence[Any], exprs: Any, **kwargs: Any) -> Any:
+    """``sympy.lambdify`` to numpy/scipy, with ``Heaviside`` mapped to ``numpy.heaviside``.
+
+    SymPy's numpy printer rewrites ``Heaviside`` into ``Piecewise`` (and ``Abs`` inside it into
+    more ``Piecewise``), which grows exponentially when activations are nested; a direct call
+    keeps the generated code the size of the formula.
+    """
+    return sp.lambdify(symbols, exprs, modules=[{"Heaviside": _heaviside}, "scipy", "numpy"],
+                       **kwargs)

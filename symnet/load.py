@@ -17,17 +17,25 @@ from typing import Any
 from .errors import InvalidInputError, ModelLoadError, UnsupportedLayerError
 from .layers import is_supported_class, supported_layers, unsupported
 
-__all__ = ["KerasGraph", "KerasNode", "load_model", "read_graph", "scan_config"]
+__all__ = ["KerasGraph", "KerasNode", "import_keras", "load_model", "read_graph", "scan_config"]
 
 _MODEL_CLASSES = {"Sequential", "Functional", "Model"}
 SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def import_keras() -> Any:
+    """Import Keras (and TensorFlow) quietly: their C++ start-up logs are not for our users."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
 
 
 def load_model(source: Any) -> Any:
     """A ``keras.Model`` from a model object or a ``.keras`` / ``.h5`` path (safe mode)."""
     if isinstance(source, (str, os.PathLike)):
         return _load_file(Path(source))
-    import keras
+    keras = import_keras()
 
     if isinstance(source, keras.Model):
         return source
@@ -48,7 +56,7 @@ def _load_file(path: Path) -> Any:
         raise ModelLoadError(f"cannot read model file {str(path)!r}: the file is empty")
     config = _read_config(path)
     scan_config(config)
-    import keras
+    keras = import_keras()
 
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -1,4 +1,4 @@
-"""``explain(model)`` -> :class:`Network`: the model's layers as formulas, composed and evaluated."""
+"""``explain(model)`` -> :class:`Network`: the layers as formulas, composed and evaluated."""
 
 from __future__ import annotations
 
@@ -209,8 +209,9 @@ class Network:
             try:
                 arr = np.asarray(part, dtype=object if precision == "exact" else np.float64)
             except (TypeError, ValueError) as exc:
-                raise InvalidInputError(f"expected numbers for an input of shape (None, "
-                                        f"{', '.join(map(str, shape))}), received {part!r}") from exc
+                dims = ", ".join(map(str, shape))
+                raise InvalidInputError(f"expected numbers for an input of shape (None, {dims}), "
+                                        f"received {part!r}") from exc
             if arr.shape == shape or (arr.ndim == 0 and math.prod(shape) == 1):
                 arr = arr.reshape((1,) + shape)
             elif shape == (1,) and arr.ndim == 1:

@@ -142,8 +142,10 @@ class _ObjectBackend(Backend):
         return self._binary(sp.Min, a, b)
 
     def _binary(self, op: Any, a: Any, b: Any) -> Any:
-        fn = np.frompyfunc(lambda u, v: self.from_sympy(op(self.to_sympy(u), self.to_sympy(v))), 2, 1)
-        return fn(a, b)
+        def pair(u: Any, v: Any) -> Any:
+            return self.from_sympy(op(self.to_sympy(u), self.to_sympy(v)))
+
+        return np.frompyfunc(pair, 2, 1)(a, b)
 
     def mean(self, x: np.ndarray, axis: int) -> np.ndarray:
         rows, moved = _along_last(x, axis)
@@ -282,7 +284,7 @@ def _int_form_of_fractions(kernel: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 class SymbolicBackend(_ObjectBackend):
-    """SymPy expressions: weights become ``Float``\\ s that print the float32 value (9 digits)."""
+    """SymPy expressions: weights become ``Float``\\ s holding the float32 value exactly."""
 
     name = "symbolic"
 
@@ -290,8 +292,9 @@ class SymbolicBackend(_ObjectBackend):
         a = np.asarray(array, dtype=np.float64)
         out = np.empty(a.shape, dtype=object)
         for i, v in enumerate(a.reshape(-1)):
-            # 9 significant digits hold a float32 exactly (33 bits of mantissa > 24).
-            out.reshape(-1)[i] = sp.Float(float(v), 9)
+            # Full double precision: the float32 value exactly, and room for the sums and
+            # products SymPy folds into one number (rounding for display is the printers' job).
+            out.reshape(-1)[i] = sp.Float(float(v), 15)
         return out
 
     def const(self, value: float) -> Any:

@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 from .activations import ScalarFn, VectorFn, scalar_fn
 
 __all__ = ["ElementwiseMax", "ElementwiseMin", "Map", "Reshape", "Standardize", "VectorMap",
-           "matrix_shape"]
+           "explicit", "matrix_shape"]
 
 
 def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -188,3 +188,41 @@ class ElementwiseMin(_Elementwise):
 
     _op = sp.Min
     _name = "min"
+
+
+def explicit(expr: Any) -> sp.ImmutableMatrix:
+    """An explicit matrix from a matrix expression whose symbols were all replaced by matrices.
+
+    SymPy's own ``as_explicit`` goes entry by entry and, through ``MatMul``, with symbolic
+    summation indices; this evaluates bottom-up with integer indices only, which every class
+    of this module supports.
+    """
+    if isinstance(expr, sp.MatrixBase):
+        return sp.ImmutableMatrix(expr)
+    if not getattr(expr, "is_Matrix", False):
+        return expr
+    if isinstance(expr, sp.MatrixSymbol):
+        raise ValueError(f"{expr} has no value: substitute a matrix for it first")
+    if isinstance(expr, sp.OneMatrix):
+        return sp.ImmutableMatrix(sp.ones(*expr.shape))
+    args = [explicit(a) for a in expr.args]
+    if isinstance(expr, sp.MatAdd):
+        out = args[0]
+        for a in args[1:]:
+            out = out + a
+        return sp.ImmutableMatrix(out)
+    if isinstance(expr, sp.MatMul):
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return sp.ImmutableMatrix(out)
+    if isinstance(expr, sp.HadamardProduct):
+        out = args[0]
+        for a in args[1:]:
+            out = out.multiply_elementwise(a)
+        return sp.ImmutableMatrix(out)
+    if isinstance(expr, sp.HadamardPower):
+        return sp.ImmutableMatrix(args[0].applyfunc(lambda v: v ** args[1]))
+    if isinstance(expr, sp.BlockMatrix):
+        return sp.ImmutableMatrix(sp.BlockMatrix(expr.blocks.applyfunc(explicit)).as_explicit())
+    return sp.ImmutableMatrix(expr.func(*args).as_explicit())

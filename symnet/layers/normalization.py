@@ -67,8 +67,11 @@ def layer_normalization(ctx: LayerContext) -> Conversion:
     n = matrix_shape(ctx.input_shape)[1]
     has_gamma = "gamma" in ctx._weights
     has_beta = "beta" in ctx._weights
-    gamma = ctx.param("gamma", "gamma", f"gamma, shape ({n},): learned scale") if has_gamma else None
-    beta = ctx.param("beta", "beta", f"beta, shape ({n},): learned shift") if has_beta else None
+    gamma = beta = None
+    if has_gamma:
+        gamma = ctx.param("gamma", "gamma", f"gamma, shape ({n},): learned scale")
+    if has_beta:
+        beta = ctx.param("beta", "beta", f"beta, shape ({n},): learned shift")
 
     rhs: Any = Standardize(ctx.x, exact_number(eps), center=not rms)
     if has_gamma:

@@ -1,0 +1,159 @@
+"""The ``symnet`` command. Exit codes: 0 success, 1 a check found the answer wrong, 2 bad usage or
+bad input (one line ``symnet: error: ...`` on stderr, no traceback).
+
+Keras/TensorFlow are imported only by the commands that read a model, so ``symnet --help`` and
+``symnet --version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .errors import InvalidInputError, SymnetError
+
+__all__ = ["main", "parse_vector"]
+
+EXIT_OK, EXIT_WRONG, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, as SPEC asks, not usage + error
+        sys.stderr.write(f"symnet: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def parse_vector(text: str) -> list[float]:
+    """``"10"`` or ``"1,2.5,-3"`` -> floats; anything else is an ``InvalidInputError``."""
+    items = [item.strip() for item in text.split(",")]
+    values = []
+    for item in items:
+        try:
+            value = float(item)
+        except ValueError:
+            raise InvalidInputError(
+                f"--input expects a number or comma-separated numbers, received {text!r}") from None
+        if not math.isfinite(value):
+            raise InvalidInputError(f"--input expects finite numbers, received {item!r}")
+        values.append(value)
+    return values
+
+
+def write_output(text: str, destination: str | None) -> None:
+    """Write to stdout (``None`` or ``-``) or atomically to a file: all of it or nothing."""
+    if destination in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(destination)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidInputError(f"cannot write {destination!r}: folder {str(folder)!r} does not "
+                                "exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write {destination!r}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot write {destination!r}: {exc.strerror}") from exc
+
+
+def _sample(values: list[float] | None, net: Any) -> Any:
+    if values is None:
+        return None
+    import numpy as np
+
+    size = sum(math.prod(s) for s in net.input_shapes)
+    if len(values) != size or len(net.input_shapes) != 1:
+        raise InvalidInputError(
+            f"--input: the model takes {size} number(s) for input shape(s) "
+            f"{list(net.input_shapes)}, received {len(values)}")
+    return np.asarray(values, dtype=np.float64).reshape(net.input_shapes[0])
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .network import explain
+    from .report import render
+
+    net = explain(args.model)
+    write_output(render(net, args.format, _sample(args.input, net)), args.output)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import write_demo
+
+    for path in write_demo(Path(args.output)):
+        sys.stderr.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symnet", description="A trained Keras network as mathematics: "
+                     "each layer's exact formula, the whole network's, and its numbers.")
+    parser.add_argument("--version", action="version", version=f"symnet {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    explain = commands.add_parser("explain", help="each layer's formula and the whole network's",
+                                  description="Print the formulas of a model (.keras or .h5).")
+    explain.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    explain.add_argument("--input", type=_vector_arg, metavar="X",
+                         help="an input sample: a number or comma-separated numbers")
+    explain.add_argument("--format", choices=("text", "json"), default="text",
+                         help="output format (default: text)")
+    explain.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
+    explain.set_defaults(run=_explain)
+
+    demo = commands.add_parser("demo", help="write the bundled examples' reports",
+                               description="Write the reports of the bundled example models.")
+    demo.add_argument("-o", "--output", metavar="DIR", default="reports",
+                      help="folder to write into (default: reports/)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _vector_arg(text: str) -> list[float]:
+    try:
+        return parse_vector(text)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except SymnetError as exc:
+        sys.stderr.write(f"symnet: error: {_one_line(exc)}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("symnet: error: interrupted\n")
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

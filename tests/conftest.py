@@ -1,0 +1,110 @@
+"""Shared helpers: random non-trivial weights, and the fidelity check against Keras itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+import sympy as sp
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool; skip when missing, fail when SYMNET_REQUIRE_TOOLS=1."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed"
+        if os.environ.get("SYMNET_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def keras():
+    from symnet.load import import_keras
+
+    return import_keras()
+
+
+def randomize(model, seed: int = 0) -> None:
+    """Give every float weight a random, non-trivial value (variances positive, not 1)."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        values = []
+        for w in layer.weights:
+            shape, name = tuple(w.shape), w.name
+            if "int" in str(w.dtype):
+                values.append(np.asarray(w.numpy()))
+            elif "variance" in name or "stddev" in name:
+                values.append(rng.uniform(0.3, 2.0, shape).astype(np.float32))
+            elif name == "gamma":
+                values.append(rng.uniform(0.5, 1.5, shape).astype(np.float32))
+            else:
+                values.append(rng.normal(0.0, 0.7, shape).astype(np.float32))
+        if values:
+            layer.set_weights(values)
+
+
+def predict(model, x):
+    out = model.predict(x, verbose=0)
+    return [np.asarray(o) for o in out] if isinstance(out, list) else np.asarray(out)
+
+
+def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, structural: bool = True,
+                    rtol32: float = 1e-5):
+    """The Network agrees with Keras in float32, float64, exact arithmetic and its formulas."""
+    import symnet
+    from symnet.compose import lambdify
+
+    net = symnet.explain(model)
+    expected = predict(model, x)
+    got32 = net.evaluate(x, "float32")
+    got64 = net.evaluate(x, "float64")
+    many = isinstance(expected, list)
+    pairs = zip(got32 if many else [got32], got64 if many else [got64],
+                expected if many else [expected])
+    for g32, g64, e in pairs:
+        assert g32.shape == e.shape and g32.dtype == np.float32
+        scale = max(1.0, float(np.max(np.abs(e))))
+        np.testing.assert_allclose(g32, e, rtol=rtol32, atol=1e-6 * scale)
+        np.testing.assert_allclose(g64, e, rtol=rtol32, atol=1e-6 * scale)
+    first = x[:1] if not isinstance(x, list) else [part[:1] for part in x]
+    ref64 = net.evaluate(first, "float64")
+    ref64 = np.concatenate([r.reshape(-1) for r in ref64]) if many else ref64.reshape(-1)
+    if exact:
+        ex = net.evaluate(first, "exact")
+        ex = np.concatenate([e.reshape(-1) for e in ex]) if many else ex.reshape(-1)
+        assert all(isinstance(v, sp.Number) for v in ex)
+        np.testing.assert_allclose(np.array(ex, dtype=np.float64), ref64, rtol=1e-9, atol=1e-12)
+    if closed:
+        form = net.closed_form()
+        fn = lambdify(net.inputs, list(form))
+        values = np.concatenate([np.asarray(p, np.float64).reshape(-1) for p in
+                                 (first if isinstance(first, list) else [first])])
+        got = np.array([np.asarray(v, dtype=np.float64).reshape(-1)[0]
+                        for v in fn(*[np.array([v]) for v in values])])
+        np.testing.assert_allclose(got, ref64, rtol=1e-7, atol=1e-9)
+    if structural and not many:
+        check_structural(net, first, ref64)
+    return net
+
+
+def check_structural(net, first, ref64) -> None:
+    """The printed structural formula, with numbers put in, is the same function."""
+    from symnet.symbolic import explicit
+
+    subs = {}
+    for layer in net.layers:
+        subs.update(layer.symbol_values())
+    arrays = first if isinstance(first, list) else [first]
+    for symbol, arr in zip(net._input_symbols.values(), arrays):
+        rows, cols = (int(d) for d in symbol.shape)
+        flat = np.asarray(arr, np.float64).reshape(-1)
+        subs[symbol] = sp.ImmutableMatrix(rows, cols, [sp.Float(float(v)) for v in flat])
+    value = explicit(net.structural_form().xreplace(subs)).evalf()
+    np.testing.assert_allclose(np.array(value, dtype=np.float64).reshape(-1), ref64,
+                               rtol=1e-7, atol=1e-9)

@@ -1,0 +1,90 @@
+"""The command line: outputs, exit codes, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from symnet import examples
+from symnet.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_version_and_help(capsys):
+    for flag in ("--version", "--help"):
+        with pytest.raises(SystemExit) as info:
+            main([flag])
+        assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "symnet 0.1.0" in out and "explain" in out
+
+
+def test_explain_text(capsys):
+    code, out, err = run(capsys, "explain", str(examples.regressor_path()), "--input", "10")
+    assert code == 0 and err == ""
+    assert "relu(b_1 + x*W_1)" in out and "Max(0," in out
+    assert "total" in out and "49" in out
+    assert "At input [10.0]" in out
+
+
+def test_explain_json_names_every_layer(capsys, tmp_path):
+    target = tmp_path / "r.json"
+    code, out, _ = run(capsys, "explain", str(examples.regressor_path()), "--format", "json",
+                       "-o", str(target))
+    assert code == 0 and out == ""
+    data = json.loads(target.read_text())
+    assert data["schema"] == "symnet.report/1"
+    assert [layer["name"] for layer in data["layers"]] == ["dense", "dense_1"]
+    assert data["layers"][0]["parameters"][0] == {
+        "name": "kernel", "symbol": "W_1", "shape": [1, 16], "trainable": True,
+        "meaning": data["layers"][0]["parameters"][0]["meaning"]}
+    assert data["param_count"] == 49 and "outputs" in data["closed_form"]
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["explain", "nowhere.keras"], "no such file"),
+    (["explain", "{model}", "--input", "ten"], "--input"),
+    (["explain", "{model}", "--input", "1,2"], "takes 1 number"),
+    (["explain", "{model}", "--format", "pdf"], "invalid choice"),
+    (["explain", "{model}", "-o", "{tmp}/missing/dir/out.txt"], "does not exist"),
+    (["frobnicate"], "invalid choice"),
+    ([], None),
+])
+def test_bad_usage_exits_2_with_one_line(capsys, tmp_path, argv, match):
+    argv = [a.format(model=examples.regressor_path(), tmp=tmp_path) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    if match is not None:
+        assert err.startswith("symnet: error: ") and match in err
+        assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_unsupported_layer_file_exits_2(capsys, tmp_path, keras):
+    inp = keras.Input((2,))
+    model = keras.Model(inp, keras.layers.Lambda(lambda t: t + 1, name="plus_one")(inp))
+    path = tmp_path / "lam.keras"
+    model.save(path)
+    code, out, err = run(capsys, "explain", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith("symnet: error: layer 'plus_one' of class Lambda")
+    assert err.count("\n") == 1
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "symnet", "explain", str(tmp_path / "x.h5")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("symnet: error:") and "Traceback" not in result.stderr

@@ -1,0 +1,175 @@
+"""Network: counts, names, forms, evaluation and its errors, the public surface."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from symnet import ExpressionTooLarge, InvalidInputError
+
+from .conftest import predict
+
+
+@pytest.fixture(scope="module")
+def seed(keras):
+    model = symnet.examples.seed_mlp()
+    return model, symnet.explain(model)
+
+
+@pytest.fixture(scope="module")
+def regressor(keras):
+    model = symnet.examples.regressor_2x_plus_5()
+    return model, symnet.explain(model)
+
+
+def _sizes(variables) -> int:
+    return sum(int(np.prod(v.shape)) for v in variables)
+
+
+def test_counts_equal_keras_summary(seed):
+    model, net = seed
+    assert net.param_count == model.count_params() == 718_270
+    assert net.trainable_count == _sizes(model.trainable_weights)
+    assert net.non_trainable_count == _sizes(model.non_trainable_weights)
+    for layer, formula in zip(model.layers, net.layers, strict=True):
+        assert formula.name == layer.name and formula.kind == type(layer).__name__
+        assert formula.param_count == layer.count_params()
+        assert formula.trainable_count == _sizes(layer.trainable_weights)
+        assert formula.non_trainable_count == _sizes(layer.non_trainable_weights)
+
+
+def test_seed_mlp_arrays_are_named_as_the_first_seed_needs(seed):
+    _, net = seed
+    dense, bn = net.layer("dense"), net.layer("batch_normalization")
+    assert dense.parameters["kernel"].shape == (1120, 512)
+    assert dense.parameters["bias"].shape == (512,)
+    assert [p.name for p in bn.params] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    assert [p.trainable for p in bn.params] == [True, True, False, False]
+    assert [str(p.symbol) for p in bn.params] == ["gamma_2", "beta_2", "mu_2", "sigma^2_2"]
+    assert "(in, out) = (1120, 512)" in dense.params[0].meaning
+    assert bn.constants["epsilon"] == 0.001
+    assert not np.allclose(bn.parameters["moving_mean"], 0.0)
+    assert "identity" in net.layer("dropout").note
+
+
+def test_seed_mlp_fidelity_float32(seed):
+    model, net = seed
+    x = np.random.default_rng(5).normal(size=(64, 1120)).astype(np.float32)
+    expected = predict(model, x)
+    got = net.evaluate(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=4e-6 * np.abs(expected).max())
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_seed_mlp_exact_matches_float64(seed):
+    _, net = seed
+    x = np.random.default_rng(6).normal(size=(1, 1120))
+    exact = net.evaluate(x, "exact")
+    assert exact.shape == (1, 38) and all(isinstance(v, sp.Float) for v in exact.reshape(-1))
+    np.testing.assert_allclose(np.array(exact, dtype=float), net.evaluate(x, "float64"),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_closed_form_too_large_raises_with_advice(seed):
+    _, net = seed
+    with pytest.raises(ExpressionTooLarge, match="structural_form") as info:
+        net.closed_form()
+    assert info.value.estimate > info.value.limit
+    assert net.expression_size() == info.value.estimate
+
+
+def test_structural_form_is_over_parameter_symbols_only(seed, regressor):
+    for _, net in (seed, regressor):
+        form = net.structural_form()
+        assert not form.atoms(sp.Float)
+        names = {str(s) for s in form.atoms(sp.MatrixSymbol)}
+        assert "x" in names and "W_1" in names
+    assert {str(s) for s in regressor[1].structural_form().atoms(sp.MatrixSymbol)} == {
+        "x", "W_1", "b_1", "W_2", "b_2"}
+
+
+def test_regressor_closed_form_has_one_max_per_hidden_unit(regressor):
+    model, net = regressor
+    (y,) = net.closed_form()
+    assert len(y.atoms(sp.Max)) == 16 and y.free_symbols == {net.inputs[0]}
+    xs = np.linspace(-5, 25, 301)
+    fn = sp.lambdify(net.inputs, y, "numpy")
+    np.testing.assert_allclose(fn(xs), predict(model, xs.reshape(-1, 1).astype(np.float32))[:, 0],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_exact_evaluation_of_a_relu_network_is_a_rational(regressor):
+    _, net = regressor
+    value = net.evaluate(10, "exact")[0, 0]
+    assert isinstance(value, sp.Rational)
+    assert abs(float(value) - float(net.evaluate(10, "float64")[0, 0])) < 1e-12
+    third = net.evaluate("1/3", "exact")[0, 0]
+    assert abs(float(third) - float(net.evaluate(1 / 3, "float64")[0, 0])) < 1e-12
+
+
+def test_input_names_and_shapes(regressor, keras):
+    _, net = regressor
+    assert [str(s) for s in net.inputs] == ["x"] and [str(s) for s in net.outputs] == ["y"]
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    net3 = symnet.explain(model)
+    assert [str(s) for s in net3.inputs] == ["x_1", "x_2", "x_3"]
+    named = symnet.explain(model, input_names=["a", "b", "c"], output_names=["p", "q"])
+    assert [str(s) for s in named.inputs] == ["a", "b", "c"]
+    assert named.closed_form()[0].free_symbols <= set(named.inputs)
+    with pytest.raises(InvalidInputError, match="expected 3 input name"):
+        symnet.explain(model, input_names=["a"])
+
+
+def test_evaluate_accepts_samples_and_refuses_wrong_shapes(regressor, keras):
+    _, net = regressor
+    assert net.evaluate(10).shape == (1, 1)
+    assert net.evaluate([1.0, 2.0, 3.0]).shape == (3, 1)
+    assert net.evaluate(np.zeros((4, 1))).shape == (4, 1)
+    with pytest.raises(InvalidInputError, match=r"expected input of shape \(None, 1\)"):
+        net.evaluate(np.zeros((2, 3)))
+    with pytest.raises(InvalidInputError, match="expected numbers"):
+        net.evaluate("ten")
+    with pytest.raises(InvalidInputError, match="precision"):
+        net.evaluate(1, "float16")
+    with pytest.raises(InvalidInputError, match="expected a number"):
+        net.evaluate("one third", "exact")
+
+
+def test_import_does_not_load_tensorflow():
+    code = ("import sys, symnet, symnet.cli, symnet.report, symnet.activations; "
+            "symnet.cli.build_parser(); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'loaded'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_surface_is_what_spec_documents():
+    assert set(symnet.__all__) == {
+        "ExpressionTooLarge", "InvalidInputError", "ModelLoadError", "Network", "SymnetError",
+        "SymnetWarning", "UnsupportedLayerError", "__version__", "examples", "explain",
+        "supported_layers"}
+    for name in ("ModelLoadError", "UnsupportedLayerError", "ExpressionTooLarge",
+                 "InvalidInputError"):
+        assert issubclass(getattr(symnet, name), symnet.SymnetError)
+
+
+def test_supported_layers_cover_the_foundation_list():
+    required = {"InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU",
+                "Softmax", "BatchNormalization", "LayerNormalization", "Dropout",
+                "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+                "GaussianDropout", "AlphaDropout", "Flatten", "Reshape", "Rescaling",
+                "Normalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+                "Concatenate"}
+    assert required <= set(symnet.supported_layers())
+
+
+def test_layer_formulas_print_in_latex(seed):
+    _, net = seed
+    for layer in net.layers:
+        text = layer._repr_latex_()
+        assert text.startswith("$$") and len(text) > 6
+    assert r"\operatorname{softmax}" in net._repr_latex_()
