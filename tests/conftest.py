@@ -12,6 +12,29 @@ import sympy as sp
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+#: Layer kind -> [max abs diff, max rel diff] of float32 evaluation against model.predict, and
+#: max abs diff of exact against float64, over every model assert_faithful saw in this session.
+FIDELITY: dict[str, list[float]] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIDELITY:
+        return
+    rep = terminalreporter
+    rep.section("fidelity against model.predict (float32), per layer kind")
+    rep.write_line(f"{'layer kind':<22}{'max |abs|':>12}{'/ scale':>12}{'exact-f64':>12}")
+    for kind in sorted(FIDELITY):
+        a, r, e = FIDELITY[kind]
+        rep.write_line(f"{kind:<22}{a:>12.2e}{r:>12.2e}{e:>12.2e}")
+
+
+def _record(net, abs_diff: float, rel_diff: float, exact_diff: float) -> None:
+    for layer in net.layers:
+        old = FIDELITY.setdefault(layer.kind, [0.0, 0.0, 0.0])
+        FIDELITY[layer.kind] = [max(old[0], abs_diff), max(old[1], rel_diff),
+                                max(old[2], exact_diff)]
+
+
 def require_tool(name: str) -> str:
     """The path of an external tool; skip when missing, fail when SYMNET_REQUIRE_TOOLS=1."""
     path = shutil.which(name)
@@ -67,7 +90,12 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
     many = isinstance(expected, list)
     pairs = zip(got32 if many else [got32], got64 if many else [got64],
                 expected if many else [expected])
+    worst_abs = worst_rel = worst_exact = 0.0
     for g32, g64, e in pairs:
+        diff = np.abs(g32.astype(np.float64) - e)
+        worst_abs = max(worst_abs, float(diff.max()))
+        # relative to the output's scale, as Keras' own float32 rounding is
+        worst_rel = max(worst_rel, float(diff.max() / max(float(np.abs(e).max()), 1e-30)))
         assert g32.shape == e.shape and g32.dtype == np.float32
         scale = max(1.0, float(np.max(np.abs(e))))
         np.testing.assert_allclose(g32, e, rtol=rtol32, atol=1e-6 * scale)
@@ -80,6 +108,8 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
         ex = np.concatenate([e.reshape(-1) for e in ex]) if many else ex.reshape(-1)
         assert all(isinstance(v, sp.Number) for v in ex)
         np.testing.assert_allclose(np.array(ex, dtype=np.float64), ref64, rtol=1e-9, atol=1e-12)
+        worst_exact = float(np.abs(np.array(ex, dtype=np.float64) - ref64).max())
+    _record(net, worst_abs, worst_rel, worst_exact)
     if closed:
         form = net.closed_form()
         fn = lambdify(net.inputs, list(form))

@@ -105,6 +105,7 @@ def test_batch_normalization_on_a_middle_axis_is_refused(keras):
         assert_faithful(model, sample(3, 4))
 
 
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 @pytest.mark.parametrize("options", [{}, {"center": False}, {"scale": False},
                                      {"epsilon": 0.5}, {"rms_scaling": True}])
 def test_layer_normalization(keras, options):

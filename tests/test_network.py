@@ -43,6 +43,16 @@ def test_counts_equal_keras_summary(seed):
         assert formula.non_trainable_count == _sizes(layer.non_trainable_weights)
 
 
+def test_frozen_layers_count_as_non_trainable(keras):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    model.layers[0].trainable = False
+    net = symnet.explain(model)
+    assert net.trainable_count == _sizes(model.trainable_weights) == 2 * 4 + 4 * 2 + 2
+    assert net.non_trainable_count == _sizes(model.non_trainable_weights) == 3 * 4 + 4 + 2 * 4
+    assert [p.trainable for p in net.layers[0].params] == [False, False]
+
+
 def test_seed_mlp_arrays_are_named_as_the_first_seed_needs(seed):
     _, net = seed
     dense, bn = net.layer("dense"), net.layer("batch_normalization")
