@@ -92,7 +92,9 @@ class LayerFormula:
         return out
 
     def _repr_latex_(self) -> str:
-        return "$$" + sp.latex(self.formula) + "$$"
+        from .report.latex import latex
+
+        return "$$" + latex(self.formula) + "$$"
 
 
 @dataclass(frozen=True, eq=False)

@@ -253,4 +253,6 @@ class Network:
                 f"parameters, inputs {self.input_shapes}, outputs {self.output_shapes}>")
 
     def _repr_latex_(self) -> str:
-        return "$$" + sp.latex(self.structural_form()) + "$$"
+        from .report.latex import latex
+
+        return "$$" + latex(self.structural_form()) + "$$"

@@ -20,9 +20,10 @@ FORMATS = ("text", "json")
 
 
 def _formula(expr: Any) -> dict[str, str]:
+    from .latex import latex
     from .text import text
 
-    return {"text": text(expr), "latex": sp.latex(expr), "srepr": sp.srepr(expr)}
+    return {"text": text(expr), "latex": latex(expr), "srepr": sp.srepr(expr)}
 
 
 def report_data(net: Any, x: Any = None) -> dict[str, Any]:
