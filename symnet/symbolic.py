@@ -18,7 +18,8 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .activations import ScalarFn, VectorFn, scalar_fn
 
-__all__ = ["ElementwiseMax", "ElementwiseMin", "Map", "Reshape", "Standardize", "VectorMap",
+__all__ = ["ElementwiseMax", "ElementwiseMin", "Map", "RMSScale", "Reshape", "Standardize",
+           "VectorMap",
            "explicit", "matrix_shape"]
 
 
@@ -130,6 +131,31 @@ class Standardize(MatrixExpr):
         top = rf"{x} - \operatorname{{mean}}\left({x}\right)" if self.args[2] else x
         eps = printer._print(self.args[1])
         return rf"\frac{{{top}}}{{\sqrt{{\operatorname{{Var}}\left({x}\right) + {eps}}}}}"
+
+
+class RMSScale(MatrixExpr):
+    """Each row divided by ``sqrt(mean of its squares + epsilon)`` (Keras ``RMSNormalization``)."""
+
+    def __new__(cls, arg: Any, epsilon: Any) -> RMSScale:
+        return super().__new__(cls, arg, sp.sympify(epsilon))
+
+    @property
+    def arg(self) -> Any:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.arg.shape
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        n = self.arg.shape[1]
+        mean_square = sp.Add(*[self.arg._entry(i, k, **kwargs) ** 2 for k in range(n)]) / n
+        return self.arg._entry(i, j, **kwargs) / sp.sqrt(mean_square + self.args[1])
+
+    def _latex(self, printer: Any) -> str:
+        x = printer._print(self.arg)
+        eps = printer._print(self.args[1])
+        return rf"\frac{{{x}}}{{\sqrt{{\operatorname{{mean}}\left({x}^{{\circ 2}}\right) + {eps}}}}}"
 
 
 class Reshape(MatrixExpr):

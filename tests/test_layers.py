@@ -114,6 +114,20 @@ def test_layer_normalization(keras, options):
     assert_faithful(model, sample(5))
 
 
+@pytest.mark.parametrize("epsilon", [1e-6, 0.3])
+def test_rms_normalization(keras, epsilon):
+    model = sequential(keras, (2, 5), keras.layers.Dense(5),
+                       keras.layers.RMSNormalization(epsilon=epsilon), seed=6)
+    assert_faithful(model, sample(2, 5))
+
+
+def test_identity_layer(keras):
+    model = sequential(keras, (3,), keras.layers.Dense(3), keras.layers.Identity(),
+                       keras.layers.Dense(1))
+    net = assert_faithful(model, sample(3))
+    assert net.layers[1].formula.rhs == net.layers[0].output_symbol
+
+
 @pytest.mark.parametrize("layer", ["Dropout", "SpatialDropout1D", "GaussianNoise",
                                    "GaussianDropout", "AlphaDropout"])
 def test_noise_layers_are_identity_at_inference(keras, layer):

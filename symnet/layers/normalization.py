@@ -7,7 +7,7 @@ from typing import Any
 import sympy as sp
 
 from ..activations import RSQRT, exact_number
-from ..symbolic import Standardize, matrix_shape
+from ..symbolic import RMSScale, Standardize, matrix_shape
 from . import Conversion, LayerContext, converter
 from .core import last_axis
 
@@ -102,4 +102,25 @@ def layer_normalization(ctx: LayerContext) -> Conversion:
               "features (rms_scaling)") if rms else
              "each sample is standardised over its own features (mean and variance of the row)",
         constants={"epsilon": eps, "rms_scaling": rms},
+    )
+
+
+@converter("RMSNormalization")
+def rms_normalization(ctx: LayerContext) -> Conversion:
+    last_axis(ctx, ctx.config.get("axis", -1))
+    eps = float(ctx.config["epsilon"])
+    n = matrix_shape(ctx.input_shape)[1]
+    scale = ctx.param("scale", "gamma", f"scale, shape ({n},): learned scale")
+
+    def forward(backend: Any, xs: list[Any], w: Any) -> Any:
+        x = xs[0]
+        inv = backend.map(RSQRT, backend.mean(x * x, -1) + backend.const(eps))
+        return x * inv * w["scale"]
+
+    return Conversion(
+        rhs=sp.HadamardProduct(ctx.broadcast_row(scale), RMSScale(ctx.x, exact_number(eps))),
+        forward=forward,
+        size=lambda sizes: 2 * n * (sizes[0] + 2) + 8,
+        note="each sample is divided by the root mean square of its own features",
+        constants={"epsilon": eps},
     )

@@ -1,4 +1,5 @@
-"""Dropout and noise layers: the identity at inference, and the formula says so."""
+"""Dropout and noise layers (the identity at inference, and the formula says so), and
+``Identity``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ _TRAINING_ONLY = {
     "GaussianDropout": "rate",
     "GaussianNoise": "stddev",
     "ActivityRegularization": None,
+    "Identity": None,
 }
 
 
@@ -24,7 +26,8 @@ def identity_at_inference(ctx: LayerContext) -> Conversion:
         rhs=ctx.x,
         forward=lambda backend, xs, w: xs[0],
         size=lambda sizes: sizes[0],
-        note=f"{ctx.kind}{shown} acts only while training; at inference it is the identity",
+        note=("the output is the input" if ctx.kind == "Identity" else
+              f"{ctx.kind}{shown} acts only while training; at inference it is the identity"),
         constants={option: ctx.config.get(option)} if option else {},
         piecewise_linear=True,
     )
