@@ -44,6 +44,8 @@ class ScalarFn:
     sympy: Callable[[Any], Any] = field(repr=False)
     numpy: Callable[[np.ndarray], np.ndarray] = field(repr=False)
     piecewise_linear: bool = False
+    kinks: tuple[float, ...] = ()
+    """For a piecewise-linear function: where its pieces meet (it is affine between them)."""
 
     def definition(self) -> sp.Lambda:
         """The function as a SymPy ``Lambda`` of one real variable, for reports."""
@@ -142,7 +144,9 @@ def relu_fn(
             pos = pos - _cast(x, slope) * np.maximum(_cast(x, theta) - x, 0)
         return pos
 
-    return _register(ScalarFn(key, label, sym, num, piecewise_linear=True))
+    kinks = {theta} | ({cap} if cap is not None else set())
+    return _register(ScalarFn(key, label, sym, num, piecewise_linear=True,
+                              kinks=tuple(sorted(kinks))))
 
 
 def leaky_relu_fn(negative_slope: float) -> ScalarFn:
@@ -163,6 +167,7 @@ def leaky_relu_fn(negative_slope: float) -> ScalarFn:
             lambda t: sp.Max(0, t) + s * sp.Min(0, t),
             lambda x: np.where(x > 0, x, x * _cast(x, slope)),
             piecewise_linear=True,
+            kinks=(0.0,),
         )
     )
 
@@ -246,7 +251,7 @@ LOG = _register(ScalarFn("log", r"\log", sp.log, np.log))
 _FIXED = [
     ScalarFn("sigmoid", r"\sigma", lambda t: 1 / (1 + sp.exp(-t)), special.expit),
     ScalarFn("hard_sigmoid", r"\operatorname{hard\_sigmoid}", _hard_sigmoid, _np_hard_sigmoid,
-             piecewise_linear=True),
+             piecewise_linear=True, kinks=(-3.0, 3.0)),
     ScalarFn("tanh", r"\tanh", sp.tanh, np.tanh),
     ScalarFn("softplus", r"\operatorname{softplus}", lambda t: sp.log(1 + sp.exp(t)),
              lambda x: np.logaddexp(x, _cast(x, 0.0))),
@@ -273,7 +278,8 @@ _FIXED = [
     ScalarFn("log_sigmoid", r"\log\sigma", lambda t: -sp.log(1 + sp.exp(-t)),
              lambda x: -np.logaddexp(-x, _cast(x, 0.0))),
     ScalarFn("hard_tanh", r"\operatorname{hard\_tanh}", lambda t: sp.Min(sp.Max(t, -1), 1),
-             lambda x: np.clip(x, _cast(x, -1.0), _cast(x, 1.0)), piecewise_linear=True),
+             lambda x: np.clip(x, _cast(x, -1.0), _cast(x, 1.0)), piecewise_linear=True,
+             kinks=(-1.0, 1.0)),
     ScalarFn("squareplus", r"\operatorname{squareplus}", lambda t: (t + sp.sqrt(t**2 + 4)) / 2,
              lambda x: (x + np.sqrt(x * x + _cast(x, 4.0))) / _cast(x, 2.0)),
     ScalarFn("sparse_plus", r"\operatorname{sparse\_plus}",
@@ -287,15 +293,16 @@ _FIXED = [
              lambda x: np.where(x <= -1, _cast(x, 0.0),
                                 np.where(x >= 1, _cast(x, 1.0),
                                          _cast(x, 0.5) * (x + _cast(x, 1.0)))),
-             piecewise_linear=True),
+             piecewise_linear=True, kinks=(-1.0, 1.0)),
     ScalarFn("soft_shrink", r"\operatorname{soft\_shrink}",
              lambda t: sp.Max(0, t - sp.S.Half) + sp.Min(0, t + sp.S.Half),
              lambda x: np.where(x > 0.5, x - _cast(x, 0.5),
                                 np.where(x < -0.5, x + _cast(x, 0.5), _cast(x, 0.0))),
-             piecewise_linear=True),
+             piecewise_linear=True, kinks=(-0.5, 0.5)),
     ScalarFn("hard_shrink", r"\operatorname{hard\_shrink}",
              lambda t: t * sp.Heaviside(sp.Abs(t) - sp.S.Half, 0),
-             lambda x: np.where(np.abs(x) > 0.5, x, _cast(x, 0.0)), piecewise_linear=True),
+             lambda x: np.where(np.abs(x) > 0.5, x, _cast(x, 0.0)), piecewise_linear=True,
+             kinks=(-0.5, 0.5)),
     ScalarFn("tanh_shrink", r"\operatorname{tanh\_shrink}", lambda t: t - sp.tanh(t),
              lambda x: x - np.tanh(x)),
 ]

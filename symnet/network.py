@@ -10,11 +10,13 @@ import numpy as np
 import sympy as sp
 
 from . import compose
-from .errors import InvalidInputError
+from .errors import InvalidInputError, UnsupportedLayerError
+from .explanation import Trace, build_trace
 from .ir import GraphNode, LayerFormula
 from .layers import convert_layer
 from .load import KerasGraph, load_model, read_graph
 from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend
+from .piecewise import LinearizedBackend, interval
 from .symbolic import matrix_shape
 
 __all__ = ["Network", "explain"]
@@ -236,15 +238,93 @@ class Network:
                 30-digit ``Float``).
         """
         backend = self._backend(precision)
-        arrays = self._batch(x, precision)
         if isinstance(backend, ExactBackend):
             backend.inexact = False
+        values = self._run(backend, self._batch(x, precision))
+        outs = [backend.finish(values[key]) for key in self._graph.outputs]
+        return outs[0] if len(outs) == 1 else outs
+
+    def _run(self, backend: Backend, arrays: list[Any]) -> dict[str, Any]:
+        """Every tensor's value: the forward pass of each layer call, in execution order."""
         values = {key: backend.inputs(arr) for key, arr in zip(self._graph.inputs, arrays)}
         for node in self._nodes:
             values[node.output] = node.layer.forward(
                 backend, [values[k] for k in node.inputs], self._layer_weights(backend, node.layer))
-        outs = [backend.finish(values[key]) for key in self._graph.outputs]
-        return outs[0] if len(outs) == 1 else outs
+        return values
+
+    # --- one sample: the hand calculation and the local law ---------------------------------
+
+    def _one_sample(self, x: Any) -> list[np.ndarray]:
+        arrays = self._batch(x, "float64")
+        if any(a.shape[0] != 1 for a in arrays):
+            raise InvalidInputError(f"expected one input sample, received a batch of "
+                                    f"{arrays[0].shape[0]}")
+        return arrays
+
+    def trace(self, x: Any) -> Trace:
+        """The hand calculation for one sample: each layer's formula, with numbers, and value.
+
+        Values are computed in float32 as Keras does, so the last step equals ``predict``.
+        """
+        arrays = self._one_sample(x)
+        values = self._run(self._backend("float32"), arrays)
+        return build_trace(arrays[0][0] if len(arrays) == 1 else [a[0] for a in arrays],
+                           self._nodes, values)
+
+    def _require_piecewise_linear(self, what: str) -> None:
+        for node in self._nodes:
+            if not node.layer.piecewise_linear:
+                raise UnsupportedLayerError(
+                    f"{what} needs a piecewise-linear network; layer {node.layer.name!r} "
+                    f"({node.layer.kind}, {node.layer.constants.get('activation', 'nonlinear')}) "
+                    "is not piecewise linear", layer=node.layer.name, kind=node.layer.kind)
+
+    def _linearize(self, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, LinearizedBackend]:
+        self._require_piecewise_linear("the local affine law")
+        arrays = self._one_sample(x)
+        x0 = np.concatenate([a.reshape(-1) for a in arrays])
+        n = x0.size
+        rows = np.vstack([x0, x0 + np.eye(n)])
+        backend = LinearizedBackend()
+        parts, start = [], 0
+        for shape in self._graph.input_shapes:
+            size = math.prod(shape)
+            parts.append(rows[:, start:start + size].reshape((n + 1,) + shape))
+            start += size
+        values = self._run(backend, parts)
+        out = np.concatenate([values[k].reshape(n + 1, -1) for k in self._graph.outputs], axis=1)
+        a = (out[1:] - out[0]).T
+        return a, out[0] - a @ x0, x0, backend
+
+    def local_affine(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, b)`` with ``f(x') = A x' + b`` on the linear region that contains ``x``.
+
+        ``A`` has shape (outputs, inputs), both counted as ``net.outputs`` / ``net.inputs``.
+        For piecewise-linear networks only (``UnsupportedLayerError`` otherwise).
+        """
+        a, b, _, _ = self._linearize(x)
+        return a, b
+
+    def linear_region(self, x: Any) -> Any:
+        """The linear region containing ``x``: a SymPy ``Interval`` for one input, else a list
+        of linear inequalities in the input symbols."""
+        _, _, x0, backend = self._linearize(x)
+        if x0.size == 1:
+            low, high = interval(backend.decisions, float(x0[0]))
+            return sp.Interval(sp.Float(low) if np.isfinite(low) else -sp.oo,
+                               sp.Float(high) if np.isfinite(high) else sp.oo)
+        conditions = []
+        for d in backend.decisions:
+            for t0, grad, lo, hi in zip(d.t0, d.grad, d.lo, d.hi):
+                if not np.any(grad):
+                    continue
+                expr = sp.Float(t0) + sum(sp.Float(g) * (s - sp.Float(v)) for g, s, v in
+                                          zip(grad, self.inputs, x0) if g != 0)
+                if np.isfinite(lo):
+                    conditions.append(expr >= sp.Float(lo))
+                if np.isfinite(hi):
+                    conditions.append(expr <= sp.Float(hi))
+        return conditions
 
     # --- display ----------------------------------------------------------------------------
 

@@ -155,7 +155,8 @@ class RMSScale(MatrixExpr):
     def _latex(self, printer: Any) -> str:
         x = printer._print(self.arg)
         eps = printer._print(self.args[1])
-        return rf"\frac{{{x}}}{{\sqrt{{\operatorname{{mean}}\left({x}^{{\circ 2}}\right) + {eps}}}}}"
+        mean = rf"\operatorname{{mean}}\left({x}^{{\circ 2}}\right)"
+        return rf"\frac{{{x}}}{{\sqrt{{{mean} + {eps}}}}}"
 
 
 class Reshape(MatrixExpr):

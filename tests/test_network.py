@@ -157,6 +157,13 @@ def test_import_does_not_load_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_explain_stays_a_function_after_every_module_is_imported():
+    import symnet.explanation
+    import symnet.network
+
+    assert callable(symnet.explain) and symnet.explain.__module__ == "symnet"
+
+
 def test_public_surface_is_what_spec_documents():
     assert set(symnet.__all__) == {
         "ExpressionTooLarge", "InvalidInputError", "ModelLoadError", "Network", "SymnetError",

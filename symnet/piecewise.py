@@ -1,0 +1,130 @@
+"""Linear regions of piecewise-linear networks: the local affine law around a sample.
+
+A network built from affine layers and piecewise-linear functions (ReLU and its options, leaky
+ReLU, PReLU, hard sigmoid, ``Maximum``/``Minimum`` merges...) is affine on each region where every
+such function stays on one of its pieces. :class:`LinearizedBackend` runs the network in float64
+with each piecewise-linear function frozen on the piece that is active at a reference sample
+(row 0 of the batch), recording for every frozen unit the piece it must stay on. Running it on
+``x0`` and on ``x0 + e_i`` gives the exact affine law ``f(x) = A x + b`` of the region, and the
+recorded pieces give the region itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .activations import ScalarFn
+from .numeric import FloatBackend
+
+__all__ = ["Decision", "LinearizedBackend", "piece_at"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Units that must stay on one piece: ``lo <= t0 + grad · (x - x0) <= hi`` for each unit."""
+
+    t0: np.ndarray
+    """The units' pre-activation values at the reference sample, flattened."""
+    grad: np.ndarray
+    """Their gradients with respect to the input, shape (units, inputs)."""
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _interior(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two distinct points inside each piece ``[lo, hi]`` (either end may be infinite)."""
+    both = np.isfinite(lo) & np.isfinite(hi)
+    width = np.where(both, hi - lo, 1.0)
+    a = np.where(both, lo + width / 4, np.where(np.isfinite(hi), hi - 2.0,
+                                                np.where(np.isfinite(lo), lo + 1.0, 0.0)))
+    b = np.where(both, lo + 3 * width / 4, np.where(np.isfinite(hi), hi - 1.0,
+                                                    np.where(np.isfinite(lo), lo + 2.0, 1.0)))
+    return a, b
+
+
+def _piece(fn: ScalarFn, kinks: np.ndarray, index: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    padded = np.concatenate([[-np.inf], kinks, [np.inf]])
+    lo, hi = padded[index], padded[index + 1]
+    a, b = _interior(lo, hi)
+    fa, fb = fn.numpy(a), fn.numpy(b)
+    slope = (fb - fa) / (b - a)
+    return slope, fa - slope * a, lo, hi
+
+
+def piece_at(fn: ScalarFn, t0: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Slope, intercept and ends ``[lo, hi]`` of the piece of ``fn`` that gives ``fn(t0)``.
+
+    On a kink the piece to the right is taken unless its affine law does not give ``fn(t0)``
+    there (a jump, as in ``ReLU(threshold=...)``), then the piece to the left.
+    """
+    t0 = np.asarray(t0, dtype=np.float64)
+    kinks = np.asarray(fn.kinks, dtype=np.float64)
+    index = np.searchsorted(kinks, t0, side="right")
+    slope, intercept, lo, hi = _piece(fn, kinks, index)
+    value = fn.numpy(t0)
+    jump = (index > 0) & ~np.isclose(slope * t0 + intercept, value, rtol=1e-12, atol=1e-12)
+    if np.any(jump):
+        left = _piece(fn, kinks, np.maximum(index - 1, 0))
+        slope, intercept, lo, hi = (np.where(jump, new, old) for new, old in
+                                    zip(left, (slope, intercept, lo, hi)))
+    return slope, intercept, lo, hi
+
+
+class LinearizedBackend(FloatBackend):
+    """float64, with piecewise-linear functions frozen on their pieces at row 0 of the batch."""
+
+    def __init__(self) -> None:
+        super().__init__(np.float64)
+        self.name = "linearized"
+        self.decisions: list[Decision] = []
+
+    def _record(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        rows = t.reshape(t.shape[0], -1)
+        self.decisions.append(Decision(t0=rows[0], grad=(rows[1:] - rows[0]).T,
+                                       lo=np.broadcast_to(lo, t.shape[1:]).reshape(-1),
+                                       hi=np.broadcast_to(hi, t.shape[1:]).reshape(-1)))
+
+    def map(self, fn: ScalarFn, x: np.ndarray) -> np.ndarray:
+        if not fn.piecewise_linear:
+            # Only reached on weights (e.g. BatchNorm's 1/sqrt(var + eps)): layers whose output
+            # depends non-linearly on the input are refused before this backend runs.
+            return super().map(fn, x)
+        slope, intercept, lo, hi = piece_at(fn, x[0])
+        self._record(x, lo, hi)
+        return slope * x + intercept
+
+    def _choose(self, a: np.ndarray, b: np.ndarray, larger: bool) -> np.ndarray:
+        a, b = np.broadcast_arrays(a, b)
+        diff = a - b
+        first = diff[0] >= 0 if larger else diff[0] <= 0
+        zero = np.zeros(first.shape)
+        self._record(diff, np.where(first == larger, zero, -np.inf),
+                     np.where(first == larger, np.inf, zero))
+        return np.where(first, a, b)
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        return self._choose(a, b, larger=True)
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        return self._choose(a, b, larger=False)
+
+
+def interval(decisions: list[Decision], x0: float) -> tuple[float, float]:
+    """For one input: the interval of ``x`` on which every decision holds."""
+    low, high = -np.inf, np.inf
+    for d in decisions:
+        g = d.grad[:, 0]
+        moving = g != 0
+        if not np.any(moving):
+            continue
+        with np.errstate(invalid="ignore"):
+            ends_lo = x0 + (d.lo[moving] - d.t0[moving]) / g[moving]
+            ends_hi = x0 + (d.hi[moving] - d.t0[moving]) / g[moving]
+        left = np.where(g[moving] > 0, ends_lo, ends_hi)
+        right = np.where(g[moving] > 0, ends_hi, ends_lo)
+        low, high = max(low, float(np.nanmax(left))), min(high, float(np.nanmin(right)))
+    return low, high
