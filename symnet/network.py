@@ -16,7 +16,7 @@ from .ir import GraphNode, LayerFormula
 from .layers import convert_layer
 from .load import KerasGraph, load_model, read_graph
 from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend
-from .piecewise import LinearizedBackend, interval
+from .piecewise import LinearizedBackend, Piece, interval, walk
 from .symbolic import matrix_shape
 
 __all__ = ["Network", "explain"]
@@ -304,6 +304,48 @@ class Network:
         """
         a, b, _, _ = self._linearize(x)
         return a, b
+
+    def _domain(self, domain: Any) -> tuple[float, float]:
+        if len(self.inputs) != 1:
+            raise InvalidInputError(f"piecewise forms need a network with one input; this one "
+                                    f"has {len(self.inputs)}")
+        if domain is None:
+            return -np.inf, np.inf
+        try:
+            low, high = (float(v) for v in domain)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"domain must be a pair of numbers (low, high), received "
+                                    f"{domain!r}") from exc
+        if not low < high:
+            raise InvalidInputError(f"domain must have low < high, received {domain!r}")
+        return low, high
+
+    def pieces(self, domain: Any = None) -> list[Piece]:
+        """The linear pieces of a one-input piecewise-linear network on ``domain``."""
+        low, high = self._domain(domain)
+        self._require_piecewise_linear("the piecewise form")
+
+        def piece_at_x(x: float) -> Piece:
+            a, b, x0, backend = self._linearize(x)
+            start, end = interval(backend.decisions, float(x0[0]))
+            return Piece(start, end, a[:, 0], b)
+
+        return walk(piece_at_x, low, high)
+
+    def breakpoints(self, domain: Any = None) -> list[sp.Float]:
+        """Where the slope or intercept of a one-input network changes, in increasing order."""
+        return [sp.Float(p.low) for p in self.pieces(domain)[1:]]
+
+    def piecewise(self, domain: Any = None, output: int = 0) -> sp.Piecewise:
+        """The network (output ``output``) as a SymPy ``Piecewise`` of affine pieces in ``x``,
+        equal to it on ``domain`` (default: all reals)."""
+        x = self.inputs[0]
+        pieces = self.pieces(domain)
+        args = [(sp.Float(p.slope[output]) * x + sp.Float(p.intercept[output]),
+                 x <= sp.Float(p.high)) for p in pieces[:-1]]
+        last = pieces[-1]
+        args.append((sp.Float(last.slope[output]) * x + sp.Float(last.intercept[output]), True))
+        return sp.Piecewise(*args)
 
     def linear_region(self, x: Any) -> Any:
         """The linear region containing ``x``: a SymPy ``Interval`` for one input, else a list

@@ -128,3 +128,82 @@ def interval(decisions: list[Decision], x0: float) -> tuple[float, float]:
         right = np.where(g[moving] > 0, ends_hi, ends_lo)
         low, high = max(low, float(np.nanmax(left))), min(high, float(np.nanmin(right)))
     return low, high
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One linear piece of a one-input network: ``y = slope * x + intercept`` on [low, high]."""
+
+    low: float
+    high: float
+    slope: np.ndarray
+    intercept: np.ndarray
+
+    def same_law(self, other: Piece) -> bool:
+        return bool(np.allclose(self.slope, other.slope, rtol=1e-12, atol=1e-12)
+                    and np.allclose(self.intercept, other.intercept, rtol=1e-12, atol=1e-12))
+
+
+def _step(x: float) -> float:
+    return 1e-9 * max(1.0, abs(x))
+
+
+def _wide(p: Piece) -> bool:
+    """Wider than the walk's step (an infinite piece always is)."""
+    if not (np.isfinite(p.low) and np.isfinite(p.high)):
+        return p.high > p.low
+    return p.high - p.low > _step(p.low)
+
+
+def walk(piece_at_x: Any, low: float, high: float, max_pieces: int = 1_000_000) -> list[Piece]:
+    """The linear pieces covering ``[low, high]``, found region by region from inside out.
+
+    ``piece_at_x(x)`` gives the region around ``x``. Past each region's end the walk steps a
+    hair further and takes the next region; a region that does not start where the previous
+    one ended means a narrower one was stepped over, and the gap is searched the same way.
+    """
+    def clip(p: Piece) -> Piece:
+        return Piece(max(p.low, low), min(p.high, high), p.slope, p.intercept)
+
+    def fill(a: float, b: float, out: list[Piece]) -> None:
+        # the pieces covering [a, b] in order, appended to out
+        x = a
+        while x < b:
+            if len(out) > max_pieces:
+                raise RuntimeError(f"more than {max_pieces} linear pieces")
+            probe = min(x + _step(x), (x + b) / 2) if x > -np.inf else b - 1.0
+            p = clip(piece_at_x(probe))
+            if p.low > x + _step(x):
+                fill(x, p.low, out)
+            out.append(p)
+            x = max(p.high, probe)
+
+    centre = 0.0 if low <= 0.0 <= high else (low if np.isfinite(low) else high)
+    first = clip(piece_at_x(centre))
+    left: list[Piece] = []
+    x = first.low
+    while x > low:
+        probe = x - _step(x)
+        p = clip(piece_at_x(probe))
+        if p.high < x - _step(x):
+            gap: list[Piece] = []
+            fill(p.high, x, gap)
+            left.extend(reversed(gap))
+        left.append(p)
+        x = min(p.low, probe)
+    right: list[Piece] = []
+    if first.high < high:
+        fill(first.high, high, right)
+    pieces = list(reversed(left)) + [first] + right
+    if len(pieces) > 1:  # a region touching the domain only at its edge adds nothing
+        pieces = [p for p in pieces if _wide(p)] or pieces[:1]
+    # the pieces cover the domain: its ends are theirs (float rounding may leave a sliver)
+    pieces[0] = Piece(low, pieces[0].high, pieces[0].slope, pieces[0].intercept)
+    pieces[-1] = Piece(pieces[-1].low, high, pieces[-1].slope, pieces[-1].intercept)
+    merged = [pieces[0]]
+    for p in pieces[1:]:
+        if p.same_law(merged[-1]):
+            merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
+        elif p.high > merged[-1].high:
+            merged.append(Piece(merged[-1].high, p.high, p.slope, p.intercept))
+    return merged

@@ -134,3 +134,35 @@ def test_trace_keeps_large_arrays_symbolic(keras):
                                rtol=1e-6, atol=1e-7)
     with pytest.raises(symnet.InvalidInputError, match="one input sample"):
         net.trace(np.zeros((2, 1120)))
+
+
+@pytest.mark.parametrize("act", sorted(ACTS))
+@pytest.mark.parametrize(("depth", "width", "seed"), [(1, 16, 3), (2, 8, 4), (3, 5, 5)])
+def test_piecewise_equals_predict_and_breaks_where_units_switch(keras, act, depth, width, seed):
+    from symnet.compose import lambdify
+
+    model = one_input_net(keras, depth, width, ACTS[act](keras), seed)
+    net = symnet.explain(model)
+    form = net.piecewise()
+    xs = np.linspace(-12, 12, 2001)
+    expected = predict(model, xs.reshape(-1, 1).astype(np.float32))[:, 0]
+    got = lambdify(net.inputs, form)(xs)
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=2e-6 * scale)
+    points = [float(p) for p in net.breakpoints()]
+    assert points == sorted(points)
+    for p in points:  # the law really changes at each breakpoint
+        step = 1e-6 * max(1.0, abs(p))
+        left, right = net.local_affine(p - step), net.local_affine(p + step)
+        assert not (np.allclose(left[0], right[0]) and np.allclose(left[1], right[1]))
+
+
+def test_piecewise_on_a_domain(keras):
+    net = symnet.explain(symnet.examples.regressor_2x_plus_5())
+    pieces = net.pieces((0, 20))
+    assert pieces[0].low == 0.0 and pieces[-1].high == 20.0
+    assert all(p.high > p.low for p in pieces)
+    assert all(a.high == b.low for a, b in zip(pieces, pieces[1:]))
+    assert [float(b) for b in net.breakpoints((0, 20))] == [p.low for p in pieces[1:]]
+    with pytest.raises(symnet.InvalidInputError, match="low < high"):
+        net.pieces((3, 1))
