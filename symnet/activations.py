@@ -46,6 +46,8 @@ class ScalarFn:
     piecewise_linear: bool = False
     kinks: tuple[float, ...] = ()
     """For a piecewise-linear function: where its pieces meet (it is affine between them)."""
+    activation: bool = True
+    """False for helpers of other formulas (BatchNorm's ``1/sqrt``), which are no activation."""
 
     def definition(self) -> sp.Lambda:
         """The function as a SymPy ``Lambda`` of one real variable, for reports."""
@@ -222,6 +224,7 @@ def std_floor_fn(epsilon: float) -> ScalarFn:
             r"\operatorname{std}_{\geq" + f"{e:g}" + "}",
             lambda t: sp.Max(sp.sqrt(t), s),
             lambda x: np.maximum(np.sqrt(x), _cast(x, e)),
+            activation=False,
         )
     )
 
@@ -241,12 +244,11 @@ def _np_hard_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.clip(x + _cast(x, 3.0), 0, _cast(x, 6.0)) / _cast(x, 6.0)
 
 
-RSQRT = _register(
-    ScalarFn("rsqrt", r"\frac{1}{\sqrt{\cdot}}", lambda t: 1 / sp.sqrt(t), lambda x: 1 / np.sqrt(x))
-)
-SQRT = _register(ScalarFn("sqrt", r"\sqrt", sp.sqrt, np.sqrt))
-EXP = _register(ScalarFn("exp", r"\exp", sp.exp, np.exp))
-LOG = _register(ScalarFn("log", r"\log", sp.log, np.log))
+RSQRT = _register(ScalarFn("rsqrt", r"\frac{1}{\sqrt{\cdot}}", lambda t: 1 / sp.sqrt(t),
+                           lambda x: 1 / np.sqrt(x), activation=False))
+SQRT = _register(ScalarFn("sqrt", r"\sqrt", sp.sqrt, np.sqrt, activation=False))
+EXP = _register(ScalarFn("exp", r"\exp", sp.exp, np.exp, activation=False))
+LOG = _register(ScalarFn("log", r"\log", sp.log, np.log, activation=False))
 
 _FIXED = [
     ScalarFn("sigmoid", r"\sigma", lambda t: 1 / (1 + sp.exp(-t)), special.expit),

@@ -95,6 +95,22 @@ def _explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _why(args: argparse.Namespace) -> int:
+    import json
+
+    from .network import explain
+
+    net = explain(args.model)
+    explanation = net.why(_sample(args.input, net), target=args.target, output=args.output_index,
+                          domain=args.domain)
+    if args.format == "json":
+        text = json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = explanation.summary()
+    write_output(text, args.output)
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import write_demo
 
@@ -119,12 +135,38 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     explain.set_defaults(run=_explain)
 
+    why = commands.add_parser("why", help="why an output has its value at an input",
+                              description="Explain one output at one input: active units, "
+                              "contributions, the local law and where it holds, the error "
+                              "against a target.")
+    why.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    why.add_argument("--input", type=_vector_arg, metavar="X", required=True,
+                     help="the input sample: a number or comma-separated numbers")
+    why.add_argument("--target", metavar="FORMULA",
+                     help='what the network should compute, e.g. "2*x + 5"')
+    why.add_argument("--domain", type=_domain_arg, metavar="A,B",
+                     help="input interval for dead units and the largest target error")
+    why.add_argument("--output-index", type=int, default=0, metavar="K",
+                     help="which output to explain (default 0)")
+    why.add_argument("--format", choices=("text", "json"), default="text",
+                     help="output format (default: text)")
+    why.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
+    why.set_defaults(run=_why)
+
     demo = commands.add_parser("demo", help="write the bundled examples' reports",
                                description="Write the reports of the bundled example models.")
     demo.add_argument("-o", "--output", metavar="DIR", default="reports",
                       help="folder to write into (default: reports/)")
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _domain_arg(text: str) -> tuple[float, float]:
+    values = _vector_arg(text)
+    if len(values) != 2 or not values[0] < values[1]:
+        raise argparse.ArgumentTypeError(f"--domain expects two numbers A,B with A < B, "
+                                         f"received {text!r}")
+    return values[0], values[1]
 
 
 def _vector_arg(text: str) -> list[float]:

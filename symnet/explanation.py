@@ -84,3 +84,121 @@ def build_trace(x: np.ndarray, nodes: tuple[GraphNode, ...], values: dict[str, n
                                formula=node.layer.formula, substituted=substitute(node, inputs),
                                value=values[node.output][0]))
     return Trace(input=x, steps=tuple(steps))
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """Why one output has its value at one input (see :meth:`symnet.Network.why`)."""
+
+    x: np.ndarray
+    output: sp.Symbol
+    value: float
+    """The output at ``x``, computed in float32 as Keras does."""
+    active: dict[str, np.ndarray]
+    """Layer name -> one bool per unit: is the unit's activation on its main piece (a ReLU
+    passing its input, not clipped)?"""
+    contributions: dict[str, float]
+    """Readable term -> value, for the last affine layer; the terms sum to ``value``."""
+    local_law: Any
+    """The output as an affine expression of the inputs, exact on ``region``; ``None`` for a
+    network that is not piecewise linear."""
+    region: Any
+    dead_units: dict[str, np.ndarray]
+    """Layer name -> indices of units never active on the domain (one-input networks)."""
+    without_activation: float
+    """What the network gives at ``x`` when every activation is forgotten."""
+    target: Any = None
+    target_value: float | None = None
+    target_error: float | None = None
+    max_target_error: float | None = None
+    max_target_error_at: float | None = None
+    domain: tuple[float, float] | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def x_name(self) -> str:
+        free = sorted(map(str, self.local_law.free_symbols)) if self.local_law is not None else []
+        return free[0] if len(free) == 1 else "x"
+
+    def summary(self) -> str:
+        """The explanation as lines of plain text, for a terminal."""
+        x = self.x.reshape(-1)
+        shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
+        lines = [f"{self.output} at x = {shown_x}: {self.value:.7g} (float32, as model.predict)"]
+        if self.local_law is not None:
+            lines.append(f"local law: {self.output} = {_rounded(self.local_law)}")
+            if isinstance(self.region, sp.Interval):
+                start, end = (_number(v) for v in (self.region.start, self.region.end))
+                lines.append(f"  exact for {start:.6g} <= {self.x_name} <= {end:.6g}")
+            else:
+                lines.append(f"  exact on the region bounded by {len(self.region)} inequalities")
+        for layer, mask in self.active.items():
+            on = np.flatnonzero(mask)
+            lines.append(f"{layer}: {on.size} of {mask.size} units active"
+                         + (f" ({_indices(on)})" if 0 < on.size <= 32 else "")
+                         + (f"; inactive: {_indices(np.flatnonzero(~mask))}"
+                            if 0 < mask.size - on.size <= 32 else ""))
+        if self.contributions:
+            lines.append("contributions (largest first):")
+            terms = sorted(self.contributions.items(), key=lambda kv: -abs(kv[1]))
+            for label, value in terms[:20]:
+                lines.append(f"  {label:>28} = {value:+.6g}")
+            if len(terms) > 20:
+                lines.append(f"  ... {len(terms) - 20} more terms")
+            lines.append(f"  {'sum':>28} = {sum(self.contributions.values()):.7g}")
+        off = self.without_activation - self.value
+        lines.append(f"without the activations (e.g. forgetting the ReLU): "
+                     f"{self.without_activation:.7g}, off by {off:+.6g}")
+        if self.target is not None:
+            lines.append(f"target {self.target}: {self.target_value:.7g} at x; "
+                         f"error {self.target_error:.6g}")
+            if self.max_target_error is not None:
+                lines.append(f"  largest error on [{self.domain[0]:g}, {self.domain[1]:g}]: "
+                             f"{self.max_target_error:.6g} at x = {self.max_target_error_at:.6g}")
+        for layer, dead in self.dead_units.items():
+            if dead.size:
+                lines.append(f"dead on the domain: {layer} units {_indices(dead)}")
+        lines.extend(self.notes)
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        region: Any = None
+        if isinstance(self.region, sp.Interval):
+            region = [_number(self.region.start), _number(self.region.end)]
+        elif self.region is not None:
+            region = [str(c) for c in self.region]
+        return {
+            "x": self.x.reshape(-1).tolist(), "output": str(self.output), "value": self.value,
+            "active": {k: v.tolist() for k, v in self.active.items()},
+            "contributions": self.contributions,
+            "local_law": None if self.local_law is None else str(self.local_law),
+            "region": region,
+            "dead_units": {k: v.tolist() for k, v in self.dead_units.items()},
+            "without_activation": self.without_activation,
+            "target": None if self.target is None else str(self.target),
+            "target_value": self.target_value, "target_error": self.target_error,
+            "max_target_error": self.max_target_error,
+            "max_target_error_at": self.max_target_error_at,
+            "domain": None if self.domain is None else list(self.domain),
+            "notes": list(self.notes),
+        }
+
+    def _repr_latex_(self) -> str:
+        from .report.latex import latex
+
+        if self.local_law is None:
+            return f"$${latex(self.output)} = {self.value:.7g}$$"
+        return f"$${latex(self.output)} = {latex(_rounded(self.local_law))}$$"
+
+
+def _number(v: Any) -> float:
+    return float(v) if v.is_finite else (np.inf if v > 0 else -np.inf)
+
+
+def _indices(values: np.ndarray) -> str:
+    return ", ".join(str(int(i)) for i in values)
+
+
+def _rounded(expr: Any, digits: int = 7) -> Any:
+    return expr.xreplace({f: sp.Float(f, digits) for f in expr.atoms(sp.Float)})

@@ -11,11 +11,11 @@ import sympy as sp
 
 from . import compose
 from .errors import InvalidInputError, UnsupportedLayerError
-from .explanation import Trace, build_trace
+from .explanation import Explanation, Trace, build_trace
 from .ir import GraphNode, LayerFormula
 from .layers import convert_layer
 from .load import KerasGraph, load_model, read_graph
-from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend
+from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend, WithoutActivations
 from .piecewise import LinearizedBackend, Piece, interval, walk
 from .symbolic import matrix_shape
 
@@ -248,6 +248,7 @@ class Network:
         """Every tensor's value: the forward pass of each layer call, in execution order."""
         values = {key: backend.inputs(arr) for key, arr in zip(self._graph.inputs, arrays)}
         for node in self._nodes:
+            backend.layer = node.layer.name
             values[node.output] = node.layer.forward(
                 backend, [values[k] for k in node.inputs], self._layer_weights(backend, node.layer))
         return values
@@ -279,8 +280,10 @@ class Network:
                     f"({node.layer.kind}, {node.layer.constants.get('activation', 'nonlinear')}) "
                     "is not piecewise linear", layer=node.layer.name, kind=node.layer.kind)
 
-    def _linearize(self, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, LinearizedBackend]:
-        self._require_piecewise_linear("the local affine law")
+    def _linearize(self, x: Any, require: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, LinearizedBackend]:
+        if require:
+            self._require_piecewise_linear("the local affine law")
         arrays = self._one_sample(x)
         x0 = np.concatenate([a.reshape(-1) for a in arrays])
         n = x0.size
@@ -346,6 +349,152 @@ class Network:
         last = pieces[-1]
         args.append((sp.Float(last.slope[output]) * x + sp.Float(last.intercept[output]), True))
         return sp.Piecewise(*args)
+
+    @property
+    def is_piecewise_linear(self) -> bool:
+        """Whether every layer is affine or piecewise linear in its input."""
+        return all(node.layer.piecewise_linear for node in self._nodes)
+
+    def _outputs_flat(self, backend: Backend, arrays: list[Any]) -> np.ndarray:
+        values = self._run(backend, arrays)
+        return np.concatenate([np.asarray(values[k], dtype=np.float64).reshape(-1)
+                               for k in self._graph.outputs])
+
+    def _active(self, x: Any) -> dict[str, np.ndarray]:
+        _, _, _, backend = self._linearize(x, require=False)
+        active: dict[str, np.ndarray] = {}
+        for d in backend.decisions:
+            if d.active is not None and d.layer not in active:
+                active[d.layer] = d.active.copy()
+        return active
+
+    def _contributions(self, arrays: list[np.ndarray], output: int) -> dict[str, float]:
+        """The last affine (linear Dense) layer's terms for this output, if it ends the path."""
+        offsets = np.cumsum([0] + [math.prod(s) for s in self._graph.output_shapes])
+        k = int(np.searchsorted(offsets, output, side="right")) - 1
+        key, shape, start = self._graph.outputs[k], self._graph.output_shapes[k], int(offsets[k])
+        if len(shape) != 1:
+            return {}
+        producer = {node.output: node for node in self._nodes}
+        node = producer.get(key)
+        while node is not None and node.layer.kind != "Dense":
+            if node.layer.formula.rhs != node.layer.input_symbols[0]:
+                return {}  # a non-identity layer after the last Dense
+            node = producer.get(node.inputs[0])
+        if node is None or node.layer.constants.get("activation") != "linear":
+            return {}
+        values = self._run(self._backend("float64"), arrays)
+        h = np.asarray(values[node.inputs[0]], dtype=np.float64).reshape(-1)
+        j = output - start
+        kernel = node.layer.parameters["kernel"]
+        w_name = f"W_{str(node.layer.params[0].symbol).split('_')[-1]}"
+        h_name = str(node.layer.input_symbols[0])
+        terms = {f"{h_name}[{i}]·{w_name}[{i},{j}]": float(h[i]) * float(kernel[i, j])
+                 for i in range(h.size)}
+        if "bias" in node.layer.parameters:
+            b_name = w_name.replace("W", "b", 1)
+            terms[f"{b_name}[{j}]"] = float(node.layer.parameters["bias"][j])
+        return terms
+
+    def why(self, x: Any, target: Any = None, output: int = 0, domain: Any = None
+            ) -> Explanation:
+        """Why output ``output`` has its value at ``x``.
+
+        Args:
+            x: one input sample.
+            target: what the network was meant to compute: a callable of the input, a SymPy
+                expression of ``net.inputs``, or a string such as ``"2*x + 5"`` (read by the
+                safe formula parser; never evaluated as Python).
+            output: which output (an index into ``net.outputs``).
+            domain: ``(low, high)`` for a one-input network: where dead units and the largest
+                error against ``target`` are looked for (default: all reals for dead units).
+        """
+        if not 0 <= output < len(self.outputs):
+            raise InvalidInputError(f"output must be in 0..{len(self.outputs) - 1}, received "
+                                    f"{output!r}")
+        arrays = self._one_sample(x)
+        x0 = np.concatenate([a.reshape(-1) for a in arrays])
+        value = float(self._outputs_flat(self._backend("float32"), arrays)[output])
+        notes = []
+        law = region = None
+        if self.is_piecewise_linear:
+            a, b = self.local_affine(x)
+            law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], self.inputs)],
+                         sp.Float(float(b[output])))
+            region = self.linear_region(x)
+        else:
+            notes.append("the network is not piecewise linear: no affine law holds on a region")
+        dead: dict[str, np.ndarray] = {}
+        bounds = None
+        if len(self.inputs) == 1:
+            bounds = self._domain(domain)
+            if self.is_piecewise_linear:
+                dead = self._dead_units(bounds)
+        elif domain is not None:
+            notes.append("dead units and the largest error are computed for one-input networks")
+        without = float(self._outputs_flat(WithoutActivations(), arrays)[output])
+        explanation = Explanation(
+            x=x0, output=self.outputs[output], value=value, active=self._active(x),
+            contributions=self._contributions(arrays, output), local_law=law, region=region,
+            dead_units=dead, without_activation=without, notes=tuple(notes),
+            domain=None if domain is None else bounds)
+        if target is None:
+            return explanation
+        return self._with_target(explanation, target, output, bounds if domain else None)
+
+    def _target_function(self, target: Any) -> tuple[Any, Any]:
+        if isinstance(target, str):
+            from .check.parse import parse_formula
+
+            target = parse_formula(target, self.inputs)
+        if isinstance(target, sp.Basic):
+            expr = target
+            unknown = expr.free_symbols - set(self.inputs)
+            if unknown:
+                raise InvalidInputError(f"target uses {sorted(map(str, unknown))}; the inputs "
+                                        f"are {[str(s) for s in self.inputs]}")
+            fn = compose.lambdify(self.inputs, expr)
+            return expr, lambda pts: np.broadcast_to(
+                np.asarray(fn(*pts.T), dtype=np.float64), (pts.shape[0],))
+        if callable(target):
+            return target, lambda pts: np.array([float(target(*p)) if p.size > 1
+                                                 else float(target(p[0])) for p in pts])
+        raise InvalidInputError(f"target must be a formula, a SymPy expression or a callable, "
+                                f"received {type(target).__name__}")
+
+    def _with_target(self, explanation: Explanation, target: Any, output: int,
+                     domain: tuple[float, float] | None) -> Explanation:
+        shown, fn = self._target_function(target)
+        tv = float(fn(explanation.x.reshape(1, -1))[0])
+        worst = worst_at = None
+        if domain is not None and np.all(np.isfinite(domain)):
+            grid = np.linspace(domain[0], domain[1], 2001)
+            if self.is_piecewise_linear:
+                grid = np.union1d(grid, [float(b) for b in self.breakpoints(domain)])
+            net_values = np.asarray(self.evaluate(grid.reshape(-1, 1), "float64"),
+                                    dtype=np.float64).reshape(grid.size, -1)[:, output]
+            errors = np.abs(net_values - fn(grid.reshape(-1, 1)))
+            k = int(np.argmax(errors))
+            worst, worst_at = float(errors[k]), float(grid[k])
+        return Explanation(**{**explanation.__dict__, "target": shown, "target_value": tv,
+                              "target_error": abs(explanation.value - tv),
+                              "max_target_error": worst, "max_target_error_at": worst_at,
+                              "domain": domain})
+
+    def _dead_units(self, domain: tuple[float, float]) -> dict[str, np.ndarray]:
+        seen: dict[str, np.ndarray] = {}
+        for piece in self.pieces(domain):
+            if np.isfinite(piece.low) and np.isfinite(piece.high):
+                probe = (piece.low + piece.high) / 2
+            elif np.isfinite(piece.high):
+                probe = piece.high - 1.0
+            elif np.isfinite(piece.low):
+                probe = piece.low + 1.0
+            else:
+                probe = 0.0
+            for layer, mask in self._active(probe).items():
+                seen[layer] = seen[layer] | mask if layer in seen else mask
+        return {layer: np.flatnonzero(~mask) for layer, mask in seen.items()}
 
     def linear_region(self, x: Any) -> Any:
         """The linear region containing ``x``: a SymPy ``Interval`` for one input, else a list

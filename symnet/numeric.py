@@ -38,6 +38,8 @@ class Backend:
     """The operations a forward pass may use besides ``+ - * /``, ``reshape``, ``concatenate``."""
 
     name = "abstract"
+    layer = ""
+    """The name of the layer being run (set by the network; some backends record per layer)."""
 
     def weight(self, array: np.ndarray) -> Any:
         raise NotImplementedError
@@ -322,3 +324,17 @@ class SymbolicBackend(_ObjectBackend):
 
     def finish(self, y: np.ndarray) -> np.ndarray:
         return y
+
+
+class WithoutActivations(FloatBackend):
+    """float64 with every activation replaced by the identity: a forgotten-activation mistake."""
+
+    def __init__(self) -> None:
+        super().__init__(np.float64)
+        self.name = "without_activations"
+
+    def map(self, fn: ScalarFn, x: np.ndarray) -> np.ndarray:
+        return x if fn.activation else super().map(fn, x)
+
+    def vector(self, fn: VectorFn, x: np.ndarray, axis: int) -> np.ndarray:
+        return x

@@ -26,12 +26,16 @@ __all__ = ["Decision", "LinearizedBackend", "piece_at"]
 class Decision:
     """Units that must stay on one piece: ``lo <= t0 + grad · (x - x0) <= hi`` for each unit."""
 
+    layer: str
     t0: np.ndarray
     """The units' pre-activation values at the reference sample, flattened."""
     grad: np.ndarray
     """Their gradients with respect to the input, shape (units, inputs)."""
     lo: np.ndarray
     hi: np.ndarray
+    active: np.ndarray | None = None
+    """For an activation: which units are on the function's main piece (its largest slope:
+    ReLU passing its input, not clipped); ``None`` for a Maximum/Minimum choice."""
 
 
 def _interior(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,11 +86,14 @@ class LinearizedBackend(FloatBackend):
         self.name = "linearized"
         self.decisions: list[Decision] = []
 
-    def _record(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    def _record(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                active: np.ndarray | None = None) -> None:
         rows = t.reshape(t.shape[0], -1)
-        self.decisions.append(Decision(t0=rows[0], grad=(rows[1:] - rows[0]).T,
-                                       lo=np.broadcast_to(lo, t.shape[1:]).reshape(-1),
-                                       hi=np.broadcast_to(hi, t.shape[1:]).reshape(-1)))
+        self.decisions.append(Decision(
+            layer=self.layer, t0=rows[0], grad=(rows[1:] - rows[0]).T,
+            lo=np.broadcast_to(lo, t.shape[1:]).reshape(-1),
+            hi=np.broadcast_to(hi, t.shape[1:]).reshape(-1),
+            active=None if active is None else np.asarray(active).reshape(-1)))
 
     def map(self, fn: ScalarFn, x: np.ndarray) -> np.ndarray:
         if not fn.piecewise_linear:
@@ -94,7 +101,9 @@ class LinearizedBackend(FloatBackend):
             # depends non-linearly on the input are refused before this backend runs.
             return super().map(fn, x)
         slope, intercept, lo, hi = piece_at(fn, x[0])
-        self._record(x, lo, hi)
+        kinks = np.asarray(fn.kinks, dtype=np.float64)
+        steepest = np.max(_piece(fn, kinks, np.arange(kinks.size + 1))[0])
+        self._record(x, lo, hi, active=np.isclose(slope, steepest, rtol=1e-12, atol=0))
         return slope * x + intercept
 
     def _choose(self, a: np.ndarray, b: np.ndarray, larger: bool) -> np.ndarray:

@@ -88,3 +88,30 @@ def test_console_script_runs_without_traceback(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("symnet: error:") and "Traceback" not in result.stderr
+
+
+def test_why_text_and_json(capsys, tmp_path):
+    model = str(examples.regressor_path())
+    code, out, err = run(capsys, "why", model, "--input", "10", "--target", "2*x + 5",
+                         "--domain", "0,20")
+    assert code == 0 and err == ""
+    assert "local law: y = 2.15" in out and "without the activations" in out
+    code, out, _ = run(capsys, "why", model, "--input", "10", "--format", "json")
+    data = json.loads(out)
+    assert data["output"] == "y" and sum(data["contributions"].values()) == pytest.approx(
+        data["value"], rel=1e-6)
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["--input", "10", "--target", "__import__('os')"], "unknown name '__import__'"),
+    (["--input", "10", "--domain", "5,1"], "--domain"),
+    (["--target", "2x"], "--input"),
+])
+def test_why_bad_input_exits_2(capsys, argv, match):
+    try:
+        code = main(["why", str(examples.regressor_path()), *argv])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("symnet: error:") and match in err
+    assert err.count("\n") == 1

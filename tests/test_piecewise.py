@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -162,7 +164,7 @@ def test_piecewise_on_a_domain(keras):
     pieces = net.pieces((0, 20))
     assert pieces[0].low == 0.0 and pieces[-1].high == 20.0
     assert all(p.high > p.low for p in pieces)
-    assert all(a.high == b.low for a, b in zip(pieces, pieces[1:]))
+    assert all(a.high == b.low for a, b in itertools.pairwise(pieces))
     assert [float(b) for b in net.breakpoints((0, 20))] == [p.low for p in pieces[1:]]
     with pytest.raises(symnet.InvalidInputError, match="low < high"):
         net.pieces((3, 1))

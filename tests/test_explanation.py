@@ -1,0 +1,78 @@
+"""why(): the second seed's question answered, checked by independent numpy arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet import InvalidInputError
+
+from .conftest import predict
+
+
+@pytest.fixture(scope="module")
+def regressor(keras):
+    model = symnet.examples.regressor_2x_plus_5()
+    return model, symnet.explain(model)
+
+
+def weights(model):
+    (k1, b1), (k2, b2) = (layer.get_weights() for layer in model.layers)
+    as64 = np.float64
+    return k1[0].astype(as64), b1.astype(as64), k2[:, 0].astype(as64), float(b2[0])
+
+
+def test_why_at_ten_answers_the_second_seed(regressor):
+    model, net = regressor
+    w1, b1, w2, b2 = weights(model)
+    e = net.why(10.0, target="2*x + 5", domain=(0, 20))
+    assert e.value == pytest.approx(float(predict(model, np.array([[10.0]], np.float32))[0, 0]))
+    pre = 10.0 * w1 + b1
+    np.testing.assert_array_equal(e.active["dense"], pre > 0)
+    assert sum(e.contributions.values()) == pytest.approx(e.value, rel=1e-6)
+    assert e.contributions["b_2[0]"] == pytest.approx(b2)
+    # The seed user's hand calculation: the ReLU forgotten.
+    assert e.without_activation == pytest.approx(float(np.dot(pre, w2) + b2), rel=1e-12)
+    assert abs(e.without_activation - e.value) > 0.5
+    slope = float(e.local_law.coeff(net.inputs[0]))
+    assert slope == pytest.approx(float(np.dot(w1 * (pre > 0), w2)), rel=1e-12)
+    assert e.region.contains(10)
+    assert e.target_value == 25.0 and e.target_error == pytest.approx(abs(e.value - 25.0))
+    assert 0 <= e.max_target_error_at <= 20 and e.max_target_error >= e.target_error
+    # Dead on [0, 20]: the pre-activation is affine in x, so its ends decide.
+    never = (w1 * 0 + b1 <= 0) & (w1 * 20 + b1 <= 0)
+    np.testing.assert_array_equal(e.dead_units["dense"], np.flatnonzero(never))
+    text = e.summary()
+    assert "local law" in text and "without the activations" in text and "2*x + 5" in text
+
+
+def test_why_target_as_callable_and_expression(regressor):
+    _, net = regressor
+    x = net.inputs[0]
+    by_string = net.why(3.0, target="2x+5")
+    assert net.why(3.0, target=lambda v: 2 * v + 5).target_error == pytest.approx(
+        by_string.target_error)
+    assert net.why(3.0, target=2 * x + 5).target_error == pytest.approx(by_string.target_error)
+    with pytest.raises(InvalidInputError, match="unknown name 'z'"):
+        net.why(3.0, target="2*z")
+    with pytest.raises(InvalidInputError, match="output must be"):
+        net.why(3.0, output=1)
+
+
+def test_why_on_the_seed_mlp(keras):
+    model = symnet.examples.seed_mlp()
+    net = symnet.explain(model)
+    x = np.random.default_rng(1).normal(size=1120)
+    e = net.why(x, output=5)
+    assert e.local_law is None and e.contributions == {}
+    assert set(e.active) == {"activation", "activation_1"}
+    h = x.astype(np.float64)
+    for layer in model.layers[:3]:  # dense -> BN -> relu, by hand
+        w = [v.astype(np.float64) for v in layer.get_weights()]
+        if len(w) == 2:
+            h = h @ w[0] + w[1]
+        elif len(w) == 4:
+            h = w[0] * (h - w[2]) / np.sqrt(w[3] + layer.epsilon) + w[1]
+    np.testing.assert_array_equal(e.active["activation"], h > 0)
+    assert e.value == pytest.approx(float(predict(model, x[None].astype(np.float32))[0, 5]))
