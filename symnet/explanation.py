@@ -31,6 +31,9 @@ class TraceStep:
     entries stay symbols)."""
     value: np.ndarray = field(repr=False)
     """The layer's output for the sample (float32, the per-sample shape)."""
+    active: np.ndarray | None = field(default=None, repr=False)
+    """For a layer with a piecewise-linear activation: which units pass their input (``False``:
+    the unit is clipped, e.g. a ReLU at 0); ``None`` for other layers."""
 
     def _repr_latex_(self) -> str:
         from .report.latex import latex
@@ -75,14 +78,17 @@ def substitute(node: GraphNode, inputs: list[np.ndarray]) -> Any:
     return layer.formula.rhs.xreplace(subs)
 
 
-def build_trace(x: np.ndarray, nodes: tuple[GraphNode, ...], values: dict[str, np.ndarray]
-                ) -> Trace:
+def build_trace(x: np.ndarray, nodes: tuple[GraphNode, ...], values: dict[str, np.ndarray],
+                active: dict[str, np.ndarray]) -> Trace:
     steps = []
     for node in nodes:
         inputs = [values[k][0] for k in node.inputs]
+        value = values[node.output][0]
+        mask = active.get(node.layer.name)
         steps.append(TraceStep(layer=node.layer.name, kind=node.layer.kind,
                                formula=node.layer.formula, substituted=substitute(node, inputs),
-                               value=values[node.output][0]))
+                               value=value,
+                               active=None if mask is None else mask.reshape(value.shape)))
     return Trace(input=x, steps=tuple(steps))
 
 

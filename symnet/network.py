@@ -266,11 +266,13 @@ class Network:
         """The hand calculation for one sample: each layer's formula, with numbers, and value.
 
         Values are computed in float32 as Keras does, so the last step equals ``predict``.
+        Steps of layers with a piecewise-linear activation say which units are clipped
+        (``TraceStep.active``).
         """
         arrays = self._one_sample(x)
         values = self._run(self._backend("float32"), arrays)
         return build_trace(arrays[0][0] if len(arrays) == 1 else [a[0] for a in arrays],
-                           self._nodes, values)
+                           self._nodes, values, self._active(x))
 
     def _require_piecewise_linear(self, what: str) -> None:
         for node in self._nodes:

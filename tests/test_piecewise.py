@@ -118,6 +118,9 @@ def test_trace_is_the_hand_calculation(keras):
     assert [s.layer for s in trace.steps] == ["dense", "dense_1"]
     assert trace.steps[0].value.shape == (16,)
     assert np.all(trace.steps[0].value >= 0)  # after the ReLU
+    clipped = ~trace.steps[0].active
+    np.testing.assert_array_equal(trace.steps[0].value[clipped], 0.0)
+    assert np.all(trace.steps[0].value[~clipped] > 0) and trace.steps[1].active is None
     np.testing.assert_array_equal(trace.output, predict(model, np.array([[10.0]], np.float32))[0])
     shown = trace.steps[0].substituted
     assert not shown.atoms(sp.MatrixSymbol) and shown.atoms(sp.Float)
