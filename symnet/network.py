@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,14 @@ from .ir import GraphNode, LayerFormula
 from .layers import convert_layer
 from .load import KerasGraph, load_model, read_graph
 from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend, WithoutActivations
-from .piecewise import LinearizedBackend, Piece, interval, walk
+from .piecewise import (
+    ExactLinearizedBackend,
+    LinearizedBackend,
+    Piece,
+    exact_interval,
+    interval,
+    walk,
+)
 from .symbolic import matrix_shape
 
 __all__ = ["Network", "explain"]
@@ -325,8 +333,13 @@ class Network:
             raise InvalidInputError(f"domain must have low < high, received {domain!r}")
         return low, high
 
-    def pieces(self, domain: Any = None) -> list[Piece]:
-        """The linear pieces of a one-input piecewise-linear network on ``domain``."""
+    def pieces(self, domain: Any = None, exact: bool = False) -> list[Piece]:
+        """The linear pieces of a one-input piecewise-linear network on ``domain``.
+
+        Found in float64 by walking the input line region by region; with ``exact``, each
+        piece's law and ends are then recomputed in exact rational arithmetic from the float32
+        weights (``Fraction``\\ s; ends outside the domain are ``±inf``).
+        """
         low, high = self._domain(domain)
         self._require_piecewise_linear("the piecewise form")
 
@@ -335,21 +348,71 @@ class Network:
             start, end = interval(backend.decisions, float(x0[0]))
             return Piece(start, end, a[:, 0], b)
 
-        return walk(piece_at_x, low, high)
+        pieces = walk(piece_at_x, low, high)
+        return self._exact_pieces(pieces, low, high) if exact else pieces
 
-    def breakpoints(self, domain: Any = None) -> list[sp.Float]:
-        """Where the slope or intercept of a one-input network changes, in increasing order."""
-        return [sp.Float(p.low) for p in self.pieces(domain)[1:]]
+    def _exact_piece(self, x: Fraction, low: float, high: float) -> Piece:
+        backend = self._backends.setdefault("exact-linearized", ExactLinearizedBackend())
+        assert isinstance(backend, ExactLinearizedBackend)
+        backend.decisions = []
+        rows = np.array([[x], [x + 1]], dtype=object)
+        values = self._run(backend, [rows])
+        out = np.concatenate([values[k].reshape(2, -1) for k in self._graph.outputs], axis=1)
+        slope = out[1] - out[0]
+        start, end = exact_interval(backend.decisions, x)
+        start = low if start is None or (np.isfinite(low) and start < Fraction(low)) else start
+        end = high if end is None or (np.isfinite(high) and end > Fraction(high)) else end
+        return Piece(start, end, slope, out[0] - slope * x)
 
-    def piecewise(self, domain: Any = None, output: int = 0) -> sp.Piecewise:
+    def _exact_pieces(self, pieces: list[Piece], low: float, high: float) -> list[Piece]:
+        def probe(p: Piece) -> Fraction:
+            if np.isfinite(float(p.low)) and np.isfinite(float(p.high)):
+                return (Fraction(p.low) + Fraction(p.high)) / 2
+            if np.isfinite(float(p.high)):
+                return Fraction(p.high) - 1
+            return Fraction(p.low) + 1 if np.isfinite(float(p.low)) else Fraction(0)
+
+        found = {}
+        for p in pieces:
+            q = self._exact_piece(probe(p), low, high)
+            found[q.low] = q
+        # A region the float walk stepped over leaves a gap between exact pieces: probe its
+        # middle, exactly, until the pieces meet (each probe finds a new region).
+        for _ in range(100_000):
+            ordered = sorted(found.values(), key=lambda p: float(p.low))
+            gaps = [(a.high, b.low) for a, b in zip(ordered, ordered[1:]) if a.high != b.low]
+            if not gaps:
+                break
+            for start, end in gaps:
+                q = self._exact_piece((Fraction(start) + Fraction(end)) / 2, low, high)
+                found[q.low] = q
+        merged: list[Piece] = []
+        for p in ordered:
+            if merged and all(p.slope == merged[-1].slope) and all(
+                    p.intercept == merged[-1].intercept):
+                merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
+            else:
+                merged.append(p)
+        return merged
+
+    def breakpoints(self, domain: Any = None, exact: bool = True) -> list[Any]:
+        """Where the slope or intercept of a one-input network changes, in increasing order:
+        exact SymPy ``Rational``\\ s (``exact=False``: float64 ``Float``\\ s, faster)."""
+        pieces = self.pieces(domain, exact=exact)
+        number = sp.Rational if exact else sp.Float
+        return [number(p.low) for p in pieces[1:]]
+
+    def piecewise(self, domain: Any = None, output: int = 0, exact: bool = True
+                  ) -> sp.Piecewise:
         """The network (output ``output``) as a SymPy ``Piecewise`` of affine pieces in ``x``,
-        equal to it on ``domain`` (default: all reals)."""
+        equal to it on ``domain`` (default: all reals); exact rationals unless ``exact=False``."""
         x = self.inputs[0]
-        pieces = self.pieces(domain)
-        args = [(sp.Float(p.slope[output]) * x + sp.Float(p.intercept[output]),
-                 x <= sp.Float(p.high)) for p in pieces[:-1]]
+        number = sp.Rational if exact else sp.Float
+        pieces = self.pieces(domain, exact=exact)
+        args = [(number(p.slope[output]) * x + number(p.intercept[output]),
+                 x <= number(p.high)) for p in pieces[:-1]]
         last = pieces[-1]
-        args.append((sp.Float(last.slope[output]) * x + sp.Float(last.intercept[output]), True))
+        args.append((number(last.slope[output]) * x + number(last.intercept[output]), True))
         return sp.Piecewise(*args)
 
     @property
@@ -472,7 +535,8 @@ class Network:
         if domain is not None and np.all(np.isfinite(domain)):
             grid = np.linspace(domain[0], domain[1], 2001)
             if self.is_piecewise_linear:
-                grid = np.union1d(grid, [float(b) for b in self.breakpoints(domain)])
+                grid = np.union1d(grid, [float(b) for b in
+                                         self.breakpoints(domain, exact=False)])
             net_values = np.asarray(self.evaluate(grid.reshape(-1, 1), "float64"),
                                     dtype=np.float64).reshape(grid.size, -1)[:, output]
             errors = np.abs(net_values - fn(grid.reshape(-1, 1)))

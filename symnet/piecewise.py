@@ -11,15 +11,18 @@ recorded pieces give the region itself.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .activations import ScalarFn
-from .numeric import FloatBackend
+from .activations import ScalarFn, exact_number
+from .numeric import ExactBackend, FloatBackend
 
-__all__ = ["Decision", "LinearizedBackend", "piece_at"]
+__all__ = ["Decision", "ExactLinearizedBackend", "LinearizedBackend", "Piece", "exact_interval",
+           "interval", "piece_at", "walk"]
 
 
 @dataclass(frozen=True)
@@ -216,3 +219,89 @@ def walk(piece_at_x: Any, low: float, high: float, max_pieces: int = 1_000_000) 
         elif p.high > merged[-1].high:
             merged.append(Piece(merged[-1].high, p.high, p.slope, p.intercept))
     return merged
+
+
+class ExactLinearizedBackend(ExactBackend):
+    """:class:`LinearizedBackend` in exact rational arithmetic (rows of ``Fraction``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "exact-linearized"
+        self.decisions: list[Decision] = []
+        self._pieces: dict[tuple[str, int], tuple[Fraction, Fraction, Any, Any]] = {}
+
+    def _piece(self, fn: ScalarFn, kinks: list[Fraction], index: int) -> tuple[Any, ...]:
+        cached = self._pieces.get((fn.key, index))
+        if cached is not None:
+            return cached
+        lo = kinks[index - 1] if index > 0 else None
+        hi = kinks[index] if index < len(kinks) else None
+        if lo is not None and hi is not None:
+            a, b = lo + (hi - lo) / 4, lo + 3 * (hi - lo) / 4
+        elif hi is not None:
+            a, b = hi - 2, hi - 1
+        elif lo is not None:
+            a, b = lo + 1, lo + 2
+        else:
+            a, b = Fraction(0), Fraction(1)
+        fa, fb = (self.from_sympy(fn.sympy(self.to_sympy(v))) for v in (a, b))
+        slope = (fb - fa) / (b - a)
+        result = (slope, fa - slope * a, lo, hi)
+        self._pieces[(fn.key, index)] = result
+        return result
+
+    def map(self, fn: ScalarFn, x: np.ndarray) -> np.ndarray:
+        if not fn.piecewise_linear:
+            return super().map(fn, x)
+        kinks = [Fraction(int(r.p), int(r.q)) for r in map(exact_number, fn.kinks)]
+        rows = x.reshape(x.shape[0], -1)
+        out = np.empty(rows.shape, dtype=object)
+        lo_all, hi_all = [], []
+        for u, t0 in enumerate(rows[0]):
+            index = bisect.bisect_right(kinks, t0)
+            slope, intercept, lo, hi = self._piece(fn, kinks, index)
+            if index > 0 and t0 == kinks[index - 1]:
+                value = self.from_sympy(fn.sympy(self.to_sympy(t0)))
+                if slope * t0 + intercept != value:  # a jump: the left piece holds here
+                    slope, intercept, lo, hi = self._piece(fn, kinks, index - 1)
+            out[:, u] = [slope * v + intercept for v in rows[:, u]]
+            lo_all.append(lo)
+            hi_all.append(hi)
+        self.decisions.append(Decision(layer=self.layer, t0=rows[0], grad=(rows[1:] - rows[0]).T,
+                                       lo=np.array(lo_all, dtype=object),
+                                       hi=np.array(hi_all, dtype=object)))
+        return out.reshape(x.shape)
+
+    def _choose(self, a: np.ndarray, b: np.ndarray, larger: bool) -> np.ndarray:
+        a, b = np.broadcast_arrays(a, b)
+        diff = (a - b).reshape(a.shape[0], -1)
+        first = np.array([(d >= 0) if larger else (d <= 0) for d in diff[0]])
+        keep = first == larger
+        self.decisions.append(Decision(
+            layer=self.layer, t0=diff[0], grad=(diff[1:] - diff[0]).T,
+            lo=np.array([Fraction(0) if k else None for k in keep], dtype=object),
+            hi=np.array([None if k else Fraction(0) for k in keep], dtype=object)))
+        return np.where(first.reshape(a.shape[1:]), a, b)
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        return self._choose(a, b, larger=True)
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        return self._choose(a, b, larger=False)
+
+
+def exact_interval(decisions: list[Decision], x0: Fraction) -> tuple[Any, Any]:
+    """:func:`interval` in exact arithmetic; ``None`` for an unbounded end."""
+    low: Fraction | None = None
+    high: Fraction | None = None
+    for d in decisions:
+        for t0, g, lo, hi in zip(d.t0, d.grad[:, 0], d.lo, d.hi):
+            if g == 0:
+                continue
+            ends = [None if e is None else x0 + (e - t0) / g for e in (lo, hi)]
+            left, right = (ends[0], ends[1]) if g > 0 else (ends[1], ends[0])
+            if left is not None and (low is None or left > low):
+                low = left
+            if right is not None and (high is None or right < high):
+                high = right
+    return low, high

@@ -168,6 +168,30 @@ def test_piecewise_on_a_domain(keras):
     assert pieces[0].low == 0.0 and pieces[-1].high == 20.0
     assert all(p.high > p.low for p in pieces)
     assert all(a.high == b.low for a, b in itertools.pairwise(pieces))
-    assert [float(b) for b in net.breakpoints((0, 20))] == [p.low for p in pieces[1:]]
+    assert [float(b) for b in net.breakpoints((0, 20), exact=False)] == [
+        p.low for p in pieces[1:]]
+    exact = net.pieces((0, 20), exact=True)
+    assert exact[0].low == 0 and exact[-1].high == 20 and len(exact) == len(pieces)
+    np.testing.assert_allclose([float(p.low) for p in exact], [p.low for p in pieces],
+                               rtol=1e-12, atol=1e-12)
     with pytest.raises(symnet.InvalidInputError, match="low < high"):
         net.pieces((3, 1))
+
+
+def test_exact_breakpoints_of_one_hidden_layer_are_minus_b_over_w(keras):
+    from fractions import Fraction
+
+    model = one_input_net(keras, 1, 12, ACTS["relu"](keras), 21)
+    (w1, b1), (w2, _) = (layer.get_weights() for layer in model.layers[::2])
+    net = symnet.explain(model)
+    points = net.breakpoints()
+    assert all(isinstance(p, sp.Rational) for p in points)
+    expected = sorted({-Fraction(float(b)) / Fraction(float(w))
+                       for w, b, v in zip(w1[0], b1, w2[:, 0]) if w != 0 and v != 0})
+    assert [Fraction(int(p.p), int(p.q)) for p in points] == expected
+    form = net.piecewise()
+    assert not form.atoms(sp.Float)  # exact rationals throughout
+    x = net.inputs[0]
+    for value in (-3, 0, Fraction(1, 3), 5):
+        exact = form.subs(x, sp.Rational(value))
+        assert exact == net.evaluate(str(value), "exact")[0, 0]
