@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -380,7 +381,7 @@ class Network:
         # middle, exactly, until the pieces meet (each probe finds a new region).
         for _ in range(100_000):
             ordered = sorted(found.values(), key=lambda p: float(p.low))
-            gaps = [(a.high, b.low) for a, b in zip(ordered, ordered[1:]) if a.high != b.low]
+            gaps = [(a.high, b.low) for a, b in itertools.pairwise(ordered) if a.high != b.low]
             if not gaps:
                 break
             for start, end in gaps:
