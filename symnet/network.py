@@ -563,6 +563,14 @@ class Network:
                 seen[layer] = seen[layer] | mask if layer in seen else mask
         return {layer: np.flatnonzero(~mask) for layer, mask in seen.items()}
 
+    def simplify(self, domain: Any = None) -> list[Any]:
+        """The simplification passes on this chain network, each a ``PassResult`` (before,
+        after, notes): identities removed, BatchNorm folded, affine maps merged and, on the
+        input box ``domain``, units constant there (dead) removed. See :mod:`symnet.passes`."""
+        from .passes import simplify
+
+        return simplify(self, domain)
+
     def linear_region(self, x: Any) -> Any:
         """The linear region containing ``x``: a SymPy ``Interval`` for one input, else a list
         of linear inequalities in the input symbols."""

@@ -1,0 +1,77 @@
+"""Simplification passes: every result is the same function as the network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet import UnsupportedLayerError
+from symnet.passes import Affine, Elementwise, Identity, Vector, chain_of, evaluate_chain
+
+from .conftest import randomize
+
+
+def test_seed_mlp_passes(keras):
+    net = symnet.explain(symnet.examples.seed_mlp())
+    results = net.simplify()
+    assert [r.name for r in results] == ["remove identities", "fold BatchNorm",
+                                         "merge affine maps"]
+    assert sum(isinstance(s, Identity) for s in results[0].before) == 2
+    assert len(results[1].notes) == 3 and "W' = W·diag" in results[1].notes[0]
+    final = results[-1].after
+    assert [type(s) for s in final] == [Affine, Elementwise, Affine, Elementwise, Affine, Vector]
+    x = np.random.default_rng(0).normal(size=(16, 1120))
+    expected = net.evaluate(x, "float64")
+    for r in results:
+        np.testing.assert_allclose(evaluate_chain(r.after, x), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_batchnorm_first_folds_into_the_following_dense(keras):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(),
+                              keras.layers.Dense(3), keras.layers.Dense(2, activation="relu"),
+                              keras.layers.BatchNormalization()])
+    randomize(model, 3)
+    net = symnet.explain(model)
+    results = net.simplify()
+    assert "following" in results[1].notes[0]
+    final = results[-1].after
+    assert [type(s) for s in final] == [Affine, Elementwise, Affine]
+    x = np.random.default_rng(1).normal(size=(20, 4))
+    np.testing.assert_allclose(evaluate_chain(final, x), net.evaluate(x, "float64"),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_pruning_dead_units_of_the_regressor(keras):
+    net = symnet.explain(symnet.examples.regressor_2x_plus_5())
+    results = net.simplify(domain=(0, 20))
+    pruned = results[3]
+    assert pruned.name == "prune constant units"
+    dead = net.why(10, domain=(0, 20)).dead_units["dense"]
+    assert f"removed units {dead.tolist()}" in pruned.notes[-1]
+    first = pruned.after[0]
+    assert isinstance(first, Affine) and first.weight.shape == (1, 16 - dead.size)
+    xs = np.linspace(0, 20, 401).reshape(-1, 1)
+    np.testing.assert_allclose(evaluate_chain(results[-1].after, xs), net.evaluate(xs, "float64"),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_pruning_on_a_box_with_several_inputs(keras):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(24, activation="relu"),
+                              keras.layers.Dense(12, activation="relu"), keras.layers.Dense(2)])
+    randomize(model, 4)
+    w, b = model.layers[0].get_weights()
+    model.layers[0].set_weights([w, b - 2.0])  # push some units to be dead on the box
+    net = symnet.explain(model)
+    results = net.simplify(domain=(-0.5, 0.5))
+    assert any("removed units" in n for n in results[3].notes)
+    x = np.random.default_rng(2).uniform(-0.5, 0.5, size=(200, 3))
+    np.testing.assert_allclose(evaluate_chain(results[-1].after, x), net.evaluate(x, "float64"),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_branching_networks_are_refused(keras):
+    a = keras.Input((2,))
+    out = keras.layers.Add()([keras.layers.Dense(2)(a), keras.layers.Dense(2)(a)])
+    with pytest.raises(UnsupportedLayerError, match="chain"):
+        chain_of(symnet.explain(keras.Model(a, out)))
