@@ -5,15 +5,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from . import compose
+from .errors import InvalidInputError
 from .ir import GraphNode
+from .numeric import WithoutActivations
 
-__all__ = ["MAX_SHOWN", "Trace", "TraceStep", "substitute"]
+__all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units", "substitute", "why"]
 
 #: Arrays with more entries than this stay symbols in ``TraceStep.substituted``.
 MAX_SHOWN = 64
@@ -208,3 +212,149 @@ def _indices(values: np.ndarray) -> str:
 
 def _rounded(expr: Any, digits: int = 7) -> Any:
     return expr.xreplace({f: sp.Float(f, digits) for f in expr.atoms(sp.Float)})
+
+
+# --- why -------------------------------------------------------------------------------
+
+def active_units(net: Any, x: Any) -> dict[str, np.ndarray]:
+    """Layer name -> which units are on their activation's main piece at ``x``."""
+    _, _, _, backend = net._linearize(x, require=False)
+    active: dict[str, np.ndarray] = {}
+    for d in backend.decisions:
+        if d.active is not None and d.layer not in active:
+            active[d.layer] = d.active.copy()
+    return active
+
+
+def _contributions(net: Any, arrays: list[np.ndarray], output: int) -> dict[str, float]:
+    """The last affine (linear Dense) layer's terms for this output, if it ends the path."""
+    offsets = np.cumsum([0] + [math.prod(s) for s in net._graph.output_shapes])
+    k = int(np.searchsorted(offsets, output, side="right")) - 1
+    key, shape, start = net._graph.outputs[k], net._graph.output_shapes[k], int(offsets[k])
+    if len(shape) != 1:
+        return {}
+    producer = {node.output: node for node in net._nodes}
+    node = producer.get(key)
+    while node is not None and node.layer.kind != "Dense":
+        if node.layer.formula.rhs != node.layer.input_symbols[0]:
+            return {}  # a non-identity layer after the last Dense
+        node = producer.get(node.inputs[0])
+    if node is None or node.layer.constants.get("activation") != "linear":
+        return {}
+    values = net._run(net._backend("float64"), arrays)
+    h = np.asarray(values[node.inputs[0]], dtype=np.float64).reshape(-1)
+    j = output - start
+    kernel = node.layer.parameters["kernel"]
+    w_name = f"W_{str(node.layer.params[0].symbol).split('_')[-1]}"
+    h_name = str(node.layer.input_symbols[0])
+    terms = {f"{h_name}[{i}]·{w_name}[{i},{j}]": float(h[i]) * float(kernel[i, j])
+             for i in range(h.size)}
+    if "bias" in node.layer.parameters:
+        b_name = w_name.replace("W", "b", 1)
+        terms[f"{b_name}[{j}]"] = float(node.layer.parameters["bias"][j])
+    return terms
+
+
+def why(net: Any, x: Any, target: Any = None, output: int = 0, domain: Any = None
+        ) -> Explanation:
+    """Why output ``output`` has its value at ``x``.
+
+    Args:
+        x: one input sample.
+        target: what the network was meant to compute: a callable of the input, a SymPy
+            expression of ``net.inputs``, or a string such as ``"2*x + 5"`` (read by the
+            safe formula parser; never evaluated as Python).
+        output: which output (an index into ``net.outputs``).
+        domain: ``(low, high)`` for a one-input network: where dead units and the largest
+            error against ``target`` are looked for (default: all reals for dead units).
+    """
+    if not 0 <= output < len(net.outputs):
+        raise InvalidInputError(f"output must be in 0..{len(net.outputs) - 1}, received "
+                                f"{output!r}")
+    arrays = net._one_sample(x)
+    x0 = np.concatenate([a.reshape(-1) for a in arrays])
+    value = float(net._outputs_flat(net._backend("float32"), arrays)[output])
+    notes = []
+    law = region = None
+    if net.is_piecewise_linear:
+        a, b = net.local_affine(x)
+        law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], net.inputs)],
+                     sp.Float(float(b[output])))
+        region = net.linear_region(x)
+    else:
+        notes.append("the network is not piecewise linear: no affine law holds on a region")
+    dead: dict[str, np.ndarray] = {}
+    bounds = None
+    if len(net.inputs) == 1:
+        bounds = net._domain(domain)
+        if net.is_piecewise_linear:
+            dead = _dead_units(net, bounds)
+    elif domain is not None:
+        notes.append("dead units and the largest error are computed for one-input networks")
+    without = float(net._outputs_flat(WithoutActivations(), arrays)[output])
+    explanation = Explanation(
+        x=x0, output=net.outputs[output], value=value, active=active_units(net, x),
+        contributions=_contributions(net, arrays, output), local_law=law, region=region,
+        dead_units=dead, without_activation=without, notes=tuple(notes),
+        domain=None if domain is None else bounds)
+    if target is None:
+        return explanation
+    return _with_target(net, explanation, target, output, bounds if domain else None)
+
+
+def _target_function(net: Any, target: Any) -> tuple[Any, Any]:
+    if isinstance(target, str):
+        from .check.parse import parse_formula
+
+        target = parse_formula(target, net.inputs)
+    if isinstance(target, sp.Basic):
+        expr = target
+        unknown = expr.free_symbols - set(net.inputs)
+        if unknown:
+            raise InvalidInputError(f"target uses {sorted(map(str, unknown))}; the inputs "
+                                    f"are {[str(s) for s in net.inputs]}")
+        fn = compose.lambdify(net.inputs, expr)
+        return expr, lambda pts: np.broadcast_to(
+            np.asarray(fn(*pts.T), dtype=np.float64), (pts.shape[0],))
+    if callable(target):
+        return target, lambda pts: np.array([float(target(*p)) if p.size > 1
+                                             else float(target(p[0])) for p in pts])
+    raise InvalidInputError(f"target must be a formula, a SymPy expression or a callable, "
+                            f"received {type(target).__name__}")
+
+
+def _with_target(net: Any, explanation: Explanation, target: Any, output: int,
+                 domain: tuple[float, float] | None) -> Explanation:
+    shown, fn = _target_function(net, target)
+    tv = float(fn(explanation.x.reshape(1, -1))[0])
+    worst = worst_at = None
+    if domain is not None and np.all(np.isfinite(domain)):
+        grid = np.linspace(domain[0], domain[1], 2001)
+        if net.is_piecewise_linear:
+            grid = np.union1d(grid, [float(b) for b in
+                                     net.breakpoints(domain, exact=False)])
+        net_values = np.asarray(net.evaluate(grid.reshape(-1, 1), "float64"),
+                                dtype=np.float64).reshape(grid.size, -1)[:, output]
+        errors = np.abs(net_values - fn(grid.reshape(-1, 1)))
+        k = int(np.argmax(errors))
+        worst, worst_at = float(errors[k]), float(grid[k])
+    return Explanation(**{**explanation.__dict__, "target": shown, "target_value": tv,
+                          "target_error": abs(explanation.value - tv),
+                          "max_target_error": worst, "max_target_error_at": worst_at,
+                          "domain": domain})
+
+
+def _dead_units(net: Any, domain: tuple[float, float]) -> dict[str, np.ndarray]:
+    seen: dict[str, np.ndarray] = {}
+    for piece in net.pieces(domain):
+        if np.isfinite(piece.low) and np.isfinite(piece.high):
+            probe = (piece.low + piece.high) / 2
+        elif np.isfinite(piece.high):
+            probe = piece.high - 1.0
+        elif np.isfinite(piece.low):
+            probe = piece.low + 1.0
+        else:
+            probe = 0.0
+        for layer, mask in active_units(net, probe).items():
+            seen[layer] = seen[layer] | mask if layer in seen else mask
+    return {layer: np.flatnonzero(~mask) for layer, mask in seen.items()}

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -13,19 +11,12 @@ import sympy as sp
 
 from . import compose
 from .errors import InvalidInputError, UnsupportedLayerError
-from .explanation import Explanation, Trace, build_trace
+from .explanation import Explanation, Trace, active_units, build_trace, why
 from .ir import GraphNode, LayerFormula
 from .layers import convert_layer
 from .load import KerasGraph, load_model, read_graph
-from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend, WithoutActivations
-from .piecewise import (
-    ExactLinearizedBackend,
-    LinearizedBackend,
-    Piece,
-    exact_interval,
-    interval,
-    walk,
-)
+from .numeric import Backend, ExactBackend, FloatBackend, SymbolicBackend
+from .piecewise import LinearizedBackend, Piece, interval, network_pieces
 from .symbolic import matrix_shape
 
 __all__ = ["Network", "explain"]
@@ -281,7 +272,7 @@ class Network:
         arrays = self._one_sample(x)
         values = self._run(self._backend("float32"), arrays)
         return build_trace(arrays[0][0] if len(arrays) == 1 else [a[0] for a in arrays],
-                           self._nodes, values, self._active(x))
+                           self._nodes, values, active_units(self, x))
 
     def _require_piecewise_linear(self, what: str) -> None:
         for node in self._nodes:
@@ -341,60 +332,7 @@ class Network:
         piece's law and ends are then recomputed in exact rational arithmetic from the float32
         weights (``Fraction``\\ s; ends outside the domain are ``±inf``).
         """
-        low, high = self._domain(domain)
-        self._require_piecewise_linear("the piecewise form")
-
-        def piece_at_x(x: float) -> Piece:
-            a, b, x0, backend = self._linearize(x)
-            start, end = interval(backend.decisions, float(x0[0]))
-            return Piece(start, end, a[:, 0], b)
-
-        pieces = walk(piece_at_x, low, high)
-        return self._exact_pieces(pieces, low, high) if exact else pieces
-
-    def _exact_piece(self, x: Fraction, low: float, high: float) -> Piece:
-        backend = self._backends.setdefault("exact-linearized", ExactLinearizedBackend())
-        assert isinstance(backend, ExactLinearizedBackend)
-        backend.decisions = []
-        rows = np.array([[x], [x + 1]], dtype=object)
-        values = self._run(backend, [rows])
-        out = np.concatenate([values[k].reshape(2, -1) for k in self._graph.outputs], axis=1)
-        slope = out[1] - out[0]
-        start, end = exact_interval(backend.decisions, x)
-        start = low if start is None or (np.isfinite(low) and start < Fraction(low)) else start
-        end = high if end is None or (np.isfinite(high) and end > Fraction(high)) else end
-        return Piece(start, end, slope, out[0] - slope * x)
-
-    def _exact_pieces(self, pieces: list[Piece], low: float, high: float) -> list[Piece]:
-        def probe(p: Piece) -> Fraction:
-            if np.isfinite(float(p.low)) and np.isfinite(float(p.high)):
-                return (Fraction(p.low) + Fraction(p.high)) / 2
-            if np.isfinite(float(p.high)):
-                return Fraction(p.high) - 1
-            return Fraction(p.low) + 1 if np.isfinite(float(p.low)) else Fraction(0)
-
-        found = {}
-        for p in pieces:
-            q = self._exact_piece(probe(p), low, high)
-            found[q.low] = q
-        # A region the float walk stepped over leaves a gap between exact pieces: probe its
-        # middle, exactly, until the pieces meet (each probe finds a new region).
-        for _ in range(100_000):
-            ordered = sorted(found.values(), key=lambda p: float(p.low))
-            gaps = [(a.high, b.low) for a, b in itertools.pairwise(ordered) if a.high != b.low]
-            if not gaps:
-                break
-            for start, end in gaps:
-                q = self._exact_piece((Fraction(start) + Fraction(end)) / 2, low, high)
-                found[q.low] = q
-        merged: list[Piece] = []
-        for p in ordered:
-            if merged and all(p.slope == merged[-1].slope) and all(
-                    p.intercept == merged[-1].intercept):
-                merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
-            else:
-                merged.append(p)
-        return merged
+        return network_pieces(self, domain, exact)
 
     def breakpoints(self, domain: Any = None, exact: bool = True) -> list[Any]:
         """Where the slope or intercept of a one-input network changes, in increasing order:
@@ -426,42 +364,6 @@ class Network:
         return np.concatenate([np.asarray(values[k], dtype=np.float64).reshape(-1)
                                for k in self._graph.outputs])
 
-    def _active(self, x: Any) -> dict[str, np.ndarray]:
-        _, _, _, backend = self._linearize(x, require=False)
-        active: dict[str, np.ndarray] = {}
-        for d in backend.decisions:
-            if d.active is not None and d.layer not in active:
-                active[d.layer] = d.active.copy()
-        return active
-
-    def _contributions(self, arrays: list[np.ndarray], output: int) -> dict[str, float]:
-        """The last affine (linear Dense) layer's terms for this output, if it ends the path."""
-        offsets = np.cumsum([0] + [math.prod(s) for s in self._graph.output_shapes])
-        k = int(np.searchsorted(offsets, output, side="right")) - 1
-        key, shape, start = self._graph.outputs[k], self._graph.output_shapes[k], int(offsets[k])
-        if len(shape) != 1:
-            return {}
-        producer = {node.output: node for node in self._nodes}
-        node = producer.get(key)
-        while node is not None and node.layer.kind != "Dense":
-            if node.layer.formula.rhs != node.layer.input_symbols[0]:
-                return {}  # a non-identity layer after the last Dense
-            node = producer.get(node.inputs[0])
-        if node is None or node.layer.constants.get("activation") != "linear":
-            return {}
-        values = self._run(self._backend("float64"), arrays)
-        h = np.asarray(values[node.inputs[0]], dtype=np.float64).reshape(-1)
-        j = output - start
-        kernel = node.layer.parameters["kernel"]
-        w_name = f"W_{str(node.layer.params[0].symbol).split('_')[-1]}"
-        h_name = str(node.layer.input_symbols[0])
-        terms = {f"{h_name}[{i}]·{w_name}[{i},{j}]": float(h[i]) * float(kernel[i, j])
-                 for i in range(h.size)}
-        if "bias" in node.layer.parameters:
-            b_name = w_name.replace("W", "b", 1)
-            terms[f"{b_name}[{j}]"] = float(node.layer.parameters["bias"][j])
-        return terms
-
     def why(self, x: Any, target: Any = None, output: int = 0, domain: Any = None
             ) -> Explanation:
         """Why output ``output`` has its value at ``x``.
@@ -475,93 +377,7 @@ class Network:
             domain: ``(low, high)`` for a one-input network: where dead units and the largest
                 error against ``target`` are looked for (default: all reals for dead units).
         """
-        if not 0 <= output < len(self.outputs):
-            raise InvalidInputError(f"output must be in 0..{len(self.outputs) - 1}, received "
-                                    f"{output!r}")
-        arrays = self._one_sample(x)
-        x0 = np.concatenate([a.reshape(-1) for a in arrays])
-        value = float(self._outputs_flat(self._backend("float32"), arrays)[output])
-        notes = []
-        law = region = None
-        if self.is_piecewise_linear:
-            a, b = self.local_affine(x)
-            law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], self.inputs)],
-                         sp.Float(float(b[output])))
-            region = self.linear_region(x)
-        else:
-            notes.append("the network is not piecewise linear: no affine law holds on a region")
-        dead: dict[str, np.ndarray] = {}
-        bounds = None
-        if len(self.inputs) == 1:
-            bounds = self._domain(domain)
-            if self.is_piecewise_linear:
-                dead = self._dead_units(bounds)
-        elif domain is not None:
-            notes.append("dead units and the largest error are computed for one-input networks")
-        without = float(self._outputs_flat(WithoutActivations(), arrays)[output])
-        explanation = Explanation(
-            x=x0, output=self.outputs[output], value=value, active=self._active(x),
-            contributions=self._contributions(arrays, output), local_law=law, region=region,
-            dead_units=dead, without_activation=without, notes=tuple(notes),
-            domain=None if domain is None else bounds)
-        if target is None:
-            return explanation
-        return self._with_target(explanation, target, output, bounds if domain else None)
-
-    def _target_function(self, target: Any) -> tuple[Any, Any]:
-        if isinstance(target, str):
-            from .check.parse import parse_formula
-
-            target = parse_formula(target, self.inputs)
-        if isinstance(target, sp.Basic):
-            expr = target
-            unknown = expr.free_symbols - set(self.inputs)
-            if unknown:
-                raise InvalidInputError(f"target uses {sorted(map(str, unknown))}; the inputs "
-                                        f"are {[str(s) for s in self.inputs]}")
-            fn = compose.lambdify(self.inputs, expr)
-            return expr, lambda pts: np.broadcast_to(
-                np.asarray(fn(*pts.T), dtype=np.float64), (pts.shape[0],))
-        if callable(target):
-            return target, lambda pts: np.array([float(target(*p)) if p.size > 1
-                                                 else float(target(p[0])) for p in pts])
-        raise InvalidInputError(f"target must be a formula, a SymPy expression or a callable, "
-                                f"received {type(target).__name__}")
-
-    def _with_target(self, explanation: Explanation, target: Any, output: int,
-                     domain: tuple[float, float] | None) -> Explanation:
-        shown, fn = self._target_function(target)
-        tv = float(fn(explanation.x.reshape(1, -1))[0])
-        worst = worst_at = None
-        if domain is not None and np.all(np.isfinite(domain)):
-            grid = np.linspace(domain[0], domain[1], 2001)
-            if self.is_piecewise_linear:
-                grid = np.union1d(grid, [float(b) for b in
-                                         self.breakpoints(domain, exact=False)])
-            net_values = np.asarray(self.evaluate(grid.reshape(-1, 1), "float64"),
-                                    dtype=np.float64).reshape(grid.size, -1)[:, output]
-            errors = np.abs(net_values - fn(grid.reshape(-1, 1)))
-            k = int(np.argmax(errors))
-            worst, worst_at = float(errors[k]), float(grid[k])
-        return Explanation(**{**explanation.__dict__, "target": shown, "target_value": tv,
-                              "target_error": abs(explanation.value - tv),
-                              "max_target_error": worst, "max_target_error_at": worst_at,
-                              "domain": domain})
-
-    def _dead_units(self, domain: tuple[float, float]) -> dict[str, np.ndarray]:
-        seen: dict[str, np.ndarray] = {}
-        for piece in self.pieces(domain):
-            if np.isfinite(piece.low) and np.isfinite(piece.high):
-                probe = (piece.low + piece.high) / 2
-            elif np.isfinite(piece.high):
-                probe = piece.high - 1.0
-            elif np.isfinite(piece.low):
-                probe = piece.low + 1.0
-            else:
-                probe = 0.0
-            for layer, mask in self._active(probe).items():
-                seen[layer] = seen[layer] | mask if layer in seen else mask
-        return {layer: np.flatnonzero(~mask) for layer, mask in seen.items()}
+        return why(self, x, target, output, domain)
 
     def simplify(self, domain: Any = None) -> list[Any]:
         """The simplification passes on this chain network, each a ``PassResult`` (before,

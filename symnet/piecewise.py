@@ -12,6 +12,7 @@ recorded pieces give the region itself.
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -22,7 +23,7 @@ from .activations import ScalarFn, exact_number
 from .numeric import ExactBackend, FloatBackend
 
 __all__ = ["Decision", "ExactLinearizedBackend", "LinearizedBackend", "Piece", "exact_interval",
-           "interval", "piece_at", "walk"]
+           "interval", "network_pieces", "piece_at", "walk"]
 
 
 @dataclass(frozen=True)
@@ -305,3 +306,70 @@ def exact_interval(decisions: list[Decision], x0: Fraction) -> tuple[Any, Any]:
             if right is not None and (high is None or right < high):
                 high = right
     return low, high
+
+
+# --- the pieces of a network -------------------------------------------------------------
+
+def network_pieces(net: Any, domain: Any = None, exact: bool = False) -> list[Piece]:
+    """The linear pieces of a one-input piecewise-linear network on ``domain``.
+
+    Found in float64 by walking the input line region by region; with ``exact``, each
+    piece's law and ends are then recomputed in exact rational arithmetic from the float32
+    weights (``Fraction``\\ s; ends outside the domain are ``±inf``).
+    """
+    low, high = net._domain(domain)
+    net._require_piecewise_linear("the piecewise form")
+
+    def piece_at_x(x: float) -> Piece:
+        a, b, x0, backend = net._linearize(x)
+        start, end = interval(backend.decisions, float(x0[0]))
+        return Piece(start, end, a[:, 0], b)
+
+    pieces = walk(piece_at_x, low, high)
+    return _exact_pieces(net, pieces, low, high) if exact else pieces
+
+
+def _exact_piece(net: Any, x: Fraction, low: float, high: float) -> Piece:
+    backend = net._backends.setdefault("exact-linearized", ExactLinearizedBackend())
+    assert isinstance(backend, ExactLinearizedBackend)
+    backend.decisions = []
+    rows = np.array([[x], [x + 1]], dtype=object)
+    values = net._run(backend, [rows])
+    out = np.concatenate([values[k].reshape(2, -1) for k in net._graph.outputs], axis=1)
+    slope = out[1] - out[0]
+    start, end = exact_interval(backend.decisions, x)
+    start = low if start is None or (np.isfinite(low) and start < Fraction(low)) else start
+    end = high if end is None or (np.isfinite(high) and end > Fraction(high)) else end
+    return Piece(start, end, slope, out[0] - slope * x)
+
+
+def _exact_pieces(net: Any, pieces: list[Piece], low: float, high: float) -> list[Piece]:
+    def probe(p: Piece) -> Fraction:
+        if np.isfinite(float(p.low)) and np.isfinite(float(p.high)):
+            return (Fraction(p.low) + Fraction(p.high)) / 2
+        if np.isfinite(float(p.high)):
+            return Fraction(p.high) - 1
+        return Fraction(p.low) + 1 if np.isfinite(float(p.low)) else Fraction(0)
+
+    found = {}
+    for p in pieces:
+        q = _exact_piece(net, probe(p), low, high)
+        found[q.low] = q
+    # A region the float walk stepped over leaves a gap between exact pieces: probe its
+    # middle, exactly, until the pieces meet (each probe finds a new region).
+    for _ in range(100_000):
+        ordered = sorted(found.values(), key=lambda p: float(p.low))
+        gaps = [(a.high, b.low) for a, b in itertools.pairwise(ordered) if a.high != b.low]
+        if not gaps:
+            break
+        for start, end in gaps:
+            q = _exact_piece(net, (Fraction(start) + Fraction(end)) / 2, low, high)
+            found[q.low] = q
+    merged: list[Piece] = []
+    for p in ordered:
+        if merged and all(p.slope == merged[-1].slope) and all(
+                p.intercept == merged[-1].intercept):
+            merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
+        else:
+            merged.append(p)
+    return merged
