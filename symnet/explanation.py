@@ -123,6 +123,9 @@ class Explanation:
     max_target_error: float | None = None
     max_target_error_at: float | None = None
     domain: tuple[float, float] | None = None
+    law_versus_target: dict[str, float] | None = None
+    """For an affine target of one input: the local law's slope and intercept beside the
+    target's."""
     notes: tuple[str, ...] = ()
 
     @property
@@ -162,6 +165,12 @@ class Explanation:
         if self.target is not None:
             lines.append(f"target {self.target}: {self.target_value:.7g} at x; "
                          f"error {self.target_error:.6g}")
+            if self.law_versus_target is not None:
+                c = self.law_versus_target
+                lines.append(f"  local slope {c['slope']:.6g} vs {c['target_slope']:.6g} "
+                             f"({c['slope'] - c['target_slope']:+.4g}); intercept "
+                             f"{c['intercept']:.6g} vs {c['target_intercept']:.6g} "
+                             f"({c['intercept'] - c['target_intercept']:+.4g})")
             if self.max_target_error is not None:
                 lines.append(f"  largest error on [{self.domain[0]:g}, {self.domain[1]:g}]: "
                              f"{self.max_target_error:.6g} at x = {self.max_target_error_at:.6g}")
@@ -191,6 +200,7 @@ class Explanation:
             "max_target_error": self.max_target_error,
             "max_target_error_at": self.max_target_error_at,
             "domain": None if self.domain is None else list(self.domain),
+            "law_versus_target": self.law_versus_target,
             "notes": list(self.notes),
         }
 
@@ -341,7 +351,20 @@ def _with_target(net: Any, explanation: Explanation, target: Any, output: int,
     return Explanation(**{**explanation.__dict__, "target": shown, "target_value": tv,
                           "target_error": abs(explanation.value - tv),
                           "max_target_error": worst, "max_target_error_at": worst_at,
-                          "domain": domain})
+                          "domain": domain,
+                          "law_versus_target": _compare_laws(net, explanation, shown)})
+
+
+def _compare_laws(net: Any, explanation: Explanation, target: Any) -> dict[str, float] | None:
+    """Slope and intercept of the local law beside an affine one-input target's."""
+    if explanation.local_law is None or len(net.inputs) != 1 or not isinstance(target, sp.Expr):
+        return None
+    x = net.inputs[0]
+    if not target.is_polynomial(x) or sp.degree(target, x) > 1:
+        return None
+    law = explanation.local_law
+    return {"slope": float(law.coeff(x, 1)), "target_slope": float(target.coeff(x, 1)),
+            "intercept": float(law.subs(x, 0)), "target_intercept": float(target.subs(x, 0))}
 
 
 def _dead_units(net: Any, domain: tuple[float, float]) -> dict[str, np.ndarray]:

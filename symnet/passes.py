@@ -13,7 +13,8 @@ of what it changed, so that a report can show "before -> after":
 - :func:`merge_affine` multiplies out consecutive affine steps;
 - :func:`prune_units` propagates interval bounds of an input box through the chain and replaces
   each unit whose activation stays on one piece by that piece: a unit that is constant there
-  (a dead ReLU) is removed, its constant folded into the next bias.
+  (a dead ReLU) is removed, its constant folded into the next bias; a unit that always passes
+  becomes affine.
 
 Passes work in float64 on the float32 weights; their tests check every result against
 ``Network.evaluate``.
@@ -50,11 +51,18 @@ class Affine:
 
 @dataclass(frozen=True, eq=False)
 class Elementwise:
+    """``fn`` on each unit, except units ``fixed`` to an affine piece ``slope·t + intercept``
+    (``fixed`` holds the two arrays, ``NaN`` for the units that keep ``fn``)."""
+
     fn: ScalarFn
     origin: tuple[str, ...]
+    fixed: tuple[np.ndarray, np.ndarray] | None = None
 
     def describe(self) -> str:
-        return f"{self.fn.key} ({' + '.join(self.origin)})"
+        shown = f"{self.fn.key} ({' + '.join(self.origin)})"
+        if self.fixed is not None:
+            shown += f", {int(np.sum(~np.isnan(self.fixed[0])))} units affine"
+        return shown
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,7 +180,12 @@ def evaluate_chain(steps: tuple[Step, ...], x: np.ndarray, net: Any | None = Non
         if isinstance(step, Affine):
             h = h.reshape(h.shape[0], -1) @ step.weight + step.bias
         elif isinstance(step, Elementwise):
-            h = backend.map(step.fn, h)
+            out = backend.map(step.fn, h)
+            if step.fixed is not None:
+                slope, intercept = step.fixed
+                out = np.where(np.isnan(slope), out, np.nan_to_num(slope) * h
+                               + np.nan_to_num(intercept))
+            h = out
         elif isinstance(step, Vector):
             h = backend.vector(step.fn, h, -1)
         elif isinstance(step, Opaque):
@@ -259,8 +272,9 @@ def prune_units(steps: tuple[Step, ...], low: np.ndarray, high: np.ndarray) -> P
     steps, monotone piecewise-linear activations applied to both ends). A unit whose
     pre-activation bounds lie within one piece of constant value (a ReLU that never passes:
     the unit is dead) outputs that constant on the whole box: the unit is deleted from the
-    affine step before and its constant added to the next step's bias. Units that always pass
-    are listed in the notes. The pass stops at the first step it cannot bound.
+    affine step before and its constant added to the next step's bias. Units that stay on one
+    piece of non-zero slope are marked affine (``Elementwise.fixed``). The pass stops at the
+    first step it cannot bound.
     """
     from .piecewise import piece_at
 
@@ -286,10 +300,12 @@ def prune_units(steps: tuple[Step, ...], low: np.ndarray, high: np.ndarray) -> P
         s_lo, c_lo, _, piece_end = piece_at(step.fn, lo)
         one_piece = hi <= piece_end
         constant = one_piece & (s_lo == 0)
-        passing = one_piece & (s_lo == 1) & (c_lo == 0)
-        if np.any(passing):
-            notes.append(f"{step.origin[0]}: units {np.flatnonzero(passing).tolist()} always pass "
-                         "(affine on the box)")
+        linear = one_piece & ~constant
+        if np.any(linear):
+            out[i] = step = replace(step, fixed=(np.where(linear, s_lo, np.nan),
+                                                 np.where(linear, c_lo, np.nan)))
+            notes.append(f"{step.origin[0]}: units {np.flatnonzero(linear).tolist()} stay on one "
+                         "piece on the box: replaced by that affine piece")
         before = next((j for j in range(i - 1, -1, -1) if not isinstance(out[j], Identity)),
                       None)
         if before is not None and not isinstance(out[before], Affine):
@@ -304,6 +320,8 @@ def prune_units(steps: tuple[Step, ...], low: np.ndarray, high: np.ndarray) -> P
             folded = c_lo[constant] @ nxt.weight[constant]
             out[before] = replace(prev, weight=prev.weight[:, keep], bias=prev.bias[keep])
             out[after] = replace(nxt, weight=nxt.weight[keep], bias=nxt.bias + folded)
+            if step.fixed is not None:
+                out[i] = replace(step, fixed=(step.fixed[0][keep], step.fixed[1][keep]))
             notes.append(f"{step.origin[0]}: removed units {np.flatnonzero(constant).tolist()}, "
                          "constant on the box (dead)")
             lo, hi = bounds[0][keep], bounds[1][keep]

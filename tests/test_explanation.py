@@ -39,6 +39,10 @@ def test_why_at_ten_answers_the_second_seed(regressor):
     assert slope == pytest.approx(float(np.dot(w1 * (pre > 0), w2)), rel=1e-12)
     assert e.region.contains(10)
     assert e.target_value == 25.0 and e.target_error == pytest.approx(abs(e.value - 25.0))
+    c = e.law_versus_target
+    assert c["target_slope"] == 2 and c["target_intercept"] == 5
+    assert c["slope"] == pytest.approx(slope) and c["slope"] * 10 + c["intercept"] == pytest.approx(
+        e.value, rel=1e-6)
     assert 0 <= e.max_target_error_at <= 20 and e.max_target_error >= e.target_error
     # Dead on [0, 20]: the pre-activation is affine in x, so its ends decide.
     never = (w1 * 0 + b1 <= 0) & (w1 * 20 + b1 <= 0)

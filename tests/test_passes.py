@@ -65,6 +65,9 @@ def test_pruning_on_a_box_with_several_inputs(keras):
     net = symnet.explain(model)
     results = net.simplify(domain=(-0.5, 0.5))
     assert any("removed units" in n for n in results[3].notes)
+    assert any("replaced by that affine piece" in n for n in results[3].notes)
+    fixed = [s for s in results[3].after if isinstance(s, Elementwise) and s.fixed is not None]
+    assert fixed and all(s.fixed[0].shape == s.fixed[1].shape for s in fixed)
     x = np.random.default_rng(2).uniform(-0.5, 0.5, size=(200, 3))
     np.testing.assert_allclose(evaluate_chain(results[-1].after, x), net.evaluate(x, "float64"),
                                rtol=1e-9, atol=1e-12)
