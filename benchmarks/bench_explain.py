@@ -31,9 +31,9 @@ def main() -> None:
     t_why = timed(lambda: net.why(10.0, target="2*x + 5", domain=(0, 20)))
     print(f"why(regressor, x=10, target, domain): {t_why * 1e3:.1f} ms "
           f"(model.predict on one sample: {t_predict * 1e3:.1f} ms, ratio {t_why / t_predict:.1f})")
-    print(f"{'N':>6} {'pieces':>7} {'piecewise() s':>14} {'s / (N log N)':>14}")
+    print(f"{'N':>6} {'pieces':>7} {'float walk s':>13} {'s / (N log N)':>14} {'exact s':>9}")
     rng = np.random.default_rng(0)
-    for n in (10, 100, 1000, 3000):
+    for n in (10, 100, 1000, 10_000):
         m = keras.Sequential([keras.Input((1,)), keras.layers.Dense(n, activation="relu"),
                               keras.layers.Dense(1)])
         m.set_weights([rng.normal(size=(1, n)).astype(np.float32),
@@ -42,7 +42,9 @@ def main() -> None:
                        rng.normal(size=1).astype(np.float32)])
         wide = symnet.explain(m)
         t = timed(lambda wide=wide: wide.pieces(), repeat=1)
-        print(f"{n:>6} {len(wide.pieces()):>7} {t:>14.3f} {t / (n * np.log(n)):>14.2e}")
+        exact = (f"{timed(lambda wide=wide: wide.pieces(exact=True), repeat=1):>9.2f}"
+                 if n <= 1000 else f"{'-':>9}")
+        print(f"{n:>6} {len(wide.pieces()):>7} {t:>13.3f} {t / (n * np.log(n)):>14.2e} {exact}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ def report_data(net: Any, x: Any = None) -> dict[str, Any]:
         "layers": layers,
         "structural_form": _formula(net.structural_form()),
     }
+    data["simplification"] = _simplification(net)
     try:
         data["closed_form"] = {"outputs": [
             {"name": str(name), **_formula(expr)}
@@ -74,6 +75,19 @@ def report_data(net: Any, x: Any = None) -> dict[str, Any]:
         data["evaluation"] = {"input": np.asarray(x, dtype=np.float64).tolist(),
                               "output": value.tolist(), "precision": "float32"}
     return data
+
+
+def _simplification(net: Any) -> list[dict[str, Any]] | None:
+    """The passes, before -> after, for a chain network (``None`` when it branches)."""
+    from ..errors import UnsupportedLayerError
+
+    try:
+        results = net.simplify()
+    except UnsupportedLayerError:
+        return None
+    return [{"pass": r.name, "before": [s.describe() for s in r.before],
+             "after": [s.describe() for s in r.after], "notes": list(r.notes)}
+            for r in results]
 
 
 def render(net: Any, fmt: str, x: Any = None) -> str:

@@ -60,6 +60,13 @@ def render_text(data: dict[str, Any]) -> str:
             role = "trainable" if p["trainable"] else "non-trainable"
             out.append(f"      {symbol} = {p['meaning']} [{role}]")
     out += ["", "Whole network (structural form):", f"  {data['structural_form']['text']}", ""]
+    if data.get("simplification"):
+        out.append("Simplification (at inference):")
+        for step in data["simplification"]:
+            out.append(f"  {step['pass']}:")
+            out += [f"    {note}" for note in step["notes"]] or ["    (nothing to do)"]
+        out.append(f"  result: {' -> '.join(data['simplification'][-1]['after'])}")
+        out.append("")
     closed = data["closed_form"]
     if "too_large" in closed:
         out.append(f"Closed form: not built: {closed['too_large']}")
