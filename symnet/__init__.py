@@ -30,6 +30,7 @@ __all__ = [
     "SymnetWarning",
     "UnsupportedLayerError",
     "__version__",
+    "check",
     "examples",
     "explain",
     "supported_layers",
@@ -44,6 +45,35 @@ def explain(model: Any, *, input_names: Any = None, output_names: Any = None) ->
     from .network import explain as _explain
 
     return _explain(model, input_names=input_names, output_names=output_names)
+
+
+def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,
+          rtol: float = 1e-4, atol: float = 1e-6, batch: Any = None, domain: Any = None) -> Any:
+    """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
+
+    Args:
+        model: a ``keras.Model``, a path, or a :class:`Network`.
+        x: one input sample.
+        answer: the final number(s) computed for ``x`` (numbers or text: the digits shown set
+            how much rounding is accepted).
+        steps: layer name -> the values computed for that layer's output (a dict, or its JSON).
+        formula: plain math (``2*x + 5``, ``max(0, 3x - 1)``) claimed to equal the network;
+            read by a safe parser, never evaluated as Python.
+        rtol, atol: the tolerance beyond the rounding an answer shows.
+        batch: the batch a student may have taken BatchNorm's statistics from.
+        domain: ``(low, high)`` on which a formula is compared (default: all reals for a
+            one-input piecewise-linear network, else [-10, 10]).
+
+    The verdict names the first wrong step (with ``steps``) and diagnoses the mistake by
+    reproducing each known one: ``missing_activation``, ``transposed_kernel``,
+    ``bias_omitted``, ``bn_epsilon_outside_sqrt``, ``bn_epsilon_omitted``,
+    ``bn_batch_statistics``, ``dropout_at_inference``, ``logits_not_probabilities``, or pairs
+    of them; ``unknown`` otherwise.
+    """
+    from .homework import check as _check
+
+    return _check(model, x, answer=answer, steps=steps, formula=formula, rtol=rtol, atol=atol,
+                  batch=batch, domain=domain)
 
 
 def supported_layers() -> list[str]:

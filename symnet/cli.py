@@ -111,6 +111,28 @@ def _why(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from .homework import check
+    from .network import explain
+
+    net = explain(args.model)
+    steps = None
+    if args.steps is not None:
+        try:
+            steps = Path(args.steps).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read steps file {args.steps!r}: {exc.strerror}"
+                                    ) from None
+    verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
+                    formula=args.formula, domain=args.domain)
+    text = (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False) + "\n"
+            if args.format == "json" else verdict.summary())
+    write_output(text, args.output)
+    return EXIT_OK if verdict.correct else EXIT_WRONG
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import write_demo
 
@@ -152,6 +174,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output format (default: text)")
     why.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     why.set_defaults(run=_why)
+
+    check = commands.add_parser(
+        "check", help="check a hand calculation (exit 0 right, 1 wrong)",
+        description="Check an answer, per-layer steps or a formula against the network; exit "
+        "status 0 if correct, 1 if wrong, 2 for bad input.")
+    check.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    check.add_argument("--input", type=_vector_arg, metavar="X", required=True,
+                       help="the input sample: a number or comma-separated numbers")
+    given = check.add_mutually_exclusive_group(required=True)
+    given.add_argument("--answer", metavar="V", help="the number(s) computed, e.g. 24.6 or 0.2,0.8")
+    given.add_argument("--steps", metavar="FILE.json",
+                       help='a JSON file {"layer name": [values...], ...}')
+    given.add_argument("--formula", metavar="FORMULA", help='a formula such as "2*x + 5"')
+    check.add_argument("--domain", type=_domain_arg, metavar="A,B",
+                       help="interval on which a formula is compared")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="output format (default: text)")
+    check.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
+    check.set_defaults(run=_check)
 
     demo = commands.add_parser("demo", help="write the bundled examples' reports",
                                description="Write the reports of the bundled example models.")

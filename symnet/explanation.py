@@ -314,7 +314,7 @@ def why(net: Any, x: Any, target: Any = None, output: int = 0, domain: Any = Non
 
 def _target_function(net: Any, target: Any) -> tuple[Any, Any]:
     if isinstance(target, str):
-        from .check.parse import parse_formula
+        from .homework.parse import parse_formula
 
         target = parse_formula(target, net.inputs)
     if isinstance(target, sp.Basic):

@@ -159,15 +159,18 @@ def test_import_does_not_load_tensorflow():
 
 def test_explain_stays_a_function_after_every_module_is_imported():
     import symnet.explanation
+    import symnet.homework
     import symnet.network
 
+    assert symnet.explanation and symnet.homework and symnet.network
     assert callable(symnet.explain) and symnet.explain.__module__ == "symnet"
+    assert callable(symnet.check) and symnet.check.__module__ == "symnet"
 
 
 def test_public_surface_is_what_spec_documents():
     assert set(symnet.__all__) == {
         "ExpressionTooLarge", "InvalidInputError", "ModelLoadError", "Network", "SymnetError",
-        "SymnetWarning", "UnsupportedLayerError", "__version__", "examples", "explain",
+        "SymnetWarning", "UnsupportedLayerError", "__version__", "check", "examples", "explain",
         "supported_layers"}
     for name in ("ModelLoadError", "UnsupportedLayerError", "ExpressionTooLarge",
                  "InvalidInputError"):

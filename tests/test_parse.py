@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symnet import InvalidInputError
-from symnet.check.parse import parse_formula
+from symnet.homework.parse import parse_formula
 
 x, y = sp.symbols("x y", real=True)
 

@@ -32,6 +32,8 @@ FUNCTIONS: dict[str, Any] = {
     "max": sp.Max, "min": sp.Min, "abs": sp.Abs, "exp": sp.exp, "log": sp.log, "ln": sp.log,
     "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh,
     "erf": sp.erf, "relu": lambda t: sp.Max(0, t), "sigmoid": lambda t: 1 / (1 + sp.exp(-t)),
+    # as SymPy prints them, so that a printed closed form reads back
+    "Max": sp.Max, "Min": sp.Min, "Abs": sp.Abs,
 }
 _CONSTANTS = {"pi": sp.pi, "e": sp.E}
 _BINARY = {ast.Add: sp.Add, ast.Sub: lambda a, b: a - b, ast.Mult: sp.Mul,

@@ -1,0 +1,167 @@
+"""Homework checking: each mistake of the catalogue, made by hand in numpy, is diagnosed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet import InvalidInputError
+from symnet.cli import main
+
+from .conftest import randomize
+
+
+def relu(v):
+    return np.maximum(v, 0)
+
+
+@pytest.fixture(scope="module")
+def regressor(keras):
+    return symnet.explain(symnet.examples.regressor_2x_plus_5())
+
+
+def weights(net, name):
+    return {k: np.asarray(v, np.float64) for k, v in net.layer(name).parameters.items()}
+
+
+def test_correct_and_rounded_answers(regressor):
+    exact = float(regressor.evaluate(10.0)[0, 0])
+    assert symnet.check(regressor, 10, answer=exact).diagnosis.code == "correct"
+    for shown in (f"{exact:.3g}", round(exact, 2), f"{exact:.4g}"):
+        verdict = symnet.check(regressor, 10, answer=shown)
+        assert verdict.correct and verdict.diagnosis.code in ("rounding", "correct"), shown
+    assert not symnet.check(regressor, 10, answer=exact + 0.3).correct
+
+
+def test_the_second_seeds_mistake_is_a_forgotten_relu(regressor):
+    d1, d2 = weights(regressor, "dense"), weights(regressor, "dense_1")
+    by_hand = 10.0 * d1["kernel"][0] + d1["bias"]  # ... and no ReLU
+    answer = float(by_hand @ d2["kernel"][:, 0] + d2["bias"][0])
+    verdict = symnet.check(regressor, 10, answer=round(answer, 4))
+    assert not verdict.correct
+    assert verdict.diagnosis.code == "missing_activation" and verdict.layer == "dense"
+    assert "relu" in verdict.diagnosis.message
+
+
+def test_bias_omitted_and_steps(regressor):
+    d1, d2 = weights(regressor, "dense"), weights(regressor, "dense_1")
+    hidden = relu(10.0 * d1["kernel"][0])  # bias of the first layer left out
+    verdict = symnet.check(regressor, 10, steps={"dense": hidden.tolist(),
+                                                 "dense_1": [float(hidden @ d2["kernel"][:, 0])]})
+    assert verdict.first_wrong_step == "dense" and verdict.diagnosis.code == "bias_omitted"
+    right = relu(10.0 * d1["kernel"][0] + d1["bias"])
+    wrong_out = float(right @ d2["kernel"][:, 0])  # second bias forgotten
+    verdict = symnet.check(regressor, 10, steps={"dense": right.round(4).tolist(),
+                                                 "dense_1": [wrong_out]})
+    assert verdict.first_wrong_step == "dense_1" and verdict.diagnosis.code == "bias_omitted"
+    ok = symnet.check(regressor, 10, steps=json.dumps({"dense": right.tolist()}))
+    assert ok.correct
+
+
+@pytest.fixture(scope="module")
+def bn_net(keras):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, name="d1"),
+                              keras.layers.BatchNormalization(epsilon=0.1, name="bn"),
+                              keras.layers.Activation("relu", name="act"),
+                              keras.layers.Dropout(0.5, name="drop"),
+                              keras.layers.Dense(3, name="d2"),
+                              keras.layers.Dense(2, activation="softmax", name="out")])
+    randomize(model, 13)
+    return symnet.explain(model)
+
+
+def by_hand(net, x, *, bn=None, transpose=None, drop=1.0, logits=False, batch=None):
+    w = {n: weights(net, n) for n in ("d1", "bn", "d2", "out")}
+    h = x @ w["d1"]["kernel"] + w["d1"]["bias"]
+    mu, var, eps = w["bn"]["moving_mean"], w["bn"]["moving_variance"], 0.1
+    if bn == "outside":
+        h = w["bn"]["gamma"] * (h - mu) / (np.sqrt(var) + eps) + w["bn"]["beta"]
+    elif bn == "omitted":
+        h = w["bn"]["gamma"] * (h - mu) / np.sqrt(var) + w["bn"]["beta"]
+    elif bn == "batch":
+        hb = batch @ w["d1"]["kernel"] + w["d1"]["bias"]
+        h = w["bn"]["gamma"] * (h - hb.mean(0)) / np.sqrt(hb.var(0) + eps) + w["bn"]["beta"]
+    else:
+        h = w["bn"]["gamma"] * (h - mu) / np.sqrt(var + eps) + w["bn"]["beta"]
+    h = relu(h) * drop
+    k2 = w["d2"]["kernel"].T if transpose else w["d2"]["kernel"]
+    h = h @ k2 + w["d2"]["bias"]
+    z = h @ w["out"]["kernel"] + w["out"]["bias"]
+    return z if logits else np.exp(z) / np.exp(z).sum()
+
+
+@pytest.mark.parametrize(("mistake", "code", "layer"), [
+    ({"bn": "outside"}, "bn_epsilon_outside_sqrt", "bn"),
+    ({"bn": "omitted"}, "bn_epsilon_omitted", "bn"),
+    ({"transpose": True}, "transposed_kernel", "d2"),
+    ({"drop": 0.5}, "dropout_at_inference", "drop"),
+    ({"logits": True}, "logits_not_probabilities", "out"),
+])
+def test_mistake_catalogue(bn_net, mistake, code, layer):
+    x = np.array([0.7, -1.2, 2.0])
+    assert np.allclose(by_hand(bn_net, x), bn_net.evaluate(x)[0], rtol=1e-5)
+    answer = by_hand(bn_net, x, **mistake)
+    verdict = symnet.check(bn_net, x, answer=[float(f"{v:.6g}") for v in answer])
+    assert not verdict.correct and verdict.diagnosis.code == code and verdict.layer == layer
+
+
+def test_batch_statistics(bn_net):
+    batch = np.random.default_rng(4).normal(size=(8, 3))
+    x = batch[2]
+    answer = by_hand(bn_net, x, bn="batch", batch=batch)
+    verdict = symnet.check(bn_net, x, answer=answer.tolist(), batch=batch)
+    assert verdict.diagnosis.code == "bn_batch_statistics"
+
+
+def test_two_mistakes_at_once(bn_net):
+    x = np.array([0.2, 0.4, -0.9])
+    answer = by_hand(bn_net, x, bn="omitted", logits=True)
+    verdict = symnet.check(bn_net, x, answer=answer.tolist())
+    assert set(verdict.diagnosis.code.split("+")) == {"bn_epsilon_omitted",
+                                                      "logits_not_probabilities"}
+
+
+def test_formulas(regressor):
+    wrong = symnet.check(regressor, 10, formula="2*x + 5")
+    assert not wrong.correct and wrong.counterexample is not None
+    c = wrong.counterexample
+    assert c["network"] == pytest.approx(float(regressor.evaluate(c["input"], "float64")[0, 0]))
+    assert c["formula"] == pytest.approx(2 * c["input"] + 5)
+    right = symnet.check(regressor, 10, formula=str(regressor.closed_form()[0]))
+    assert right.correct and "piece by piece" in right.diagnosis.message
+    with pytest.raises(InvalidInputError):
+        symnet.check(regressor, 10, formula="__import__('os')")
+    with pytest.raises(InvalidInputError, match="exactly one"):
+        symnet.check(regressor, 10, answer=1, formula="x")
+
+
+def test_bad_answers(regressor):
+    for bad in ("twenty", "nan", [1, 2]):
+        with pytest.raises(InvalidInputError):
+            symnet.check(regressor, 10, answer=bad)
+    with pytest.raises(InvalidInputError, match="no layer named"):
+        symnet.check(regressor, 10, steps={"nope": [1]})
+
+
+def test_cli_exit_codes(capsys, tmp_path):
+    model = str(symnet.examples.regressor_path())
+    assert main(["check", model, "--input", "10", "--answer", "24.6"]) == 0
+    capsys.readouterr()
+    assert main(["check", model, "--input", "10", "--answer", "22.86"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("wrong: The relu activation of layer 'dense' was forgotten")
+    steps = tmp_path / "steps.json"
+    steps.write_text(json.dumps({"dense_1": [24.597]}))
+    assert main(["check", model, "--input", "10", "--steps", str(steps)]) == 0
+    capsys.readouterr()
+    assert main(["check", model, "--input", "10", "--formula", "2x+5", "--format",
+                 "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["correct"] is False and data["counterexample"]["formula"] == pytest.approx(
+        2 * data["counterexample"]["input"] + 5)
+    assert main(["check", model, "--input", "10", "--answer", "abc"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symnet: error:") and err.count("\n") == 1
