@@ -132,6 +132,9 @@ def test_formulas(regressor):
     assert c["formula"] == pytest.approx(2 * c["input"] + 5)
     right = symnet.check(regressor, 10, formula=str(regressor.closed_form()[0]))
     assert right.correct and "piece by piece" in right.diagnosis.message
+    latex = symnet.check(regressor, 10, formula=r"\frac{43}{20} x + \max(0, 3)")
+    assert not latex.correct and latex.counterexample["formula"] == pytest.approx(
+        2.15 * latex.counterexample["input"] + 3)
     with pytest.raises(InvalidInputError):
         symnet.check(regressor, 10, formula="__import__('os')")
     with pytest.raises(InvalidInputError, match="exactly one"):

@@ -20,6 +20,10 @@ x, y = sp.symbols("x y", real=True)
     ("2(x+1)^2", 2 * (x + 1) ** 2), ("relu(x) - 0.5x", sp.Max(0, x) - x / 2),
     ("exp(-x) / (1 + exp(-x))", sp.exp(-x) / (1 + sp.exp(-x))), ("x y", x * y),
     ("pi*x", sp.pi * x), ("-x", -x), ("abs(x - y)", sp.Abs(x - y)),
+    (r"\max(0, 3x - 1)", sp.Max(0, 3 * x - 1)), (r"\frac{1}{2}x + 5", x / 2 + 5),
+    (r"\sqrt{x^{2} + 1}", sp.sqrt(x**2 + 1)), (r"2 \cdot x \times y", 2 * x * y),
+    (r"\left(x + 1\right)^{2}", (x + 1) ** 2), (r"\operatorname{relu}(x)", sp.Max(0, x)),
+    ("x^{2}", x**2),
 ])
 def test_math_is_parsed(text, expected):
     assert sp.simplify(parse_formula(text, [x, y]) - expected) == 0
@@ -30,6 +34,8 @@ def test_math_is_parsed(text, expected):
     "9**9**9**9", "((10**64)**64)**64", "exp(x)**1000", "x if x else 1", "[x for x in ()]",
     "lambda: 1", "open('f')", "eval('1')", "x; 1", "x == 1", "{}", "'text'", "x[0]",
     "sum(x)", "2**x", "a" * 200_000, "(" * 500 + "x" + ")" * 500, "", "   ", "f(x)", "True",
+    r"\input{/etc/passwd}", r"\frac{1}{", "x}", r"2^{2^{100}}", "{" * 900 + "x" + "}" * 900,
+    r"\def\x{1}", r"\sum_{i=1}^{10} i",
 ])
 def test_attacks_are_refused_quickly(attack, tmp_path):
     start = time.perf_counter()

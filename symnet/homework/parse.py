@@ -1,4 +1,5 @@
-"""A safe parser for untrusted plain-math formulas such as ``2*x + 5`` or ``max(0, 3x - 1)``.
+"""A safe parser for untrusted formulas such as ``2*x + 5``, ``max(0, 3x - 1)`` or LaTeX
+``\\max(0, 3x - 1)`` (a subset, translated by :mod:`symnet.homework.latex`).
 
 No ``eval``, ``sympify`` or ``parse_expr`` (all of which evaluate Python): the text is tokenized
 with Python's own tokenizer (to insert the implicit products of ``3x`` and ``2(x+1)``), parsed
@@ -74,8 +75,14 @@ def parse_formula(text: str, variables: Sequence[sp.Symbol]) -> sp.Expr:
     if not text.strip():
         raise InvalidInputError("empty formula")
     names = {str(v): v for v in variables}
+    if "\\" in text or "{" in text:
+        from .latex import latex_to_plain
+
+        text = latex_to_plain(text)
     try:
         tree = ast.parse(_implicit_products(text.strip()), mode="eval")
+    except InvalidInputError:
+        raise
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         reason = getattr(exc, "msg", None) or type(exc).__name__
         raise InvalidInputError(f"malformed formula {text[:80]!r}: {reason}") from None
