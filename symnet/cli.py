@@ -118,6 +118,10 @@ def _check(args: argparse.Namespace) -> int:
     from .network import explain
 
     net = explain(args.model)
+    if args.answers is not None:
+        return _grade(net, args)
+    if args.input is None:
+        raise InvalidInputError("check needs --input X (or --answers FILE.csv)")
     steps = None
     if args.steps is not None:
         try:
@@ -131,6 +135,33 @@ def _check(args: argparse.Namespace) -> int:
             if args.format == "json" else verdict.summary())
     write_output(text, args.output)
     return EXIT_OK if verdict.correct else EXIT_WRONG
+
+
+def _grade(net: Any, args: argparse.Namespace) -> int:
+    import json
+
+    from .homework.grade import grade, render_grades
+
+    try:
+        text = Path(args.answers).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read answers file {args.answers!r}: {exc.strerror}"
+                                ) from None
+    rows = grade(net, text)
+    out = (json.dumps(rows, indent=2, ensure_ascii=False) + "\n" if args.format == "json"
+           else render_grades(rows))
+    write_output(out, args.output)
+    return EXIT_OK if all(r["correct"] for r in rows) else EXIT_WRONG
+
+
+def _exercise(args: argparse.Namespace) -> int:
+    from .homework.exercise import make_exercise
+
+    widths = [int(w) for w in parse_vector(args.layers)]
+    folder = Path(args.output or f"exercise-{args.seed}")
+    for path in make_exercise(args.seed, folder, widths, args.inputs):
+        sys.stderr.write(f"wrote {path}\n")
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -180,19 +211,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check an answer, per-layer steps or a formula against the network; exit "
         "status 0 if correct, 1 if wrong, 2 for bad input.")
     check.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
-    check.add_argument("--input", type=_vector_arg, metavar="X", required=True,
+    check.add_argument("--input", type=_vector_arg, metavar="X",
                        help="the input sample: a number or comma-separated numbers")
     given = check.add_mutually_exclusive_group(required=True)
     given.add_argument("--answer", metavar="V", help="the number(s) computed, e.g. 24.6 or 0.2,0.8")
     given.add_argument("--steps", metavar="FILE.json",
                        help='a JSON file {"layer name": [values...], ...}')
     given.add_argument("--formula", metavar="FORMULA", help='a formula such as "2*x + 5"')
+    given.add_argument("--answers", metavar="FILE.csv",
+                       help="grade a class: a CSV with columns student, input, answer")
     check.add_argument("--domain", type=_domain_arg, metavar="A,B",
                        help="interval on which a formula is compared")
     check.add_argument("--format", choices=("text", "json"), default="text",
                        help="output format (default: text)")
     check.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     check.set_defaults(run=_check)
+
+    exercise = commands.add_parser(
+        "exercise", help="make a small network to compute by hand, with its answer key",
+        description="Write a random exercise (deterministic per seed): the network, a question "
+        "sheet (.tex, .html) and the answer key (key.txt, steps.json).")
+    exercise.add_argument("--seed", type=int, required=True, help="the exercise's number")
+    exercise.add_argument("--layers", default="3", metavar="W1,W2,...",
+                          help="hidden layer widths (default: 3)")
+    exercise.add_argument("--inputs", type=int, default=2, help="input features (default: 2)")
+    exercise.add_argument("-o", "--output", metavar="DIR",
+                          help="folder to write into (default: exercise-SEED)")
+    exercise.set_defaults(run=_exercise)
 
     demo = commands.add_parser("demo", help="write the bundled examples' reports",
                                description="Write the reports of the bundled example models.")

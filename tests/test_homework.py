@@ -1,0 +1,53 @@
+"""For teachers: exercises deterministic per seed, and grading a class from a CSV."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+import symnet
+from symnet.cli import main
+from symnet.homework.exercise import make_exercise
+
+
+def test_exercise_is_deterministic_and_its_key_checks(keras, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    make_exercise(11, first, widths=(3, 2), inputs=2)
+    make_exercise(11, second, widths=(3, 2), inputs=2)
+    for name in ("exercise.tex", "exercise.html", "key.txt", "steps.json", "input.txt"):
+        assert (first / name).read_text() == (second / name).read_text(), name
+    x = [float(v) for v in (first / "input.txt").read_text().split(",")]
+    net = symnet.explain(first / "exercise.keras")
+    steps = json.loads((first / "steps.json").read_text())
+    assert symnet.check(net, x, steps=steps).correct
+    hidden = np.array(steps["hidden_1"])
+    assert np.any(hidden > 0) and np.any(hidden == 0)  # a ReLU worth computing
+    no_relu = {"hidden_1": (np.array(x) @ net.layer("hidden_1").parameters["kernel"]
+                            + net.layer("hidden_1").parameters["bias"]).tolist()}
+    verdict = symnet.check(net, x, steps=no_relu)
+    assert verdict.first_wrong_step == "hidden_1"
+    assert verdict.diagnosis.code == "missing_activation"
+    page = (first / "exercise.html").read_text()
+    blocks = re.findall(r"<math.*?</math>", page, flags=re.S)
+    assert len(blocks) >= 5 and all(ET.fromstring(b).get("display") == "block" for b in blocks)
+    assert r"\documentclass{article}" in (first / "exercise.tex").read_text()
+
+
+def test_grading_a_class(capsys, tmp_path):
+    answers = tmp_path / "class.csv"
+    answers.write_text("student,input,answer\nana,10,24.6\nbo,10,22.86\ndee,ten,3\n")
+    model = str(symnet.examples.regressor_path())
+    assert main(["check", model, "--answers", str(answers), "--format", "json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["student"], r["correct"], r["code"]) for r in rows] == [
+        ("ana", True, "rounding"), ("bo", False, "missing_activation"),
+        ("dee", False, "invalid")]
+    answers.write_text("student,input,answer\nana,10,24.6\n")
+    assert main(["check", model, "--answers", str(answers)]) == 0
+    assert "1 of 1 correct" in capsys.readouterr().out
+    answers.write_text("who,what\n1,2\n")
+    assert main(["check", model, "--answers", str(answers)]) == 2
+    assert "columns 'input' and 'answer'" in capsys.readouterr().err
