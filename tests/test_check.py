@@ -73,9 +73,12 @@ def bn_net(keras):
     return symnet.explain(model)
 
 
-def by_hand(net, x, *, bn=None, transpose=None, drop=1.0, logits=False, batch=None):
+def by_hand(net, x, *, bn=None, transpose=None, drop=1.0, logits=False, batch=None,
+            relu_first=False):
     w = {n: weights(net, n) for n in ("d1", "bn", "d2", "out")}
     h = x @ w["d1"]["kernel"] + w["d1"]["bias"]
+    if relu_first:
+        h = relu(h)
     mu, var, eps = w["bn"]["moving_mean"], w["bn"]["moving_variance"], 0.1
     if bn == "outside":
         h = w["bn"]["gamma"] * (h - mu) / (np.sqrt(var) + eps) + w["bn"]["beta"]
@@ -86,7 +89,7 @@ def by_hand(net, x, *, bn=None, transpose=None, drop=1.0, logits=False, batch=No
         h = w["bn"]["gamma"] * (h - hb.mean(0)) / np.sqrt(hb.var(0) + eps) + w["bn"]["beta"]
     else:
         h = w["bn"]["gamma"] * (h - mu) / np.sqrt(var + eps) + w["bn"]["beta"]
-    h = relu(h) * drop
+    h = (h if relu_first else relu(h)) * drop
     k2 = w["d2"]["kernel"].T if transpose else w["d2"]["kernel"]
     h = h @ k2 + w["d2"]["bias"]
     z = h @ w["out"]["kernel"] + w["out"]["bias"]
@@ -99,6 +102,7 @@ def by_hand(net, x, *, bn=None, transpose=None, drop=1.0, logits=False, batch=No
     ({"transpose": True}, "transposed_kernel", "d2"),
     ({"drop": 0.5}, "dropout_at_inference", "drop"),
     ({"logits": True}, "logits_not_probabilities", "out"),
+    ({"relu_first": True}, "wrong_layer_order", "bn"),
 ])
 def test_mistake_catalogue(bn_net, mistake, code, layer):
     x = np.array([0.7, -1.2, 2.0])

@@ -3,7 +3,8 @@
 A :class:`Mistake` changes one layer's computation the way a student would get it wrong:
 an activation forgotten, a kernel transposed, a bias left out, BatchNorm's ε outside the square
 root or left out, batch statistics in place of the moving ones, dropout applied at inference,
-the logits reported instead of the probabilities, BatchNorm and activation swapped. Running the
+the logits reported instead of the probabilities, two entrywise layers (BatchNorm and its
+activation) computed in the wrong order. Running the
 network with the alteration gives the number the student would have found, so a mistake is
 diagnosed when its number matches the student's.
 """
@@ -129,6 +130,9 @@ def catalogue(net: Any, batch: np.ndarray | None = None) -> list[Mistake]:
                     f"{name!r} was normalised with the statistics of the batch: at inference "
                     "BatchNorm uses its moving mean and moving variance.",
                     forwards={name: _batch_statistics(layer, len(batch))}))
+        after = _next_node(net, node)
+        if after is not None and _swappable(layer, after.layer):
+            mistakes.append(_swapped(layer, after.layer))
         rate = layer.constants.get("rate")
         if layer.kind.endswith("Dropout") and rate:
             for factor, how in ((1 - rate, "scaled by 1 − rate"), (1 / (1 - rate),
@@ -138,6 +142,36 @@ def catalogue(net: Any, batch: np.ndarray | None = None) -> list[Mistake]:
                     f"{name!r} was {how} = {factor:g} at inference: Dropout is the identity at "
                     "inference.", forwards={name: _scaled(factor)}))
     return mistakes
+
+
+_ELEMENTWISE = {"BatchNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU",
+                "Rescaling"}
+
+
+def _next_node(net: Any, node: Any) -> Any:
+    """The node that reads this node's output, if it is the only one and reads only it."""
+    readers = [n for n in net._nodes if node.output in n.inputs]
+    return readers[0] if len(readers) == 1 and readers[0].inputs == (node.output,) else None
+
+
+def _swappable(first: Any, second: Any) -> bool:
+    return (first.kind in _ELEMENTWISE and second.kind in _ELEMENTWISE and first.kind !=
+            second.kind and first.input_shape == second.input_shape)
+
+
+def _swapped(first: Any, second: Any) -> Mistake:
+    """``first`` and ``second`` computed in the opposite order (both act entry by entry)."""
+    def weights(layer: Any) -> dict[str, np.ndarray]:
+        return {p.name: np.asarray(p.value, np.float64) for p in layer.params
+                if p.symbol is not None}
+
+    w_first, w_second = weights(first), weights(second)
+    return Mistake(
+        "wrong_layer_order", first.name,
+        f"{second.name!r} was applied before {first.name!r}: the model computes "
+        f"{first.name!r} ({first.kind}) first, then {second.name!r} ({second.kind}).",
+        forwards={first.name: lambda b, xs, w: second.forward(b, xs, w_second),
+                  second.name: lambda b, xs, w: first.forward(b, xs, w_first)})
 
 
 def _only_identity_after(net: Any, node: Any) -> bool:
