@@ -159,7 +159,7 @@ def _exercise(args: argparse.Namespace) -> int:
 
     widths = [int(w) for w in parse_vector(args.layers)]
     folder = Path(args.output or f"exercise-{args.seed}")
-    for path in make_exercise(args.seed, folder, widths, args.inputs):
+    for path in make_exercise(args.seed, folder, widths, args.inputs, pdf=args.pdf):
         sys.stderr.write(f"wrote {path}\n")
     return EXIT_OK
 
@@ -235,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--layers", default="3", metavar="W1,W2,...",
                           help="hidden layer widths (default: 3)")
     exercise.add_argument("--inputs", type=int, default=2, help="input features (default: 2)")
+    exercise.add_argument("--pdf", action="store_true",
+                          help="also compile the sheet to PDF (needs pdflatex)")
     exercise.add_argument("-o", "--output", metavar="DIR",
                           help="folder to write into (default: exercise-SEED)")
     exercise.set_defaults(run=_exercise)

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ExpressionTooLarge",
     "InvalidInputError",
+    "MissingToolError",
     "ModelLoadError",
     "SymnetError",
     "SymnetWarning",
@@ -44,6 +45,10 @@ class ExpressionTooLarge(SymnetError, MemoryError):
 
 class InvalidInputError(SymnetError, ValueError):
     """An input value, shape, number or formula is malformed or does not fit the model."""
+
+
+class MissingToolError(SymnetError, FileNotFoundError):
+    """An external tool symnet needs for this output (a LaTeX engine...) is not installed."""
 
 
 class SymnetWarning(UserWarning):

@@ -12,6 +12,8 @@ import symnet
 from symnet.cli import main
 from symnet.homework.exercise import make_exercise
 
+from .conftest import require_tool
+
 
 def test_exercise_is_deterministic_and_its_key_checks(keras, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
@@ -51,3 +53,19 @@ def test_grading_a_class(capsys, tmp_path):
     answers.write_text("who,what\n1,2\n")
     assert main(["check", model, "--answers", str(answers)]) == 2
     assert "columns 'input' and 'answer'" in capsys.readouterr().err
+
+
+def test_exercise_sheet_compiles_to_pdf(keras, tmp_path, capsys):
+    require_tool("pdflatex")
+    assert main(["exercise", "--seed", "3", "--layers", "2", "--pdf", "-o", str(tmp_path)]) == 0
+    pdf = tmp_path / "exercise.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
+    assert "exercise.pdf" in capsys.readouterr().err
+
+
+def test_pdf_without_an_engine_is_a_clear_error(keras, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    code = main(["exercise", "--seed", "3", "--pdf", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "pdflatex" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()

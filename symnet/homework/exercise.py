@@ -73,9 +73,10 @@ def _sheet_latex(net: Any, x: np.ndarray, seed: int) -> list[str]:
     return lines
 
 
-def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs: int = 2
-                  ) -> list[Path]:
-    """Write the exercise of ``seed`` into ``folder``; returns the paths written."""
+def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs: int = 2,
+                  pdf: bool = False) -> list[Path]:
+    """Write the exercise of ``seed`` into ``folder``; returns the paths written. With ``pdf``,
+    also ``exercise.pdf``, compiled by a real LaTeX engine (``MissingToolError`` if none)."""
     from ..cli import write_output
     from ..network import explain
 
@@ -84,6 +85,10 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
 
         raise InvalidInputError(f"an exercise has 1 to 8 inputs and hidden layers of 1 to 16 "
                                 f"units; received inputs={inputs}, layers={list(widths)}")
+    if pdf:
+        from ..report.pdf import _engine
+
+        _engine()  # a missing engine is an error before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     model, x = _model(seed, inputs, widths)
     model_path = folder / "exercise.keras"
@@ -117,4 +122,8 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
                        ("input.txt", ",".join(f"{v:g}" for v in x) + "\n")):
         write_output(text, str(folder / name))
         written.append(folder / name)
+    if pdf:
+        from ..report.pdf import latex_to_pdf
+
+        written.append(latex_to_pdf(tex, folder / "exercise.pdf"))
     return written
