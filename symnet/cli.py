@@ -91,7 +91,8 @@ def _explain(args: argparse.Namespace) -> int:
     from .report import render
 
     net = explain(args.model)
-    write_output(render(net, args.format, _sample(args.input, net)), args.output)
+    write_output(render(net, args.format, _sample(args.input, net), target=args.target,
+                        domain=args.domain), args.output)
     return EXIT_OK
 
 
@@ -183,8 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
     explain.add_argument("--input", type=_vector_arg, metavar="X",
                          help="an input sample: a number or comma-separated numbers")
-    explain.add_argument("--format", choices=("text", "json"), default="text",
+    explain.add_argument("--format", choices=("latex", "mathml", "html", "markdown", "json",
+                                              "text"), default="text",
                          help="output format (default: text)")
+    explain.add_argument("--target", metavar="FORMULA",
+                         help='with --input: what the network should compute, e.g. "2*x + 5"')
+    explain.add_argument("--domain", type=_domain_arg, metavar="A,B",
+                         help="with --input: the input interval the explanation looks at")
     explain.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     explain.set_defaults(run=_explain)
 

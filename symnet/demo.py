@@ -9,10 +9,13 @@ from .report import FORMATS, render
 
 __all__ = ["DEMO_INPUTS", "write_demo"]
 
-#: The input each example's report is evaluated at: x = 10 is the second seed's question.
-DEMO_INPUTS = {"regressor_2x_plus_5": 10.0, "seed_mlp": None}
+#: The input each example's report is evaluated at: x = 10 is the second seed's question,
+#: with the target it was trained on and the interval of its training data.
+DEMO_INPUTS = {"regressor_2x_plus_5": ([10.0], "2*x + 5", (0.0, 20.0)),
+               "seed_mlp": (None, None, None)}
 
-_SUFFIX = {"text": ".txt", "json": ".json"}
+_SUFFIX = {"text": ".txt", "json": ".json", "latex": ".tex", "markdown": ".md",
+           "mathml": ".mml", "html": ".html"}
 
 
 def write_demo(folder: Path) -> list[Path]:
@@ -25,9 +28,9 @@ def write_demo(folder: Path) -> list[Path]:
     for name, build in (("regressor_2x_plus_5", examples.regressor_2x_plus_5),
                         ("seed_mlp", examples.seed_mlp)):
         net = explain(build())
+        x, target, domain = DEMO_INPUTS[name]
         for fmt in FORMATS:
             path = folder / f"{name}{_SUFFIX[fmt]}"
-            x = DEMO_INPUTS[name]
-            write_output(render(net, fmt, None if x is None else [x]), str(path))
+            write_output(render(net, fmt, x, target=target, domain=domain), str(path))
             written.append(path)
     return written

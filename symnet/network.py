@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ from .symbolic import matrix_shape
 __all__ = ["Network", "explain"]
 
 PRECISIONS = ("float32", "float64", "exact")
+REPORT_SUFFIXES = {".tex": "latex", ".pdf": "pdf", ".html": "html", ".htm": "html",
+                   ".md": "markdown", ".json": "json", ".mml": "mathml", ".txt": "text"}
 
 
 def explain(model: Any, *, input_names: Sequence[str] | None = None,
@@ -67,6 +70,8 @@ class Network:
     def __init__(self, model: Any, graph: KerasGraph, input_names: Sequence[str] | None,
                  output_names: Sequence[str] | None) -> None:
         self.name: str = model.name
+        self.model = model
+        """The Keras model this network was read from."""
         self._graph = graph
         n_in = sum(math.prod(s) for s in graph.input_shapes)
         n_out = sum(math.prod(s) for s in graph.output_shapes)
@@ -409,6 +414,49 @@ class Network:
         return conditions
 
     # --- display ----------------------------------------------------------------------------
+
+    # --- reports ----------------------------------------------------------------------------
+
+    def report(self, format: str, x: Any = None, *, target: Any = None, domain: Any = None,
+               settings: Any = None) -> str:
+        """The report as text: ``"latex"`` (a complete document), ``"mathml"`` (XML),
+        ``"html"`` (a complete page), ``"markdown"``, ``"json"`` or ``"text"``; with ``x``, it
+        includes ``trace(x)`` and ``why(x)`` (with ``target`` and ``domain``)."""
+        from .report import render
+
+        return render(self, format, x, settings=settings, target=target, domain=domain)
+
+    def save_report(self, path: Any, x: Any = None, *, target: Any = None,
+                    domain: Any = None) -> Path:
+        """Write the report; the format follows the suffix (``.tex``, ``.pdf`` through a real
+        LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``)."""
+        from .cli import write_output
+        from .report.pdf import latex_to_pdf
+
+        path = Path(path)
+        fmt = REPORT_SUFFIXES.get(path.suffix.lower())
+        if fmt is None:
+            raise InvalidInputError(f"cannot tell the report format of {str(path)!r}: expected "
+                                    f"one of {', '.join(sorted(REPORT_SUFFIXES))}")
+        if fmt == "pdf":
+            if not path.parent.is_dir():
+                raise InvalidInputError(f"cannot write {str(path)!r}: folder does not exist")
+            return latex_to_pdf(self.report("latex", x, target=target, domain=domain), path)
+        write_output(self.report(fmt, x, target=target, domain=domain), str(path))
+        return path
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from .report.html import mathml
+        from .report.latex import latex
+
+        rows = "".join(f"<tr><td><code>{escape(lay.name)}</code></td><td>{lay.kind}</td>"
+                       f"<td>{lay.output_shape}</td><td>{lay.param_count:,}</td></tr>"
+                       for lay in self.layers)
+        return (f"<p><b>{escape(self.name)}</b>: {self.param_count:,} parameters</p>"
+                f"<table><tr><th>layer</th><th>kind</th><th>output</th><th>params</th></tr>"
+                f"{rows}</table>{mathml(latex(self.structural_form()))}")
 
     def __repr__(self) -> str:
         return (f"<Network {self.name!r}: {len(self.layers)} layers, {self.param_count:,} "

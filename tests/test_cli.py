@@ -43,9 +43,11 @@ def test_explain_json_names_every_layer(capsys, tmp_path):
     data = json.loads(target.read_text())
     assert data["schema"] == "symnet.report/1"
     assert [layer["name"] for layer in data["layers"]] == ["dense", "dense_1"]
-    assert data["layers"][0]["parameters"][0] == {
-        "name": "kernel", "symbol": "W_1", "shape": [1, 16], "trainable": True,
-        "meaning": data["layers"][0]["parameters"][0]["meaning"]}
+    kernel = data["layers"][0]["parameters"][0]
+    assert (kernel["name"], kernel["symbol"], kernel["shape"], kernel["trainable"]) == (
+        "kernel", "W_1", [1, 16], True)
+    assert kernel["matrix_latex"].startswith(r"\begin{bmatrix}") and r"\cdots" in kernel[
+        "matrix_latex"]
     assert data["param_count"] == 49 and "outputs" in data["closed_form"]
 
 

@@ -76,4 +76,8 @@ def render_text(data: dict[str, Any]) -> str:
     if "evaluation" in data:
         ev = data["evaluation"]
         out += ["", f"At input {ev['input']}: output {ev['output']} ({ev['precision']})"]
+        out += ["", "Why this value:"] + [f"  {line}" for line in
+                                          data["why"]["summary"].rstrip().splitlines()]
+    if data.get("agreement"):
+        out += ["", data["agreement"]["text"]]
     return "\n".join(out) + "\n"
