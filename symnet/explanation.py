@@ -62,6 +62,19 @@ class Trace:
         lines = [f"{latex(s.formula.lhs)} &= {latex(s.substituted)}" for s in self.steps]
         return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from .report.html import mathml
+        from .report.latex import latex
+
+        parts = []
+        for s in self.steps:
+            shown = latex(sp.Eq(s.formula.lhs, s.substituted, evaluate=False))
+            parts.append(f"<p><code>{escape(s.layer)}</code></p>"
+                         + mathml(shown if len(shown) < 4000 else latex(s.formula)))
+        return "".join(parts)
+
 
 def _matrix(values: np.ndarray, shape: tuple[Any, Any]) -> sp.ImmutableMatrix:
     rows, cols = (int(d) for d in shape)
@@ -203,6 +216,11 @@ class Explanation:
             "law_versus_target": self.law_versus_target,
             "notes": list(self.notes),
         }
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
 
     def _repr_latex_(self) -> str:
         from .report.latex import latex

@@ -96,6 +96,17 @@ class LayerFormula:
 
         return "$$" + latex(self.formula) + "$$"
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from .report.html import mathml
+        from .report.latex import latex
+
+        params = "".join(f"<li>{escape(str(p.symbol or p.name))}: {escape(p.meaning)}</li>"
+                         for p in self.params)
+        return (f"<p><code>{escape(self.name)}</code> ({self.kind}), {self.param_count:,} "
+                f"parameters</p>{mathml(latex(self.formula))}<ul>{params}</ul>")
+
 
 @dataclass(frozen=True, eq=False)
 class GraphNode:

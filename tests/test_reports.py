@@ -121,6 +121,7 @@ def test_html_renders_its_math_in_chromium(regressor, special, tmp_path):
 def test_jupyter_reprs_stay_small(seed, regressor):
     for obj in (seed, seed.layers[0], regressor.trace(10.0), regressor.why(10.0)):
         assert obj._repr_latex_().startswith("$")
-    for obj in (seed, regressor):
+    for obj in (seed, regressor, seed.layers[0], regressor.trace(10.0)):
         html = obj._repr_html_()
         assert "<math" in html and len(html) < 200_000
+    assert "local law" in regressor.why(10.0)._repr_html_()
