@@ -186,6 +186,12 @@ class Network:
             self._nodes, self._graph.inputs, arrays, self._graph.outputs,
             self._graph.output_shapes, self._layer_weights, simplify=simplify, max_size=max_size)
 
+    def closed_form_function(self, *, max_size: int = compose.DEFAULT_MAX_SIZE) -> Any:
+        """The closed form compiled to numpy (``lambdify`` with common subexpressions
+        eliminated): ``f(*inputs)`` gives the outputs, one per row."""
+        return compose.lambdify(self.inputs, list(self.closed_form(max_size=max_size)),
+                                cse=True)
+
     # --- numbers ----------------------------------------------------------------------------
 
     def _backend(self, precision: str) -> Backend:

@@ -193,3 +193,34 @@ def test_layer_formulas_print_in_latex(seed):
         text = layer._repr_latex_()
         assert text.startswith("$$") and len(text) > 6
     assert r"\operatorname{softmax}" in net._repr_latex_()
+
+
+def test_compiled_closed_form(regressor):
+    model, net = regressor
+    fn = net.closed_form_function()
+    xs = np.linspace(-3, 23, 53)
+    np.testing.assert_allclose(np.asarray(fn(xs))[0], predict(model, xs.reshape(-1, 1).astype(
+        np.float32))[:, 0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fifty_million_parameters_without_huge_expressions(keras):
+    width = 4096
+    model = keras.Sequential([keras.Input((width,))] + [
+        keras.layers.Dense(width, activation="relu") for _ in range(3)] + [keras.layers.Dense(4)])
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        k, b = layer.get_weights()
+        layer.set_weights([rng.normal(0, 1 / np.sqrt(k.shape[0]), k.shape).astype(np.float32),
+                           b])
+    net = symnet.explain(model)
+    assert net.param_count == model.count_params() > 50_000_000
+    x = rng.normal(size=(2, width)).astype(np.float32)
+    np.testing.assert_allclose(net.evaluate(x), predict(model, x), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ExpressionTooLarge):
+        net.closed_form()
+    trace = net.trace(x[0])
+    assert trace.steps[0].substituted.atoms(sp.MatrixSymbol)  # 16M-entry kernel kept symbolic
+    html = net.report("html")
+    assert len(html) < 1_000_000
+    assert "&#x022F1;" in html and "&#x022EF;" in html  # 4096x4096 kernels shown with ⋱ and ⋯
