@@ -5,18 +5,8 @@ Run: ``python benchmarks/bench_explain.py``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-
-
-def timed(fn, repeat: int = 3) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+from timing import best_of as timed
 
 
 def main() -> None:

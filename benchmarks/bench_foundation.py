@@ -5,18 +5,8 @@ Run: ``python benchmarks/bench_foundation.py``. Prints times and ratios measured
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-
-
-def best_of(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of
 
 
 def numpy_steps(model) -> list[tuple[str, list[np.ndarray]]]:

@@ -69,9 +69,10 @@ def closed_form(nodes: Sequence[GraphNode], input_keys: Sequence[str],
     for key in outputs:
         entries.extend(values[key].reshape(-1))
     if simplify:
-        # Targeted and bounded: expand products into sums (also inside Max/Piecewise arguments);
-        # never sympy.simplify, which can run unbounded on Max/Piecewise trees.
-        entries = [sp.expand(e, deep=True, power_base=False, power_exp=False, log=False,
+        # Targeted and bounded: multiply out the top-level products into one sum. Not deep
+        # (rebuilding every Max re-runs SymPy's costly comparisons of its arguments, which are
+        # flat sums already), and never sympy.simplify, which can run unbounded on Max trees.
+        entries = [sp.expand(e, deep=False, power_base=False, power_exp=False, log=False,
                              multinomial=False) for e in entries]
     return sp.Matrix(len(entries), 1, entries)
 

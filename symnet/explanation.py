@@ -285,17 +285,7 @@ def _contributions(net: Any, arrays: list[np.ndarray], output: int) -> dict[str,
 
 def why(net: Any, x: Any, target: Any = None, output: int = 0, domain: Any = None
         ) -> Explanation:
-    """Why output ``output`` has its value at ``x``.
-
-    Args:
-        x: one input sample.
-        target: what the network was meant to compute: a callable of the input, a SymPy
-            expression of ``net.inputs``, or a string such as ``"2*x + 5"`` (read by the
-            safe formula parser; never evaluated as Python).
-        output: which output (an index into ``net.outputs``).
-        domain: ``(low, high)`` for a one-input network: where dead units and the largest
-            error against ``target`` are looked for (default: all reals for dead units).
-    """
+    """:meth:`symnet.Network.why` (documented there)."""
     if not 0 <= output < len(net.outputs):
         raise InvalidInputError(f"output must be in 0..{len(net.outputs) - 1}, received "
                                 f"{output!r}")

@@ -35,14 +35,30 @@ def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
     return (rows, int(shape[-1]))
 
 
+class _OnArg(MatrixExpr):
+    """A matrix expression of one matrix argument (``args[_arg]``), of that argument's shape."""
+
+    _arg = 0
+
+    @property
+    def arg(self) -> Any:
+        return self.args[self._arg]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.arg.shape
+
+
 def _key(fn: ScalarFn | VectorFn | Str | str) -> str:
     if isinstance(fn, Str):
         return fn.name
     return fn if isinstance(fn, str) else fn.key
 
 
-class Map(MatrixExpr):
+class Map(_OnArg):
     """A scalar function applied to every entry of a matrix, e.g. ``ReLU(x W + b)``."""
+
+    _arg = 1
 
     def __new__(cls, fn: ScalarFn | Str | str, arg: Any) -> Map:
         key = _key(fn)
@@ -53,13 +69,6 @@ class Map(MatrixExpr):
     def fn(self) -> ScalarFn:
         return scalar_fn(self.args[0].name)
 
-    @property
-    def arg(self) -> Any:
-        return self.args[1]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         return self.fn.sympy(self.arg._entry(i, j, **kwargs))
@@ -71,8 +80,10 @@ class Map(MatrixExpr):
         return f"{self.fn.key}({printer._print(self.arg)})"
 
 
-class VectorMap(MatrixExpr):
+class VectorMap(_OnArg):
     """A function of each whole row (the last axis), e.g. ``softmax``."""
+
+    _arg = 1
 
     def __new__(cls, fn: VectorFn | Str | str, arg: Any) -> VectorMap:
         return super().__new__(cls, Str(_key(fn)), arg)
@@ -85,13 +96,6 @@ class VectorMap(MatrixExpr):
         assert isinstance(fn, VectorFn)
         return fn
 
-    @property
-    def arg(self) -> Any:
-        return self.args[1]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         row = [self.arg._entry(i, k, **kwargs) for k in range(self.arg.shape[1])]
@@ -104,19 +108,12 @@ class VectorMap(MatrixExpr):
         return f"{self.fn.key}({printer._print(self.arg)})"
 
 
-class Standardize(MatrixExpr):
+class Standardize(_OnArg):
     """Each row minus its mean (when ``center``), divided by ``sqrt(row variance + epsilon)``."""
 
     def __new__(cls, arg: Any, epsilon: Any, center: bool = True) -> Standardize:
         return super().__new__(cls, arg, sp.sympify(epsilon), sp.true if center else sp.false)
 
-    @property
-    def arg(self) -> Any:
-        return self.args[0]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         n = self.arg.shape[1]
@@ -133,19 +130,12 @@ class Standardize(MatrixExpr):
         return rf"\frac{{{top}}}{{\sqrt{{\operatorname{{Var}}\left({x}\right) + {eps}}}}}"
 
 
-class RMSScale(MatrixExpr):
+class RMSScale(_OnArg):
     """Each row divided by ``sqrt(mean of its squares + epsilon)`` (Keras ``RMSNormalization``)."""
 
     def __new__(cls, arg: Any, epsilon: Any) -> RMSScale:
         return super().__new__(cls, arg, sp.sympify(epsilon))
 
-    @property
-    def arg(self) -> Any:
-        return self.args[0]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         n = self.arg.shape[1]
@@ -159,15 +149,11 @@ class RMSScale(MatrixExpr):
         return rf"\frac{{{x}}}{{\sqrt{{{mean} + {eps}}}}}"
 
 
-class Reshape(MatrixExpr):
+class Reshape(_OnArg):
     """The same entries in row-major (C) order, in a matrix of another shape (``Flatten``)."""
 
     def __new__(cls, arg: Any, rows: int, cols: int) -> Reshape:
         return super().__new__(cls, arg, sp.Integer(rows), sp.Integer(cols))
-
-    @property
-    def arg(self) -> Any:
-        return self.args[0]
 
     @property
     def shape(self) -> tuple[Any, Any]:
