@@ -86,13 +86,36 @@ def _sample(values: list[float] | None, net: Any) -> Any:
     return np.asarray(values, dtype=np.float64).reshape(net.input_shapes[0])
 
 
+class Progress:
+    """One status line on stderr, rewritten in place; silent when stderr is not a terminal."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def __call__(self, message: str) -> None:
+        if self.live:
+            self.stream.write(f"\r\x1b[2Ksymnet: {message}")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
 def _explain(args: argparse.Namespace) -> int:
     from .network import explain
     from .report import render
 
+    progress = Progress()
+    progress(f"reading {args.model}")
     net = explain(args.model)
-    write_output(render(net, args.format, _sample(args.input, net), target=args.target,
-                        domain=args.domain), args.output)
+    progress(f"writing the {args.format} report of {net.param_count:,} parameters")
+    text = render(net, args.format, _sample(args.input, net), target=args.target,
+                  domain=args.domain)
+    progress.done()
+    write_output(text, args.output)
     return EXIT_OK
 
 

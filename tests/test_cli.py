@@ -117,3 +117,20 @@ def test_why_bad_input_exits_2(capsys, argv, match):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("symnet: error:") and match in err
     assert err.count("\n") == 1
+
+
+def test_progress_only_on_a_terminal():
+    import io
+
+    from symnet.cli import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    quiet, loud = io.StringIO(), Terminal()
+    for stream in (quiet, loud):
+        progress = Progress(stream)
+        progress("reading")
+        progress.done()
+    assert quiet.getvalue() == "" and "symnet: reading" in loud.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 
@@ -149,3 +150,34 @@ def test_nan_weights_warn_with_layer_and_array_and_propagate(keras):
     np.testing.assert_array_equal(np.isnan(net.evaluate(x)), np.isnan(predict(model, x)))
     with pytest.raises(InvalidInputError, match="finite"):
         net.evaluate(x, "exact")
+
+
+def test_inf_weights_are_named(keras):
+    model = small_model(keras)
+    kernel, bias = model.layers[1].get_weights()
+    kernel[0, 0] = np.inf
+    model.layers[1].set_weights([kernel, bias])
+    name = re.escape(model.layers[1].name)
+    with pytest.warns(SymnetWarning, match=rf"'{name}'.*'kernel'.*NaN or Inf"):
+        symnet.explain(model)
+
+
+def test_h5_with_a_config_but_no_weights(keras, tmp_path):
+    import h5py
+
+    path = tmp_path / "hollow.h5"
+    small_model(keras).save(path)
+    with h5py.File(path, "r+") as handle:
+        del handle["model_weights"]
+    with pytest.raises(ModelLoadError, match="hollow.h5"):
+        symnet.explain(path)
+
+
+def test_output_path_that_is_a_folder(capsys, tmp_path):
+    from symnet.cli import main
+
+    (tmp_path / "taken").mkdir()
+    code = main(["explain", str(symnet.examples.regressor_path()), "-o", str(tmp_path / "taken")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("symnet: error: cannot write")
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
