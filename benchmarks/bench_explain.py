@@ -9,7 +9,7 @@ import numpy as np
 from timing import best_of as timed
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     import symnet
     from symnet.load import import_keras
 
@@ -19,6 +19,7 @@ def main() -> None:
     model.predict(np.array([[10.0]], np.float32), verbose=0)
     t_predict = timed(lambda: model.predict(np.array([[10.0]], np.float32), verbose=0))
     t_why = timed(lambda: net.why(10.0, target="2*x + 5", domain=(0, 20)))
+    figures = {"why_s": t_why}
     print(f"why(regressor, x=10, target, domain): {t_why * 1e3:.1f} ms "
           f"(model.predict on one sample: {t_predict * 1e3:.1f} ms, ratio {t_why / t_predict:.1f})")
     print(f"{'N':>6} {'pieces':>7} {'float walk s':>13} {'s / (N log N)':>14} {'exact s':>9}")
@@ -35,6 +36,8 @@ def main() -> None:
         exact = (f"{timed(lambda wide=wide: wide.pieces(exact=True), repeat=1):>9.2f}"
                  if n <= 1000 else f"{'-':>9}")
         print(f"{n:>6} {len(wide.pieces()):>7} {t:>13.3f} {t / (n * np.log(n)):>14.2e} {exact}")
+        figures[f"piecewise_{n}"] = t / (n * np.log(n))
+    return figures
 
 
 if __name__ == "__main__":

@@ -40,13 +40,15 @@ def numpy_forward(steps, x: np.ndarray) -> np.ndarray:
     return h
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     import symnet
 
+    figures: dict[str, float] = {}
     model = symnet.examples.seed_mlp()
     t_explain = best_of(lambda: symnet.explain(model), repeat=3)
     net = symnet.explain(model)
     params = net.param_count
+    figures["explain_s"] = t_explain
     print(f"explain(seed MLP, {params:,} parameters): {t_explain * 1e3:.1f} ms "
           f"({t_explain / params * 1e9:.1f} ns/parameter)")
     rng = np.random.default_rng(0)
@@ -58,12 +60,15 @@ def main() -> None:
         t_numpy = best_of(lambda x=x: numpy_forward(steps, x))
         t_ours = best_of(lambda x=x: net.evaluate(x))
         diff = np.abs(net.evaluate(x) - model.predict(x, verbose=0)).max()
+        figures[f"predict_ratio_{rows}"] = t_ours / t_keras
+        figures[f"numpy_ratio_{rows}"] = t_ours / t_numpy
         print(f"evaluate float32, {rows:>4} rows: {t_ours * 1e3:8.2f} ms | predict "
               f"{t_keras * 1e3:8.2f} ms (ratio {t_ours / t_keras:5.2f}) | numpy "
               f"{t_numpy * 1e3:8.2f} ms (ratio {t_ours / t_numpy:5.2f}) | max |diff| {diff:.2e}")
     x1 = rng.normal(size=(1, 1120))
     t_exact = best_of(lambda: net.evaluate(x1, "exact"), repeat=2)
     print(f"evaluate exact, 1 row: {t_exact:.2f} s")
+    return figures
 
 
 if __name__ == "__main__":
