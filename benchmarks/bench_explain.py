@@ -22,7 +22,7 @@ def main() -> dict[str, float]:
     figures = {"why_s": t_why}
     print(f"why(regressor, x=10, target, domain): {t_why * 1e3:.1f} ms "
           f"(model.predict on one sample: {t_predict * 1e3:.1f} ms, ratio {t_why / t_predict:.1f})")
-    print(f"{'N':>6} {'pieces':>7} {'float walk s':>13} {'s / (N log N)':>14} {'exact s':>9}")
+    print(f"{'N':>6} {'pieces':>7} {'pieces() s':>13} {'s / (N log N)':>14} {'exact s':>9}")
     rng = np.random.default_rng(0)
     for n in (10, 100, 1000, 10_000):
         m = keras.Sequential([keras.Input((1,)), keras.layers.Dense(n, activation="relu"),

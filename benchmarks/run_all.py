@@ -110,10 +110,12 @@ def targets() -> str:
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in rows]
     notes = [
         "",
-        "Where a target is not met: the region walk of `piecewise()` recomputes every unit's "
-        "bounds for each of the N + 1 regions, so its cost is O(N^2) in the limit (visible "
-        "from N = 1,000 on); the exact rational refinement (`exact=True`, the default) is "
-        "O(N^2) in Python arithmetic and is not timed past N = 1,000.",
+        "On piecewise(): a network that reduces to affine -> one piecewise-linear activation -> "
+        "affine (as Dense(N, relu) -> Dense(1)) is swept breakpoint by breakpoint, "
+        "O(N log N); deeper networks are walked region by region, which re-bounds every unit "
+        "per region, O(N^2) in the limit. The exact rational refinement (`exact=True`, the "
+        "default of piecewise() and breakpoints()) is O(N^2) in Python arithmetic and is not "
+        "timed past N = 1,000.",
         "",
     ]
     return "\n".join(lines + notes) + "\n"

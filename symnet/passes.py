@@ -135,18 +135,18 @@ def chain_of(net: Any) -> tuple[Step, ...]:
 
 
 def _steps(layer: Any) -> list[Step]:
-    from .activations import ACTIVATIONS
+    from .symbolic import Map, VectorMap
 
     name, kind, p = (layer.name,), layer.kind, layer.parameters
     vector_shaped = len(layer.output_shape) == 1
     if kind in ("Dense",) and vector_shaped:
         out: list[Step] = [Affine(_f64(p["kernel"]), _f64(p["bias"]) if "bias" in p else
                                   np.zeros(p["kernel"].shape[1]), name)]
-        fn = ACTIVATIONS[layer.constants["activation"]]
-        if isinstance(fn, ScalarFn):
-            out.append(Elementwise(fn, name))
-        elif isinstance(fn, VectorFn):
-            out.append(Vector(fn, name))
+        rhs = layer.formula.rhs  # the activation as the formula has it (options included)
+        if isinstance(rhs, Map):
+            out.append(Elementwise(rhs.fn, name))
+        elif isinstance(rhs, VectorMap):
+            out.append(Vector(rhs.fn, name))
         return out
     if kind == "BatchNormalization" and vector_shaped:
         eps = layer.constants["epsilon"]
@@ -159,8 +159,6 @@ def _steps(layer: Any) -> list[Step]:
                                                        and vector_shaped):
         return [Identity(name, layer.note)]
     if kind in ("Activation", "ReLU", "LeakyReLU", "ELU", "Softmax") and vector_shaped:
-        from .symbolic import Map, VectorMap
-
         rhs = layer.formula.rhs
         if isinstance(rhs, Map):
             return [Elementwise(rhs.fn, name)]

@@ -23,7 +23,7 @@ from .activations import ScalarFn, exact_number
 from .numeric import ExactBackend, FloatBackend
 
 __all__ = ["Decision", "ExactLinearizedBackend", "LinearizedBackend", "Piece", "exact_interval",
-           "interval", "network_pieces", "piece_at", "walk"]
+           "interval", "network_pieces", "piece_at", "sweep_pieces", "walk"]
 
 
 @dataclass(frozen=True)
@@ -325,7 +325,9 @@ def network_pieces(net: Any, domain: Any = None, exact: bool = False) -> list[Pi
         start, end = interval(backend.decisions, float(x0[0]))
         return Piece(start, end, a[:, 0], b)
 
-    pieces = walk(piece_at_x, low, high)
+    pieces = sweep_pieces(net, low, high)
+    if pieces is None:
+        pieces = walk(piece_at_x, low, high)
     return _exact_pieces(net, pieces, low, high) if exact else pieces
 
 
@@ -369,6 +371,78 @@ def _exact_pieces(net: Any, pieces: list[Piece], low: float, high: float) -> lis
     for p in ordered:
         if merged and all(p.slope == merged[-1].slope) and all(
                 p.intercept == merged[-1].intercept):
+            merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
+        else:
+            merged.append(p)
+    return merged
+
+
+def sweep_pieces(net: Any, low: float, high: float) -> list[Piece] | None:
+    """The pieces of a network that reduces to affine -> one piecewise-linear activation ->
+    affine, by a sweep: O(N log N) for N hidden units, where the region walk is O(N^2).
+
+    Every breakpoint is where one unit's pre-activation ``a_i x + c_i`` meets a kink ``k`` of
+    the activation: ``x = (k - c_i) / a_i``. Sorted, they are crossed left to right; at each, only
+    that unit changes piece, so the output's slope and intercept are updated by its change
+    alone. ``None`` when the network does not have that shape (the walk is used instead).
+    """
+    from .errors import UnsupportedLayerError
+    from .passes import Affine, Elementwise, chain_of, merge_affine, remove_identities
+
+    try:
+        steps = merge_affine(remove_identities(chain_of(net)).after).after
+    except UnsupportedLayerError:
+        return None
+    if len(steps) not in (2, 3) or not isinstance(steps[0], Affine) or not isinstance(
+            steps[1], Elementwise) or steps[1].fixed is not None or (
+            len(steps) == 3 and not isinstance(steps[2], Affine)):
+        return None
+    first, fn = steps[0], steps[1].fn
+    if first.weight.shape[0] != 1 or not fn.piecewise_linear:
+        return None
+    a, c = first.weight[0], first.bias
+    out_w = steps[2].weight if len(steps) == 3 else np.eye(a.size)
+    out_b = steps[2].bias if len(steps) == 3 else np.zeros(a.size)
+    kinks = np.asarray(fn.kinks, dtype=np.float64)
+    moving = np.flatnonzero(a != 0)
+    crossings = ((kinks[None, :] - c[moving, None]) / a[moving, None]).reshape(-1)
+    units = np.repeat(moving, kinks.size)
+    inside = (crossings > low) & (crossings < high)
+    order = np.argsort(crossings[inside], kind="stable")
+    points, who = crossings[inside][order], units[inside][order]
+
+    def laws(x: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s, t, _, _ = piece_at(fn, a[idx] * x + c[idx])
+        return s, t
+
+    start = low if np.isfinite(low) else (points[0] - 1.0 if points.size else 0.0)
+    every = np.arange(a.size)
+    first_probe = (start + points[0]) / 2 if points.size and np.isfinite(low) else (
+        points[0] - 1.0 if points.size else start + 1.0)
+    s, t = laws(first_probe, every)
+    slope = (s * a) @ out_w
+    intercept = (s * c + t) @ out_w + out_b
+    pieces: list[Piece] = []
+    left = low
+    groups = np.flatnonzero(np.diff(points)) + 1 if points.size else np.array([], int)
+    for block in np.split(np.arange(points.size), groups):
+        if block.size == 0:
+            continue
+        x_b = points[block[0]]
+        pieces.append(Piece(left, x_b, slope.copy(), intercept.copy()))
+        nxt = points[block[-1] + 1] if block[-1] + 1 < points.size else (
+            high if np.isfinite(high) else x_b + 2.0)
+        idx = np.unique(who[block])
+        s_new, t_new = laws((x_b + nxt) / 2, idx)
+        ds, dt = s_new - s[idx], t_new - t[idx]
+        slope = slope + (ds * a[idx]) @ out_w[idx]
+        intercept = intercept + (ds * c[idx] + dt) @ out_w[idx]
+        s[idx], t[idx] = s_new, t_new
+        left = x_b
+    pieces.append(Piece(left, high, slope, intercept))
+    merged = [pieces[0]]
+    for p in pieces[1:]:
+        if p.same_law(merged[-1]):
             merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
         else:
             merged.append(p)

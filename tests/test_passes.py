@@ -78,3 +78,15 @@ def test_branching_networks_are_refused(keras):
     out = keras.layers.Add()([keras.layers.Dense(2)(a), keras.layers.Dense(2)(a)])
     with pytest.raises(UnsupportedLayerError, match="chain"):
         chain_of(symnet.explain(keras.Model(a, out)))
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "relu6", "elu", "softmax"])
+def test_dense_activations_with_options(keras, activation):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation=activation),
+                              keras.layers.Dense(2)])
+    randomize(model, 6)
+    net = symnet.explain(model)
+    final = net.simplify()[-1].after
+    x = np.random.default_rng(3).normal(size=(10, 3))
+    np.testing.assert_allclose(evaluate_chain(final, x), net.evaluate(x, "float64"),
+                               rtol=1e-12, atol=1e-12)

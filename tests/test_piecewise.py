@@ -195,3 +195,34 @@ def test_exact_breakpoints_of_one_hidden_layer_are_minus_b_over_w(keras):
     for value in (-3, 0, Fraction(1, 3), 5):
         exact = form.subs(x, sp.Rational(value))
         assert exact == net.evaluate(str(value), "exact")[0, 0]
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6", "hard_sigmoid", "leaky_relu",
+                                        "hard_tanh"])
+@pytest.mark.parametrize("domain", [(-np.inf, np.inf), (-1.0, 2.0)])
+def test_sweep_equals_the_region_walk(keras, activation, domain):
+    from symnet.piecewise import Piece, interval, sweep_pieces, walk
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(12, activation=activation),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    randomize(model, 9)
+    net = symnet.explain(model)
+
+    def piece_at_x(x):
+        a, b, x0, backend = net._linearize(x)
+        start, end = interval(backend.decisions, float(x0[0]))
+        return Piece(start, end, a[:, 0], b)
+
+    fast, slow = sweep_pieces(net, *domain), walk(piece_at_x, *domain)
+    assert len(fast) == len(slow) > 1
+    for f, s in zip(fast, slow):
+        np.testing.assert_allclose([f.low, f.high], [s.low, s.high], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(f.slope, s.slope, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(f.intercept, s.intercept, rtol=1e-9, atol=1e-9)
+
+
+def test_sweep_declines_deeper_networks(keras):
+    from symnet.piecewise import sweep_pieces
+
+    model = one_input_net(keras, 2, 4, ACTS["relu"](keras), 1)
+    assert sweep_pieces(symnet.explain(model), -np.inf, np.inf) is None
