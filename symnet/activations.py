@@ -22,7 +22,6 @@ __all__ = [
     "ACTIVATIONS",
     "ScalarFn",
     "VectorFn",
-    "activation",
     "celu_fn",
     "elu_fn",
     "exact_number",
@@ -246,9 +245,6 @@ def _np_hard_sigmoid(x: np.ndarray) -> np.ndarray:
 
 RSQRT = _register(ScalarFn("rsqrt", r"\frac{1}{\sqrt{\cdot}}", lambda t: 1 / sp.sqrt(t),
                            lambda x: 1 / np.sqrt(x), activation=False))
-SQRT = _register(ScalarFn("sqrt", r"\sqrt", sp.sqrt, np.sqrt, activation=False))
-EXP = _register(ScalarFn("exp", r"\exp", sp.exp, np.exp, activation=False))
-LOG = _register(ScalarFn("log", r"\log", sp.log, np.log, activation=False))
 
 _FIXED = [
     ScalarFn("sigmoid", r"\sigma", lambda t: 1 / (1 + sp.exp(-t)), special.expit),
@@ -353,7 +349,3 @@ ACTIVATIONS: dict[str, ScalarFn | VectorFn | None] = {
     **{fn.key: fn for fn in _FIXED if fn.key != "gelu_tanh"},
 }
 
-
-def activation(name: str) -> ScalarFn | VectorFn | None:
-    """The function of a Keras activation name; ``KeyError`` if symnet has none."""
-    return ACTIVATIONS[name]

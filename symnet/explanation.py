@@ -16,6 +16,7 @@ from . import compose
 from .errors import InvalidInputError
 from .ir import GraphNode
 from .numeric import WithoutActivations
+from .symbolic import round_floats
 
 __all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units", "substitute", "why"]
 
@@ -152,7 +153,7 @@ class Explanation:
         shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
         lines = [f"{self.output} at x = {shown_x}: {self.value:.7g} (float32, as model.predict)"]
         if self.local_law is not None:
-            lines.append(f"local law: {self.output} = {_rounded(self.local_law)}")
+            lines.append(f"local law: {self.output} = {round_floats(self.local_law, 7)}")
             if isinstance(self.region, sp.Interval):
                 start, end = (_number(v) for v in (self.region.start, self.region.end))
                 lines.append(f"  exact for {start:.6g} <= {self.x_name} <= {end:.6g}")
@@ -227,7 +228,7 @@ class Explanation:
 
         if self.local_law is None:
             return f"$${latex(self.output)} = {self.value:.7g}$$"
-        return f"$${latex(self.output)} = {latex(_rounded(self.local_law))}$$"
+        return f"$${latex(self.output)} = {latex(round_floats(self.local_law, 7))}$$"
 
 
 def _number(v: Any) -> float:
@@ -236,10 +237,6 @@ def _number(v: Any) -> float:
 
 def _indices(values: np.ndarray) -> str:
     return ", ".join(str(int(i)) for i in values)
-
-
-def _rounded(expr: Any, digits: int = 7) -> Any:
-    return expr.xreplace({f: sp.Float(f, digits) for f in expr.atoms(sp.Float)})
 
 
 # --- why -------------------------------------------------------------------------------
@@ -295,10 +292,10 @@ def why(net: Any, x: Any, target: Any = None, output: int = 0, domain: Any = Non
     notes = []
     law = region = None
     if net.is_piecewise_linear:
-        a, b = net.local_affine(x)
+        a, b, x_lin, backend = net._linearize(x)
         law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], net.inputs)],
                      sp.Float(float(b[output])))
-        region = net.linear_region(x)
+        region = net._region(x_lin, backend)
     else:
         notes.append("the network is not piecewise linear: no affine law holds on a region")
     dead: dict[str, np.ndarray] = {}

@@ -339,8 +339,9 @@ class Network:
     def pieces(self, domain: Any = None, exact: bool = False) -> list[Piece]:
         """The linear pieces of a one-input piecewise-linear network on ``domain``.
 
-        Found in float64 by walking the input line region by region; with ``exact``, each
-        piece's law and ends are then recomputed in exact rational arithmetic from the float32
+        Found in float64 (a sweep over the closed-form breakpoints when only one layer is
+        piecewise linear, else a walk along the input line region by region); with ``exact``,
+        each piece's law and ends are then recomputed in exact rational arithmetic from the float32
         weights (``Fraction``\\ s; ends outside the domain are ``±inf``).
         """
         return network_pieces(self, domain, exact)
@@ -402,6 +403,9 @@ class Network:
         """The linear region containing ``x``: a SymPy ``Interval`` for one input, else a list
         of linear inequalities in the input symbols."""
         _, _, x0, backend = self._linearize(x)
+        return self._region(x0, backend)
+
+    def _region(self, x0: np.ndarray, backend: LinearizedBackend) -> Any:
         if x0.size == 1:
             low, high = interval(backend.decisions, float(x0[0]))
             return sp.Interval(sp.Float(low) if np.isfinite(low) else -sp.oo,

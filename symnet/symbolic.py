@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 from .activations import ScalarFn, VectorFn, scalar_fn
 
 __all__ = ["ElementwiseMax", "ElementwiseMin", "Map", "RMSScale", "Reshape", "Standardize",
-           "VectorMap",
+           "VectorMap", "round_floats",
            "explicit", "matrix_shape"]
 
 
@@ -174,9 +174,6 @@ class _Elementwise(MatrixExpr):
     _op: Any = None
     _name = ""
 
-    def __new__(cls, *args: Any) -> _Elementwise:
-        return super().__new__(cls, *args)
-
     @property
     def shape(self) -> tuple[Any, Any]:
         return self.args[0].shape
@@ -239,3 +236,8 @@ def explicit(expr: Any) -> sp.ImmutableMatrix:
     if isinstance(expr, sp.BlockMatrix):
         return sp.ImmutableMatrix(sp.BlockMatrix(expr.blocks.applyfunc(explicit)).as_explicit())
     return sp.ImmutableMatrix(expr.func(*args).as_explicit())
+
+
+def round_floats(expr: Any, digits: int) -> Any:
+    """``expr`` with its numbers shown to ``digits`` significant digits (for display only)."""
+    return expr.xreplace({f: sp.Float(f, digits) for f in expr.atoms(sp.Float)})

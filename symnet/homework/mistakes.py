@@ -50,11 +50,20 @@ class Mistake:
     skip: frozenset[str] = frozenset()
     weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     forwards: dict[str, Forward] = field(default_factory=dict)
+    uses_batch: bool = False
+    """Whether the mistake needs the batch run through the network with the sample."""
 
     def __add__(self, other: Mistake) -> Mistake:
         return Mistake(f"{self.code}+{other.code}", self.layer,
                        f"{self.message} Also: {other.message}", self.skip | other.skip,
-                       {**self.weights, **other.weights}, {**self.forwards, **other.forwards})
+                       {**self.weights, **other.weights}, {**self.forwards, **other.forwards},
+                       self.uses_batch or other.uses_batch)
+
+
+def float64_weights(layer: Any) -> dict[str, np.ndarray]:
+    """The arrays a layer's forward pass uses, in float64."""
+    return {p.name: np.asarray(p.value, np.float64) for p in layer.params
+            if p.symbol is not None}
 
 
 def run_with(net: Any, arrays: list[np.ndarray], mistake: Mistake | None) -> dict[str, Any]:
@@ -65,8 +74,7 @@ def run_with(net: Any, arrays: list[np.ndarray], mistake: Mistake | None) -> dic
     for node in net._nodes:
         layer = node.layer
         backend.layer = layer.name
-        weights = {p.name: np.asarray(p.value, np.float64) for p in layer.params
-                   if p.symbol is not None}
+        weights = float64_weights(layer)
         weights.update(mistake.weights.get(layer.name, {}))
         forward = mistake.forwards.get(layer.name, layer.forward)
         values[node.output] = forward(backend, [values[k] for k in node.inputs], weights)
@@ -129,7 +137,7 @@ def catalogue(net: Any, batch: np.ndarray | None = None) -> list[Mistake]:
                     "bn_batch_statistics", name,
                     f"{name!r} was normalised with the statistics of the batch: at inference "
                     "BatchNorm uses its moving mean and moving variance.",
-                    forwards={name: _batch_statistics(layer, len(batch))}))
+                    forwards={name: _batch_statistics(layer, len(batch))}, uses_batch=True))
         after = _next_node(net, node)
         if after is not None and _swappable(layer, after.layer):
             mistakes.append(_swapped(layer, after.layer))
@@ -161,11 +169,7 @@ def _swappable(first: Any, second: Any) -> bool:
 
 def _swapped(first: Any, second: Any) -> Mistake:
     """``first`` and ``second`` computed in the opposite order (both act entry by entry)."""
-    def weights(layer: Any) -> dict[str, np.ndarray]:
-        return {p.name: np.asarray(p.value, np.float64) for p in layer.params
-                if p.symbol is not None}
-
-    w_first, w_second = weights(first), weights(second)
+    w_first, w_second = float64_weights(first), float64_weights(second)
     return Mistake(
         "wrong_layer_order", first.name,
         f"{second.name!r} was applied before {first.name!r}: the model computes "

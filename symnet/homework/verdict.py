@@ -167,8 +167,7 @@ def _outputs(net: Any, values: dict[str, Any], rows: slice) -> np.ndarray:
 
 def _run(net: Any, arrays: list[np.ndarray], batch: np.ndarray | None,
          mistake: Mistake | None) -> tuple[dict[str, Any], slice]:
-    if batch is None or mistake is None or not any(
-            m.startswith("bn_batch") for m in mistake.code.split("+")):
+    if batch is None or mistake is None or not mistake.uses_batch:
         return run_with(net, arrays, mistake), slice(0, 1)
     stacked = [np.concatenate([batch, arrays[0]], axis=0)]
     return run_with(net, stacked, mistake), slice(len(batch), len(batch) + 1)

@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ExpressionTooLarge, InvalidInputError
+from ..symbolic import round_floats
 
 __all__ = ["FORMATS", "SCHEMA", "ReportSettings", "render", "report_data"]
 
@@ -42,8 +43,9 @@ def _formula(expr: Any) -> dict[str, str]:
     return {"text": text(expr), "latex": latex(expr), "srepr": sp.srepr(expr)}
 
 
-def _rounded(expr: Any, digits: int) -> Any:
-    return expr.xreplace({f: sp.Float(f, digits) for f in expr.atoms(sp.Float)})
+def shape_text(shape: list[int]) -> str:
+    """A per-sample shape as Python writes a tuple: ``(16,)``, ``(3, 4)``."""
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _number(v: float, digits: int) -> str:
@@ -114,7 +116,7 @@ def _closed_lines(expr: Any, settings: ReportSettings) -> list[str]:
     """The closed form in LaTeX, broken into lines of a few terms each."""
     from .latex import latex
 
-    shown = _rounded(expr, settings.digits)
+    shown = round_floats(expr, settings.digits)
     signed = []
     for k, term in enumerate(sp.Add.make_args(shown)):
         text = latex(term)
@@ -192,7 +194,7 @@ def _trace(net: Any, x: Any, settings: ReportSettings) -> list[dict[str, Any]]:
     steps = []
     for step in net.trace(x).steps:
         value = np.asarray(step.value, np.float64).reshape(-1)
-        substituted = latex(sp.Eq(step.formula.lhs, _rounded(step.substituted, settings.digits),
+        substituted = latex(sp.Eq(step.formula.lhs, round_floats(step.substituted, settings.digits),
                                   evaluate=False))
         if len(substituted) > 400:  # too wide to read: the formula, and the values below it
             substituted = latex(step.formula)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from . import shape_text
+
 __all__ = ["render_latex", "render_markdown", "render_mathml", "tex_escape"]
 
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
@@ -33,8 +35,6 @@ def tex_escape(text: str) -> str:
     return "".join(out)
 
 
-def _shape(shape: list[int]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _display(latex: str, width: int = 160) -> str:
@@ -57,7 +57,8 @@ def render_latex(data: dict[str, Any]) -> str:
            "", r"\begin{tabular}{llrrrr}", r"layer & kind & output shape & parameters & "
            r"trainable & non-trainable \\ \hline"]
     for layer in data["layers"]:
-        out.append(f"{e(layer['name'])} & {e(layer['kind'])} & {_shape(layer['output_shape'])} & "
+        shape = shape_text(layer["output_shape"])
+        out.append(f"{e(layer['name'])} & {e(layer['kind'])} & {shape} & "
                    f"{layer['param_count']} & {layer['trainable_count']} & "
                    f"{layer['non_trainable_count']} \\\\")
     out += [r"\end{tabular}", "", r"\subsection*{Layers}"]
@@ -124,7 +125,7 @@ def render_markdown(data: dict[str, Any]) -> str:
            "| --- | --- | --- | ---: | ---: | ---: |"]
     for layer in data["layers"]:
         out.append(f"| `{cell(layer['name'])}` | {cell(layer['kind'])} | "
-                   f"{_shape(layer['output_shape'])} | {layer['param_count']:,} | "
+                   f"{shape_text(layer['output_shape'])} | {layer['param_count']:,} | "
                    f"{layer['trainable_count']:,} | {layer['non_trainable_count']:,} |")
     out += ["", "## Layers", ""]
     for layer in data["layers"]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from . import shape_text
+
 __all__ = ["mathml", "render_html"]
 
 _STYLE = """
@@ -27,8 +29,6 @@ def mathml(latex: str) -> str:
     return convert(latex, display="block")
 
 
-def _shape(shape: list[int]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def render_html(data: dict[str, Any], plot: str | None = None) -> str:
@@ -43,7 +43,7 @@ def render_html(data: dict[str, Any], plot: str | None = None) -> str:
            "<th>parameters</th><th>trainable</th><th>non-trainable</th></tr></thead><tbody>"]
     for layer in data["layers"]:
         out.append(f"<tr><td><code>{e(layer['name'])}</code></td><td>{e(layer['kind'])}</td>"
-                   f"<td>{_shape(layer['output_shape'])}</td>"
+                   f"<td>{shape_text(layer['output_shape'])}</td>"
                    f"<td class=n>{layer['param_count']:,}</td>"
                    f"<td class=n>{layer['trainable_count']:,}</td>"
                    f"<td class=n>{layer['non_trainable_count']:,}</td></tr>")
