@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
 from .errors import InvalidInputError, SymnetError
+from .files import parse_vector, write_output
 
-__all__ = ["main", "parse_vector"]
+__all__ = ["main"]
 
 EXIT_OK, EXIT_WRONG, EXIT_USAGE = 0, 1, 2
 
@@ -28,49 +27,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, as SPEC asks, not usage + error
         sys.stderr.write(f"symnet: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
-
-
-def parse_vector(text: str) -> list[float]:
-    """``"10"`` or ``"1,2.5,-3"`` -> floats; anything else is an ``InvalidInputError``."""
-    items = [item.strip() for item in text.split(",")]
-    values = []
-    for item in items:
-        try:
-            value = float(item)
-        except ValueError:
-            raise InvalidInputError(
-                f"--input expects a number or comma-separated numbers, received {text!r}") from None
-        if not math.isfinite(value):
-            raise InvalidInputError(f"--input expects finite numbers, received {item!r}")
-        values.append(value)
-    return values
-
-
-def write_output(text: str, destination: str | None) -> None:
-    """Write to stdout (``None`` or ``-``) or atomically to a file: all of it or nothing."""
-    if destination in (None, "-"):
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    path = Path(destination)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InvalidInputError(f"cannot write {destination!r}: folder {str(folder)!r} does not "
-                                "exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {destination!r}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InvalidInputError(f"cannot write {destination!r}: {exc.strerror}") from exc
 
 
 def _sample(values: list[float] | None, net: Any) -> Any:
@@ -181,7 +137,7 @@ def _grade(net: Any, args: argparse.Namespace) -> int:
 def _exercise(args: argparse.Namespace) -> int:
     from .homework.exercise import make_exercise
 
-    widths = [int(w) for w in parse_vector(args.layers)]
+    widths = [int(w) for w in parse_vector(args.layers, "--layers")]
     folder = Path(args.output or f"exercise-{args.seed}")
     for path in make_exercise(args.seed, folder, widths, args.inputs, pdf=args.pdf):
         sys.stderr.write(f"wrote {path}\n")
@@ -288,7 +244,7 @@ def _domain_arg(text: str) -> tuple[float, float]:
 
 def _vector_arg(text: str) -> list[float]:
     try:
-        return parse_vector(text)
+        return parse_vector(text, what="")
     except InvalidInputError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

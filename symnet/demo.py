@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cli import write_output
+from .files import write_output
 from .report import FORMATS, render
 
 __all__ = ["DEMO_INPUTS", "write_demo"]

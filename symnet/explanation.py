@@ -14,6 +14,7 @@ import sympy as sp
 
 from . import compose
 from .errors import InvalidInputError
+from .escape import terminal_text
 from .ir import GraphNode
 from .numeric import WithoutActivations
 from .symbolic import round_floats
@@ -161,7 +162,7 @@ class Explanation:
                 lines.append(f"  exact on the region bounded by {len(self.region)} inequalities")
         for layer, mask in self.active.items():
             on = np.flatnonzero(mask)
-            lines.append(f"{layer}: {on.size} of {mask.size} units active"
+            lines.append(f"{terminal_text(layer, limit=200)}: {on.size} of {mask.size} units active"
                          + (f" ({_indices(on)})" if 0 < on.size <= 32 else "")
                          + (f"; inactive: {_indices(np.flatnonzero(~mask))}"
                             if 0 < mask.size - on.size <= 32 else ""))
@@ -190,7 +191,8 @@ class Explanation:
                              f"{self.max_target_error:.6g} at x = {self.max_target_error_at:.6g}")
         for layer, dead in self.dead_units.items():
             if dead.size:
-                lines.append(f"dead on the domain: {layer} units {_indices(dead)}")
+                lines.append(f"dead on the domain: {terminal_text(layer, limit=200)} units "
+                             f"{_indices(dead)}")
         lines.extend(self.notes)
         return "\n".join(lines) + "\n"
 

@@ -12,6 +12,7 @@ import sympy as sp
 
 from . import compose
 from .errors import InvalidInputError, UnsupportedLayerError
+from .escape import safe_identifier, terminal_text
 from .explanation import Explanation, Trace, active_units, build_trace, why
 from .ir import GraphNode, LayerFormula
 from .layers import convert_layer
@@ -58,9 +59,14 @@ def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tup
         if len(names) != count:
             raise InvalidInputError(f"expected {count} {what} name(s), received {len(names)}: "
                                     f"{names}")
-        if len(set(names)) != len(names) or not all(n.strip() for n in names):
-            raise InvalidInputError(f"{what} names must be distinct and non-empty, received "
-                                    f"{names}")
+        if len(set(names)) != len(names):
+            raise InvalidInputError(f"{what} names must be distinct, received {names}")
+        bad = [n for n in names if not safe_identifier(n)]
+        if bad:
+            raise InvalidInputError(
+                f"{what} names must be ASCII identifiers of at most 64 characters (a letter, "
+                f"then letters, digits or _), so that formulas read them back; received "
+                f"{terminal_text(bad[0], limit=80)!r}")
     return tuple(sp.Symbol(n, real=True) for n in names)
 
 
@@ -440,7 +446,7 @@ class Network:
                     domain: Any = None) -> Path:
         """Write the report; the format follows the suffix (``.tex``, ``.pdf`` through a real
         LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``)."""
-        from .cli import write_output
+        from .files import write_output
         from .report.pdf import latex_to_pdf
 
         path = Path(path)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import symnet
+from symnet.escape import markdown_text
 from symnet.report.pdf import latex_to_pdf
 
 from .conftest import randomize, require_tool
@@ -68,7 +69,7 @@ def test_json_and_markdown(regressor, special):
     assert data["agreement"]["max_abs_diff_below"] <= 1e-5
     assert [layer["name"] for layer in data["layers"]] == ["dense", "dense_1"]
     markdown = special.report("markdown")
-    assert markdown.count("$$") % 2 == 0 and SPECIAL.replace("|", r"\|") in markdown
+    assert markdown.count("$$") % 2 == 0 and markdown_text(SPECIAL) in markdown
 
 
 def test_save_report_follows_the_suffix(regressor, tmp_path):

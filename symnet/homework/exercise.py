@@ -77,7 +77,7 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
                   pdf: bool = False) -> list[Path]:
     """Write the exercise of ``seed`` into ``folder``; returns the paths written. With ``pdf``,
     also ``exercise.pdf``, compiled by a real LaTeX engine (``MissingToolError`` if none)."""
-    from ..cli import write_output
+    from ..files import write_output
     from ..network import explain
 
     if not widths or any(w < 1 or w > 16 for w in widths) or not 1 <= inputs <= 8:
@@ -86,9 +86,9 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
         raise InvalidInputError(f"an exercise has 1 to 8 inputs and hidden layers of 1 to 16 "
                                 f"units; received inputs={inputs}, layers={list(widths)}")
     if pdf:
-        from ..report.pdf import _engine
+        from ..report.pdf import require_engine
 
-        _engine()  # a missing engine is an error before anything is written
+        require_engine()  # a missing engine is an error before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     model, x = _model(seed, inputs, widths)
     model_path = folder / "exercise.keras"

@@ -7,6 +7,8 @@ import io
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..escape import terminal_text
+from ..files import parse_vector
 from .verdict import check
 
 __all__ = ["grade", "render_grades"]
@@ -28,9 +30,7 @@ def grade(net: Any, text: str) -> list[dict[str, Any]]:
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
         student = row.get("student") or f"row {number}"
         try:
-            from ..cli import parse_vector
-
-            x = parse_vector(row["input"])
+            x = parse_vector(row["input"], "input")
             verdict = check(net, x if len(x) > 1 else x[0], answer=row["answer"])
         except InvalidInputError as exc:
             rows.append({"student": student, "input": row.get("input"),
@@ -48,7 +48,9 @@ def render_grades(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of the grades, and the count of correct answers."""
     table = [["student", "input", "answer", "verdict", "diagnosis"]]
     for r in rows:
-        table.append([r["student"], r["input"] or "", r["answer"] or "",
+        table.append([terminal_text(r["student"], limit=60),
+                      terminal_text(r["input"] or "", limit=60),
+                      terminal_text(r["answer"] or "", limit=60),
                       "correct" if r["correct"] else "wrong", r["code"]])
     widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]

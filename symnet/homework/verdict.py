@@ -13,6 +13,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InvalidInputError
+from ..escape import terminal_text
 from .mistakes import Mistake, catalogue, run_with
 from .parse import parse_formula
 
@@ -57,7 +58,7 @@ class Verdict:
                          f"the formula {c['formula']:.7g}")
         if self.tolerance:
             lines.append(f"tolerance: {self.tolerance}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(terminal_text(line) for line in lines) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         return {"correct": self.correct, "expected": _plain(self.expected),
@@ -200,6 +201,14 @@ def _diagnose(net: Any, arrays: list[np.ndarray], batch: np.ndarray | None, targ
     return None, None
 
 
+def _require_finite(expected: np.ndarray, what: str) -> None:
+    """No answer is graded against an output that overflowed (or a NaN): it would match all."""
+    if not np.all(np.isfinite(expected)):
+        raise InvalidInputError(
+            f"the network's {what} at this input is not a finite number ({_show(expected)}): "
+            "float32 overflowed or a weight is NaN/Inf, so no answer can be graded against it")
+
+
 def _errors(got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
     abs_error = float(np.max(np.abs(got - expected)))
     scale = float(np.max(np.abs(expected)))
@@ -213,6 +222,7 @@ def _check_answer(net: Any, arrays: list[np.ndarray], answer: Any, rtol: float, 
     if got.size != expected.size:
         raise InvalidInputError(f"answer: the network has {expected.size} output(s), received "
                                 f"{got.size} number(s)")
+    _require_finite(expected, "output")
     allowance = _rounding_allowance(got, digits)
     abs_error, rel_error = _errors(got, expected)
     tolerance = (f"rtol={rtol:g}, atol={atol:g}, or the rounding the answer shows "
@@ -256,6 +266,7 @@ def _check_steps(net: Any, arrays: list[np.ndarray], steps: Any, rtol: float, at
             continue
         got, digits = _numbers(steps[name], f"steps[{name!r}]")
         expected = np.asarray(truth[node.output], np.float64).reshape(-1)
+        _require_finite(expected, f"layer {name!r}")
         if got.size != expected.size:
             raise InvalidInputError(f"steps[{name!r}]: layer {name!r} has {expected.size} "
                                     f"value(s), received {got.size}")

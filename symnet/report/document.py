@@ -5,37 +5,11 @@ MathML (an XML document of every formula). Each walks the report model of
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
+from ..escape import markdown_code_fence, markdown_text, tex_text, xml_attribute, xml_text
 from . import shape_text
 
-__all__ = ["render_latex", "render_markdown", "render_mathml", "tex_escape"]
-
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
-_TEX_UNICODE = {"γ": r"$\gamma$", "β": r"$\beta$", "μ": r"$\mu$", "σ": r"$\sigma$",
-                "ε": r"$\varepsilon$", "√": r"$\surd$", "²": r"$^2$", "∘": r"$\circ$",
-                "→": r"$\to$", "−": "-", "·": r"$\cdot$", "≤": r"$\le$", "≥": r"$\ge$",
-                "×": r"$\times$", "∞": r"$\infty$", "'": "'", "’": "'"}
-
-
-def tex_escape(text: str) -> str:
-    """Any text (a layer name, a note) safe inside a LaTeX document."""
-    out = []
-    for ch in str(text):
-        if ch in _TEX_SPECIAL:
-            out.append(_TEX_SPECIAL[ch])
-        elif ch in _TEX_UNICODE:
-            out.append(_TEX_UNICODE[ch])
-        elif ord(ch) < 128:
-            out.append(ch)
-        else:
-            out.append("?")
-    return "".join(out)
-
-
-
+__all__ = ["render_latex", "render_markdown", "render_mathml"]
 
 def _display(latex: str, width: int = 160) -> str:
     """A display formula; a long one is scaled to the line width."""
@@ -46,7 +20,7 @@ def _display(latex: str, width: int = 160) -> str:
 
 def render_latex(data: dict[str, Any]) -> str:
     """A complete LaTeX document (pdflatex, packages of TeX Live's base set only)."""
-    e = tex_escape
+    e = tex_text
     out = [r"\documentclass[10pt]{article}", r"\usepackage{amsmath,amssymb,graphicx}",
            r"\setlength{\parindent}{0pt}", r"\begin{document}",
            rf"\section*{{Model {e(data['model'])}}}",
@@ -66,11 +40,11 @@ def render_latex(data: dict[str, Any]) -> str:
         out.append(rf"\paragraph{{{e(layer['name'])} ({e(layer['kind'])})}}")
         out.append(_display(layer["formula"]["latex"]))
         if layer["note"]:
-            out.append(e(layer["note"]) + r"\par")
+            out.append(e(layer["note"], limit=None) + r"\par")
         for p in layer["parameters"]:
             role = "trainable" if p["trainable"] else "non-trainable"
             symbol = f"${p['symbol_latex']}$" if p["symbol_latex"] else "(not in the formula)"
-            out.append(rf"{symbol}: {e(p['meaning'])} ({role}).\par")
+            out.append(rf"{symbol}: {e(p['meaning'], limit=None)} ({role}).\par")
             if p["symbol_latex"] and p["matrix_latex"]:
                 out.append(_display(f"{p['symbol_latex']} = {p['matrix_latex']}"))
     out += [r"\subsection*{The whole network}", _display(data["structural_form"]["latex"])]
@@ -79,13 +53,14 @@ def render_latex(data: dict[str, Any]) -> str:
         out.append(r"\begin{itemize}")
         for step in data["simplification"]:
             for note in step["notes"] or ["nothing to do"]:
-                out.append(rf"\item {e(step['pass'])}: {e(note)}")
+                out.append(rf"\item {e(step['pass'])}: {e(note, limit=None)}")
         out.append(r"\end{itemize}")
-        out.append(e("Result: " + " -> ".join(data["simplification"][-1]["after"])) + r"\par")
+        result = "Result: " + " -> ".join(data["simplification"][-1]["after"])
+        out.append(e(result, limit=None) + r"\par")
     out.append(r"\subsection*{Closed form}")
     closed = data["closed_form"]
     if "too_large" in closed:
-        out.append(e(closed["too_large"]) + r"\par")
+        out.append(e(closed["too_large"], limit=None) + r"\par")
     else:
         for o in closed["outputs"]:
             lines = o["latex_lines"]
@@ -93,7 +68,7 @@ def render_latex(data: dict[str, Any]) -> str:
             out.append(r"\begin{align*}" + f"{o['name']} &= {body}" + r"\end{align*}")
     out += _latex_sample(data, e)
     if data.get("agreement"):
-        out.append(r"\subsection*{Agreement}" + e(data["agreement"]["text"]) + r".\par")
+        out.append(r"\subsection*{Agreement}" + e(data["agreement"]["text"], limit=None) + r".\par")
     out += [r"\end{document}", ""]
     return "\n".join(out)
 
@@ -106,48 +81,48 @@ def _latex_sample(data: dict[str, Any], e: Any) -> list[str]:
         out.append(rf"\paragraph{{{e(step['layer'])}}}")
         out.append(_display(step["substituted_latex"]))
         out.append(_display(step["value_latex"]))
-    out.append(r"\subsection*{Why this value}{\footnotesize\begin{verbatim}")
-    out.append(data["why"]["summary"].replace("\\end{verbatim}", "").encode("ascii", "replace")
-               .decode("ascii"))
-    out.append(r"\end{verbatim}}")
+    # Escaped text line by line, never verbatim: the summary holds names from the model file.
+    out.append(r"\subsection*{Why this value}{\footnotesize\ttfamily")
+    out += [e(line, limit=None) + r"\\" for line in data["why"]["summary"].splitlines()]
+    out.append("}")
     return out
 
 
 def render_markdown(data: dict[str, Any]) -> str:
     """GitHub-flavoured Markdown with ``$$`` display math."""
-    def cell(text: Any) -> str:
-        return str(text).replace("|", r"\|")
+    m = markdown_text
 
-    out = [f"# Model `{data['model']}`", "",
+    out = [f"# Model {m(data['model'])}", "",
            f"{data['param_count']:,} parameters ({data['trainable_count']:,} trainable, "
            f"{data['non_trainable_count']:,} non-trainable).", "",
            "| layer | kind | output shape | parameters | trainable | non-trainable |",
            "| --- | --- | --- | ---: | ---: | ---: |"]
     for layer in data["layers"]:
-        out.append(f"| `{cell(layer['name'])}` | {cell(layer['kind'])} | "
+        out.append(f"| {m(layer['name'])} | {m(layer['kind'])} | "
                    f"{shape_text(layer['output_shape'])} | {layer['param_count']:,} | "
                    f"{layer['trainable_count']:,} | {layer['non_trainable_count']:,} |")
     out += ["", "## Layers", ""]
     for layer in data["layers"]:
-        out += [f"### `{layer['name']}` ({layer['kind']})", "", "$$", layer["formula"]["latex"],
+        out += [f"### {m(layer['name'])} ({m(layer['kind'])})", "", "$$", layer["formula"]["latex"],
                 "$$", ""]
         if layer["note"]:
-            out += [layer["note"], ""]
+            out += [m(layer["note"], limit=None), ""]
         for p in layer["parameters"]:
             role = "trainable" if p["trainable"] else "non-trainable"
             symbol = f"${p['symbol_latex']}$" if p["symbol_latex"] else "(not in the formula)"
-            out.append(f"- {symbol}: {p['meaning']} ({role})")
+            out.append(f"- {symbol}: {m(p['meaning'], limit=None)} ({role})")
         out.append("")
     out += ["## The whole network", "", "$$", data["structural_form"]["latex"], "$$", ""]
     if data.get("simplification"):
         out += ["## Simplification at inference", ""]
         for step in data["simplification"]:
-            out += [f"- {step['pass']}: {note}" for note in step["notes"] or ["nothing to do"]]
-        out += ["", "Result: " + " → ".join(data["simplification"][-1]["after"]), ""]
+            out += [f"- {m(step['pass'])}: {m(note, limit=None)}"
+                    for note in step["notes"] or ["nothing to do"]]
+        out += ["", "Result: " + m(" → ".join(data["simplification"][-1]["after"]), limit=None), ""]
     out += ["## Closed form", ""]
     closed = data["closed_form"]
     if "too_large" in closed:
-        out += [closed["too_large"], ""]
+        out += [m(closed["too_large"], limit=None), ""]
     else:
         for o in closed["outputs"]:
             out += ["$$", r"\begin{aligned}", f"{o['name']} &= " + r" \\ &\quad ".join(
@@ -155,10 +130,10 @@ def render_markdown(data: dict[str, Any]) -> str:
     if "trace" in data:
         out += [f"## At input {data['evaluation']['input']}", ""]
         for step in data["trace"]:
-            out += [f"### `{step['layer']}`", "", "$$", step["substituted_latex"], "$$", ""]
-        out += ["## Why this value", "", "```", data["why"]["summary"].rstrip(), "```", ""]
+            out += [f"### {m(step['layer'])}", "", "$$", step["substituted_latex"], "$$", ""]
+        out += ["## Why this value", "", markdown_code_fence(data["why"]["summary"].rstrip()), ""]
     if data.get("agreement"):
-        out += [f"*{data['agreement']['text']}.*", ""]
+        out += [f"*{m(data['agreement']['text'], limit=None)}.*", ""]
     return "\n".join(out)
 
 
@@ -167,12 +142,13 @@ def render_mathml(data: dict[str, Any]) -> str:
     from latex2mathml.converter import convert
 
     def formula(name: str, latex: str, **attrs: str) -> str:
-        extra = "".join(f" {k}={quoteattr(v)}" for k, v in attrs.items())
-        return (f"  <formula name={quoteattr(name)}{extra}>\n    "
+        extra = "".join(f" {k}={xml_attribute(v)}" for k, v in attrs.items())
+        return (f"  <formula name={xml_attribute(name)}{extra}>\n    "
                 f"{convert(latex, display='block')}\n  </formula>")
 
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f"<symnet-report schema={quoteattr(data['schema'])} model={quoteattr(data['model'])}>"]
+           f"<symnet-report schema={xml_attribute(data['schema'])} "
+           f"model={xml_attribute(data['model'])}>"]
     for layer in data["layers"]:
         out.append(formula("layer", layer["formula"]["latex"], layer=layer["name"],
                            kind=layer["kind"]))
@@ -184,6 +160,6 @@ def render_mathml(data: dict[str, Any]) -> str:
     for step in data.get("trace", []):
         out.append(formula("trace", step["substituted_latex"], layer=step["layer"]))
     if data.get("agreement"):
-        out.append(f"  <agreement>{escape(data['agreement']['text'])}</agreement>")
+        out.append(f"  <agreement>{xml_text(data['agreement']['text'], limit=None)}</agreement>")
     out += ["</symnet-report>", ""]
     return "\n".join(out)

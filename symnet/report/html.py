@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from html import escape
+from functools import partial
 from typing import Any
 
+from ..escape import html_text
 from . import shape_text
 
 __all__ = ["mathml", "render_html"]
@@ -33,7 +34,8 @@ def mathml(latex: str) -> str:
 
 def render_html(data: dict[str, Any], plot: str | None = None) -> str:
     """A complete HTML document of the report model."""
-    e = escape
+    e = html_text
+    t = partial(html_text, limit=None)
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            f"<title>{e(data['model'])} — symnet</title>", f"<style>{_STYLE}</style>", "</head>",
            "<body>", f"<h1>Model <code>{e(data['model'])}</code></h1>",
@@ -52,12 +54,12 @@ def render_html(data: dict[str, Any], plot: str | None = None) -> str:
         out.append(f"<h3><code>{e(layer['name'])}</code> ({e(layer['kind'])})</h3>")
         out.append(mathml(layer["formula"]["latex"]))
         if layer["note"]:
-            out.append(f'<p class="note">{e(layer["note"])}</p>')
+            out.append(f'<p class="note">{t(layer["note"])}</p>')
         if layer["parameters"]:
             out.append("<ul>")
             for p in layer["parameters"]:
                 role = "trainable" if p["trainable"] else "non-trainable"
-                out.append(f"<li>{e(p['symbol'] or '(not in the formula)')}: {e(p['meaning'])} "
+                out.append(f"<li>{e(p['symbol'] or '(not in the formula)')}: {t(p['meaning'])} "
                            f"({role})</li>")
             out.append("</ul>")
             for p in layer["parameters"]:
@@ -68,13 +70,13 @@ def render_html(data: dict[str, Any], plot: str | None = None) -> str:
         out.append("<h2>Simplification at inference</h2><ul>")
         for step in data["simplification"]:
             for note in step["notes"] or ["nothing to do"]:
-                out.append(f"<li>{e(step['pass'])}: {e(note)}</li>")
+                out.append(f"<li>{e(step['pass'])}: {t(note)}</li>")
         result = " → ".join(data["simplification"][-1]["after"])
-        out.append(f"</ul><p>Result: {e(result)}</p>")
+        out.append(f"</ul><p>Result: {t(result)}</p>")
     out.append("<h2>Closed form</h2>")
     closed = data["closed_form"]
     if "too_large" in closed:
-        out.append(f"<p>{e(closed['too_large'])}</p>")
+        out.append(f"<p>{t(closed['too_large'])}</p>")
     else:
         for o in closed["outputs"]:  # one block a line: MathML has no reliable alignment
             lines = o["latex_lines"]
@@ -87,8 +89,8 @@ def render_html(data: dict[str, Any], plot: str | None = None) -> str:
         for step in data["trace"]:
             out.append(f"<h3><code>{e(step['layer'])}</code></h3>")
             out.append(mathml(step["substituted_latex"]))
-        out.append(f"<h2>Why this value</h2><pre>{e(data['why']['summary'])}</pre>")
+        out.append(f"<h2>Why this value</h2><pre>{t(data['why']['summary'])}</pre>")
     if data.get("agreement"):
-        out.append(f'<p class="note">{e(data["agreement"]["text"])}.</p>')
+        out.append(f'<p class="note">{t(data["agreement"]["text"])}.</p>')
     out += ["</body>", "</html>", ""]
     return "\n".join(out)

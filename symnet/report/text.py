@@ -7,6 +7,8 @@ from typing import Any
 
 from sympy.printing.str import StrPrinter
 
+from ..escape import terminal_text
+
 __all__ = ["render_text", "text"]
 
 
@@ -40,19 +42,22 @@ def _table(rows: list[list[str]]) -> str:
 
 def render_text(data: dict[str, Any]) -> str:
     """The text report of :func:`symnet.report.report_data`'s model."""
-    out = [f"Model {data['model']}: inputs {', '.join(data['inputs'][:6])}"
+    model = terminal_text(data["model"], limit=200)
+    out = [f"Model {model}: inputs {', '.join(data['inputs'][:6])}"
            f"{' ...' if len(data['inputs']) > 6 else ''} -> outputs "
            f"{', '.join(data['outputs'][:6])}{' ...' if len(data['outputs']) > 6 else ''}", ""]
     rows = [["layer", "kind", "output shape", "params", "trainable", "non-trainable"]]
     for layer in data["layers"]:
-        rows.append([layer["name"], layer["kind"], str(tuple(layer["output_shape"])),
+        rows.append([terminal_text(layer["name"], limit=200), layer["kind"],
+                     str(tuple(layer["output_shape"])),
                      f"{layer['param_count']:,}", f"{layer['trainable_count']:,}",
                      f"{layer['non_trainable_count']:,}"])
     rows.append(["total", "", "", f"{data['param_count']:,}", f"{data['trainable_count']:,}",
                  f"{data['non_trainable_count']:,}"])
     out += [_table(rows), "", "Layers:"]
     for layer in data["layers"]:
-        out.append(f"  {layer['name']} ({layer['kind']}): {layer['formula']['text']}")
+        out.append(f"  {terminal_text(layer['name'], limit=200)} ({layer['kind']}): "
+                   f"{layer['formula']['text']}")
         if layer["note"]:
             out.append(f"      {layer['note']}")
         for p in layer["parameters"]:
@@ -80,4 +85,4 @@ def render_text(data: dict[str, Any]) -> str:
                                           data["why"]["summary"].rstrip().splitlines()]
     if data.get("agreement"):
         out += ["", data["agreement"]["text"]]
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out), lines=True) + "\n"

@@ -1,0 +1,135 @@
+"""One escaping function per output format, for every name and string symnet did not write.
+
+Layer and model names come from model files, input names and formulas from users: all of them
+reach a report through these functions and nowhere else. Each one makes any string inert in its
+format: it shows as text and never starts a command (TeX), a tag or handler (HTML, Markdown), a
+code span (Markdown) or a terminal escape sequence.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["MAX_NAME", "html_text", "markdown_code_fence", "markdown_text", "safe_identifier",
+           "terminal_text", "tex_text", "xml_attribute", "xml_text"]
+
+#: Names longer than this are shortened (with their length stated) wherever they are shown.
+MAX_NAME = 200
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+                "|": r"$|$", '"': "''"}
+_TEX_UNICODE = {"γ": r"$\gamma$", "β": r"$\beta$", "μ": r"$\mu$", "σ": r"$\sigma$",
+                "ε": r"$\varepsilon$", "√": r"$\surd$", "²": r"$^2$", "∘": r"$\circ$",
+                "⊙": r"$\odot$", "⊘": r"$\oslash$", "→": r"$\to$", "−": "-", "·": r"$\cdot$",
+                "≤": r"$\le$", "≥": r"$\ge$", "×": r"$\times$", "∞": r"$\infty$", "’": "'",
+                "…": r"\dots{}", "–": "--", "—": "---", "⋯": r"$\cdots$", "α": r"$\alpha$",
+                "θ": r"$\theta$", "𝟙": r"$\mathbf{1}$", "⋆": r"$\star$", "ⁿ": r"$^n$"}
+
+
+def _shorten(text: str, limit: int | None) -> str:
+    if limit is not None and len(text) > limit:
+        return f"{text[:limit]}… ({len(text):,} characters)"
+    return text
+
+
+def tex_text(text: object, limit: int | None = MAX_NAME) -> str:
+    """Any string as LaTeX text: special characters escaped, others shown or as ``?``.
+
+    Control characters and characters pdflatex cannot typeset without extra packages become
+    ``?``; TeX's ``^^`` notation cannot start, since ``^`` is escaped.
+    """
+    out = []
+    for ch in _shorten(str(text), limit):
+        if ch in _TEX_SPECIAL:
+            out.append(_TEX_SPECIAL[ch])
+        elif ch in _TEX_UNICODE:
+            out.append(_TEX_UNICODE[ch])
+        elif " " <= ch <= "~":
+            out.append(ch)
+        elif ch in "\t\n":
+            out.append(" ")
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def html_text(text: object, limit: int | None = MAX_NAME) -> str:
+    """Any string as HTML text (also safe in a quoted attribute); control characters shown as
+    ``\\xNN``."""
+    from html import escape
+
+    return escape(_visible(_shorten(str(text), limit)), quote=True)
+
+
+def xml_text(text: object, limit: int | None = MAX_NAME) -> str:
+    """Any string as XML character data: ``<&>`` escaped, and the control characters XML 1.0
+    forbids shown as ``\\xNN`` (so the document stays well-formed)."""
+    from xml.sax.saxutils import escape
+
+    return escape(_visible(_shorten(str(text), limit)))
+
+
+def xml_attribute(text: object, limit: int | None = MAX_NAME) -> str:
+    """Any string as a quoted XML attribute value, quotes included."""
+    from xml.sax.saxutils import quoteattr
+
+    return quoteattr(_visible(_shorten(str(text), limit)))
+
+
+_MARKDOWN_PUNCT = set("\\`*_{}[]()#+-.!|~:\"'")
+
+
+def markdown_text(text: object, limit: int | None = MAX_NAME) -> str:
+    """Any string as Markdown inline text: punctuation backslash-escaped, ``<``, ``>`` and ``&``
+    as entities (so no raw HTML reaches a viewer), control characters shown as ``\\xNN``."""
+    out = []
+    for ch in _visible(_shorten(str(text), limit)):
+        if ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch in _MARKDOWN_PUNCT:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def markdown_code_fence(text: str) -> str:
+    """A fenced code block whose fence is longer than any run of backticks inside it."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{_visible(text, keep_newlines=True)}\n{fence}"
+
+
+def terminal_text(text: object, limit: int | None = None, *, lines: bool = False) -> str:
+    """Any string safe to print on a terminal: control characters (escape sequences included)
+    shown as ``\\xNN`` / ``\\uNNNN``, never sent raw (``lines``: newlines kept)."""
+    return _visible(_shorten(str(text), limit), keep_newlines=lines)
+
+
+def _visible(text: str, keep_newlines: bool = False) -> str:
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if keep_newlines and ch == "\n":
+            out.append(ch)
+        elif code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029\u200e\u200f\u202a" \
+                "\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def safe_identifier(name: str) -> bool:
+    """Whether ``name`` is an ASCII identifier (letters, digits, ``_``; a letter first): the
+    names that formulas, LaTeX, MathML and the formula parser all read the same way."""
+    return bool(_IDENTIFIER.fullmatch(name)) and len(name) <= 64
