@@ -11,7 +11,7 @@ from timing import best_of as timed
 
 def main() -> dict[str, float]:
     import symnet
-    from symnet.load import import_keras
+    from symnet.io.keras import import_keras
 
     keras = import_keras()
     model = symnet.examples.regressor_2x_plus_5()

@@ -43,7 +43,7 @@ def cli_cold_start() -> str:
 def closed_form_growth() -> str:
     import symnet
     from symnet import ExpressionTooLarge
-    from symnet.load import import_keras
+    from symnet.io.keras import import_keras
 
     keras = import_keras()
     rng = np.random.default_rng(0)

@@ -52,7 +52,7 @@ def require_tool(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def keras():
-    from symnet.load import import_keras
+    from symnet.io.keras import import_keras
 
     return import_keras()
 
@@ -85,7 +85,7 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
                     rtol32: float = 1e-5):
     """The Network agrees with Keras in float32, float64, exact arithmetic and its formulas."""
     import symnet
-    from symnet.compose import lambdify
+    from symnet.analysis.forms import lambdify
 
     net = symnet.explain(model)
     expected = predict(model, x)
@@ -129,13 +129,13 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
 
 def check_structural(net, first, ref64) -> None:
     """The printed structural formula, with numbers put in, is the same function."""
-    from symnet.symbolic import explicit
+    from symnet.analysis.forms import explicit
 
     subs = {}
     for layer in net.layers:
         subs.update(layer.symbol_values())
     arrays = first if isinstance(first, list) else [first]
-    for symbol, arr in zip(net._input_symbols.values(), arrays):
+    for symbol, arr in zip((net.graph.symbols[k] for k in net.graph.inputs), arrays):
         rows, cols = (int(d) for d in symbol.shape)
         flat = np.asarray(arr, np.float64).reshape(-1)
         subs[symbol] = sp.ImmutableMatrix(rows, cols, [sp.Float(float(v)) for v in flat])

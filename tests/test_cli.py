@@ -30,7 +30,7 @@ def test_version_and_help(capsys):
 def test_explain_text(capsys):
     code, out, err = run(capsys, "explain", str(examples.regressor_path()), "--input", "10")
     assert code == 0 and err == ""
-    assert "relu(b_1 + x*W_1)" in out and "Max(0," in out
+    assert "Max(0, x*W_1 + b_1)" in out and "Max(0, -0.5" in out
     assert "total" in out and "49" in out
     assert "At input [10.0]" in out
 

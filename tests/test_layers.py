@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symnet.activations import ACTIVATIONS
 from symnet.errors import UnsupportedLayerError
+from symnet.ops import ACTIVATIONS
 
 from .conftest import assert_faithful, randomize
 

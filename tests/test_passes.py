@@ -7,7 +7,8 @@ import pytest
 
 import symnet
 from symnet import UnsupportedLayerError
-from symnet.passes import Affine, Elementwise, Identity, Vector, chain_of, evaluate_chain
+from symnet.analysis.passes import evaluate_chain
+from symnet.ops import Affine, Elementwise, Identity, Softmax
 
 from .conftest import randomize
 
@@ -17,10 +18,11 @@ def test_seed_mlp_passes(keras):
     results = net.simplify()
     assert [r.name for r in results] == ["remove identities", "fold BatchNorm",
                                          "merge affine maps"]
-    assert sum(isinstance(s, Identity) for s in results[0].before) == 2
+    assert sum(isinstance(s.op, Identity) for s in results[0].before) == 2
     assert len(results[1].notes) == 3 and "W' = W·diag" in results[1].notes[0]
     final = results[-1].after
-    assert [type(s) for s in final] == [Affine, Elementwise, Affine, Elementwise, Affine, Vector]
+    assert [type(s.op) for s in final] == [Affine, Elementwise, Affine, Elementwise, Affine,
+                                           Softmax]
     x = np.random.default_rng(0).normal(size=(16, 1120))
     expected = net.evaluate(x, "float64")
     for r in results:
@@ -36,7 +38,7 @@ def test_batchnorm_first_folds_into_the_following_dense(keras):
     results = net.simplify()
     assert "following" in results[1].notes[0]
     final = results[-1].after
-    assert [type(s) for s in final] == [Affine, Elementwise, Affine]
+    assert [type(s.op) for s in final] == [Affine, Elementwise, Affine]
     x = np.random.default_rng(1).normal(size=(20, 4))
     np.testing.assert_allclose(evaluate_chain(final, x), net.evaluate(x, "float64"),
                                rtol=1e-9, atol=1e-12)
@@ -49,7 +51,7 @@ def test_pruning_dead_units_of_the_regressor(keras):
     assert pruned.name == "prune constant units"
     dead = net.why(10, domain=(0, 20)).dead_units["dense"]
     assert f"removed units {dead.tolist()}" in pruned.notes[-1]
-    first = pruned.after[0]
+    first = pruned.after[0].op
     assert isinstance(first, Affine) and first.weight.shape == (1, 16 - dead.size)
     xs = np.linspace(0, 20, 401).reshape(-1, 1)
     np.testing.assert_allclose(evaluate_chain(results[-1].after, xs), net.evaluate(xs, "float64"),
@@ -66,7 +68,8 @@ def test_pruning_on_a_box_with_several_inputs(keras):
     results = net.simplify(domain=(-0.5, 0.5))
     assert any("removed units" in n for n in results[3].notes)
     assert any("replaced by that affine piece" in n for n in results[3].notes)
-    fixed = [s for s in results[3].after if isinstance(s, Elementwise) and s.fixed is not None]
+    fixed = [s.op for s in results[3].after
+             if isinstance(s.op, Elementwise) and s.op.fixed is not None]
     assert fixed and all(s.fixed[0].shape == s.fixed[1].shape for s in fixed)
     x = np.random.default_rng(2).uniform(-0.5, 0.5, size=(200, 3))
     np.testing.assert_allclose(evaluate_chain(results[-1].after, x), net.evaluate(x, "float64"),
@@ -77,7 +80,7 @@ def test_branching_networks_are_refused(keras):
     a = keras.Input((2,))
     out = keras.layers.Add()([keras.layers.Dense(2)(a), keras.layers.Dense(2)(a)])
     with pytest.raises(UnsupportedLayerError, match="chain"):
-        chain_of(symnet.explain(keras.Model(a, out)))
+        symnet.explain(keras.Model(a, out)).simplify()
 
 
 @pytest.mark.parametrize("activation", ["leaky_relu", "relu6", "elu", "softmax"])

@@ -10,13 +10,13 @@ import sympy as sp
 
 import symnet
 from symnet import UnsupportedLayerError
-from symnet.activations import ACTIVATIONS, ScalarFn, leaky_relu_fn, relu_fn
-from symnet.piecewise import piece_at
+from symnet.backends import piece_at
+from symnet.ops import ACTIVATIONS, Elementwise, leaky_relu_fn, relu_fn
 
 from .conftest import predict, randomize
 
-PIECEWISE = sorted({f.key: f for f in ACTIVATIONS.values()
-                    if isinstance(f, ScalarFn) and f.piecewise_linear}.items())
+PIECEWISE = sorted({op.fn.key: op.fn for op in ACTIVATIONS.values()
+                    if isinstance(op, Elementwise) and op.fn.piecewise_linear}.items())
 PIECEWISE += [(f.key, f) for f in (relu_fn(0.1, 4.0, 0.5), relu_fn(0.0, None, 1.5),
                                    leaky_relu_fn(2.0))]
 
@@ -144,7 +144,7 @@ def test_trace_keeps_large_arrays_symbolic(keras):
 @pytest.mark.parametrize("act", sorted(ACTS))
 @pytest.mark.parametrize(("depth", "width", "seed"), [(1, 16, 3), (2, 8, 4), (3, 5, 5)])
 def test_piecewise_equals_predict_and_breaks_where_units_switch(keras, act, depth, width, seed):
-    from symnet.compose import lambdify
+    from symnet.analysis.forms import lambdify
 
     model = one_input_net(keras, depth, width, ACTS[act](keras), seed)
     net = symnet.explain(model)
@@ -201,7 +201,8 @@ def test_exact_breakpoints_of_one_hidden_layer_are_minus_b_over_w(keras):
                                         "hard_tanh"])
 @pytest.mark.parametrize("domain", [(-np.inf, np.inf), (-1.0, 2.0)])
 def test_sweep_equals_the_region_walk(keras, activation, domain):
-    from symnet.piecewise import Piece, interval, sweep_pieces, walk
+    from symnet.analysis.piecewise import Piece, linearize, sweep_pieces, walk
+    from symnet.backends import interval
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(12, activation=activation),
                               keras.layers.BatchNormalization(), keras.layers.Dense(2)])
@@ -209,11 +210,11 @@ def test_sweep_equals_the_region_walk(keras, activation, domain):
     net = symnet.explain(model)
 
     def piece_at_x(x):
-        a, b, x0, backend = net._linearize(x)
+        a, b, x0, backend = linearize(net.graph, x)
         start, end = interval(backend.decisions, float(x0[0]))
         return Piece(start, end, a[:, 0], b)
 
-    fast, slow = sweep_pieces(net, *domain), walk(piece_at_x, *domain)
+    fast, slow = sweep_pieces(net.graph, *domain), walk(piece_at_x, *domain)
     assert len(fast) == len(slow) > 1
     for f, s in zip(fast, slow):
         np.testing.assert_allclose([f.low, f.high], [s.low, s.high], rtol=1e-9, atol=1e-9)
@@ -222,7 +223,7 @@ def test_sweep_equals_the_region_walk(keras, activation, domain):
 
 
 def test_sweep_declines_deeper_networks(keras):
-    from symnet.piecewise import sweep_pieces
+    from symnet.analysis.piecewise import sweep_pieces
 
     model = one_input_net(keras, 2, 4, ACTS["relu"](keras), 1)
-    assert sweep_pieces(symnet.explain(model), -np.inf, np.inf) is None
+    assert sweep_pieces(symnet.explain(model).graph, -np.inf, np.inf) is None

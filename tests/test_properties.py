@@ -16,7 +16,7 @@ import symnet
 
 from .conftest import randomize
 
-settings.register_profile("ci", max_examples=25, deadline=None,
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.register_profile("thorough", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -71,7 +71,7 @@ def test_random_networks_evaluate_like_keras(keras, inputs, specs, seed):
 
 @given(widths=st.lists(st.integers(1, 8), min_size=1, max_size=3), seed=st.integers(0, 2**16))
 def test_random_relu_networks_equal_their_piecewise_form(keras, widths, seed):
-    from symnet.compose import lambdify
+    from symnet.analysis.forms import lambdify
 
     layers = [keras.Input((1,))] + [keras.layers.Dense(w, activation="relu") for w in widths]
     model = keras.Sequential([*layers, keras.layers.Dense(1)])

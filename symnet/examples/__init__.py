@@ -29,7 +29,7 @@ def regressor_path() -> Path:
 
 def regressor_2x_plus_5() -> Any:
     """The ``Dense(16, relu) -> Dense(1)`` regressor trained on ``y = 2x + 5`` (a keras.Model)."""
-    from ..load import load_model
+    from ..io.keras import load_model
 
     return load_model(regressor_path())
 
@@ -41,7 +41,7 @@ def seed_mlp(seed: int = SEED_MLP_SEED) -> Any:
     ``gamma`` around 1, ``beta`` around 0, moving means around 0 and moving variances between
     0.5 and 2 (not the initial 0 and 1, so that the inference formula is exercised).
     """
-    from ..load import import_keras
+    from ..io.keras import import_keras
 
     keras = import_keras()
     layers = keras.layers

@@ -43,7 +43,7 @@ def _draw(rng: np.random.Generator, inputs: int, widths: Sequence[int]
 
 
 def _model(seed: int, inputs: int, widths: Sequence[int]) -> tuple[Any, np.ndarray]:
-    from ..load import import_keras
+    from ..io.keras import import_keras
 
     keras = import_keras()
     weights, x = _draw(np.random.default_rng(seed), inputs, widths)

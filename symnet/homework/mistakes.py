@@ -1,202 +1,126 @@
-"""The catalogue of hand-calculation mistakes, each reproduced by running the network altered.
+"""The catalogue of hand-calculation mistakes: each is the network with some ops rewritten.
 
-A :class:`Mistake` changes one layer's computation the way a student would get it wrong:
-an activation forgotten, a kernel transposed, a bias left out, BatchNorm's ε outside the square
+Every op says how a hand calculation gets it wrong (:meth:`symnet.ops.Op.mistakes`): an
+activation forgotten, a kernel transposed, a bias left out, BatchNorm's ε outside the square
 root or left out, batch statistics in place of the moving ones, dropout applied at inference,
-the logits reported instead of the probabilities, two entrywise layers (BatchNorm and its
-activation) computed in the wrong order. Running the
-network with the alteration gives the number the student would have found, so a mistake is
+the logits reported instead of the probabilities. The catalogue collects those rewrites over the
+graph and adds one of its own: two consecutive entrywise layers computed in the wrong order.
+Running the rewritten graph gives the number the student would have found, so a mistake is
 diagnosed when its number matches the student's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..activations import ScalarFn, VectorFn
-from ..numeric import FloatBackend
+from ..backends import FloatBackend
+from ..graph import Graph, LayerCall, Node
+from ..ops import Op
 
 __all__ = ["Mistake", "catalogue", "run_with"]
 
 
-class _Backend(FloatBackend):
-    """float64, with the activations of the layers in ``skip`` replaced by the identity."""
-
-    def __init__(self, skip: frozenset[str]) -> None:
-        super().__init__(np.float64)
-        self.skip = skip
-
-    def map(self, fn: ScalarFn, x: np.ndarray) -> np.ndarray:
-        return x if fn.activation and self.layer in self.skip else super().map(fn, x)
-
-    def vector(self, fn: VectorFn, x: np.ndarray, axis: int) -> np.ndarray:
-        return x if self.layer in self.skip else super().vector(fn, x, axis)
-
-
-Forward = Callable[[Any, list[Any], Any], Any]
-
-
 @dataclass(frozen=True)
 class Mistake:
-    """One way of getting a layer wrong; ``code`` is the diagnosis it leads to."""
+    """One way of getting the calculation wrong; ``code`` is the diagnosis it leads to."""
 
     code: str
     layer: str
     message: str
-    skip: frozenset[str] = frozenset()
-    weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    forwards: dict[str, Forward] = field(default_factory=dict)
+    changes: Mapping[int, Op] = field(default_factory=dict)
+    """Node index -> the op as the student computed it."""
+    swap: tuple[LayerCall, LayerCall] | None = None
+    """Two consecutive layer calls computed in the opposite order."""
     uses_batch: bool = False
     """Whether the mistake needs the batch run through the network with the sample."""
 
     def __add__(self, other: Mistake) -> Mistake:
         return Mistake(f"{self.code}+{other.code}", self.layer,
-                       f"{self.message} Also: {other.message}", self.skip | other.skip,
-                       {**self.weights, **other.weights}, {**self.forwards, **other.forwards},
+                       f"{self.message} Also: {other.message}",
+                       {**self.changes, **other.changes}, self.swap or other.swap,
                        self.uses_batch or other.uses_batch)
 
+    def compatible(self, other: Mistake) -> bool:
+        """Whether both can be made at once (they rewrite different ops)."""
+        return not (set(self.changes) & set(other.changes)) and not (self.swap and other.swap)
 
-def float64_weights(layer: Any) -> dict[str, np.ndarray]:
-    """The arrays a layer's forward pass uses, in float64."""
-    return {p.name: np.asarray(p.value, np.float64) for p in layer.params
-            if p.symbol is not None}
+    def nodes(self, graph: Graph) -> tuple[Node, ...]:
+        nodes = list(graph.replaced(dict(self.changes)))
+        if self.swap is not None:
+            first, second = self.swap
+            a, b = list(first.nodes), list(second.nodes)
+            source, target = graph.nodes[a[0]].inputs[0], graph.nodes[b[-1]].output
+            ops = [nodes[i].op for i in b] + [nodes[i].op for i in a]
+            layers = [nodes[i].layer for i in b] + [nodes[i].layer for i in a]
+            names = [nodes[i].output for i in a + b]
+            names[-1] = target
+            chain, previous = [], source
+            for op, layer, name in zip(ops, layers, names):
+                chain.append(Node(op, (previous,), name, layer))
+                previous = name
+            nodes[a[0]:b[-1] + 1] = chain
+        return tuple(nodes)
 
 
-def run_with(net: Any, arrays: list[np.ndarray], mistake: Mistake | None) -> dict[str, Any]:
+def run_with(graph: Graph, arrays: list[np.ndarray], mistake: Mistake | None) -> dict[str, Any]:
     """Every tensor's float64 value with ``mistake`` made (``None``: the correct computation)."""
-    mistake = mistake or Mistake("correct", "", "")
-    backend = _Backend(mistake.skip)
-    values = {key: backend.inputs(a) for key, a in zip(net._graph.inputs, arrays)}
-    for node in net._nodes:
-        layer = node.layer
-        backend.layer = layer.name
-        weights = float64_weights(layer)
-        weights.update(mistake.weights.get(layer.name, {}))
-        forward = mistake.forwards.get(layer.name, layer.forward)
-        values[node.output] = forward(backend, [values[k] for k in node.inputs], weights)
-    return values
+    nodes = graph.nodes if mistake is None else mistake.nodes(graph)
+    return graph.run(FloatBackend(np.float64), arrays, nodes)
 
 
-def _activation_name(layer: Any) -> str | None:
-    name = layer.constants.get("activation")
-    if layer.kind in ("ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax"):
-        return layer.kind
-    return None if name in (None, "linear") else name
+def _last_nodes(graph: Graph) -> set[int]:
+    """The nodes that make an output: only the identity lies between them and it."""
+    index = {node.output: i for i, node in enumerate(graph.nodes)}
+    last = set()
+    for tensor in graph.outputs:
+        i = index.get(tensor)
+        while i is not None and graph.nodes[i].op.identity:
+            i = index.get(graph.nodes[i].inputs[0])
+        if i is not None:
+            last.add(i)
+    return last
 
 
-def catalogue(net: Any, batch: np.ndarray | None = None) -> list[Mistake]:
+def catalogue(graph: Graph, batch_rows: int | None = None) -> list[Mistake]:
     """Every single mistake that applies to this network."""
     mistakes: list[Mistake] = []
-    last = net._nodes[-1].layer.name if net._nodes else ""
-    for node in net._nodes:
-        layer, name = node.layer, node.layer.name
-        act = _activation_name(layer)
-        if act is not None:
-            is_output = name == last or _only_identity_after(net, node)
-            if is_output and act in ("softmax", "Softmax", "sigmoid", "log_softmax"):
-                mistakes.append(Mistake(
-                    "logits_not_probabilities", name,
-                    f"the {act} of {name!r} was not applied: these are the logits, not the "
-                    "probabilities the network outputs.", skip=frozenset({name})))
-            else:
-                mistakes.append(Mistake(
-                    "missing_activation", name,
-                    f"the {act} activation of layer {name!r} was forgotten: apply it to the "
-                    "layer's values before the next layer.", skip=frozenset({name})))
-        p = layer.parameters
-        if layer.kind == "Dense":
-            kernel = np.asarray(p["kernel"], np.float64)
-            if kernel.shape[0] == kernel.shape[1]:
-                mistakes.append(Mistake(
-                    "transposed_kernel", name,
-                    f"the kernel of {name!r} was used transposed: Keras computes x·K with K of "
-                    "shape (in, out), so output unit j uses column j.",
-                    weights={name: {"kernel": kernel.T}}))
-            if "bias" in p:
-                mistakes.append(Mistake(
-                    "bias_omitted", name, f"the bias of {name!r} was left out: add b after x·K.",
-                    weights={name: {"bias": np.zeros_like(np.asarray(p["bias"], np.float64))}}))
-        if layer.kind == "BatchNormalization":
-            var = np.asarray(p["moving_variance"], np.float64)
-            eps = float(layer.constants["epsilon"])
+    last = _last_nodes(graph)
+    for call in graph.calls:
+        for i in call.nodes:
+            node = graph.nodes[i]
+            for rewrite in node.op.mistakes(last=i in last, batch=batch_rows):
+                mistakes.append(Mistake(rewrite.code, node.layer,
+                                        rewrite.message.replace("{layer}", repr(node.layer)),
+                                        {i: rewrite.op}, uses_batch=rewrite.uses_batch))
+        after = _next_call(graph, call)
+        if after is not None and _swappable(graph, call, after):
+            first, second = call.layer, after.layer
             mistakes.append(Mistake(
-                "bn_epsilon_outside_sqrt", name,
-                f"in {name!r} ε was added after the square root: it goes inside, "
-                "γ(x − μ)/√(σ² + ε) + β.",
-                weights={name: {"moving_variance": (np.sqrt(var) + eps) ** 2 - eps}}))
-            mistakes.append(Mistake(
-                "bn_epsilon_omitted", name,
-                f"in {name!r} ε was left out: the formula is γ(x − μ)/√(σ² + ε) + β with "
-                f"ε = {eps:g}.", weights={name: {"moving_variance": var - eps}}))
-            if batch is not None:
-                mistakes.append(Mistake(
-                    "bn_batch_statistics", name,
-                    f"{name!r} was normalised with the statistics of the batch: at inference "
-                    "BatchNorm uses its moving mean and moving variance.",
-                    forwards={name: _batch_statistics(layer, len(batch))}, uses_batch=True))
-        after = _next_node(net, node)
-        if after is not None and _swappable(layer, after.layer):
-            mistakes.append(_swapped(layer, after.layer))
-        rate = layer.constants.get("rate")
-        if layer.kind.endswith("Dropout") and rate:
-            for factor, how in ((1 - rate, "scaled by 1 − rate"), (1 / (1 - rate),
-                                                                   "divided by 1 − rate")):
-                mistakes.append(Mistake(
-                    "dropout_at_inference", name,
-                    f"{name!r} was {how} = {factor:g} at inference: Dropout is the identity at "
-                    "inference.", forwards={name: _scaled(factor)}))
+                "wrong_layer_order", first.name,
+                f"{second.name!r} was applied before {first.name!r}: the model computes "
+                f"{first.name!r} ({first.kind}) first, then {second.name!r} ({second.kind}).",
+                swap=(call, after)))
     return mistakes
 
 
-_ELEMENTWISE = {"BatchNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU",
-                "Rescaling"}
+def _next_call(graph: Graph, call: LayerCall) -> LayerCall | None:
+    """The call that reads this call's output, if it is the only one and reads only it."""
+    readers = [c for c in graph.calls if call.output in c.inputs]
+    return readers[0] if len(readers) == 1 and readers[0].inputs == (call.output,) else None
 
 
-def _next_node(net: Any, node: Any) -> Any:
-    """The node that reads this node's output, if it is the only one and reads only it."""
-    readers = [n for n in net._nodes if node.output in n.inputs]
-    return readers[0] if len(readers) == 1 and readers[0].inputs == (node.output,) else None
+def _swappable(graph: Graph, first: LayerCall, second: LayerCall) -> bool:
+    """Two layers that act entry by entry on the same shape, doing different things."""
+    def ops(call: LayerCall) -> list[Op]:
+        return [graph.nodes[i].op for i in call.nodes]
 
-
-def _swappable(first: Any, second: Any) -> bool:
-    return (first.kind in _ELEMENTWISE and second.kind in _ELEMENTWISE and first.kind !=
-            second.kind and first.input_shape == second.input_shape)
-
-
-def _swapped(first: Any, second: Any) -> Mistake:
-    """``first`` and ``second`` computed in the opposite order (both act entry by entry)."""
-    w_first, w_second = float64_weights(first), float64_weights(second)
-    return Mistake(
-        "wrong_layer_order", first.name,
-        f"{second.name!r} was applied before {first.name!r}: the model computes "
-        f"{first.name!r} ({first.kind}) first, then {second.name!r} ({second.kind}).",
-        forwards={first.name: lambda b, xs, w: second.forward(b, xs, w_second),
-                  second.name: lambda b, xs, w: first.forward(b, xs, w_first)})
-
-
-def _only_identity_after(net: Any, node: Any) -> bool:
-    later = list(net._nodes)[list(net._nodes).index(node) + 1:]
-    return all(n.layer.formula.rhs == n.layer.input_symbols[0] for n in later)
-
-
-def _scaled(factor: float) -> Forward:
-    return lambda backend, xs, w: xs[0] * factor
-
-
-def _batch_statistics(layer: Any, rows: int) -> Forward:
-    eps = float(layer.constants["epsilon"])
-
-    def forward(backend: Any, xs: list[Any], w: Any) -> Any:
-        x = xs[0]
-        stats = x[:rows]  # the batch; the rows after it are the samples being checked
-        mean, var = stats.mean(axis=0), stats.var(axis=0)
-        out = (x - mean) / np.sqrt(var + eps)
-        if "gamma" in w:
-            out = out * w["gamma"]
-        return out + w["beta"] if "beta" in w else out
-
-    return forward
+    both = ops(first) + ops(second)
+    return (all(op.entrywise for op in both)
+            and not all(op.identity for op in ops(first))
+            and not all(op.identity for op in ops(second))
+            and [type(op) for op in ops(first)] != [type(op) for op in ops(second)]
+            and graph.shapes[first.inputs[0]] == graph.shapes[second.output])

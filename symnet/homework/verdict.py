@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..analysis.piecewise import domain_of
+from ..backends import FloatBackend
 from ..errors import InvalidInputError
 from ..escape import terminal_text
 from .mistakes import Mistake, catalogue, run_with
@@ -152,7 +154,7 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
         raise InvalidInputError("give exactly one of answer=, steps= or formula=")
     if formula is not None:
         return _check_formula(net, formula, domain)
-    arrays = net._one_sample(x)
+    arrays = net.graph.sample(x)
     batch_rows = None
     if batch is not None:
         batch_rows = np.asarray(batch, dtype=np.float64).reshape((-1,) + net.input_shapes[0])
@@ -162,22 +164,21 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
 
 
 def _outputs(net: Any, values: dict[str, Any], rows: slice) -> np.ndarray:
-    return np.concatenate([np.asarray(values[k], np.float64)[rows].reshape(-1)
-                           for k in net._graph.outputs])
+    return net.graph.output_values(values)[rows].reshape(-1)
 
 
 def _run(net: Any, arrays: list[np.ndarray], batch: np.ndarray | None,
          mistake: Mistake | None) -> tuple[dict[str, Any], slice]:
     if batch is None or mistake is None or not mistake.uses_batch:
-        return run_with(net, arrays, mistake), slice(0, 1)
+        return run_with(net.graph, arrays, mistake), slice(0, 1)
     stacked = [np.concatenate([batch, arrays[0]], axis=0)]
-    return run_with(net, stacked, mistake), slice(len(batch), len(batch) + 1)
+    return run_with(net.graph, stacked, mistake), slice(len(batch), len(batch) + 1)
 
 
 def _candidates(mistakes: list[Mistake]) -> list[list[Mistake]]:
     singles = [[m] for m in mistakes]
     pairs = [[a, b] for a, b in itertools.combinations(mistakes, 2)
-             if a.layer != b.layer or a.code != b.code]
+             if (a.layer != b.layer or a.code != b.code) and a.compatible(b)]
     return [singles, pairs]
 
 
@@ -185,7 +186,7 @@ def _diagnose(net: Any, arrays: list[np.ndarray], batch: np.ndarray | None, targ
               allowance: np.ndarray, rtol: float, atol: float, pick: Any
               ) -> tuple[Mistake | None, np.ndarray | None]:
     """The mistake (or pair) whose result matches ``target`` best, within the tolerance."""
-    mistakes = catalogue(net, batch)
+    mistakes = catalogue(net.graph, None if batch is None else len(batch))
     for group in _candidates(mistakes):
         best: tuple[float, Mistake, np.ndarray] | None = None
         for combo in group:
@@ -218,7 +219,7 @@ def _errors(got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
 def _check_answer(net: Any, arrays: list[np.ndarray], answer: Any, rtol: float, atol: float,
                   batch: np.ndarray | None) -> Verdict:
     got, digits = _numbers(answer, "answer")
-    expected = np.asarray(net._outputs_flat(net._backend("float32"), arrays), np.float64)
+    expected = net.graph.output_values(net.graph.run(FloatBackend(np.float32), arrays))[0]
     if got.size != expected.size:
         raise InvalidInputError(f"answer: the network has {expected.size} output(s), received "
                                 f"{got.size} number(s)")
@@ -255,17 +256,17 @@ def _check_steps(net: Any, arrays: list[np.ndarray], steps: Any, rtol: float, at
             raise InvalidInputError(f"steps: not valid JSON ({exc.msg})") from None
     if not isinstance(steps, dict) or not steps:
         raise InvalidInputError("steps: expected a mapping of layer name -> values")
-    names = {node.layer.name: node for node in net._nodes}
-    unknown = sorted(set(steps) - set(names))
+    names = {call.layer.name for call in net.graph.calls}
+    unknown = sorted(set(steps) - names)
     if unknown:
         raise InvalidInputError(f"steps: no layer named {unknown}; layers: {sorted(names)}")
-    truth = run_with(net, arrays, None)
-    for node in net._nodes:
-        name = node.layer.name
+    truth = run_with(net.graph, arrays, None)
+    for call in net.graph.calls:
+        name = call.layer.name
         if name not in steps:
             continue
         got, digits = _numbers(steps[name], f"steps[{name!r}]")
-        expected = np.asarray(truth[node.output], np.float64).reshape(-1)
+        expected = np.asarray(truth[call.output], np.float64).reshape(-1)
         _require_finite(expected, f"layer {name!r}")
         if got.size != expected.size:
             raise InvalidInputError(f"steps[{name!r}]: layer {name!r} has {expected.size} "
@@ -276,7 +277,7 @@ def _check_steps(net: Any, arrays: list[np.ndarray], steps: Any, rtol: float, at
         abs_error, rel_error = _errors(got, expected)
         mistake, _ = _diagnose(
             net, arrays, batch, got, allowance, rtol, atol,
-            lambda values, rows, key=node.output: np.asarray(values[key], np.float64)[rows]
+            lambda values, rows, key=call.output: np.asarray(values[key], np.float64)[rows]
             .reshape(-1))
         diagnosis = (Diagnosis("unknown", f"the values of {name!r} match none of the known "
                                "mistakes.") if mistake is None else
@@ -358,7 +359,7 @@ def _comparison_points(net: Any, expr: Any, domain: Any) -> list[tuple[Any, ...]
     at two points are equal on the interval); otherwise a dense sample of the domain."""
     if _exact_comparison(net, expr):
         x = net.inputs[0]
-        low, high = net._domain(domain)
+        low, high = domain_of(net.graph, domain)
         cuts = sorted({sp.Rational(b) for b in net.breakpoints(domain)} | set(_kinks(expr, x)))
         cuts = [c for c in cuts if low < c < high]
         ends = ([sp.Rational(low)] if np.isfinite(low) else [cuts[0] - 2 if cuts else

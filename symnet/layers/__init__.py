@@ -1,61 +1,52 @@
-"""One converter per Keras layer class, found in a registry keyed by the class name.
+"""Converters: one function per Keras layer class, turning a layer into a few ops.
 
-A converter receives a :class:`LayerContext` (the layer, its shapes, the symbols of its input and
-output) and returns a :class:`Conversion`: the right side of its formula and its forward pass.
-Supporting a new layer is one decorated function in one module of this package. The registry only
-accepts Keras' own classes: a user subclass named ``Dense`` is a custom layer, and refused.
+A converter receives a :class:`LayerContext` (the layer, its shapes and symbols), takes the
+layer's weights into :class:`~symnet.ops.Param`\\ s, applies ops to the layer's inputs with
+:meth:`LayerContext.apply` and returns the value that is the layer's output. The formula, the
+graph, the numbers, the passes, the mistakes and the reports all follow from the ops: supporting
+a new layer is one decorated function (and, if the layer does something new, one op).
+
+The registry accepts Keras' own classes by name (a user subclass named ``Dense`` is a custom
+layer, and refused) and, for a program that defines its own layer and op, a class registered
+explicitly.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from ..errors import SymnetWarning, UnsupportedLayerError
-from ..ir import Forward, LayerFormula, Parameter
-from ..symbolic import matrix_shape
+from ..functions import canonical
+from ..graph import Graph, LayerCall, LayerFormula, Node, Step
+from ..ops import Constant, Op, Param, matrix_shape
 
-__all__ = ["Conversion", "LayerContext", "convert_layer", "converter", "supported_layers"]
+__all__ = ["LayerContext", "build_graph", "convert_layer", "converter", "is_supported_class",
+           "supported_layers", "unsupported"]
 
-
-@dataclass(frozen=True)
-class Conversion:
-    """What a converter gives: the formula's right side and the same map as a forward pass."""
-
-    rhs: Any
-    forward: Forward
-    size: Callable[[list[float]], float]
-    note: str = ""
-    constants: Mapping[str, Any] = field(default_factory=dict)
-    piecewise_linear: bool = False
+Converter = Callable[["LayerContext"], int]
+_BY_NAME: dict[str, Converter] = {}
+_BY_CLASS: dict[type, Converter] = {}
 
 
-Converter = Callable[["LayerContext"], Conversion]
-_CONVERTERS: dict[str, Converter] = {}
-
-
-def converter(*class_names: str) -> Callable[[Converter], Converter]:
-    """Register a function as the converter of the Keras layer classes named."""
+def converter(*targets: str | type) -> Callable[[Converter], Converter]:
+    """Register a function as the converter of Keras layer classes (by name) or of classes
+    given explicitly."""
 
     def register(fn: Converter) -> Converter:
-        for name in class_names:
-            if name in _CONVERTERS:
-                raise RuntimeError(f"two converters for {name}")
-            _CONVERTERS[name] = fn
+        for target in targets:
+            table: dict[Any, Converter] = _BY_NAME if isinstance(target, str) else _BY_CLASS
+            if target in table:
+                raise RuntimeError(f"two converters for {target}")
+            table[target] = fn
         return fn
 
     return register
-
-
-def supported_layers() -> list[str]:
-    """The Keras layer class names symnet converts, sorted."""
-    _load_converters()
-    return sorted(_CONVERTERS)
 
 
 def _load_converters() -> None:
@@ -63,35 +54,45 @@ def _load_converters() -> None:
     from . import core, merging, normalization, preprocessing, regularization, reshaping  # noqa: F401
 
 
-def is_supported_class(cls: type) -> bool:
+def supported_layers() -> list[str]:
+    """The Keras layer class names symnet converts, sorted."""
     _load_converters()
-    return cls.__name__ in _CONVERTERS and cls.__module__.split(".")[0] == "keras"
+    return sorted(_BY_NAME)
+
+
+def converter_of(cls: type) -> Converter | None:
+    """The converter of a layer class: Keras' own by name, or one registered for the class."""
+    if cls in _BY_CLASS:
+        return _BY_CLASS[cls]
+    _load_converters()
+    if cls.__module__.split(".")[0] == "keras":
+        return _BY_NAME.get(cls.__name__)
+    return None
+
+
+def is_supported_class(cls: type) -> bool:
+    return converter_of(cls) is not None
 
 
 def unsupported(layer_name: str, kind: str, why: str = "") -> UnsupportedLayerError:
     """The error for a layer without a converter, listing what is supported."""
+    from ..escape import terminal_text
+
     reason = f" ({why})" if why else ""
     return UnsupportedLayerError(
-        f"layer {layer_name!r} of class {kind} has no exact converter{reason}. "
-        f"Supported layer classes: {', '.join(supported_layers())}. "
+        f"layer {terminal_text(layer_name, 200)!r} of class {terminal_text(kind, 100)} has no "
+        f"exact converter{reason}. Supported layer classes: {', '.join(supported_layers())}. "
         "Lambda and custom layers are never supported: symnet does not approximate or skip layers.",
-        layer=layer_name,
-        kind=kind,
-    )
+        layer=layer_name, kind=kind)
 
 
 class LayerContext:
-    """A layer being converted: its config, shapes, symbols, and the weights it has consumed."""
+    """A layer being converted: its config, shapes and symbols, the weights it has taken and
+    the ops it has applied."""
 
-    def __init__(
-        self,
-        layer: Any,
-        index: int,
-        input_shapes: list[tuple[int, ...]],
-        output_shape: tuple[int, ...],
-        input_symbols: tuple[sp.MatrixSymbol, ...],
-        output_symbol: sp.MatrixSymbol,
-    ) -> None:
+    def __init__(self, layer: Any, index: int, input_shapes: list[tuple[int, ...]],
+                 output_shape: tuple[int, ...], input_symbols: tuple[sp.MatrixSymbol, ...],
+                 output_symbol: sp.MatrixSymbol, scalars: Sequence[sp.Symbol] = ()) -> None:
         self.layer = layer
         self.index = index
         self.name: str = layer.name
@@ -101,30 +102,54 @@ class LayerContext:
         self.output_shape = output_shape
         self.input_symbols = input_symbols
         self.output_symbol = output_symbol
-        self.params: list[Parameter] = []
-        self.scalars: tuple[sp.Symbol, ...] | None = None
+        self.scalars = tuple(scalars)
+        self.params: list[Param] = []
+        self.constants: dict[str, Any] = {}
+        self.constant_symbols: list[Constant] = []
+        self.steps: list[Step] = []
+        self.note = ""
+        self.rhs: Any = None
+        """A formula's right side given outright (the InputLayer's: the input's entries)."""
         self._weights = {v.name: v for v in layer.weights}
+        self._shapes: list[tuple[int, ...]] = list(input_shapes)
+
+    # --- values and ops -----------------------------------------------------------------
 
     @property
-    def x(self) -> sp.MatrixSymbol:
-        """The input symbol of a one-input layer."""
-        return self.input_symbols[0]
+    def x(self) -> int:
+        """The layer's (first) input, as a value to apply ops to."""
+        return 0
+
+    @property
+    def inputs(self) -> tuple[int, ...]:
+        return tuple(range(len(self.input_shapes)))
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return self.input_shapes[0]
 
-    @property
-    def rows(self) -> int:
-        """Rows of the input's matrix view: 1 for the usual ``(features,)`` input."""
-        return matrix_shape(self.input_shape)[0]
+    def shape(self, value: int) -> tuple[int, ...]:
+        """The per-sample shape of a value (an input, or an op applied so far)."""
+        return self._shapes[value]
+
+    def apply(self, op: Op, *values: int) -> int:
+        """Apply ``op`` to ``values`` (default: the layer's input); returns the result."""
+        values = values or (self.x,)
+        self.steps.append(Step(op, tuple(values)))
+        self._shapes.append(tuple(op.output_shape(*[self._shapes[v] for v in values])))
+        return len(self._shapes) - 1
+
+    # --- numbers ------------------------------------------------------------------------
 
     def reject(self, why: str) -> UnsupportedLayerError:
         """An error for an option of this layer that has no exact converter."""
-        return UnsupportedLayerError(
-            f"layer {self.name!r} of class {self.kind}: {why}", layer=self.name, kind=self.kind)
+        from ..escape import terminal_text
 
-    def param(self, weight: str, symbol: str | None, meaning: str) -> sp.MatrixSymbol:
+        return UnsupportedLayerError(
+            f"layer {terminal_text(self.name, 200)!r} of class {self.kind}: {why}",
+            layer=self.name, kind=self.kind)
+
+    def param(self, weight: str, symbol: str | None, meaning: str) -> Param:
         """Take the layer's weight named ``weight`` into the formula as ``{symbol}_{index}``."""
         variable = self._weights.get(weight)
         if variable is None:
@@ -137,53 +162,133 @@ class LayerContext:
             warnings.warn(
                 f"layer {self.name!r} ({self.kind}): weight {weight!r} holds {bad} NaN or Inf "
                 "value(s); evaluation propagates them as Keras does",
-                SymnetWarning, stacklevel=2)
-        sym = None if symbol is None else sp.MatrixSymbol(f"{symbol}_{self.index}",
-                                                          *matrix_shape(value.shape))
-        self.params.append(Parameter(weight, sym, value, bool(variable.trainable), meaning))
-        return sym  # type: ignore[return-value]
+                SymnetWarning, stacklevel=3)
+        return self._add(Param(weight, self._symbol(symbol, value.shape), value,
+                               bool(variable.trainable), meaning))
 
-    def broadcast_row(self, row: Any) -> Any:
-        """A ``(1, n)`` parameter, repeated on every row of this layer's input matrix."""
-        return row if self.rows == 1 else sp.OneMatrix(self.rows, 1) * row
+    def config_param(self, name: str, symbol: str, value: Any, meaning: str) -> Param:
+        """Numbers from the layer's config that a formula uses like a weight (not counted)."""
+        array = np.asarray(value, dtype=np.float32)
+        return self._add(Param(name, self._symbol(symbol, array.shape), array, False, meaning,
+                               weight=False))
+
+    def _symbol(self, symbol: str | None, shape: tuple[int, ...]) -> sp.MatrixSymbol | None:
+        if symbol is None:
+            return None
+        return sp.MatrixSymbol(f"{symbol}_{self.index}", *matrix_shape(tuple(shape)))
+
+    def _add(self, param: Param) -> Param:
+        self.params.append(param)
+        return param
+
+    def constant(self, key: str, value: float, symbol: str = "epsilon") -> Constant:
+        """A hyperparameter that the formula shows as a symbol (``epsilon_2``)."""
+        constant = Constant(key, sp.Symbol(f"{symbol}_{self.index}", positive=True),
+                            float(value))
+        self.constant_symbols.append(constant)
+        self.constants[key] = float(value)
+        return constant
 
 
-def convert_layer(
-    layer: Any,
-    index: int,
-    input_shapes: list[tuple[int, ...]],
-    output_shape: tuple[int, ...],
-    input_symbols: tuple[sp.MatrixSymbol, ...],
-    output_symbol: sp.MatrixSymbol,
-    scalars: tuple[sp.Symbol, ...] | None = None,
-) -> LayerFormula:
+def convert_layer(layer: Any, index: int, input_shapes: list[tuple[int, ...]],
+                  output_shape: tuple[int, ...], input_symbols: tuple[sp.MatrixSymbol, ...],
+                  output_symbol: sp.MatrixSymbol, scalars: Sequence[sp.Symbol] = ()
+                  ) -> LayerFormula:
     """The :class:`LayerFormula` of one Keras layer, or ``UnsupportedLayerError``."""
     kind = type(layer).__name__
-    if not is_supported_class(type(layer)):
+    convert = converter_of(type(layer))
+    if convert is None:
         raise unsupported(layer.name, kind)
-    ctx = LayerContext(layer, index, input_shapes, output_shape, input_symbols, output_symbol)
-    ctx.scalars = scalars
+    ctx = LayerContext(layer, index, input_shapes, output_shape, input_symbols, output_symbol,
+                       scalars)
     policy = getattr(layer, "dtype_policy", None)
     compute = getattr(policy, "compute_dtype", "float32")
     if compute != "float32" or getattr(policy, "quantization_mode", None):
         raise ctx.reject(f"dtype policy {getattr(policy, 'name', compute)!r} is not supported; "
                          "symnet reproduces float32 layers")
-    conversion = _CONVERTERS[kind](ctx)
+    output = convert(ctx)
     unused = sorted(set(ctx._weights) - {p.name for p in ctx.params})
     if unused:
         raise ctx.reject(f"weights {unused} are not part of any known formula of this layer")
+    values: list[Any] = list(input_symbols)
+    for step in ctx.steps:
+        values.append(step.op.formula(*[values[i] for i in step.inputs]))
+    rhs = ctx.rhs if ctx.rhs is not None else canonical(values[output])
     return LayerFormula(
-        name=layer.name,
-        kind=kind,
-        formula=sp.Eq(output_symbol, conversion.rhs, evaluate=False),
-        params=tuple(ctx.params),
-        constants=dict(conversion.constants),
+        name=layer.name, kind=kind, formula=sp.Eq(output_symbol, rhs, evaluate=False),
+        params=tuple(ctx.params), constants=dict(ctx.constants),
         input_shape=input_shapes[0] if len(input_shapes) == 1 else list(input_shapes),
-        output_shape=output_shape,
-        note=conversion.note,
-        input_symbols=input_symbols,
-        output_symbol=output_symbol,
-        forward=conversion.forward,
-        size=conversion.size,
-        piecewise_linear=conversion.piecewise_linear,
-    )
+        output_shape=output_shape, note=ctx.note, input_symbols=input_symbols,
+        output_symbol=output_symbol, steps=tuple(ctx.steps), output=output,
+        constant_symbols=tuple(ctx.constant_symbols), is_input=ctx.rhs is not None)
+
+
+def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
+                targets: tuple[sp.Symbol, ...]) -> Graph:
+    """Convert every layer of a read Keras model once and lay out its calls as a graph."""
+    tensor: dict[str, str] = {}
+    symbols: dict[str, sp.MatrixSymbol] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    scalars: dict[str, tuple[sp.Symbol, ...]] = {}
+    start = 0
+    many = len(keras_graph.inputs) > 1
+    for i, (key, shape) in enumerate(zip(keras_graph.inputs, keras_graph.input_shapes)):
+        name = f"x^({i + 1})" if many else "x"
+        tensor[key], shapes[name] = name, tuple(shape)
+        symbols[name] = sp.MatrixSymbol(name, *matrix_shape(shape))
+        scalars[key] = features[start:start + math.prod(shape)]
+        start += math.prod(shape)
+
+    layers = keras_graph.layers
+    numbering: dict[int, int] = {}
+    for layer in layers:
+        if type(layer).__name__ != "InputLayer":
+            numbering[id(layer)] = len(numbering) + 1
+    converted: dict[int, LayerFormula] = {}
+    times_called: dict[int, int] = {}
+    nodes: list[Node] = []
+    calls: list[LayerCall] = []
+    for knode in keras_graph.nodes:
+        layer = knode.layer
+        if type(layer).__name__ == "InputLayer":
+            name = tensor[knode.output]
+            if id(layer) not in converted and any(layer is m for m in layers):
+                converted[id(layer)] = convert_layer(
+                    layer, 0, list(knode.input_shapes), knode.output_shape, (symbols[name],),
+                    symbols[name], scalars.get(knode.output, ()))
+            continue
+        k = numbering[id(layer)]
+        out_name = "y" if keras_graph.outputs == (knode.output,) else f"h_{k}"
+        times_called[id(layer)] = times_called.get(id(layer), 0) + 1
+        if times_called[id(layer)] > 1:  # a shared layer: one formula, one symbol per call
+            out_name = f"{out_name}^({times_called[id(layer)]})"
+        out_symbol = sp.MatrixSymbol(out_name, *matrix_shape(knode.output_shape))
+        in_names = [tensor[key] for key in knode.inputs]
+        if id(layer) not in converted:
+            converted[id(layer)] = convert_layer(
+                layer, k, list(knode.input_shapes), knode.output_shape,
+                tuple(symbols[n] for n in in_names), out_symbol)
+        formula = converted[id(layer)]
+        first = len(nodes)
+        values = list(in_names)
+        for j, step in enumerate(formula.steps):
+            value = len(in_names) + j
+            name = out_name if value == formula.output else f"{out_name}.{j}"
+            shapes[name] = tuple(step.op.output_shape(*[shapes[values[i]] for i in step.inputs]))
+            nodes.append(Node(step.op, tuple(values[i] for i in step.inputs), name, layer.name))
+            values.append(name)
+        if out_name not in shapes or shapes[out_name] != tuple(knode.output_shape):
+            got = shapes.get(out_name, "no output")
+            raise UnsupportedLayerError(
+                f"layer {layer.name!r} ({type(layer).__name__}): its ops give shape {got}, Keras "
+                f"gives {tuple(knode.output_shape)}; refusing a formula that does not fit",
+                layer=layer.name, kind=type(layer).__name__)
+        tensor[knode.output] = out_name
+        symbols[out_name] = out_symbol
+        calls.append(LayerCall(formula, tuple(in_names), out_name, tuple(range(first, len(nodes)))))
+    return Graph(
+        layers=tuple(converted[id(layer)] for layer in layers if id(layer) in converted),
+        calls=tuple(calls), nodes=tuple(nodes),
+        inputs=tuple(tensor[k] for k in keras_graph.inputs),
+        outputs=tuple(tensor[k] for k in keras_graph.outputs),
+        shapes=shapes, symbols=symbols, features=features, targets=targets)

@@ -3,85 +3,35 @@
 
 from __future__ import annotations
 
-from functools import reduce
-from typing import Any
+from ..ops import Concat, Merge
+from . import LayerContext, converter
 
-import sympy as sp
+_KINDS = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply", "Average": "average",
+          "Maximum": "maximum", "Minimum": "minimum"}
+_NOTES = {"multiply": "entrywise product", "maximum": "entrywise maximum",
+          "minimum": "entrywise minimum"}
 
-from ..symbolic import ElementwiseMax, ElementwiseMin
-from . import Conversion, LayerContext, converter
 
-
-def _same_shapes(ctx: LayerContext) -> None:
+@converter(*_KINDS)
+def merge(ctx: LayerContext) -> int:
     shapes = {tuple(s) for s in ctx.input_shapes}
     if len(shapes) != 1:
         raise ctx.reject(f"inputs of different shapes {ctx.input_shapes} (broadcasting merges are "
                          "not supported)")
-
-
-def _merge(ctx: LayerContext, rhs: Any, combine: Any, note: str = "") -> Conversion:
-    _same_shapes(ctx)
-    return Conversion(rhs=rhs, forward=lambda backend, xs, w: combine(backend, xs),
-                      size=lambda sizes: sum(sizes) + len(sizes), note=note,
-                      piecewise_linear=ctx.kind != "Multiply")
-
-
-@converter("Add")
-def add(ctx: LayerContext) -> Conversion:
-    return _merge(ctx, sp.MatAdd(*ctx.input_symbols), lambda b, xs: reduce(lambda u, v: u + v, xs))
-
-
-@converter("Subtract")
-def subtract(ctx: LayerContext) -> Conversion:
-    if len(ctx.input_symbols) != 2:
-        raise ctx.reject(f"expected 2 inputs, received {len(ctx.input_symbols)}")
-    first, second = ctx.input_symbols
-    return _merge(ctx, first - second, lambda b, xs: xs[0] - xs[1])
-
-
-@converter("Multiply")
-def multiply(ctx: LayerContext) -> Conversion:
-    return _merge(ctx, sp.HadamardProduct(*ctx.input_symbols),
-                  lambda b, xs: reduce(lambda u, v: u * v, xs), "entrywise product")
-
-
-@converter("Average")
-def average(ctx: LayerContext) -> Conversion:
-    n = len(ctx.input_symbols)
-    return _merge(ctx, sp.MatAdd(*ctx.input_symbols) / n,
-                  lambda b, xs: reduce(lambda u, v: u + v, xs) / b.const(n))
-
-
-@converter("Maximum")
-def maximum(ctx: LayerContext) -> Conversion:
-    return _merge(ctx, ElementwiseMax(*ctx.input_symbols),
-                  lambda b, xs: reduce(b.maximum, xs), "entrywise maximum")
-
-
-@converter("Minimum")
-def minimum(ctx: LayerContext) -> Conversion:
-    return _merge(ctx, ElementwiseMin(*ctx.input_symbols),
-                  lambda b, xs: reduce(b.minimum, xs), "entrywise minimum")
+    kind = _KINDS[ctx.kind]
+    if kind == "subtract" and len(ctx.input_shapes) != 2:
+        raise ctx.reject(f"expected 2 inputs, received {len(ctx.input_shapes)}")
+    ctx.note = _NOTES.get(kind, "")
+    return ctx.apply(Merge(kind), *ctx.inputs)
 
 
 @converter("Concatenate")
-def concatenate(ctx: LayerContext) -> Conversion:
+def concatenate(ctx: LayerContext) -> int:
     axis = int(ctx.config.get("axis", -1))
     rank = len(ctx.input_shape) + 1
     if axis not in (-1, rank - 1):
         raise ctx.reject(f"axis={axis} is not supported; only the last axis (-1) is")
     if len({tuple(s[:-1]) for s in ctx.input_shapes}) != 1:
         raise ctx.reject(f"inputs of shapes {ctx.input_shapes} differ before the last axis")
-    return Conversion(
-        rhs=sp.BlockMatrix([list(ctx.input_symbols)]),
-        forward=lambda backend, xs, w: _concat(xs),
-        size=lambda sizes: max(sizes),
-        note="the inputs side by side along the last axis",
-        piecewise_linear=True,
-    )
-
-
-def _concat(xs: list[Any]) -> Any:
-    import numpy as np
-
-    return np.concatenate(xs, axis=-1)
+    ctx.note = "the inputs side by side along the last axis"
+    return ctx.apply(Concat(), *ctx.inputs)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from . import Conversion, LayerContext, converter
+from ..ops import Identity
+from . import LayerContext, converter
 
+#: Layer class -> the option that sets what it does while training.
 _TRAINING_ONLY = {
     "Dropout": "rate",
     "SpatialDropout1D": "rate",
@@ -16,18 +18,17 @@ _TRAINING_ONLY = {
     "ActivityRegularization": None,
     "Identity": None,
 }
+#: The inverted dropouts: while training they scale what they keep by 1/(1 − rate).
+_DROPOUT = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"}
 
 
 @converter(*_TRAINING_ONLY)
-def identity_at_inference(ctx: LayerContext) -> Conversion:
+def identity_at_inference(ctx: LayerContext) -> int:
     option = _TRAINING_ONLY[ctx.kind]
     shown = f" ({option}={ctx.config.get(option)!r})" if option else ""
-    return Conversion(
-        rhs=ctx.x,
-        forward=lambda backend, xs, w: xs[0],
-        size=lambda sizes: sizes[0],
-        note=("the output is the input" if ctx.kind == "Identity" else
-              f"{ctx.kind}{shown} acts only while training; at inference it is the identity"),
-        constants={option: ctx.config.get(option)} if option else {},
-        piecewise_linear=True,
-    )
+    if option:
+        ctx.constants[option] = ctx.config.get(option)
+    ctx.note = ("the output is the input" if ctx.kind == "Identity" else
+                f"{ctx.kind}{shown} acts only while training; at inference it is the identity")
+    rate = float(ctx.config.get("rate", 0.0)) if ctx.kind in _DROPOUT else None
+    return ctx.apply(Identity(ctx.note, rate))

@@ -1,25 +1,26 @@
-"""``trace``: the hand calculation, layer by layer, for one sample.
+"""``trace`` and ``why``: the hand calculation for one sample, and why an output has its value.
 
 (Not ``explain.py``: a submodule of that name would shadow the function ``symnet.explain``.)
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from . import compose
-from .errors import InvalidInputError
-from .escape import terminal_text
-from .ir import GraphNode
-from .numeric import WithoutActivations
-from .symbolic import round_floats
+from ..backends import FloatBackend
+from ..errors import InvalidInputError
+from ..escape import terminal_text
+from ..graph import Graph, LayerCall
+from ..ops import BiasAdd, MatMul
+from .forms import lambdify, round_floats
+from .piecewise import Piece, domain_of, linearize, network_pieces, region
 
-__all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units", "substitute", "why"]
+__all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units", "substitute",
+           "trace", "why"]
 
 #: Arrays with more entries than this stay symbols in ``TraceStep.substituted``.
 MAX_SHOWN = 64
@@ -27,7 +28,7 @@ MAX_SHOWN = 64
 
 @dataclass(frozen=True, eq=False)
 class TraceStep:
-    """One layer of the hand calculation."""
+    """One layer call of the hand calculation."""
 
     layer: str
     kind: str
@@ -40,9 +41,12 @@ class TraceStep:
     active: np.ndarray | None = field(default=None, repr=False)
     """For a layer with a piecewise-linear activation: which units pass their input (``False``:
     the unit is clipped, e.g. a ReLU at 0); ``None`` for other layers."""
+    inner: tuple[tuple[str, np.ndarray], ...] = field(default=(), repr=False)
+    """The values between the layer's ops, each with what the op computed: for ``Dense(relu)``,
+    the pre-activation ``x W + b`` before the ReLU clips it."""
 
     def _repr_latex_(self) -> str:
-        from .report.latex import latex
+        from ..report.latex import latex
 
         return "$$" + latex(sp.Eq(self.formula.lhs, self.substituted, evaluate=False)) + "$$"
 
@@ -59,21 +63,20 @@ class Trace:
         return self.steps[-1].value
 
     def _repr_latex_(self) -> str:
-        from .report.latex import latex
+        from ..report.latex import latex
 
         lines = [f"{latex(s.formula.lhs)} &= {latex(s.substituted)}" for s in self.steps]
         return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
     def _repr_html_(self) -> str:
-        from html import escape
-
-        from .report.html import mathml
-        from .report.latex import latex
+        from ..escape import html_text
+        from ..report.html import mathml
+        from ..report.latex import latex
 
         parts = []
         for s in self.steps:
             shown = latex(sp.Eq(s.formula.lhs, s.substituted, evaluate=False))
-            parts.append(f"<p><code>{escape(s.layer)}</code></p>"
+            parts.append(f"<p><code>{html_text(s.layer)}</code></p>"
                          + mathml(shown if len(shown) < 4000 else latex(s.formula)))
         return "".join(parts)
 
@@ -84,31 +87,49 @@ def _matrix(values: np.ndarray, shape: tuple[Any, Any]) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(rows, cols, [sp.Float(float(v), 9) for v in flat])
 
 
-def substitute(node: GraphNode, inputs: list[np.ndarray]) -> Any:
-    """The layer's formula with its inputs' values and its (small) parameters put in."""
-    layer = node.layer
+def call_formula(graph: Graph, call: LayerCall) -> sp.Eq:
+    """The layer's formula written with this call's own input and output symbols."""
+    layer = call.layer
+    rename = {old: graph.symbols[new] for old, new in zip(layer.input_symbols, call.inputs)}
+    rename[layer.output_symbol] = graph.symbols[call.output]
+    return layer.formula.xreplace(rename)
+
+
+def substitute(formula: sp.Eq, call: LayerCall, inputs: list[np.ndarray], graph: Graph) -> Any:
+    """The call's formula with its inputs' values, its (small) parameters and its constants
+    put in."""
+    layer = call.layer
     subs: dict[Any, Any] = {}
-    for symbol, value in zip(layer.input_symbols, inputs):
+    for name, value in zip(call.inputs, inputs):
+        symbol = graph.symbols[name]
         if value.size <= MAX_SHOWN:
             subs[symbol] = _matrix(value, symbol.shape)
     for p in layer.params:
         if p.symbol is not None and p.value.size <= MAX_SHOWN:
             subs[p.symbol] = _matrix(p.value, p.symbol.shape)
-    return layer.formula.rhs.xreplace(subs)
+    subs.update({c.symbol: sp.Float(c.value, 9) for c in layer.constant_symbols})
+    return formula.rhs.xreplace(subs)
 
 
-def build_trace(x: np.ndarray, nodes: tuple[GraphNode, ...], values: dict[str, np.ndarray],
-                active: dict[str, np.ndarray]) -> Trace:
+def trace(graph: Graph, x: Any) -> Trace:
+    """The hand calculation for one sample (float32, as Keras computes it)."""
+    arrays = graph.sample(x)
+    values = graph.run(FloatBackend(np.float32), arrays)
+    active = active_units(graph, x)
     steps = []
-    for node in nodes:
-        inputs = [values[k][0] for k in node.inputs]
-        value = values[node.output][0]
-        mask = active.get(node.layer.name)
-        steps.append(TraceStep(layer=node.layer.name, kind=node.layer.kind,
-                               formula=node.layer.formula, substituted=substitute(node, inputs),
-                               value=value,
-                               active=None if mask is None else mask.reshape(value.shape)))
-    return Trace(input=x, steps=tuple(steps))
+    for call in graph.calls:
+        inputs = [values[k][0] for k in call.inputs]
+        value = values[call.output][0]
+        mask = active.get(call.layer.name)
+        inner = tuple((graph.nodes[i].op.describe(), values[graph.nodes[i].output][0])
+                      for i in call.nodes if graph.nodes[i].output != call.output)
+        formula = call_formula(graph, call)
+        steps.append(TraceStep(layer=call.layer.name, kind=call.layer.kind, formula=formula,
+                               substituted=substitute(formula, call, inputs, graph), value=value,
+                               active=None if mask is None else mask.reshape(value.shape),
+                               inner=inner))
+    x0 = arrays[0][0] if len(arrays) == 1 else [a[0] for a in arrays]
+    return Trace(input=x0, steps=tuple(steps))
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,7 +247,7 @@ class Explanation:
         return f"<pre>{escape(self.summary())}</pre>"
 
     def _repr_latex_(self) -> str:
-        from .report.latex import latex
+        from ..report.latex import latex
 
         if self.local_law is None:
             return f"$${latex(self.output)} = {self.value:.7g}$$"
@@ -243,9 +264,9 @@ def _indices(values: np.ndarray) -> str:
 
 # --- why -------------------------------------------------------------------------------
 
-def active_units(net: Any, x: Any) -> dict[str, np.ndarray]:
+def active_units(graph: Graph, x: Any) -> dict[str, np.ndarray]:
     """Layer name -> which units are on their activation's main piece at ``x``."""
-    _, _, _, backend = net._linearize(x, require=False)
+    _, _, _, backend = linearize(graph, x, require=False)
     active: dict[str, np.ndarray] = {}
     for d in backend.decisions:
         if d.active is not None and d.layer not in active:
@@ -253,84 +274,91 @@ def active_units(net: Any, x: Any) -> dict[str, np.ndarray]:
     return active
 
 
-def _contributions(net: Any, arrays: list[np.ndarray], output: int) -> dict[str, float]:
-    """The last affine (linear Dense) layer's terms for this output, if it ends the path."""
-    offsets = np.cumsum([0] + [math.prod(s) for s in net._graph.output_shapes])
+def _contributions(graph: Graph, arrays: list[np.ndarray], output: int) -> dict[str, float]:
+    """The terms ``h[i]·W[i,j]`` and ``b[j]`` of the last linear layer, when nothing but the
+    identity follows it to the output."""
+    offsets = np.cumsum([0] + [int(np.prod(s)) for s in graph.output_shapes])
     k = int(np.searchsorted(offsets, output, side="right")) - 1
-    key, shape, start = net._graph.outputs[k], net._graph.output_shapes[k], int(offsets[k])
+    key, shape = graph.outputs[k], graph.output_shapes[k]
     if len(shape) != 1:
         return {}
-    producer = {node.output: node for node in net._nodes}
-    node = producer.get(key)
-    while node is not None and node.layer.kind != "Dense":
-        if node.layer.formula.rhs != node.layer.input_symbols[0]:
-            return {}  # a non-identity layer after the last Dense
-        node = producer.get(node.inputs[0])
-    if node is None or node.layer.constants.get("activation") != "linear":
+    node = graph.producer(key)
+    while node is not None and node.op.identity:
+        node = graph.producer(node.inputs[0])
+    bias = None
+    if node is not None and isinstance(node.op, BiasAdd):
+        bias, node = node.op.bias, graph.producer(node.inputs[0])
+    if node is None or not isinstance(node.op, MatMul):
         return {}
-    values = net._run(net._backend("float64"), arrays)
-    h = np.asarray(values[node.inputs[0]], dtype=np.float64).reshape(-1)
-    j = output - start
-    kernel = node.layer.parameters["kernel"]
-    w_name = f"W_{str(node.layer.params[0].symbol).split('_')[-1]}"
-    h_name = str(node.layer.input_symbols[0])
-    terms = {f"{h_name}[{i}]·{w_name}[{i},{j}]": float(h[i]) * float(kernel[i, j])
+    kernel, source = node.op.kernel, node.inputs[0]
+    if kernel.value.ndim != 2 or len(graph.shapes[source]) != 1:
+        return {}
+    values = graph.run(FloatBackend(np.float64), arrays)
+    h = np.asarray(values[source], dtype=np.float64).reshape(-1)
+    j = output - int(offsets[k])
+    h_name = str(graph.symbols.get(source, source))
+    terms = {f"{h_name}[{i}]·{kernel.symbol}[{i},{j}]": float(h[i]) * float(kernel.value[i, j])
              for i in range(h.size)}
-    if "bias" in node.layer.parameters:
-        b_name = w_name.replace("W", "b", 1)
-        terms[f"{b_name}[{j}]"] = float(node.layer.parameters["bias"][j])
+    if bias is not None:
+        terms[f"{bias.symbol}[{j}]"] = float(bias.value[j])
     return terms
 
 
-def why(net: Any, x: Any, target: Any = None, output: int = 0, domain: Any = None
-        ) -> Explanation:
-    """:meth:`symnet.Network.why` (documented there)."""
-    if not 0 <= output < len(net.outputs):
-        raise InvalidInputError(f"output must be in 0..{len(net.outputs) - 1}, received "
+def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any = None,
+        pieces: list[Piece] | None = None) -> Explanation:
+    """:meth:`symnet.Network.why` (documented there); ``pieces``: the network's pieces on
+    ``domain`` when already known."""
+    if not 0 <= output < len(graph.targets):
+        raise InvalidInputError(f"output must be in 0..{len(graph.targets) - 1}, received "
                                 f"{output!r}")
-    arrays = net._one_sample(x)
+    arrays = graph.sample(x)
     x0 = np.concatenate([a.reshape(-1) for a in arrays])
-    value = float(net._outputs_flat(net._backend("float32"), arrays)[output])
+    value = float(graph.output_values(graph.run(FloatBackend(np.float32), arrays))[0, output])
     notes = []
-    law = region = None
-    if net.is_piecewise_linear:
-        a, b, x_lin, backend = net._linearize(x)
-        law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], net.inputs)],
+    law = where = None
+    if graph.piecewise_linear:
+        a, b, x_lin, backend = linearize(graph, x)
+        law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], graph.features)],
                      sp.Float(float(b[output])))
-        region = net._region(x_lin, backend)
+        where = region(graph, x_lin, backend)
     else:
         notes.append("the network is not piecewise linear: no affine law holds on a region")
     dead: dict[str, np.ndarray] = {}
     bounds = None
-    if len(net.inputs) == 1:
-        bounds = net._domain(domain)
-        if net.is_piecewise_linear:
-            dead = _dead_units(net, bounds)
+    if len(graph.features) == 1:
+        bounds = domain_of(graph, domain)
+        if graph.piecewise_linear:
+            if pieces is None:
+                pieces = network_pieces(graph, bounds)
+            dead = _dead_units(graph, pieces)
     elif domain is not None:
         notes.append("dead units and the largest error are computed for one-input networks")
-    without = float(net._outputs_flat(WithoutActivations(), arrays)[output])
+    without = float(graph.output_values(graph.run(FloatBackend(np.float64), arrays,
+                                                  graph.without_activations()))[0, output])
     explanation = Explanation(
-        x=x0, output=net.outputs[output], value=value, active=active_units(net, x),
-        contributions=_contributions(net, arrays, output), local_law=law, region=region,
+        x=x0, output=graph.targets[output], value=value, active=active_units(graph, x),
+        contributions=_contributions(graph, arrays, output), local_law=law, region=where,
         dead_units=dead, without_activation=without, notes=tuple(notes),
         domain=None if domain is None else bounds)
     if target is None:
         return explanation
-    return _with_target(net, explanation, target, output, bounds if domain else None)
+    return _with_target(graph, explanation, target, output, bounds if domain else None, pieces)
 
 
-def _target_function(net: Any, target: Any) -> tuple[Any, Any]:
+def target_function(graph: Graph, target: Any) -> tuple[Any, Any]:
+    """A target (formula text, SymPy expression or callable) as (what to show, a vectorised
+    function of points, one per row)."""
     if isinstance(target, str):
-        from .homework.parse import parse_formula
+        from ..homework.parse import parse_formula
 
-        target = parse_formula(target, net.inputs)
+        target = parse_formula(target, graph.features)
     if isinstance(target, sp.Basic):
         expr = target
-        unknown = expr.free_symbols - set(net.inputs)
+        unknown = expr.free_symbols - set(graph.features)
         if unknown:
             raise InvalidInputError(f"target uses {sorted(map(str, unknown))}; the inputs "
-                                    f"are {[str(s) for s in net.inputs]}")
-        fn = compose.lambdify(net.inputs, expr)
+                                    f"are {[str(s) for s in graph.features]}")
+        fn = lambdify(graph.features, expr)
         return expr, lambda pts: np.broadcast_to(
             np.asarray(fn(*pts.T), dtype=np.float64), (pts.shape[0],))
     if callable(target):
@@ -340,18 +368,19 @@ def _target_function(net: Any, target: Any) -> tuple[Any, Any]:
                             f"received {type(target).__name__}")
 
 
-def _with_target(net: Any, explanation: Explanation, target: Any, output: int,
-                 domain: tuple[float, float] | None) -> Explanation:
-    shown, fn = _target_function(net, target)
+def _with_target(graph: Graph, explanation: Explanation, target: Any, output: int,
+                 domain: tuple[float, float] | None, pieces: list[Piece] | None
+                 ) -> Explanation:
+    shown, fn = target_function(graph, target)
     tv = float(fn(explanation.x.reshape(1, -1))[0])
     worst = worst_at = None
     if domain is not None and np.all(np.isfinite(domain)):
         grid = np.linspace(domain[0], domain[1], 2001)
-        if net.is_piecewise_linear:
-            grid = np.union1d(grid, [float(b) for b in
-                                     net.breakpoints(domain, exact=False)])
-        net_values = np.asarray(net.evaluate(grid.reshape(-1, 1), "float64"),
-                                dtype=np.float64).reshape(grid.size, -1)[:, output]
+        if graph.piecewise_linear:
+            pieces = pieces if pieces is not None else network_pieces(graph, domain)
+            grid = np.union1d(grid, [float(p.low) for p in pieces[1:]])
+        values = graph.run(FloatBackend(np.float64), graph.batch(grid.reshape(-1, 1)))
+        net_values = graph.output_values(values)[:, output]
         errors = np.abs(net_values - fn(grid.reshape(-1, 1)))
         k = int(np.argmax(errors))
         worst, worst_at = float(errors[k]), float(grid[k])
@@ -359,14 +388,16 @@ def _with_target(net: Any, explanation: Explanation, target: Any, output: int,
                           "target_error": abs(explanation.value - tv),
                           "max_target_error": worst, "max_target_error_at": worst_at,
                           "domain": domain,
-                          "law_versus_target": _compare_laws(net, explanation, shown)})
+                          "law_versus_target": _compare_laws(graph, explanation, shown)})
 
 
-def _compare_laws(net: Any, explanation: Explanation, target: Any) -> dict[str, float] | None:
+def _compare_laws(graph: Graph, explanation: Explanation, target: Any
+                  ) -> dict[str, float] | None:
     """Slope and intercept of the local law beside an affine one-input target's."""
-    if explanation.local_law is None or len(net.inputs) != 1 or not isinstance(target, sp.Expr):
+    if explanation.local_law is None or len(graph.features) != 1 or not isinstance(
+            target, sp.Expr):
         return None
-    x = net.inputs[0]
+    x = graph.features[0]
     if not target.is_polynomial(x) or sp.degree(target, x) > 1:
         return None
     law = explanation.local_law
@@ -374,17 +405,18 @@ def _compare_laws(net: Any, explanation: Explanation, target: Any) -> dict[str, 
             "intercept": float(law.subs(x, 0)), "target_intercept": float(target.subs(x, 0))}
 
 
-def _dead_units(net: Any, domain: tuple[float, float]) -> dict[str, np.ndarray]:
+def _dead_units(graph: Graph, pieces: list[Piece]) -> dict[str, np.ndarray]:
     seen: dict[str, np.ndarray] = {}
-    for piece in net.pieces(domain):
-        if np.isfinite(piece.low) and np.isfinite(piece.high):
-            probe = (piece.low + piece.high) / 2
-        elif np.isfinite(piece.high):
-            probe = piece.high - 1.0
-        elif np.isfinite(piece.low):
-            probe = piece.low + 1.0
+    for piece in pieces:
+        low, high = float(piece.low), float(piece.high)
+        if np.isfinite(low) and np.isfinite(high):
+            probe = (low + high) / 2
+        elif np.isfinite(high):
+            probe = high - 1.0
+        elif np.isfinite(low):
+            probe = low + 1.0
         else:
             probe = 0.0
-        for layer, mask in active_units(net, probe).items():
+        for layer, mask in active_units(graph, probe).items():
             seen[layer] = seen[layer] | mask if layer in seen else mask
     return {layer: np.flatnonzero(~mask) for layer, mask in seen.items()}

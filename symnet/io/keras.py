@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInputError, ModelLoadError, UnsupportedLayerError
-from .layers import is_supported_class, supported_layers, unsupported
+from ..errors import InvalidInputError, ModelLoadError, UnsupportedLayerError
+from ..layers import is_supported_class, supported_layers, unsupported
 
 __all__ = ["KerasGraph", "KerasNode", "import_keras", "load_model", "read_graph", "scan_config"]
 
@@ -24,8 +24,7 @@ SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def import_keras() -> Any:
-    """Import Keras (and TensorFlow) quietly: their C++ start-up logs are not for our users."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Import Keras (its backend, TensorFlow, with it)."""
     import keras
 
     return keras

@@ -1,0 +1,306 @@
+"""Linear regions of piecewise-linear networks: the local affine law, the pieces of a
+one-input network, and its exact breakpoints.
+
+:func:`linearize` runs the graph on a :class:`~symnet.backends.LinearizedBackend`: the local law
+``f(x) = A x + b`` and the decisions that bound its region. For one input, the pieces of the
+whole line are found by a sweep over the breakpoints when the network reduces to affine ->
+one piecewise-linear activation -> affine (O(N log N)), else by a walk from region to region;
+``exact`` pieces are then recomputed in rational arithmetic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..backends import ExactLinearizedBackend, LinearizedBackend, exact_interval, interval, piece_at
+from ..errors import InvalidInputError, UnsupportedLayerError
+from ..graph import Graph
+
+__all__ = ["Piece", "domain_of", "linearize", "network_pieces", "region", "sweep_pieces", "walk"]
+
+
+def linearize(graph: Graph, x: Any, require: bool = True
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, LinearizedBackend]:
+    """``(A, b, x0, backend)``: the affine law ``f = A x + b`` on the linear region of the
+    sample ``x`` (``A``: outputs × inputs), and the backend holding the region's decisions."""
+    if require:
+        graph.require_piecewise_linear("the local affine law")
+    arrays = graph.sample(x)
+    x0 = np.concatenate([a.reshape(-1) for a in arrays])
+    n = x0.size
+    rows = np.vstack([x0, x0 + np.eye(n)])
+    backend = LinearizedBackend()
+    parts, start = [], 0
+    for shape in graph.input_shapes:
+        size = math.prod(shape)
+        parts.append(rows[:, start:start + size].reshape((n + 1,) + shape))
+        start += size
+    out = graph.output_values(graph.run(backend, parts))
+    a = (out[1:] - out[0]).T
+    return a, out[0] - a @ x0, x0, backend
+
+
+def region(graph: Graph, x0: np.ndarray, backend: LinearizedBackend) -> Any:
+    """The region of a linearization: an ``Interval`` for one input, else linear
+    inequalities in the input symbols."""
+    if x0.size == 1:
+        low, high = interval(backend.decisions, float(x0[0]))
+        return sp.Interval(sp.Float(low) if np.isfinite(low) else -sp.oo,
+                           sp.Float(high) if np.isfinite(high) else sp.oo)
+    conditions = []
+    for d in backend.decisions:
+        for t0, grad, lo, hi in zip(d.t0, d.grad, d.lo, d.hi):
+            if not np.any(grad):
+                continue
+            expr = sp.Float(t0) + sum(sp.Float(g) * (s - sp.Float(v)) for g, s, v in
+                                      zip(grad, graph.features, x0) if g != 0)
+            if np.isfinite(lo):
+                conditions.append(expr >= sp.Float(lo))
+            if np.isfinite(hi):
+                conditions.append(expr <= sp.Float(hi))
+    return conditions
+
+
+def domain_of(graph: Graph, domain: Any) -> tuple[float, float]:
+    """A one-input network's domain as ``(low, high)`` (default: all reals)."""
+    if len(graph.features) != 1:
+        raise InvalidInputError(f"piecewise forms need a network with one input; this one "
+                                f"has {len(graph.features)}")
+    if domain is None:
+        return -np.inf, np.inf
+    try:
+        low, high = (float(v) for v in domain)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"domain must be a pair of numbers (low, high), received "
+                                f"{domain!r}") from exc
+    if not low < high:
+        raise InvalidInputError(f"domain must have low < high, received {domain!r}")
+    return low, high
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One linear piece of a one-input network: ``y = slope * x + intercept`` on [low, high]."""
+
+    low: float
+    high: float
+    slope: np.ndarray
+    intercept: np.ndarray
+
+    def same_law(self, other: Piece) -> bool:
+        return bool(np.allclose(self.slope, other.slope, rtol=1e-12, atol=1e-12)
+                    and np.allclose(self.intercept, other.intercept, rtol=1e-12, atol=1e-12))
+
+
+def _step(x: float) -> float:
+    return 1e-9 * max(1.0, abs(x))
+
+
+def _wide(p: Piece) -> bool:
+    """Wider than the walk's step (an infinite piece always is)."""
+    if not (np.isfinite(p.low) and np.isfinite(p.high)):
+        return p.high > p.low
+    return p.high - p.low > _step(p.low)
+
+
+def walk(piece_at_x: Any, low: float, high: float, max_pieces: int = 1_000_000) -> list[Piece]:
+    """The linear pieces covering ``[low, high]``, found region by region from inside out.
+
+    ``piece_at_x(x)`` gives the region around ``x``. Past each region's end the walk steps a
+    hair further and takes the next region; a region that does not start where the previous
+    one ended means a narrower one was stepped over, and the gap is searched the same way.
+    """
+    def clip(p: Piece) -> Piece:
+        return Piece(max(p.low, low), min(p.high, high), p.slope, p.intercept)
+
+    def fill(a: float, b: float, out: list[Piece]) -> None:
+        # the pieces covering [a, b] in order, appended to out
+        x = a
+        while x < b:
+            if len(out) > max_pieces:
+                raise RuntimeError(f"more than {max_pieces} linear pieces")
+            probe = min(x + _step(x), (x + b) / 2) if x > -np.inf else b - 1.0
+            p = clip(piece_at_x(probe))
+            if p.low > x + _step(x):
+                fill(x, p.low, out)
+            out.append(p)
+            x = max(p.high, probe)
+
+    centre = 0.0 if low <= 0.0 <= high else (low if np.isfinite(low) else high)
+    first = clip(piece_at_x(centre))
+    left: list[Piece] = []
+    x = first.low
+    while x > low:
+        probe = x - _step(x)
+        p = clip(piece_at_x(probe))
+        if p.high < x - _step(x):
+            gap: list[Piece] = []
+            fill(p.high, x, gap)
+            left.extend(reversed(gap))
+        left.append(p)
+        x = min(p.low, probe)
+    right: list[Piece] = []
+    if first.high < high:
+        fill(first.high, high, right)
+    pieces = list(reversed(left)) + [first] + right
+    if len(pieces) > 1:  # a region touching the domain only at its edge adds nothing
+        pieces = [p for p in pieces if _wide(p)] or pieces[:1]
+    # the pieces cover the domain: its ends are theirs (float rounding may leave a sliver)
+    pieces[0] = Piece(low, pieces[0].high, pieces[0].slope, pieces[0].intercept)
+    pieces[-1] = Piece(pieces[-1].low, high, pieces[-1].slope, pieces[-1].intercept)
+    merged = [pieces[0]]
+    for p in pieces[1:]:
+        if p.same_law(merged[-1]):
+            merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
+        elif p.high > merged[-1].high:
+            merged.append(Piece(merged[-1].high, p.high, p.slope, p.intercept))
+    return merged
+
+
+
+# --- the pieces of a network -------------------------------------------------------------
+
+def network_pieces(graph: Graph, domain: Any = None, exact: bool = False) -> list[Piece]:
+    """The linear pieces of a one-input piecewise-linear network on ``domain``.
+
+    Found in float64 (a sweep or a region walk); with ``exact``, each piece's law and ends are
+    then recomputed in exact rational arithmetic from the float32 weights (``Fraction``\\ s;
+    ends outside the domain are ``±inf``).
+    """
+    low, high = domain_of(graph, domain)
+    graph.require_piecewise_linear("the piecewise form")
+
+    def piece_at_x(x: float) -> Piece:
+        a, b, x0, backend = linearize(graph, x)
+        start, end = interval(backend.decisions, float(x0[0]))
+        return Piece(start, end, a[:, 0], b)
+
+    pieces = sweep_pieces(graph, low, high)
+    if pieces is None:
+        pieces = walk(piece_at_x, low, high)
+    return _exact_pieces(graph, pieces, low, high) if exact else pieces
+
+
+def _exact_piece(graph: Graph, x: Fraction, low: float, high: float) -> Piece:
+    backend = ExactLinearizedBackend()
+    rows = np.array([[x], [x + 1]], dtype=object)
+    values = graph.run(backend, [rows])
+    out = np.concatenate([values[k].reshape(2, -1) for k in graph.outputs], axis=1)
+    slope = out[1] - out[0]
+    start, end = exact_interval(backend.decisions, x)
+    start = low if start is None or (np.isfinite(low) and start < Fraction(low)) else start
+    end = high if end is None or (np.isfinite(high) and end > Fraction(high)) else end
+    return Piece(start, end, slope, out[0] - slope * x)
+
+
+def _exact_pieces(graph: Graph, pieces: list[Piece], low: float, high: float) -> list[Piece]:
+    def probe(p: Piece) -> Fraction:
+        if np.isfinite(float(p.low)) and np.isfinite(float(p.high)):
+            return (Fraction(p.low) + Fraction(p.high)) / 2
+        if np.isfinite(float(p.high)):
+            return Fraction(p.high) - 1
+        return Fraction(p.low) + 1 if np.isfinite(float(p.low)) else Fraction(0)
+
+    found = {}
+    for p in pieces:
+        q = _exact_piece(graph, probe(p), low, high)
+        found[q.low] = q
+    # A region the float walk stepped over leaves a gap between exact pieces: probe its
+    # middle, exactly, until the pieces meet (each probe finds a new region).
+    for _ in range(100_000):
+        ordered = sorted(found.values(), key=lambda p: float(p.low))
+        gaps = [(a.high, b.low) for a, b in itertools.pairwise(ordered) if a.high != b.low]
+        if not gaps:
+            break
+        for start, end in gaps:
+            q = _exact_piece(graph, (Fraction(start) + Fraction(end)) / 2, low, high)
+            found[q.low] = q
+    merged: list[Piece] = []
+    for p in ordered:
+        if merged and all(p.slope == merged[-1].slope) and all(
+                p.intercept == merged[-1].intercept):
+            merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
+        else:
+            merged.append(p)
+    return merged
+
+
+def sweep_pieces(graph: Graph, low: float, high: float) -> list[Piece] | None:
+    """The pieces of a network that reduces to affine -> one piecewise-linear activation ->
+    affine, by a sweep: O(N log N) for N hidden units, where the region walk is O(N^2).
+
+    Every breakpoint is where one unit's pre-activation ``a_i x + c_i`` meets a kink ``k`` of
+    the activation: ``x = (k - c_i) / a_i``. Sorted, they are crossed left to right; at each, only
+    that unit changes piece, so the output's slope and intercept are updated by its change
+    alone. ``None`` when the network does not have that shape (the walk is used instead).
+    """
+    from ..ops import Affine, Elementwise
+    from .passes import merge_affine, remove_identities
+
+    try:
+        nodes = graph.chain()
+    except UnsupportedLayerError:
+        return None
+    steps = [n.op for n in merge_affine(remove_identities(nodes, graph.shapes).after,
+                                        graph.shapes).after]
+    if len(steps) not in (2, 3) or not isinstance(steps[0], Affine) or not isinstance(
+            steps[1], Elementwise) or steps[1].fixed is not None or (
+            len(steps) == 3 and not isinstance(steps[2], Affine)):
+        return None
+    first, fn = steps[0], steps[1].fn
+    if first.weight.shape[0] != 1 or not fn.piecewise_linear:
+        return None
+    a, c = first.weight[0], first.bias
+    out_w = steps[2].weight if len(steps) == 3 else np.eye(a.size)
+    out_b = steps[2].bias if len(steps) == 3 else np.zeros(a.size)
+    kinks = np.asarray(fn.kinks, dtype=np.float64)
+    moving = np.flatnonzero(a != 0)
+    crossings = ((kinks[None, :] - c[moving, None]) / a[moving, None]).reshape(-1)
+    units = np.repeat(moving, kinks.size)
+    inside = (crossings > low) & (crossings < high)
+    order = np.argsort(crossings[inside], kind="stable")
+    points, who = crossings[inside][order], units[inside][order]
+
+    def laws(x: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s, t, _, _ = piece_at(fn, a[idx] * x + c[idx])
+        return s, t
+
+    start = low if np.isfinite(low) else (points[0] - 1.0 if points.size else 0.0)
+    every = np.arange(a.size)
+    first_probe = (start + points[0]) / 2 if points.size and np.isfinite(low) else (
+        points[0] - 1.0 if points.size else start + 1.0)
+    s, t = laws(first_probe, every)
+    slope = (s * a) @ out_w
+    intercept = (s * c + t) @ out_w + out_b
+    pieces: list[Piece] = []
+    left = low
+    groups = np.flatnonzero(np.diff(points)) + 1 if points.size else np.array([], int)
+    for block in np.split(np.arange(points.size), groups):
+        if block.size == 0:
+            continue
+        x_b = points[block[0]]
+        pieces.append(Piece(left, x_b, slope.copy(), intercept.copy()))
+        nxt = points[block[-1] + 1] if block[-1] + 1 < points.size else (
+            high if np.isfinite(high) else x_b + 2.0)
+        idx = np.unique(who[block])
+        s_new, t_new = laws((x_b + nxt) / 2, idx)
+        ds, dt = s_new - s[idx], t_new - t[idx]
+        slope = slope + (ds * a[idx]) @ out_w[idx]
+        intercept = intercept + (ds * c[idx] + dt) @ out_w[idx]
+        s[idx], t[idx] = s_new, t_new
+        left = x_b
+    pieces.append(Piece(left, high, slope, intercept))
+    merged = [pieces[0]]
+    for p in pieces[1:]:
+        if p.same_law(merged[-1]):
+            merged[-1] = Piece(merged[-1].low, p.high, p.slope, p.intercept)
+        else:
+            merged.append(p)
+    return merged

@@ -1,0 +1,261 @@
+"""Activations: an elementwise function, softmax along an axis, PReLU; and Keras' activation
+names, each mapped to the op it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .. import functions as fx
+from ..functions import T, number
+from .base import Op, Param, Rewrite, broadcast_row
+from .shape import Identity
+
+__all__ = ["ACTIVATIONS", "Elementwise", "Fn", "PReLU", "Softmax", "celu_fn", "elu_fn",
+           "elementwise", "leaky_relu_fn", "relu_fn"]
+
+
+@dataclass(frozen=True)
+class Fn:
+    """One elementwise function with its options: ``Fn(ReLU, (6, 0, 0))`` is relu6."""
+
+    func: type[fx.Activation]
+    options: tuple[Any, ...] = ()
+    name: str = ""
+    """What Keras calls it (``relu``, ``leaky_relu``...), for messages and reports."""
+
+    def sympy(self, t: Any) -> Any:
+        """The function at ``t`` (exact on rationals when piecewise linear)."""
+        return self.func(t, *self.options)
+
+    def textbook(self, t: Any) -> Any:
+        """As formulas show it: ``Max(0, t)`` for the ReLU family, the named function else."""
+        return self.func.textbook(t, *self.options)
+
+    def numpy(self, x: np.ndarray) -> np.ndarray:
+        """Keras' float arithmetic, in the dtype of ``x``."""
+        return self.func.numeric(x, *self._floats)
+
+    @cached_property
+    def _floats(self) -> tuple[float, ...]:
+        return tuple(float(o) for o in self.options)
+
+    @property
+    def piecewise_linear(self) -> bool:
+        return self.func.piecewise_linear
+
+    @cached_property
+    def exact_kinks(self) -> tuple[Any, ...]:
+        return tuple(self.func.kinks(*self.options))
+
+    @cached_property
+    def kinks(self) -> tuple[float, ...]:
+        return tuple(float(k) for k in self.exact_kinks)
+
+    @cached_property
+    def key(self) -> str:
+        """A name that spells the options: ``relu``, ``relu[max_value=1.5]``..."""
+        if not self.options or self.name in ("relu6",):
+            return self.name or self.func.__name__.lower()
+        keys = self.func.option_keys or ("option",) * len(self.options)
+        defaults = self.func.defaults or (None,) * len(self.options)
+        shown = [f"{k}={float(v)!r}" for k, v, d in zip(keys, self.options, defaults) if v != d]
+        return f"{self.name}[{', '.join(shown)}]"
+
+    def definition(self) -> sp.Lambda:
+        """The function as a SymPy ``Lambda`` of ``t``, as formulas show it."""
+        return sp.Lambda(T, self.textbook(T))
+
+    @cached_property
+    def growth(self) -> tuple[int, int]:
+        """(nodes of the textbook formula, uses of ``t`` in it): the closed form's growth."""
+        body = self.textbook(T)
+        nodes = sum(1 for _ in sp.preorder_traversal(body))
+        uses = sum(1 for node in sp.preorder_traversal(body) if node == T)
+        return nodes, max(uses, 1)
+
+
+def relu_fn(negative_slope: float = 0.0, max_value: float | None = None,
+            threshold: float = 0.0) -> Fn:
+    """Keras ``ReLU`` with its three options."""
+    options = (sp.oo if max_value is None else number(max_value), number(negative_slope),
+               number(threshold))
+    if options == fx.ReLU.defaults:
+        return Fn(fx.ReLU, name="relu")
+    name = "relu6" if options == (6, 0, 0) else "relu"
+    return Fn(fx.ReLU, options, name)
+
+
+def leaky_relu_fn(negative_slope: float) -> Fn:
+    return Fn(fx.LeakyReLU, (number(negative_slope),), "leaky_relu")
+
+
+def elu_fn(alpha: float = 1.0) -> Fn:
+    return Fn(fx.ELU, () if float(alpha) == 1.0 else (number(alpha),), "elu")
+
+
+def celu_fn(alpha: float = 1.0) -> Fn:
+    return Fn(fx.CELU, () if float(alpha) == 1.0 else (number(alpha),), "celu")
+
+
+@dataclass(frozen=True, eq=False)
+class Elementwise(Op):
+    """``fn`` on every entry. ``fixed`` (set by pruning) holds, per unit, the slope and
+    intercept of the piece a unit is known to stay on (``NaN``: the unit keeps ``fn``)."""
+
+    fn: Fn
+    fixed: tuple[np.ndarray, np.ndarray] | None = None
+    entrywise = True
+    activation = True
+
+    @property
+    def piecewise_linear(self) -> bool:
+        return self.fn.piecewise_linear
+
+    def formula(self, x: Any) -> Any:
+        return fx.Entrywise(self.fn.definition(), x)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        out = backend.map(self.fn, x)
+        if self.fixed is not None:
+            slope, intercept = self.fixed
+            out = np.where(np.isnan(slope), out, np.nan_to_num(slope) * x
+                           + np.nan_to_num(intercept))
+        return out
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        nodes, uses = self.fn.growth
+        return uses * sizes[0] + (nodes - uses)
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        name = self.fn.name or self.fn.key
+        if last and self.fn.func is fx.Sigmoid:
+            return (Rewrite("logits_not_probabilities", f"the {name} of {{layer}} was not "
+                            "applied: these are the logits, not the probabilities the network "
+                            "outputs.", Identity("the activation left out")),)
+        return (Rewrite("missing_activation", f"the {name} activation of layer {{layer}} was "
+                        "forgotten: apply it to the layer's values before the next layer.",
+                        Identity("the activation left out")),)
+
+    def describe(self) -> str:
+        shown = self.fn.key
+        if self.fixed is not None:
+            shown += f", {int(np.sum(~np.isnan(self.fixed[0])))} units affine"
+        return shown
+
+
+@dataclass(frozen=True, eq=False)
+class Softmax(Op):
+    """``softmax`` (or ``log_softmax``) along the last axis."""
+
+    log: bool = False
+    activation = True
+
+    def formula(self, x: Any) -> Any:
+        return fx.LogSoftmax(x) if self.log else fx.Softmax(x)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        return backend.softmax(x, -1, self.log)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return (shapes[0][-1] + 1) * (sizes[0] + 3) if shapes[0] else sizes[0] + 3
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        name = "log_softmax" if self.log else "softmax"
+        if last:
+            return (Rewrite("logits_not_probabilities", f"the {name} of {{layer}} was not "
+                            "applied: these are the logits, not the probabilities the network "
+                            "outputs.", Identity("the softmax left out")),)
+        return (Rewrite("missing_activation", f"the {name} activation of layer {{layer}} was "
+                        "forgotten: apply it to the layer's values before the next layer.",
+                        Identity("the softmax left out")),)
+
+    def describe(self) -> str:
+        return "log_softmax" if self.log else "softmax"
+
+
+_RELU = relu_fn()
+
+
+@dataclass(frozen=True, eq=False)
+class PReLU(Op):
+    """``max(0, x) − α ⊙ max(0, −x)``: a learned slope for negative inputs, per unit."""
+
+    alpha: Param
+    entrywise = True
+    activation = True
+    affine = False
+
+    @property
+    def piecewise_linear(self) -> bool:
+        return True
+
+    def formula(self, x: Any) -> Any:
+        rows, cols = (int(d) for d in x.shape)
+        a_rows, a_cols = (int(d) for d in self.alpha.symbol.shape)
+        if (a_rows, a_cols) == (rows, cols):
+            slope: Any = self.alpha.symbol
+        elif (a_rows, a_cols) == (1, cols):
+            slope = broadcast_row(self.alpha.symbol, rows)
+        else:
+            slope = self.alpha.symbol * sp.OneMatrix(1, cols)
+        relu = _RELU.definition()
+        return fx.Entrywise(relu, x) - sp.HadamardProduct(
+            slope, fx.Entrywise(relu, -x))
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        return backend.map(_RELU, x) - backend.weight(self.alpha) * backend.map(_RELU, -x)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return 2 * sizes[0] + 8
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        return (Rewrite("missing_activation", "the PReLU activation of layer {layer} was "
+                        "forgotten: apply it to the layer's values before the next layer.",
+                        Identity("the activation left out")),)
+
+    def describe(self) -> str:
+        return "prelu"
+
+
+def elementwise(fn: Fn | None) -> Op | None:
+    return None if fn is None else Elementwise(fn)
+
+
+#: Keras activation name -> the op it is (``None``: ``linear``, the identity). Names that Keras
+#: has but that are absent here (``glu``, ``sparsemax``, ``threshold``) are refused by name.
+ACTIVATIONS: dict[str, Op | None] = {
+    "linear": None,
+    "relu": Elementwise(_RELU),
+    "relu6": Elementwise(relu_fn(max_value=6.0)),
+    "leaky_relu": Elementwise(leaky_relu_fn(0.2)),
+    "elu": Elementwise(elu_fn(1.0)),
+    "celu": Elementwise(celu_fn(1.0)),
+    "selu": Elementwise(Fn(fx.SELU, name="selu")),
+    "softmax": Softmax(),
+    "log_softmax": Softmax(log=True),
+    "sigmoid": Elementwise(Fn(fx.Sigmoid, name="sigmoid")),
+    "hard_sigmoid": Elementwise(Fn(fx.HardSigmoid, name="hard_sigmoid")),
+    "tanh": Elementwise(Fn(fx.Tanh, name="tanh")),
+    "softplus": Elementwise(Fn(fx.Softplus, name="softplus")),
+    "softsign": Elementwise(Fn(fx.Softsign, name="softsign")),
+    "silu": Elementwise(Fn(fx.SiLU, name="silu")),
+    "swish": Elementwise(Fn(fx.SiLU, name="silu")),
+    "gelu": Elementwise(Fn(fx.GELU, name="gelu")),
+    "exponential": Elementwise(Fn(fx.Exponential, name="exponential")),
+    "mish": Elementwise(Fn(fx.Mish, name="mish")),
+    "hard_silu": Elementwise(Fn(fx.HardSiLU, name="hard_silu")),
+    "hard_swish": Elementwise(Fn(fx.HardSiLU, name="hard_silu")),
+    "log_sigmoid": Elementwise(Fn(fx.LogSigmoid, name="log_sigmoid")),
+    "hard_tanh": Elementwise(Fn(fx.HardTanh, name="hard_tanh")),
+    "squareplus": Elementwise(Fn(fx.SquarePlus, name="squareplus")),
+    "sparse_plus": Elementwise(Fn(fx.SparsePlus, name="sparse_plus")),
+    "sparse_sigmoid": Elementwise(Fn(fx.SparseSigmoid, name="sparse_sigmoid")),
+    "soft_shrink": Elementwise(Fn(fx.SoftShrink, name="soft_shrink")),
+    "hard_shrink": Elementwise(Fn(fx.HardShrink, name="hard_shrink")),
+    "tanh_shrink": Elementwise(Fn(fx.TanhShrink, name="tanh_shrink")),
+}

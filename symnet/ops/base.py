@@ -1,0 +1,176 @@
+"""What every op is: its parameters, its formula, its arithmetic, and what analyses read of it.
+
+An :class:`Op` is a frozen record. Everything symnet needs from an operation is a method of it,
+written once: ``formula`` (the textbook SymPy expression over parameter symbols), ``forward``
+(the arithmetic, against the small :class:`~symnet.backends.Backend` interface, so that the same
+code runs in float32 as Keras does, in float64, exactly, symbolically and linearized),
+``output_shape``, ``size`` (the closed form's growth), ``as_affine`` (its affine map, when it is
+affine in its input, computed once), and ``mistakes`` (how a hand calculation gets it wrong, as
+other ops).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import sympy as sp
+
+from ..functions import number
+
+if TYPE_CHECKING:
+    from ..backends import Backend
+
+__all__ = ["Constant", "Op", "Param", "Rewrite", "broadcast_row", "matrix_shape"]
+
+
+def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The matrix view ``(rows, columns)`` of a per-sample tensor shape: all axes but the last
+    are rows, so that Keras' ``x @ K + b`` is literally ``x K + b``."""
+    if len(shape) == 0:
+        return (1, 1)
+    rows = 1
+    for d in shape[:-1]:
+        rows *= int(d)
+    return (rows, int(shape[-1]))
+
+
+def broadcast_row(row: Any, rows: Any) -> Any:
+    """A ``(1, n)`` parameter repeated on every row of a ``(rows, n)`` input."""
+    return row if int(rows) == 1 else sp.OneMatrix(rows, 1) * row
+
+
+@dataclass(frozen=True, eq=False)
+class Param:
+    """One array of numbers a formula uses, with the symbol that stands for it."""
+
+    name: str
+    """Keras' name of the array: ``kernel``, ``bias``, ``gamma``, ``moving_mean``..."""
+    symbol: sp.MatrixSymbol | None
+    """The symbol in the formula (``None`` for arrays inference does not use, e.g. a count)."""
+    value: np.ndarray = field(repr=False)
+    trainable: bool
+    meaning: str
+    """What the array is, in a sentence (the question the first seed asks)."""
+    weight: bool = True
+    """A weight of the layer (counted by ``model.summary()``); ``False`` for numbers from the
+    layer's config, such as ``Normalization(mean=..., variance=...)``."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.value.shape)
+
+    @property
+    def size(self) -> int:
+        return int(self.value.size)
+
+    def matrix(self) -> sp.ImmutableMatrix:
+        """The values as the matrix the symbol stands for (``Float``\\ s holding them exactly)."""
+        rows, cols = (int(d) for d in self.symbol.shape) if self.symbol is not None else (
+            matrix_shape(self.shape))
+        flat = np.asarray(self.value, dtype=np.float64).reshape(-1)
+        return sp.ImmutableMatrix(rows, cols, [sp.Float(float(v), precision=53) for v in flat])
+
+    @cached_property
+    def exact(self) -> tuple[np.ndarray, int]:
+        """``value == numerators / 2**shift`` with Python-int numerators: the exact rationals
+        of the stored floats, computed once (every float32 is a dyadic rational)."""
+        from ..backends.exact import dyadic
+
+        return dyadic(self.value)
+
+
+@dataclass(frozen=True, eq=False)
+class Constant:
+    """A hyperparameter that formulas show as a symbol (BatchNorm's ε), with its value."""
+
+    name: str
+    """Its key in the layer's config (``epsilon``)."""
+    symbol: sp.Symbol
+    value: float
+    """As the config (or Keras) gives it."""
+
+    @property
+    def exact(self) -> sp.Rational:
+        """The value exactly as written (``0.001`` is 1/1000)."""
+        return number(self.value)
+
+
+@dataclass(frozen=True, eq=False)
+class Rewrite:
+    """A hand-calculation mistake on one op: the op as the student computed it."""
+
+    code: str
+    """The diagnosis (``bias_omitted``, ``bn_epsilon_outside_sqrt``...)."""
+    message: str
+    """A sentence; ``{layer}`` stands for the layer's name."""
+    op: Op
+    uses_batch: bool = False
+    """Whether the op needs the batch run through the network before the sample."""
+
+
+class Op:
+    """One operation of a network. Subclasses are frozen dataclasses."""
+
+    arity: ClassVar[int] = 1
+    """How many inputs (0: one or more)."""
+    affine: ClassVar[bool] = False
+    """Affine in its input (``as_affine`` gives the map)."""
+    entrywise: ClassVar[bool] = False
+    """Acts entry by entry (output entry i depends on input entry i only)."""
+    activation: ClassVar[bool] = False
+    """An activation function: what a student forgets when they forget the activation."""
+    identity: ClassVar[bool] = False
+    """The identity at inference."""
+
+    @property
+    def piecewise_linear(self) -> bool:
+        """Affine, or affine on each of finitely many pieces (ReLU, max...)."""
+        return self.affine
+
+    def params(self) -> tuple[Param, ...]:
+        """The arrays the op reads, in field order."""
+        found = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Param):
+                found.append(value)
+        return tuple(found)
+
+    def constants(self) -> tuple[Constant, ...]:
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self)  # type: ignore
+                     if isinstance(getattr(self, f.name), Constant))
+
+    def formula(self, *xs: Any) -> Any:
+        """The textbook formula of the output, over the inputs' and parameters' symbols."""
+        raise NotImplementedError
+
+    def forward(self, backend: Backend, *xs: Any) -> Any:
+        """The output's numbers (batch first) on ``backend``."""
+        raise NotImplementedError
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        """The per-sample output shape for the per-sample input shapes."""
+        return shapes[0]
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        """Estimated SymPy nodes per output entry, given the inputs' nodes per entry and their
+        per-sample shapes."""
+        return sizes[0] + 2
+
+    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(W, b)`` in float64 with ``f(x) = x W + b`` on vectors of ``n`` entries, for an
+        affine op; ``None`` otherwise."""
+        return None
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        """The ways a hand calculation gets this op wrong (``last``: it makes the network's
+        output; ``batch``: rows of a batch the student may have taken statistics from)."""
+        return ()
+
+    def describe(self) -> str:
+        """A few words: what the op is."""
+        return type(self).__name__

@@ -1,0 +1,140 @@
+"""Affine ops: ``x K`` (a kernel), ``+ b`` (a bias), ``x W + b`` (what passes make), scaling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..functions import number
+from .base import Op, Param, Rewrite, broadcast_row
+from .shape import Identity
+
+__all__ = ["Affine", "BiasAdd", "MatMul", "Rescale"]
+
+
+@dataclass(frozen=True, eq=False)
+class MatMul(Op):
+    """``x K`` with ``K`` of shape (in, out): output unit j is the input times column j."""
+
+    kernel: Param
+    affine = True
+
+    def formula(self, x: Any) -> Any:
+        return x * self.kernel.symbol
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        return backend.matmul(x, backend.weight(self.kernel))
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(shapes[0][:-1]) + (int(self.kernel.shape[-1]),)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return int(self.kernel.shape[0]) * (sizes[0] + 2)
+
+    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        kernel = np.asarray(self.kernel.value, np.float64)
+        return kernel, np.zeros(kernel.shape[1])
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        k = self.kernel
+        if k.value.ndim != 2 or k.value.shape[0] != k.value.shape[1]:
+            return ()
+        flipped = Param(k.name, k.symbol, np.ascontiguousarray(k.value.T), k.trainable,
+                        k.meaning, k.weight)
+        return (Rewrite("transposed_kernel", "the kernel of {layer} was used transposed: Keras "
+                        "computes x·K with K of shape (in, out), so output unit j uses column j.",
+                        MatMul(flipped)),)
+
+    def describe(self) -> str:
+        n, m = self.kernel.shape[:2]
+        return f"x·K {n}->{m}"
+
+
+@dataclass(frozen=True, eq=False)
+class BiasAdd(Op):
+    """``+ b``: one offset per unit of the last axis."""
+
+    bias: Param
+    affine = True
+    entrywise = True
+
+    def formula(self, x: Any) -> Any:
+        return x + broadcast_row(self.bias.symbol, x.shape[0])
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        return x + backend.weight(self.bias)
+
+    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.eye(n), np.asarray(self.bias.value, np.float64)
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        return (Rewrite("bias_omitted", "the bias of {layer} was left out: add b after x·K.",
+                        Identity("the bias left out")),)
+
+    def describe(self) -> str:
+        return f"+ b ({self.bias.size})"
+
+
+@dataclass(frozen=True, eq=False)
+class Affine(Op):
+    """``x W + b`` on vectors, in float64: what the simplification passes make of affine ops.
+    ``origin`` names the layers it came from."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    origin: tuple[str, ...] = ()
+    batchnorm: bool = False
+    affine = True
+
+    def formula(self, x: Any) -> Any:
+        n, m = self.weight.shape
+        w = sp.MatrixSymbol("W'", n, m)
+        return x * w + sp.MatrixSymbol("b'", 1, m)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        flat = x.reshape(x.shape[0], -1)
+        return backend.matmul(flat, backend.weight(self.weight)) + backend.weight(self.bias)
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return (int(self.weight.shape[1]),)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return int(self.weight.shape[0]) * (sizes[0] + 2) + 2
+
+    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.weight, self.bias
+
+    def describe(self) -> str:
+        n, m = self.weight.shape
+        return f"affine {n}->{m} ({' + '.join(self.origin)})"
+
+
+@dataclass(frozen=True, eq=False)
+class Rescale(Op):
+    """``scale · x + offset`` (Keras ``Rescaling``; also a dropout scaled at inference)."""
+
+    scale: float
+    offset: float = 0.0
+    affine = True
+    entrywise = True
+
+    def formula(self, x: Any) -> Any:
+        out = number(self.scale) * x
+        if self.offset:
+            out = out + number(self.offset) * sp.OneMatrix(*x.shape)
+        return out
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        return x * backend.const(self.scale) + backend.const(self.offset)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return sizes[0] + 4
+
+    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.eye(n) * float(self.scale), np.full(n, float(self.offset))
+
+    def describe(self) -> str:
+        return f"{self.scale:g}·x + {self.offset:g}"
