@@ -1,24 +1,8 @@
-"""symnet's SymPy functions: the activations and matrix operations SymPy does not have.
-
-This is the one symnet module a formula needs: ``sympy.srepr`` of any formula symnet writes is
-rebuilt in a fresh process by ``eval`` with the names of ``sympy`` and of this module::
-
-    from sympy import *
-    from symnet.functions import *
-    formula = eval(text)          # only for text you trust: srepr is Python code
-
-**Activations** are SymPy ``Function``\\ s of their argument and their options, e.g.
+"""Activations as SymPy functions of their argument and their options, e.g.
 ``ReLU(t, max_value, negative_slope, threshold)``: each has its exact definition
 (``rewrite(Max)``, ``rewrite(Piecewise)``), evaluates exactly on rationals when it is piecewise
-linear, numerically (``evalf``) otherwise, prints as a textbook would, and has a numpy
-implementation that follows Keras' own float arithmetic (:meth:`Activation.numeric`). Layer
-formulas apply them to a matrix through SymPy's ``ElementwiseApplyFunction``; the ReLU family
-is shown by its definition, ``Max(0, t)``.
-
-**Matrix operations** (``Softmax``, ``Standardize``, ``Reshape``...) are ``MatrixExpr``\\ s with an
-``_entry`` method, so a formula made explicit with numbers (``as_explicit``) is the same function
-as the forward pass that computes it.
-"""
+linear (or rational), numerically (``evalf``) otherwise, prints as a textbook would, and has a
+numpy implementation that follows Keras' own float arithmetic (:meth:`Activation.numeric`)."""
 
 from __future__ import annotations
 
@@ -29,17 +13,12 @@ import sympy as sp
 from scipy import special
 from sympy.core.evalf import prec_to_dps
 from sympy.core.function import Function
-from sympy.core.symbol import Str  # srepr writes MatrixSymbol names with it
-from sympy.matrices.expressions import MatrixExpr
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 __all__ = [
-    "CELU", "ELU", "GELU", "HardShrink", "HardSiLU", "HardSigmoid", "HardTanh", "InverseSqrt",
-    "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "RMSScale", "ReLU", "Reshape", "SELU",
-    "SiLU", "Sigmoid", "SoftShrink", "Softmax", "Softplus", "Softsign", "SparsePlus",
-    "SparseSigmoid", "SquarePlus", "Standardize", "StdFloor", "TanhShrink", "ElementwiseMax",
-    "ElementwiseMin", "Activation", "Entrywise", "Exponential", "Tanh", "T", "canonical",
-    "number", "Str",
+    "ACTIVATION_CLASSES", "CELU", "ELU", "GELU", "Activation", "Exponential", "HardShrink",
+    "HardSiLU", "HardSigmoid", "HardTanh", "InverseSqrt", "LeakyReLU", "LogSigmoid", "Mish",
+    "ReLU", "SELU", "SiLU", "Sigmoid", "SoftShrink", "Softplus", "Softsign", "SparsePlus",
+    "SparseSigmoid", "SquarePlus", "StdFloor", "T", "Tanh", "TanhShrink", "canonical", "number",
 ]
 
 #: The variable of every elementwise function in symnet's formulas: ``Lambda(T, Max(0, T))``.
@@ -600,149 +579,6 @@ class StdFloor(Activation):
     @classmethod
     def numeric(cls, x: np.ndarray, epsilon: float) -> np.ndarray:
         return np.maximum(np.sqrt(x), _cast(x, epsilon))
-
-
-# --- matrix operations ----------------------------------------------------------------------
-
-class Entrywise(ElementwiseApplyFunction):
-    """SymPy's ``ElementwiseApplyFunction``, also for a 1×1 matrix: SymPy's constructor calls
-    the function on a 1×1 matrix itself (to catch functions that return matrices), which
-    ``Max`` refuses; a scalar function of the entries is what is meant here."""
-
-    def __new__(cls, function: Any, expr: Any) -> Any:
-        expr = sp.sympify(expr)
-        if not isinstance(function, sp.Lambda) or not expr.is_Matrix:
-            raise ValueError(f"expected a Lambda and a matrix, received {function}, {expr}")
-        return MatrixExpr.__new__(cls, function, expr)
-
-
-
-class _OnArg(MatrixExpr):
-    """A matrix expression of one matrix argument (``args[0]``), of that argument's shape."""
-
-    @property
-    def arg(self) -> Any:
-        return self.args[0]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
-
-    def _row(self, i: Any, **kwargs: Any) -> list[Any]:
-        return [self.arg._entry(i, k, **kwargs) for k in range(int(self.arg.shape[1]))]
-
-
-class Softmax(_OnArg):
-    """``softmax`` of each row (the last axis): ``e^{x_j} / Σ_k e^{x_k}``."""
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        exps = [sp.exp(v) for v in self._row(i, **kwargs)]
-        return exps[int(j)] / sp.Add(*exps)
-
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{softmax}}\left({printer._print(self.arg)}\right)"
-
-
-class LogSoftmax(_OnArg):
-    """``log_softmax`` of each row: ``x_j - log Σ_k e^{x_k}``."""
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        row = self._row(i, **kwargs)
-        return row[int(j)] - sp.log(sp.Add(*[sp.exp(v) for v in row]))
-
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{log\_softmax}}\left({printer._print(self.arg)}\right)"
-
-
-class Standardize(_OnArg):
-    """Each row minus its mean (when ``center``), over ``sqrt(row variance + epsilon)``
-    (LayerNormalization; Keras' ``rms_scaling`` divides the uncentred row by the same root)."""
-
-    def __new__(cls, arg: Any, epsilon: Any, center: Any = sp.true) -> Standardize:
-        return super().__new__(cls, arg, sp.sympify(epsilon), sp.true if center else sp.false)
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        row = self._row(i, **kwargs)
-        n = len(row)
-        mean = sp.Add(*row) / n
-        spread = sp.Add(*[(v - mean) ** 2 for v in row]) / n
-        top = row[int(j)] - mean if self.args[2] else row[int(j)]
-        return top / sp.sqrt(spread + self.args[1])
-
-    def _latex(self, printer: Any) -> str:
-        x = printer._print(self.arg)
-        top = rf"{x} - \operatorname{{mean}}\left({x}\right)" if self.args[2] else x
-        eps = printer._print(self.args[1])
-        return rf"\frac{{{top}}}{{\sqrt{{\operatorname{{Var}}\left({x}\right) + {eps}}}}}"
-
-
-class RMSScale(_OnArg):
-    """Each row over ``sqrt(mean of its squares + epsilon)`` (Keras ``RMSNormalization``)."""
-
-    def __new__(cls, arg: Any, epsilon: Any) -> RMSScale:
-        return super().__new__(cls, arg, sp.sympify(epsilon))
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        row = self._row(i, **kwargs)
-        mean_square = sp.Add(*[v**2 for v in row]) / len(row)
-        return row[int(j)] / sp.sqrt(mean_square + self.args[1])
-
-    def _latex(self, printer: Any) -> str:
-        x = printer._print(self.arg)
-        eps = printer._print(self.args[1])
-        return (rf"\frac{{{x}}}{{\sqrt{{\operatorname{{mean}}\left({x} \odot {x}\right) + "
-                rf"{eps}}}}}")
-
-
-class Reshape(_OnArg):
-    """The same entries in row-major (C) order, in a matrix of another shape (``Flatten``)."""
-
-    def __new__(cls, arg: Any, rows: Any, cols: Any) -> Reshape:
-        return super().__new__(cls, arg, sp.Integer(rows), sp.Integer(cols))
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return (self.args[1], self.args[2])
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        flat = int(i) * int(self.args[2]) + int(j)
-        cols = int(self.arg.shape[1])
-        return self.arg._entry(flat // cols, flat % cols, **kwargs)
-
-    def _latex(self, printer: Any) -> str:
-        name = r"\operatorname{flatten}" if self.args[1] == 1 else (
-            rf"\operatorname{{reshape}}_{{{self.args[1]}\times {self.args[2]}}}")
-        return rf"{name}\left({printer._print(self.arg)}\right)"
-
-
-class _Entrywise(MatrixExpr):
-    _op: Any = None
-    _name = ""
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return self.args[0].shape
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        return type(self)._op(*[a._entry(i, j, **kwargs) for a in self.args])
-
-    def _latex(self, printer: Any) -> str:
-        inner = ", ".join(printer._print(a) for a in self.args)
-        return rf"\{self._name}\left({inner}\right)"
-
-
-class ElementwiseMax(_Entrywise):
-    """The entrywise maximum of matrices of one shape (Keras ``Maximum``)."""
-
-    _op = sp.Max
-    _name = "max"
-
-
-class ElementwiseMin(_Entrywise):
-    """The entrywise minimum of matrices of one shape (Keras ``Minimum``)."""
-
-    _op = sp.Min
-    _name = "min"
 
 
 #: Every activation class, by name (what ``lambdify`` maps to numpy).

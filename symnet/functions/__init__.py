@@ -1,0 +1,25 @@
+"""symnet's SymPy functions: the activations and matrix operations SymPy does not have.
+
+This is the one symnet namespace a formula needs: ``sympy.srepr`` of any formula symnet writes
+is rebuilt in a fresh process by ``eval`` with the names of ``sympy`` and of this package::
+
+    from sympy import *
+    from symnet.functions import *
+    formula = eval(text)          # only for text you trust: srepr is Python code
+
+Activations (:mod:`.activations`) are SymPy ``Function``\\ s of their argument and options;
+layer formulas apply them to a matrix through :class:`Entrywise` (SymPy's
+``ElementwiseApplyFunction``), and the ReLU family is shown by its definition, ``Max(0, t)``.
+Matrix operations (:mod:`.matrices`, :mod:`.convolution`, :mod:`.recurrent`) are
+``MatrixExpr``\\ s whose ``_entry`` gives each entry explicitly, so a formula made explicit with
+numbers is the same function as the forward pass.
+"""
+
+from sympy.core.symbol import Str  # srepr writes MatrixSymbol names with it
+
+from .activations import *  # noqa: F403
+from .activations import __all__ as _activations
+from .matrices import *  # noqa: F403
+from .matrices import __all__ as _matrices
+
+__all__ = [*_activations, *_matrices, "Str"]
