@@ -56,13 +56,20 @@ class LayerFormula:
     output_shape: tuple[int, ...]
     note: str
     input_symbols: tuple[sp.MatrixSymbol, ...] = field(repr=False)
-    output_symbol: sp.MatrixSymbol = field(repr=False)
+    output_symbols: tuple[sp.MatrixSymbol, ...] = field(repr=False)
     steps: tuple[Step, ...] = field(default=(), repr=False)
-    output: int = 0
-    """Which value is the layer's output (an index as in :attr:`Step.inputs`)."""
+    outputs: tuple[int, ...] = (0,)
+    """Which values are the layer's outputs (indices as in :attr:`Step.inputs`)."""
     constant_symbols: tuple[Constant, ...] = field(default=(), repr=False)
     is_input: bool = False
     """An ``InputLayer``: no op, its formula names the input's entries."""
+    definitions: tuple[Any, ...] = field(default=(), repr=False)
+    """Equations that define the notation of the formula (what ``⋆`` computes, a recurrence's
+    step), for reports."""
+
+    @property
+    def output_symbol(self) -> sp.MatrixSymbol:
+        return self.output_symbols[0]
 
     @property
     def ops(self) -> tuple[Op, ...]:
@@ -130,9 +137,13 @@ class LayerCall:
 
     layer: LayerFormula
     inputs: tuple[str, ...]
-    output: str
+    outputs: tuple[str, ...]
     nodes: tuple[int, ...]
     """Indices into :attr:`Graph.nodes`."""
+
+    @property
+    def output(self) -> str:
+        return self.outputs[0]
 
 
 def run_nodes(nodes: Sequence[Node], inputs: Sequence[str], backend: Any,
@@ -188,9 +199,9 @@ class Graph:
         return [node for node in self.nodes if tensor in node.inputs]
 
     def call_of(self, tensor: str) -> LayerCall | None:
-        """The layer call whose output is ``tensor``."""
+        """The layer call that outputs ``tensor``."""
         for call in self.calls:
-            if call.output == tensor:
+            if tensor in call.outputs:
                 return call
         return None
 

@@ -12,7 +12,7 @@ import pytest
 import symnet
 from symnet import InvalidInputError, ModelLoadError, SymnetWarning, UnsupportedLayerError
 
-from .conftest import predict, randomize
+from .conftest import assert_faithful, predict, randomize
 
 
 def small_model(keras):
@@ -77,11 +77,24 @@ def test_unsupported_keras_layer_lists_what_is_supported(keras):
     assert "'conv'" in message and "Conv1D" in message and "BatchNormalization" in message
 
 
-def test_nested_model_is_refused(keras):
+def test_nested_models_are_read_in_place_with_their_names_as_paths(keras, tmp_path):
     inner = small_model(keras)
-    outer = keras.Sequential([keras.Input((2,)), inner])
-    with pytest.raises(UnsupportedLayerError, match="nested"):
-        symnet.explain(outer)
+    inner.name = "inner"
+    x = keras.Input((2,))
+    shared = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, activation="tanh")],
+                              name="head")
+    out = keras.layers.Add()([shared(inner(x)), shared(keras.layers.Dense(1)(x))])
+    outer = keras.Model(x, out, name="outer")
+    randomize(outer, 4)
+    data = np.random.default_rng(2).normal(size=(7, 2)).astype(np.float32)
+    net = assert_faithful(outer, data)
+    names = [layer.name for layer in net.layers]
+    assert "inner/" + inner.layers[0].name in names and "head/" + shared.layers[0].name in names
+    assert net.param_count == outer.count_params()
+    path = tmp_path / "nested.keras"
+    outer.save(path)
+    np.testing.assert_allclose(symnet.explain(path).evaluate(data), predict(outer, data),
+                               rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize(("name", "content", "match"), [

@@ -91,7 +91,8 @@ def call_formula(graph: Graph, call: LayerCall) -> sp.Eq:
     """The layer's formula written with this call's own input and output symbols."""
     layer = call.layer
     rename = {old: graph.symbols[new] for old, new in zip(layer.input_symbols, call.inputs)}
-    rename[layer.output_symbol] = graph.symbols[call.output]
+    rename.update({old: graph.symbols[new] for old, new in zip(layer.output_symbols,
+                                                              call.outputs)})
     return layer.formula.xreplace(rename)
 
 

@@ -101,9 +101,6 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
     inner = config.get("config") or {}
     name = inner.get("name", "?") if isinstance(inner, dict) else "?"
     if kind in _MODEL_CLASSES:
-        if not top:
-            raise unsupported(name, str(kind), "nested models are not supported; build the model "
-                              "from their layers")
         for layer in inner.get("layers", []) if isinstance(inner, dict) else []:
             scan_config(layer, top=False)
         return
@@ -119,13 +116,23 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
 
 @dataclass(frozen=True)
 class KerasNode:
-    """One call of a Keras layer in the model's graph."""
+    """One call of a Keras layer in the model's graph (a layer of a nested model included)."""
 
     layer: Any
+    name: str
+    """The layer's name, as a path through nested models (``generator/dense_1``)."""
     inputs: tuple[str, ...]
-    output: str
+    outputs: tuple[str, ...]
     input_shapes: tuple[tuple[int, ...], ...]
-    output_shape: tuple[int, ...]
+    output_shapes: tuple[tuple[int, ...], ...]
+
+    @property
+    def output(self) -> str:
+        return self.outputs[0]
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.output_shapes[0]
 
 
 @dataclass(frozen=True)
@@ -137,12 +144,13 @@ class KerasGraph:
     outputs: tuple[str, ...]
     input_shapes: tuple[tuple[int, ...], ...]
     output_shapes: tuple[tuple[int, ...], ...]
-    layers: tuple[Any, ...]
+    layers: tuple[tuple[str, Any], ...]
+    """Every layer, nested models' layers in their place: (path name, layer)."""
 
 
-def _key(tensor: Any) -> str:
+def _key(tensor: Any, prefix: str = "") -> str:
     op, node_index, tensor_index = tensor._keras_history
-    return f"{op.name}:{node_index}:{tensor_index}"
+    return f"{prefix}{op.name}:{node_index}:{tensor_index}"
 
 
 def _sample_shape(tensor: Any, where: str) -> tuple[int, ...]:
@@ -157,23 +165,29 @@ def _sample_shape(tensor: Any, where: str) -> tuple[int, ...]:
     return tuple(int(d) for d in rest)
 
 
-def read_graph(model: Any) -> KerasGraph:
-    """The layer calls of a built Sequential or functional model, in execution order."""
+def _is_model(layer: Any) -> bool:
+    import keras
+
+    return isinstance(layer, keras.Model)
+
+
+def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> KerasGraph:
+    """The layer calls of a built Sequential or functional model, in execution order.
+
+    A model used as a layer (a nested Sequential or functional model) is read in its place:
+    its layers keep their names as a path (``outer/inner``), and each of its calls gets its own
+    tensors.
+    """
     try:
         inputs, outputs = list(model.inputs), list(model.outputs)
     except (AttributeError, ValueError) as exc:
         raise ModelLoadError(f"model {model.name!r} is not built (no inputs/outputs): call it "
                              "on data or give it an Input first") from exc
     for layer in model.layers:
-        import keras
+        if not _is_model(layer) and not is_supported_class(type(layer)):
+            raise unsupported(name_prefix + layer.name, type(layer).__name__)
 
-        if isinstance(layer, keras.Model):
-            raise unsupported(layer.name, type(layer).__name__,
-                              "nested models are not supported; build the model from their layers")
-        if not is_supported_class(type(layer)):
-            raise unsupported(layer.name, type(layer).__name__)
-
-    order: list[tuple[Any, Any]] = []
+    order: list[tuple[Any, int, Any]] = []
     seen: set[tuple[int, int]] = set()
     stack: list[tuple[Any, bool]] = [(t, False) for t in reversed(outputs)]
     while stack:
@@ -185,30 +199,57 @@ def read_graph(model: Any) -> KerasGraph:
         node = op._inbound_nodes[node_index]
         if expanded:
             seen.add(ident)
-            order.append((op, node))
+            order.append((op, node_index, node))
             continue
         stack.append((tensor, True))
         for parent in reversed(list(node.input_tensors)):
             stack.append((parent, False))
 
-    nodes = []
-    for op, node in order:
+    nodes: list[KerasNode] = []
+    rename: dict[str, str] = {}  # a nested model's tensors -> the tensors of its caller
+
+    def key(tensor: Any) -> str:
+        k = _key(tensor, key_prefix)
+        return rename.get(k, k)
+
+    for op, node_index, node in order:
         outs = list(node.output_tensors)
-        if len(outs) != 1:
-            raise unsupported(op.name, type(op).__name__, "layers with several outputs")
         ins = list(node.input_tensors) or outs  # an InputLayer's node "reads" its own tensor
+        where = name_prefix + op.name
+        if _is_model(op):
+            inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/")
+            if len(inner.inputs) != len(ins) or len(inner.outputs) != len(outs):
+                raise unsupported(where, type(op).__name__, "a nested model called with "
+                                  f"{len(ins)} inputs for its {len(inner.inputs)}")
+            mapping = {k: key(t) for k, t in zip(inner.inputs, ins)}
+            for inner_node in inner.nodes:
+                if type(inner_node.layer).__name__ == "InputLayer":
+                    continue
+                nodes.append(KerasNode(
+                    inner_node.layer, inner_node.name,
+                    tuple(mapping.get(k, k) for k in inner_node.inputs), inner_node.outputs,
+                    inner_node.input_shapes, inner_node.output_shapes))
+            for k, t in zip(inner.outputs, outs):
+                rename[_key(t, key_prefix)] = mapping.get(k, k)
+            continue
         nodes.append(KerasNode(
-            layer=op,
-            inputs=tuple(_key(t) for t in ins),
-            output=_key(outs[0]),
-            input_shapes=tuple(_sample_shape(t, op.name) for t in ins),
-            output_shape=_sample_shape(outs[0], op.name),
+            layer=op, name=where,
+            inputs=tuple(key(t) for t in ins),
+            outputs=tuple(_key(t, key_prefix) for t in outs),
+            input_shapes=tuple(_sample_shape(t, where) for t in ins),
+            output_shapes=tuple(_sample_shape(t, where) for t in outs),
         ))
+    layers: list[tuple[str, Any]] = []
+    for layer in model.layers:
+        if _is_model(layer):
+            layers.extend(read_graph(layer, "", f"{name_prefix}{layer.name}/").layers)
+        else:
+            layers.append((name_prefix + layer.name, layer))
     return KerasGraph(
         nodes=tuple(nodes),
-        inputs=tuple(_key(t) for t in inputs),
-        outputs=tuple(_key(t) for t in outputs),
+        inputs=tuple(key(t) for t in inputs),
+        outputs=tuple(key(t) for t in outputs),
         input_shapes=tuple(_sample_shape(t, "input") for t in inputs),
         output_shapes=tuple(_sample_shape(t, "output") for t in outputs),
-        layers=tuple(model.layers),
+        layers=tuple(layers),
     )

@@ -24,7 +24,7 @@ import sympy as sp
 from ..errors import SymnetWarning, UnsupportedLayerError
 from ..functions import canonical
 from ..graph import Graph, LayerCall, LayerFormula, Node, Step
-from ..ops import Constant, Op, Param, matrix_shape
+from ..ops import Constant, Identity, Op, Param, matrix_shape
 
 __all__ = ["LayerContext", "build_graph", "convert_layer", "converter", "is_supported_class",
            "supported_layers", "unsupported"]
@@ -90,23 +90,27 @@ class LayerContext:
     """A layer being converted: its config, shapes and symbols, the weights it has taken and
     the ops it has applied."""
 
-    def __init__(self, layer: Any, index: int, input_shapes: list[tuple[int, ...]],
-                 output_shape: tuple[int, ...], input_symbols: tuple[sp.MatrixSymbol, ...],
-                 output_symbol: sp.MatrixSymbol, scalars: Sequence[sp.Symbol] = ()) -> None:
+    def __init__(self, layer: Any, name: str, index: int, input_shapes: list[tuple[int, ...]],
+                 output_shapes: list[tuple[int, ...]],
+                 input_symbols: tuple[sp.MatrixSymbol, ...],
+                 output_symbols: tuple[sp.MatrixSymbol, ...],
+                 scalars: Sequence[sp.Symbol] = ()) -> None:
         self.layer = layer
         self.index = index
-        self.name: str = layer.name
+        self.name = name
+        """The layer's name (a path through nested models)."""
         self.kind: str = type(layer).__name__
         self.config: dict[str, Any] = layer.get_config()
         self.input_shapes = input_shapes
-        self.output_shape = output_shape
+        self.output_shapes = output_shapes
         self.input_symbols = input_symbols
-        self.output_symbol = output_symbol
+        self.output_symbols = output_symbols
         self.scalars = tuple(scalars)
         self.params: list[Param] = []
         self.constants: dict[str, Any] = {}
         self.constant_symbols: list[Constant] = []
         self.steps: list[Step] = []
+        self.definitions: list[Any] = []
         self.note = ""
         self.rhs: Any = None
         """A formula's right side given outright (the InputLayer's: the input's entries)."""
@@ -128,6 +132,14 @@ class LayerContext:
     def input_shape(self) -> tuple[int, ...]:
         return self.input_shapes[0]
 
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.output_shapes[0]
+
+    @property
+    def output_symbol(self) -> sp.MatrixSymbol:
+        return self.output_symbols[0]
+
     def shape(self, value: int) -> tuple[int, ...]:
         """The per-sample shape of a value (an input, or an op applied so far)."""
         return self._shapes[value]
@@ -138,6 +150,10 @@ class LayerContext:
         self.steps.append(Step(op, tuple(values)))
         self._shapes.append(tuple(op.output_shape(*[self._shapes[v] for v in values])))
         return len(self._shapes) - 1
+
+    def define(self, *equations: Any) -> None:
+        """Equations that define the formula's notation (shown by reports)."""
+        self.definitions.extend(equations)
 
     # --- numbers ------------------------------------------------------------------------
 
@@ -190,37 +206,58 @@ class LayerContext:
         return constant
 
 
-def convert_layer(layer: Any, index: int, input_shapes: list[tuple[int, ...]],
-                  output_shape: tuple[int, ...], input_symbols: tuple[sp.MatrixSymbol, ...],
-                  output_symbol: sp.MatrixSymbol, scalars: Sequence[sp.Symbol] = ()
-                  ) -> LayerFormula:
+def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[int, ...]],
+                  output_shapes: list[tuple[int, ...]],
+                  input_symbols: tuple[sp.MatrixSymbol, ...],
+                  output_symbols: tuple[sp.MatrixSymbol, ...],
+                  scalars: Sequence[sp.Symbol] = ()) -> LayerFormula:
     """The :class:`LayerFormula` of one Keras layer, or ``UnsupportedLayerError``."""
     kind = type(layer).__name__
     convert = converter_of(type(layer))
     if convert is None:
-        raise unsupported(layer.name, kind)
-    ctx = LayerContext(layer, index, input_shapes, output_shape, input_symbols, output_symbol,
-                       scalars)
+        raise unsupported(name, kind)
+    ctx = LayerContext(layer, name, index, input_shapes, output_shapes, input_symbols,
+                       output_symbols, scalars)
     policy = getattr(layer, "dtype_policy", None)
     compute = getattr(policy, "compute_dtype", "float32")
     if compute != "float32" or getattr(policy, "quantization_mode", None):
         raise ctx.reject(f"dtype policy {getattr(policy, 'name', compute)!r} is not supported; "
                          "symnet reproduces float32 layers")
-    output = convert(ctx)
+    result = convert(ctx)
+    outputs: tuple[int, ...] = ()
+    for value in (result,) if isinstance(result, int) else tuple(result):
+        # Every output is its own value: an input passed through, or a value given twice
+        # (an LSTM's last output is also its state), gets an identity op.
+        if ctx.rhs is None and (value < len(input_shapes) or value in outputs):
+            value = ctx.apply(Identity(), value)
+        outputs += (value,)
+    if len(outputs) != len(output_symbols):
+        raise ctx.reject(f"the converter gives {len(outputs)} outputs, Keras {len(output_symbols)}")
     unused = sorted(set(ctx._weights) - {p.name for p in ctx.params})
     if unused:
         raise ctx.reject(f"weights {unused} are not part of any known formula of this layer")
     values: list[Any] = list(input_symbols)
     for step in ctx.steps:
         values.append(step.op.formula(*[values[i] for i in step.inputs]))
-    rhs = ctx.rhs if ctx.rhs is not None else canonical(values[output])
+    if ctx.rhs is not None:
+        formula = sp.Eq(output_symbols[0], ctx.rhs, evaluate=False)
+    elif len(outputs) == 1:
+        formula = sp.Eq(output_symbols[0], canonical(values[outputs[0]]), evaluate=False)
+    else:
+        formula = sp.Eq(sp.Tuple(*output_symbols),
+                        sp.Tuple(*[canonical(values[i]) for i in outputs]), evaluate=False)
     return LayerFormula(
-        name=layer.name, kind=kind, formula=sp.Eq(output_symbol, rhs, evaluate=False),
-        params=tuple(ctx.params), constants=dict(ctx.constants),
+        name=name, kind=kind, formula=formula, params=tuple(ctx.params),
+        constants=dict(ctx.constants),
         input_shape=input_shapes[0] if len(input_shapes) == 1 else list(input_shapes),
-        output_shape=output_shape, note=ctx.note, input_symbols=input_symbols,
-        output_symbol=output_symbol, steps=tuple(ctx.steps), output=output,
-        constant_symbols=tuple(ctx.constant_symbols), is_input=ctx.rhs is not None)
+        output_shape=output_shapes[0], note=ctx.note, input_symbols=input_symbols,
+        output_symbols=output_symbols, steps=tuple(ctx.steps), outputs=outputs,
+        constant_symbols=tuple(ctx.constant_symbols), is_input=ctx.rhs is not None,
+        definitions=tuple(ctx.definitions))
+
+
+def _output_names(stem: str, count: int) -> list[str]:
+    return [stem] + [f"{stem}^({chr(ord('a') + i)})" for i in range(1, count)]
 
 
 def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
@@ -241,7 +278,7 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
 
     layers = keras_graph.layers
     numbering: dict[int, int] = {}
-    for layer in layers:
+    for _, layer in layers:
         if type(layer).__name__ != "InputLayer":
             numbering[id(layer)] = len(numbering) + 1
     converted: dict[int, LayerFormula] = {}
@@ -251,43 +288,49 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
     for knode in keras_graph.nodes:
         layer = knode.layer
         if type(layer).__name__ == "InputLayer":
-            name = tensor[knode.output]
-            if id(layer) not in converted and any(layer is m for m in layers):
+            name = tensor.get(knode.output)
+            if name is not None and id(layer) not in converted and any(
+                    layer is m for _, m in layers):
                 converted[id(layer)] = convert_layer(
-                    layer, 0, list(knode.input_shapes), knode.output_shape, (symbols[name],),
-                    symbols[name], scalars.get(knode.output, ()))
+                    layer, knode.name, 0, list(knode.input_shapes), list(knode.output_shapes),
+                    (symbols[name],), (symbols[name],), scalars.get(knode.output, ()))
             continue
         k = numbering[id(layer)]
-        out_name = "y" if keras_graph.outputs == (knode.output,) else f"h_{k}"
+        stem = "y" if keras_graph.outputs == (knode.output,) else f"h_{k}"
         times_called[id(layer)] = times_called.get(id(layer), 0) + 1
         if times_called[id(layer)] > 1:  # a shared layer: one formula, one symbol per call
-            out_name = f"{out_name}^({times_called[id(layer)]})"
-        out_symbol = sp.MatrixSymbol(out_name, *matrix_shape(knode.output_shape))
+            stem = f"{stem}^({times_called[id(layer)]})"
+        out_names = _output_names(stem, len(knode.outputs))
+        out_symbols = tuple(sp.MatrixSymbol(n, *matrix_shape(s))
+                            for n, s in zip(out_names, knode.output_shapes))
         in_names = [tensor[key] for key in knode.inputs]
         if id(layer) not in converted:
             converted[id(layer)] = convert_layer(
-                layer, k, list(knode.input_shapes), knode.output_shape,
-                tuple(symbols[n] for n in in_names), out_symbol)
+                layer, knode.name, k, list(knode.input_shapes), list(knode.output_shapes),
+                tuple(symbols[n] for n in in_names), out_symbols)
         formula = converted[id(layer)]
         first = len(nodes)
         values = list(in_names)
         for j, step in enumerate(formula.steps):
             value = len(in_names) + j
-            name = out_name if value == formula.output else f"{out_name}.{j}"
+            name = (out_names[formula.outputs.index(value)] if value in formula.outputs
+                    else f"{stem}~{j}")
             shapes[name] = tuple(step.op.output_shape(*[shapes[values[i]] for i in step.inputs]))
-            nodes.append(Node(step.op, tuple(values[i] for i in step.inputs), name, layer.name))
+            nodes.append(Node(step.op, tuple(values[i] for i in step.inputs), name, knode.name))
             values.append(name)
-        if out_name not in shapes or shapes[out_name] != tuple(knode.output_shape):
-            got = shapes.get(out_name, "no output")
-            raise UnsupportedLayerError(
-                f"layer {layer.name!r} ({type(layer).__name__}): its ops give shape {got}, Keras "
-                f"gives {tuple(knode.output_shape)}; refusing a formula that does not fit",
-                layer=layer.name, kind=type(layer).__name__)
-        tensor[knode.output] = out_name
-        symbols[out_name] = out_symbol
-        calls.append(LayerCall(formula, tuple(in_names), out_name, tuple(range(first, len(nodes)))))
+        for out_name, expected in zip(out_names, knode.output_shapes):
+            if shapes.get(out_name) != tuple(expected):
+                got = shapes.get(out_name, "no output")
+                raise UnsupportedLayerError(
+                    f"layer {knode.name!r} ({type(layer).__name__}): its ops give shape {got}, "
+                    f"Keras gives {tuple(expected)}; refusing a formula that does not fit",
+                    layer=knode.name, kind=type(layer).__name__)
+        for key, out_name, out_symbol in zip(knode.outputs, out_names, out_symbols):
+            tensor[key], symbols[out_name] = out_name, out_symbol
+        calls.append(LayerCall(formula, tuple(in_names), tuple(out_names),
+                               tuple(range(first, len(nodes)))))
     return Graph(
-        layers=tuple(converted[id(layer)] for layer in layers if id(layer) in converted),
+        layers=tuple(converted[id(layer)] for _, layer in layers if id(layer) in converted),
         calls=tuple(calls), nodes=tuple(nodes),
         inputs=tuple(tensor[k] for k in keras_graph.inputs),
         outputs=tuple(tensor[k] for k in keras_graph.outputs),
