@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import symnet
 from symnet.errors import UnsupportedLayerError
 from symnet.ops import ACTIVATIONS
 
@@ -76,8 +77,11 @@ def test_prelu(keras, shape, shared):
 def test_softmax_layer(keras):
     model = sequential(keras, (5,), keras.layers.Dense(5), keras.layers.Softmax())
     assert_faithful(model, sample(5))
-    with pytest.raises(UnsupportedLayerError, match="axis"):
-        assert_faithful(sequential(keras, (2, 5), keras.layers.Softmax(axis=1)), sample(2, 5))
+
+
+@pytest.mark.parametrize("axis", [1, -2, 2])
+def test_softmax_over_any_axis(keras, axis):
+    assert_faithful(sequential(keras, (3, 4), keras.layers.Softmax(axis=axis)), sample(3, 4))
 
 
 @pytest.mark.parametrize("options", [
@@ -99,10 +103,21 @@ def test_batch_normalization_on_rank3_input(keras):
     assert_faithful(model, sample(3, 4))
 
 
-def test_batch_normalization_on_a_middle_axis_is_refused(keras):
-    model = sequential(keras, (3, 4), keras.layers.BatchNormalization(axis=1))
-    with pytest.raises(UnsupportedLayerError, match=r"batch_normalization.*axis=1"):
-        assert_faithful(model, sample(3, 4))
+@pytest.mark.parametrize(("shape", "axis"), [((3, 4), 1), ((2, 3, 4), 2), ((2, 3, 4), 1)])
+def test_batch_normalization_on_any_axis(keras, shape, axis):
+    model = sequential(keras, shape, keras.layers.BatchNormalization(axis=axis), seed=4)
+    assert_faithful(model, sample(*shape))
+
+
+@pytest.mark.parametrize("axis", [1, [1, 2], -2, [2]])
+def test_layer_normalization_on_any_axes(keras, axis):
+    model = sequential(keras, (3, 4), keras.layers.LayerNormalization(axis=axis), seed=5)
+    assert_faithful(model, sample(3, 4))
+
+
+def test_batch_axis_is_refused(keras):
+    with pytest.raises(UnsupportedLayerError, match="batch"):
+        symnet.explain(keras.Sequential([keras.Input((3, 4)), keras.layers.Softmax(axis=0)]))
 
 
 @pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")

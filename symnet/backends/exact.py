@@ -55,13 +55,14 @@ def exact_fraction(value: Any) -> Fraction:
 def dyadic(array: np.ndarray) -> tuple[np.ndarray, int]:
     """``array == numerators / 2**shift`` exactly, with Python-int numerators (every float is a
     dyadic rational)."""
-    a = np.asarray(array, dtype=np.float64)
+    shape = np.shape(array)
+    a = np.array(array, dtype=np.float64, ndmin=1)
     mantissa, exponent = np.frexp(a)
     ints = (mantissa * 2.0**53).astype(np.int64)
     exps = exponent.astype(np.int64) - 53
     exps[ints == 0] = 0
     shift = max(-int(exps.min()), 0) if exps.size else 0
-    return ints.astype(object) << (exps + shift).astype(object), shift
+    return (ints.astype(object) << (exps + shift).astype(object)).reshape(shape), shift
 
 
 def _int_form_of_fractions(kernel: np.ndarray) -> tuple[np.ndarray, int]:

@@ -19,7 +19,11 @@ from sympy.core.symbol import Str  # srepr writes MatrixSymbol names with it
 
 from .activations import *  # noqa: F403
 from .activations import __all__ as _activations
+from .convolution import *  # noqa: F403
+from .convolution import __all__ as _convolution
 from .matrices import *  # noqa: F403
 from .matrices import __all__ as _matrices
+from .rearrange import *  # noqa: F403
+from .rearrange import __all__ as _rearrange
 
-__all__ = [*_activations, *_matrices, "Str"]
+__all__ = [*_activations, *_convolution, *_matrices, *_rearrange, "Str"]

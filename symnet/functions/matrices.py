@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-__all__ = ["ElementwiseMax", "ElementwiseMin", "Entrywise", "LogSoftmax", "RMSScale", "Reshape",
-           "Softmax", "Standardize"]
+__all__ = ["AlongAxes", "Broadcast", "Concatenated", "ElementwiseMax", "ElementwiseMin",
+           "Entrywise", "LogSoftmax", "RMSScale", "Reshape", "Softmax", "Standardize",
+           "tensor_entry"]
 
 
 # --- matrix operations ----------------------------------------------------------------------
@@ -156,3 +158,139 @@ class ElementwiseMin(_Entrywise):
     _name = "min"
 
 
+
+
+def _ints(values: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
+
+
+def _view(shape: tuple[int, ...]) -> tuple[int, int]:
+    rows = 1
+    for d in shape[:-1]:
+        rows *= d
+    return (rows, shape[-1] if shape else 1)
+
+
+def tensor_entry(matrix: Any, shape: tuple[int, ...], index: tuple[int, ...], **kwargs: Any
+                 ) -> Any:
+    """The entry at a tensor index of a matrix that is the view of a tensor of ``shape``."""
+    flat = 0
+    for i, n in zip(index, shape):
+        flat = flat * n + i
+    cols = shape[-1] if shape else 1
+    return matrix._entry(flat // cols, flat % cols, **kwargs)
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    out = []
+    for n in reversed(shape):
+        flat, r = divmod(flat, n)
+        out.append(r)
+    return tuple(reversed(out))
+
+
+class Broadcast(MatrixExpr):
+    """A parameter repeated along the axes where its shape has 1 (numpy broadcasting), as the
+    matrix view of a tensor of ``target`` shape. Printed as the parameter: textbooks leave
+    broadcasting implicit."""
+
+    def __new__(cls, param: Any, param_shape: Any, target: Any) -> Broadcast:
+        return super().__new__(cls, param, sp.Tuple(*param_shape), sp.Tuple(*target))
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return tuple(sp.Integer(v) for v in _view(_ints(self.args[2])))
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        param_shape, target = _ints(self.args[1]), _ints(self.args[2])
+        index = _index(int(i) * target[-1] + int(j), target)
+        flat = 0
+        for p, k in zip(param_shape, index):
+            flat = flat * p + (0 if p == 1 else k)
+        cols = int(self.args[0].shape[1])
+        return self.args[0]._entry(flat // cols, flat % cols, **kwargs)
+
+    def _latex(self, printer: Any) -> str:
+        return printer._print(self.args[0])
+
+    def _sympystr(self, printer: Any) -> str:
+        return printer._print(self.args[0])
+
+
+class AlongAxes(MatrixExpr):
+    """``softmax``, ``log_softmax`` or a standardisation along chosen axes of a tensor of
+    ``shape`` (the others index the groups): ``AlongAxes(x, kind, axes, shape, epsilon)``."""
+
+    def __new__(cls, x: Any, kind: Any, axes: Any, shape: Any, epsilon: Any = 0) -> AlongAxes:
+        return super().__new__(cls, x, sp.Symbol(str(kind)), sp.Tuple(*axes), sp.Tuple(*shape),
+                               sp.sympify(epsilon))
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return tuple(sp.Integer(v) for v in _view(_ints(self.args[3])))
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        kind, axes, shape = str(self.args[1]), _ints(self.args[2]), _ints(self.args[3])
+        index = _index(int(i) * shape[-1] + int(j), shape)
+        group = []
+        for flat in range(1, 1 + int(np.prod([shape[a] for a in axes]))):
+            offsets = _index(flat - 1, tuple(shape[a] for a in axes))
+            at = list(index)
+            for a, k in zip(axes, offsets):
+                at[a] = k
+            group.append(tensor_entry(self.args[0], shape, tuple(at), **kwargs))
+        value = tensor_entry(self.args[0], shape, index, **kwargs)
+        if kind == "softmax":
+            return sp.exp(value) / sp.Add(*[sp.exp(v) for v in group])
+        if kind == "log_softmax":
+            return value - sp.log(sp.Add(*[sp.exp(v) for v in group]))
+        mean = sp.Add(*group) / len(group)
+        spread = sp.Add(*[(v - mean) ** 2 for v in group]) / len(group)
+        top = value - mean if kind == "standardize" else value
+        return top / sp.sqrt(spread + self.args[4])
+
+    def _latex(self, printer: Any) -> str:
+        kind, axes = str(self.args[1]), _ints(self.args[2])
+        x = printer._print(self.args[0])
+        sub = r"\text{axis } " + ", ".join(str(a + 1) for a in axes)
+        if kind in ("softmax", "log_softmax"):
+            name = kind.replace("_", r"\_")
+            return rf"\operatorname{{{name}}}_{{{sub}}}\left({x}\right)"
+        eps = printer._print(self.args[4])
+        top = rf"{x} - \operatorname{{mean}}_{{{sub}}}\left({x}\right)" if kind == "standardize" \
+            else x
+        return (rf"\frac{{{top}}}{{\sqrt{{\operatorname{{Var}}_{{{sub}}}\left({x}\right) + "
+                rf"{eps}}}}}")
+
+
+class Concatenated(MatrixExpr):
+    """Tensors of ``shapes`` side by side along ``axis``: ``Concatenated(axis, shapes, *xs)``."""
+
+    def __new__(cls, axis: Any, shapes: Any, *xs: Any) -> Concatenated:
+        return super().__new__(cls, sp.Integer(axis),
+                               sp.Tuple(*[sp.Tuple(*s) for s in shapes]), *xs)
+
+    def _out(self) -> tuple[int, ...]:
+        axis = int(self.args[0])
+        shapes = [_ints(s) for s in self.args[1]]
+        out = list(shapes[0])
+        out[axis] = sum(s[axis] for s in shapes)
+        return tuple(out)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return tuple(sp.Integer(v) for v in _view(self._out()))
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        axis, out = int(self.args[0]), self._out()
+        index = list(_index(int(i) * out[-1] + int(j), out))
+        for x, shape in zip(self.args[2:], [_ints(s) for s in self.args[1]]):
+            if index[axis] < shape[axis]:
+                return tensor_entry(x, shape, tuple(index), **kwargs)
+            index[axis] -= shape[axis]
+        raise IndexError("entry outside the concatenation")
+
+    def _latex(self, printer: Any) -> str:
+        inner = ", ".join(printer._print(x) for x in self.args[2:])
+        axis = int(self.args[0]) + 1
+        return rf"\operatorname{{concat}}_{{\text{{axis }} {axis}}}\left({inner}\right)"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,10 @@ from ..functions import canonical
 from ..graph import Graph, LayerCall, LayerFormula, Node, Step
 from ..ops import Constant, Identity, Op, Param, matrix_shape
 
-__all__ = ["LayerContext", "build_graph", "convert_layer", "converter", "is_supported_class",
-           "supported_layers", "unsupported"]
+__all__ = ["Definition", "LayerContext", "build_graph", "convert_layer", "converter",
+           "is_supported_class", "supported_layers", "unsupported"]
 
-Converter = Callable[["LayerContext"], int]
+Converter = Callable[["LayerContext"], Any]
 _BY_NAME: dict[str, Converter] = {}
 _BY_CLASS: dict[type, Converter] = {}
 
@@ -51,7 +52,15 @@ def converter(*targets: str | type) -> Callable[[Converter], Converter]:
 
 def _load_converters() -> None:
     # Importing the modules runs their @converter decorators.
-    from . import core, merging, normalization, preprocessing, regularization, reshaping  # noqa: F401
+    from . import (  # noqa: F401
+        convolutional,
+        core,
+        merging,
+        normalization,
+        preprocessing,
+        regularization,
+        reshaping,
+    )
 
 
 def supported_layers() -> list[str]:
@@ -84,6 +93,15 @@ def unsupported(layer_name: str, kind: str, why: str = "") -> UnsupportedLayerEr
         f"exact converter{reason}. Supported layer classes: {', '.join(supported_layers())}. "
         "Lambda and custom layers are never supported: symnet does not approximate or skip layers.",
         layer=layer_name, kind=kind)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """An equation that defines a formula's notation (what ``⋆`` computes, a recurrence's
+    step), in LaTeX and in plain text."""
+
+    latex: str
+    text: str
 
 
 class LayerContext:
@@ -151,9 +169,9 @@ class LayerContext:
         self._shapes.append(tuple(op.output_shape(*[self._shapes[v] for v in values])))
         return len(self._shapes) - 1
 
-    def define(self, *equations: Any) -> None:
+    def define(self, *definitions: Definition) -> None:
         """Equations that define the formula's notation (shown by reports)."""
-        self.definitions.extend(equations)
+        self.definitions.extend(definitions)
 
     # --- numbers ------------------------------------------------------------------------
 

@@ -46,12 +46,20 @@ def activate(ctx: LayerContext, value: int, function: Any) -> int:
     return value if op is None else ctx.apply(op, value)
 
 
-def last_axis(ctx: LayerContext, axis: Any, what: str = "axis") -> None:
-    """Refuse an axis other than the last one (counting the batch axis, as Keras does)."""
-    rank = len(ctx.input_shape) + 1
+def sample_axes(ctx: LayerContext, axis: Any, what: str = "axis") -> tuple[int, ...]:
+    """Keras' axes (counted with the batch axis, negative from the end) as per-sample axes;
+    the batch axis itself is refused."""
+    rank = len(ctx.input_shape)
     axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
-    if len(axes) != 1 or axes[0] not in (-1, rank - 1):
-        raise ctx.reject(f"{what}={axis!r} is not supported; only the last axis (-1) is")
+    out = []
+    for a in axes:
+        a = int(a)
+        index = a - 1 if a > 0 else rank + a
+        if a == 0 or not 0 <= index < rank:
+            raise ctx.reject(f"{what}={axis!r} is not supported for inputs of rank {rank + 1}; "
+                             "the axes must be non-batch axes")
+        out.append(index)
+    return tuple(sorted(set(out)))
 
 
 @converter("InputLayer")
@@ -108,9 +116,12 @@ def elu_layer(ctx: LayerContext) -> int:
 
 @converter("Softmax")
 def softmax_layer(ctx: LayerContext) -> int:
-    last_axis(ctx, ctx.config.get("axis", -1))
-    ctx.constants["axis"] = -1
-    return ctx.apply(Softmax())
+    axes = sample_axes(ctx, ctx.config.get("axis", -1))
+    if len(axes) != 1:
+        raise ctx.reject(f"axis={ctx.config.get('axis')!r}: a softmax over several axes is not "
+                         "supported")
+    ctx.constants["axis"] = ctx.config.get("axis", -1)
+    return ctx.apply(Softmax(axis=axes[0], sample_shape=tuple(ctx.input_shape)))
 
 
 @converter("PReLU")

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..ops import Concat, Merge
 from . import LayerContext, converter
+from .core import sample_axes
 
 _KINDS = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply", "Average": "average",
           "Maximum": "maximum", "Minimum": "minimum"}
@@ -14,24 +17,27 @@ _NOTES = {"multiply": "entrywise product", "maximum": "entrywise maximum",
 
 @converter(*_KINDS)
 def merge(ctx: LayerContext) -> int:
-    shapes = {tuple(s) for s in ctx.input_shapes}
-    if len(shapes) != 1:
-        raise ctx.reject(f"inputs of different shapes {ctx.input_shapes} (broadcasting merges are "
-                         "not supported)")
+    shapes = tuple(tuple(s) for s in ctx.input_shapes)
+    try:
+        out = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ctx.reject(f"inputs of shapes {list(shapes)} do not broadcast together") from None
     kind = _KINDS[ctx.kind]
     if kind == "subtract" and len(ctx.input_shapes) != 2:
         raise ctx.reject(f"expected 2 inputs, received {len(ctx.input_shapes)}")
     ctx.note = _NOTES.get(kind, "")
-    return ctx.apply(Merge(kind), *ctx.inputs)
+    if len(set(shapes)) > 1:
+        ctx.note = (ctx.note + "; " if ctx.note else "") + (
+            f"inputs of shapes {list(shapes)} broadcast to {tuple(out)}")
+    return ctx.apply(Merge(kind, shapes if len(set(shapes)) > 1 else ()), *ctx.inputs)
 
 
 @converter("Concatenate")
 def concatenate(ctx: LayerContext) -> int:
-    axis = int(ctx.config.get("axis", -1))
-    rank = len(ctx.input_shape) + 1
-    if axis not in (-1, rank - 1):
-        raise ctx.reject(f"axis={axis} is not supported; only the last axis (-1) is")
-    if len({tuple(s[:-1]) for s in ctx.input_shapes}) != 1:
-        raise ctx.reject(f"inputs of shapes {ctx.input_shapes} differ before the last axis")
-    ctx.note = "the inputs side by side along the last axis"
-    return ctx.apply(Concat(), *ctx.inputs)
+    (axis,) = sample_axes(ctx, ctx.config.get("axis", -1))
+    others = {tuple(s[:axis]) + tuple(s[axis + 1:]) for s in ctx.input_shapes}
+    if len(others) != 1 or len({len(s) for s in ctx.input_shapes}) != 1:
+        raise ctx.reject(f"inputs of shapes {ctx.input_shapes} differ off axis {axis + 1}")
+    last = axis == len(ctx.input_shape) - 1
+    ctx.note = "the inputs side by side along " + ("the last axis" if last else f"axis {axis + 1}")
+    return ctx.apply(Concat(axis, tuple(tuple(s) for s in ctx.input_shapes)), *ctx.inputs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..ops import BatchNormInference, LayerNorm, RMSNorm, matrix_shape
 from . import LayerContext, converter
-from .core import last_axis
+from .core import sample_axes
 
 _ONLY_TRAINING = "used only while training (renormalization); not part of the inference formula"
 
@@ -12,9 +12,12 @@ _ONLY_TRAINING = "used only while training (renormalization); not part of the in
 @converter("BatchNormalization")
 def batch_normalization(ctx: LayerContext) -> int:
     c = ctx.config
-    last_axis(ctx, c.get("axis", -1))
+    axes = sample_axes(ctx, c.get("axis", -1))
+    if len(axes) != 1:
+        raise ctx.reject(f"axis={c.get('axis')!r}: statistics over several axes are not "
+                         "supported")
     center, scale = bool(c.get("center", True)), bool(c.get("scale", True))
-    n = matrix_shape(ctx.input_shape)[1]
+    n = ctx.input_shape[axes[0]]
     gamma = ctx.param("gamma", "gamma", f"gamma, shape ({n},): learned scale") if scale else None
     beta = ctx.param("beta", "beta", f"beta, shape ({n},): learned shift") if center else None
     mean = ctx.param("moving_mean", "mu", f"moving_mean, shape ({n},): the running mean of the "
@@ -27,15 +30,18 @@ def batch_normalization(ctx: LayerContext) -> int:
     eps = ctx.constant("epsilon", c["epsilon"])
     ctx.constants.update(center=center, scale=scale)
     ctx.note = "inference form: the moving statistics stand in for the batch statistics"
-    return ctx.apply(BatchNormInference(mean, var, eps, gamma, beta))
+    if axes[0] != len(ctx.input_shape) - 1:
+        ctx.note += f", one per entry of axis {axes[0] + 1}"
+    return ctx.apply(BatchNormInference(mean, var, eps, gamma, beta, axis=axes[0],
+                                        sample_shape=tuple(ctx.input_shape)))
 
 
 @converter("LayerNormalization")
 def layer_normalization(ctx: LayerContext) -> int:
     c = ctx.config
-    last_axis(ctx, c.get("axis", -1))
+    axes = sample_axes(ctx, c.get("axis", -1))
     rms = bool(getattr(ctx.layer, "rms_scaling", False))
-    n = matrix_shape(ctx.input_shape)[1]
+    n = "×".join(str(ctx.input_shape[a]) for a in axes)
     gamma = ctx.param("gamma", "gamma", f"gamma, shape ({n},): learned scale") if (
         "gamma" in ctx._weights) else None
     beta = ctx.param("beta", "beta", f"beta, shape ({n},): learned shift") if (
@@ -45,12 +51,13 @@ def layer_normalization(ctx: LayerContext) -> int:
     ctx.note = ("each sample is scaled by the inverse square root of its own variance over the "
                 "features (rms_scaling)") if rms else (
         "each sample is standardised over its own features (mean and variance of the row)")
-    return ctx.apply(LayerNorm(eps, gamma, beta, rms))
+    return ctx.apply(LayerNorm(eps, gamma, beta, rms, axes, tuple(ctx.input_shape)))
 
 
 @converter("RMSNormalization")
 def rms_normalization(ctx: LayerContext) -> int:
-    last_axis(ctx, ctx.config.get("axis", -1))
+    if sample_axes(ctx, ctx.config.get("axis", -1)) != (len(ctx.input_shape) - 1,):
+        raise ctx.reject(f"axis={ctx.config.get('axis')!r} is not supported; the last axis is")
     n = matrix_shape(ctx.input_shape)[1]
     scale = ctx.param("scale", "gamma", f"scale, shape ({n},): learned scale")
     eps = ctx.constant("epsilon", ctx.config["epsilon"])

@@ -2,49 +2,70 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..ops import Normalize, Rescale, matrix_shape
+from ..ops import Normalize, Rescale
 from . import LayerContext, converter
-from .core import last_axis
 
 
 @converter("Rescaling")
 def rescaling(ctx: LayerContext) -> int:
-    scale, offset = ctx.config["scale"], ctx.config.get("offset", 0.0)
-    if not all(isinstance(v, (int, float)) for v in (scale, offset)):
-        raise ctx.reject(f"scale={scale!r}, offset={offset!r}: only scalar scale and offset are "
-                         "supported")
-    ctx.constants.update(scale=scale, offset=offset)
-    return ctx.apply(Rescale(float(scale), float(offset)))
+    import keras
+
+    values = []
+    for key in ("scale", "offset"):
+        raw = getattr(ctx.layer, key, ctx.config.get(key, 0.0))
+        array = np.asarray(raw, dtype=np.float32)
+        if array.ndim == 0:
+            values.append(float(array))
+            continue
+        if keras.config.image_data_format() == "channels_first":
+            raise ctx.reject(f"a {key} array under image_data_format 'channels_first' is not "
+                             "supported")
+        try:
+            np.broadcast_shapes(array.shape, tuple(ctx.input_shape))
+        except ValueError:
+            raise ctx.reject(f"{key} of shape {array.shape} does not broadcast over inputs of "
+                             f"shape {ctx.input_shape}") from None
+        values.append(ctx.config_param(key, "s" if key == "scale" else "o", array,
+                                       f"{key}, shape {array.shape}: one per entry it runs "
+                                       "along"))
+    scale, offset = values
+    ctx.constants.update(scale=_shown(scale), offset=_shown(offset))
+    return ctx.apply(Rescale(scale, offset, tuple(ctx.input_shape)))
+
+
+def _shown(value: Any) -> Any:
+    return value if isinstance(value, float) else value.value.tolist()
 
 
 @converter("Normalization")
 def normalization(ctx: LayerContext) -> int:
     import keras
 
-    last_axis(ctx, ctx.config.get("axis", -1))
     invert = bool(ctx.config.get("invert", False))
-    n = matrix_shape(ctx.input_shape)[1]
+    shape = tuple(int(d) for d in np.shape(ctx.layer.mean)[1:])
+    sample = tuple(ctx.input_shape)
+    if len(shape) != len(sample):
+        raise ctx.reject(f"statistics of shape {shape} for inputs of shape {sample}")
+    kept = "×".join(str(d) for d in shape if d != 1) or "1"
     if "mean" in ctx._weights:
-        mean = ctx.param("mean", "mu", f"mean, shape ({n},): the feature means (adapted)")
-        var = ctx.param("variance", "sigma^2",
-                        f"variance, shape ({n},): the feature variances (adapted)")
+        mean = ctx.param("mean", "mu", f"mean, shape ({kept}): the means (adapted)")
+        var = ctx.param("variance", "sigma^2", f"variance, shape ({kept}): the variances "
+                        "(adapted)")
         ctx.param("count", None, "count: how many samples adapt() saw; not used at inference")
     else:
-        values = [np.asarray(getattr(ctx.layer, a), np.float32).reshape(-1)
+        values = [np.asarray(getattr(ctx.layer, a), np.float32).reshape(shape)
                   for a in ("mean", "variance")]
-        if any(v.size != n for v in values):
-            raise ctx.reject(f"mean/variance of sizes {values[0].size}/{values[1].size} for {n} "
-                             "features are not supported")
-        mean = ctx.config_param("mean", "mu", values[0].reshape(1, n),
-                                f"mean, shape ({n},): the feature means (given in the config)")
-        var = ctx.config_param("variance", "sigma^2", values[1].reshape(1, n),
-                               f"variance, shape ({n},): the feature variances (given in the "
-                               "config)")
+        mean = ctx.config_param("mean", "mu", values[0],
+                                f"mean, shape ({kept}): the means (given in the config)")
+        var = ctx.config_param("variance", "sigma^2", values[1],
+                               f"variance, shape ({kept}): the variances (given in the config)")
     # Keras reads its global epsilon() each time the layer runs; this is its value now.
     eps = ctx.constant("epsilon", float(keras.config.epsilon()))
     ctx.constants["invert"] = invert
     ctx.note = (f"divides by max(sqrt(variance), ε) with ε = {eps.value:g}, Keras' epsilon() "
                 "when the model was read")
-    return ctx.apply(Normalize(mean, var, eps, invert))
+    return ctx.apply(Normalize(mean, var, eps, invert, shape, sample))

@@ -1,25 +1,105 @@
-"""``Flatten`` and ``Reshape``: the same numbers in row-major (C) order."""
+"""Layers that move numbers without arithmetic: ``Flatten``, ``Reshape``, ``Permute``,
+``RepeatVector``, zero padding, cropping, upsampling."""
 
 from __future__ import annotations
 
-from ..ops import Reshape
+from typing import Any
+
+from ..ops import Rearrange, Resample, Reshape
 from . import LayerContext, converter
+from .convolutional import channels_back, channels_last
 
 
-def _reshape(ctx: LayerContext, note: str) -> int:
+def _reshape(ctx: LayerContext, value: int, note: str) -> int:
     target = tuple(int(d) for d in ctx.output_shape)
     ctx.constants["target_shape"] = target
     ctx.note = note
-    return ctx.apply(Reshape(tuple(ctx.input_shape), target))
+    return ctx.apply(Reshape(tuple(ctx.shape(value)), target), value)
 
 
 @converter("Flatten")
 def flatten(ctx: LayerContext) -> int:
-    if ctx.config.get("data_format") == "channels_first" and len(ctx.input_shape) > 1:
-        raise ctx.reject("data_format='channels_first' is not supported")
-    return _reshape(ctx, "the entries in row-major (C) order, as one row")
+    value, permuted = channels_last(ctx, ctx.x) if len(ctx.input_shape) > 1 else (ctx.x, False)
+    order = "channels last, then row-major" if permuted else "row-major (C) order"
+    return _reshape(ctx, value, f"the entries in {order}, as one row")
 
 
 @converter("Reshape")
 def reshape(ctx: LayerContext) -> int:
-    return _reshape(ctx, f"the entries in row-major (C) order, reshaped to {ctx.output_shape}")
+    return _reshape(ctx, ctx.x, f"the entries in row-major (C) order, reshaped to "
+                    f"{ctx.output_shape}")
+
+
+@converter("Permute")
+def permute(ctx: LayerContext) -> int:
+    dims = tuple(int(d) - 1 for d in ctx.config["dims"])
+    shape = ctx.input_shape
+    ctx.constants["dims"] = tuple(d + 1 for d in dims)
+    ctx.note = f"axes reordered: output axis k is input axis {tuple(d + 1 for d in dims)}[k]"
+    return ctx.apply(Rearrange("permute", shape, tuple(shape[d] for d in dims), dims))
+
+
+@converter("RepeatVector")
+def repeat_vector(ctx: LayerContext) -> int:
+    n = int(ctx.config["n"])
+    ctx.constants["n"] = n
+    ctx.note = f"the input vector, {n} times, one row each"
+    return ctx.apply(Rearrange("repeat", ctx.input_shape, (n, *ctx.input_shape)))
+
+
+def _pairs(value: Any, rank: int) -> list[tuple[int, int]]:
+    if isinstance(value, int):
+        return [(value, value)] * rank
+    items = list(value)
+    if rank == 1 and len(items) == 2 and all(isinstance(v, int) for v in items):
+        return [(int(items[0]), int(items[1]))]
+    return [(int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1])) for v in items]
+
+
+def _pad_or_crop(ctx: LayerContext, key: str, kind: str) -> int:
+    rank = len(ctx.input_shape) - 1
+    pairs = _pairs(ctx.config[key], rank)
+    value, permuted = channels_last(ctx, ctx.x)
+    shape = ctx.shape(value)
+    sign = 1 if kind == "pad" else -1
+    target = tuple(n + sign * (a + b) for n, (a, b) in zip(shape[:-1], pairs)) + (shape[-1],)
+    before = tuple(a for a, _ in pairs) + (0,)
+    value = ctx.apply(Rearrange(kind, shape, target, before), value)
+    ctx.constants[key] = tuple(pairs)
+    ctx.note = (f"zeros added around the spatial axes: {pairs} (before, after)" if kind == "pad"
+                else f"entries cut off the spatial axes: {pairs} (before, after)")
+    return channels_back(ctx, value, permuted)
+
+
+@converter("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+def zero_padding(ctx: LayerContext) -> int:
+    return _pad_or_crop(ctx, "padding", "pad")
+
+
+@converter("Cropping1D", "Cropping2D", "Cropping3D")
+def cropping(ctx: LayerContext) -> int:
+    return _pad_or_crop(ctx, "cropping", "crop")
+
+
+@converter("UpSampling1D", "UpSampling2D", "UpSampling3D")
+def upsampling(ctx: LayerContext) -> int:
+    rank = len(ctx.input_shape) - 1
+    size = ctx.config["size"]
+    factors = (tuple(int(v) for v in size) if isinstance(size, (list, tuple))
+               else (int(size),) * rank)
+    interpolation = ctx.config.get("interpolation", "nearest")
+    value, permuted = channels_last(ctx, ctx.x)
+    shape = ctx.shape(value)
+    target = tuple(n * f for n, f in zip(shape[:-1], factors)) + (shape[-1],)
+    ctx.constants.update(size=factors, interpolation=interpolation)
+    if interpolation == "nearest":
+        value = ctx.apply(Rearrange("upsample", shape, target, factors + (1,)), value)
+        ctx.note = f"each entry repeated {'×'.join(map(str, factors))} times (nearest)"
+    elif interpolation == "bilinear" and rank == 2:
+        value = ctx.apply(Resample(shape, target), value)
+        ctx.note = ("bilinear interpolation with half-pixel centres, as tf.image.resize: "
+                    "each output is a weighted mean of the 4 nearest inputs")
+    else:
+        raise ctx.reject(f"interpolation={interpolation!r} is not supported; nearest (any "
+                         "rank) and bilinear (2D) are")
+    return channels_back(ctx, value, permuted)

@@ -18,13 +18,14 @@ from .activations import (
            relu_fn,
 )
 from .base import Constant, Op, Param, Rewrite, broadcast_row, matrix_shape
+from .conv import Conv, GlobalPool, Pool
 from .linear import Affine, BiasAdd, MatMul, Rescale
 from .merge import Merge
 from .normalization import BatchNormInference, BatchStatistics, LayerNorm, Normalize, RMSNorm
-from .shape import Concat, Identity, Reshape
+from .shape import Concat, Identity, Rearrange, Resample, Reshape
 
-__all__ = ["ACTIVATIONS", "Affine", "BatchNormInference", "BatchStatistics", "BiasAdd",
-           "Concat", "Constant", "Elementwise", "Fn", "Identity", "LayerNorm", "MatMul", "Merge",
-           "Normalize", "Op", "PReLU", "Param", "RMSNorm", "Reshape", "Rescale", "Rewrite",
-           "Softmax", "broadcast_row", "celu_fn", "elu_fn", "leaky_relu_fn", "matrix_shape",
-           "relu_fn"]
+__all__ = ["ACTIVATIONS", "Affine", "BatchNormInference", "BatchStatistics", "BiasAdd", "Concat",
+           "Constant", "Conv", "Elementwise", "Fn", "GlobalPool", "Identity", "LayerNorm",
+           "MatMul", "Merge", "Normalize", "Op", "PReLU", "Param", "Pool", "RMSNorm", "Rearrange",
+           "Resample", "Rescale", "Reshape", "Rewrite", "Softmax", "broadcast_row", "celu_fn",
+           "elu_fn", "leaky_relu_fn", "matrix_shape", "relu_fn"]

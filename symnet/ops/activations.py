@@ -153,16 +153,31 @@ class Softmax(Op):
     """``softmax`` (or ``log_softmax``) along the last axis."""
 
     log: bool = False
+    axis: int = -1
+    """The per-sample axis it normalises along."""
+    sample_shape: tuple[int, ...] = ()
     activation = True
 
+    def _axis(self) -> int | None:
+        """The axis when it is not the last one."""
+        rank = len(self.sample_shape)
+        return None if not rank or self.axis % rank == rank - 1 else self.axis % rank
+
     def formula(self, x: Any) -> Any:
+        axis = self._axis()
+        if axis is not None:
+            return fx.AlongAxes(x, "log_softmax" if self.log else "softmax", (axis,),
+                                self.sample_shape)
         return fx.LogSoftmax(x) if self.log else fx.Softmax(x)
 
     def forward(self, backend: Any, x: Any) -> Any:
-        return backend.softmax(x, -1, self.log)
+        axis = self._axis()
+        return backend.softmax(x, -1 if axis is None else axis + 1, self.log)
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
-        return (shapes[0][-1] + 1) * (sizes[0] + 3) if shapes[0] else sizes[0] + 3
+        axis = self._axis()
+        width = shapes[0][axis if axis is not None else -1] if shapes[0] else 1
+        return (width + 1) * (sizes[0] + 3)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         name = "log_softmax" if self.log else "softmax"

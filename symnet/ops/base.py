@@ -24,7 +24,8 @@ from ..functions import number
 if TYPE_CHECKING:
     from ..backends import Backend
 
-__all__ = ["Constant", "Op", "Param", "Rewrite", "broadcast_row", "matrix_shape"]
+__all__ = ["Constant", "Op", "Param", "Rewrite", "aligned", "along", "broadcast_row",
+           "matrix_shape", "spread"]
 
 
 def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -41,6 +42,27 @@ def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
 def broadcast_row(row: Any, rows: Any) -> Any:
     """A ``(1, n)`` parameter repeated on every row of a ``(rows, n)`` input."""
     return row if int(rows) == 1 else sp.OneMatrix(rows, 1) * row
+
+
+def aligned(shape: tuple[int, ...], rank: int) -> tuple[int, ...]:
+    """A per-sample shape with 1s in front, to ``rank`` axes (numpy's broadcasting)."""
+    return (1,) * (rank - len(shape)) + tuple(shape)
+
+
+def spread(symbol: Any, shape: tuple[int, ...], sample_shape: tuple[int, ...]) -> Any:
+    """A parameter of broadcast ``shape`` over a sample of ``sample_shape``, as the sample's
+    matrix view: the parameter's row repeated when it runs along the last axis only."""
+    from ..functions import Broadcast
+
+    shape = aligned(tuple(shape), len(sample_shape))
+    if all(d == 1 for d in shape[:-1]) and shape[-1] == sample_shape[-1]:
+        return broadcast_row(symbol, matrix_shape(tuple(sample_shape))[0])
+    return Broadcast(symbol, shape, tuple(sample_shape))
+
+
+def along(axis: int, rank: int) -> int:
+    """A per-sample axis (``-1``: the last) as a non-negative index."""
+    return axis % rank
 
 
 @dataclass(frozen=True, eq=False)

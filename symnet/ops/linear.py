@@ -9,7 +9,7 @@ import numpy as np
 import sympy as sp
 
 from ..functions import number
-from .base import Op, Param, Rewrite, broadcast_row
+from .base import Op, Param, Rewrite, broadcast_row, spread
 from .shape import Identity
 
 __all__ = ["Affine", "BiasAdd", "MatMul", "Rescale"]
@@ -114,27 +114,47 @@ class Affine(Op):
 
 @dataclass(frozen=True, eq=False)
 class Rescale(Op):
-    """``scale · x + offset`` (Keras ``Rescaling``; also a dropout scaled at inference)."""
+    """``scale · x + offset`` (Keras ``Rescaling``; also a dropout scaled at inference). Scale
+    and offset are numbers, or arrays (:class:`Param`) broadcast over the sample."""
 
-    scale: float
-    offset: float = 0.0
+    scale: float | Param
+    offset: float | Param = 0.0
+    sample_shape: tuple[int, ...] = ()
     affine = True
     entrywise = True
 
+    def _term(self, value: float | Param, x: Any) -> Any:
+        if isinstance(value, Param):
+            return spread(value.symbol, value.shape, self.sample_shape)
+        return number(value)
+
     def formula(self, x: Any) -> Any:
-        out = number(self.scale) * x
-        if self.offset:
+        scale = self._term(self.scale, x)
+        out = sp.HadamardProduct(scale, x) if isinstance(self.scale, Param) else scale * x
+        if isinstance(self.offset, Param):
+            out = out + self._term(self.offset, x)
+        elif self.offset:
             out = out + number(self.offset) * sp.OneMatrix(*x.shape)
         return out
 
+    def _value(self, backend: Any, value: float | Param) -> Any:
+        return backend.weight(value) if isinstance(value, Param) else backend.const(value)
+
     def forward(self, backend: Any, x: Any) -> Any:
-        return x * backend.const(self.scale) + backend.const(self.offset)
+        return x * self._value(backend, self.scale) + self._value(backend, self.offset)
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sizes[0] + 4
 
     def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.eye(n) * float(self.scale), np.full(n, float(self.offset))
+        def values(v: float | Param) -> np.ndarray:
+            array = np.asarray(v.value if isinstance(v, Param) else v, np.float64)
+            return np.broadcast_to(array.reshape(-1) if array.ndim else array, (n,)).copy()
+
+        return np.diag(values(self.scale)), values(self.offset)
 
     def describe(self) -> str:
-        return f"{self.scale:g}·x + {self.offset:g}"
+        def shown(v: float | Param) -> str:
+            return str(v.symbol) if isinstance(v, Param) else f"{v:g}"
+
+        return f"{shown(self.scale)}·x + {shown(self.offset)}"

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .. import functions as fx
-from .base import Op
+from .base import Op, aligned
 
 __all__ = ["Merge"]
 
@@ -33,6 +34,8 @@ class Merge(Op):
     """One of ``add``, ``subtract``, ``multiply``, ``average``, ``maximum``, ``minimum``."""
 
     operation: str
+    shapes: tuple[tuple[int, ...], ...] = ()
+    """The inputs' per-sample shapes, when they differ (broadcast as Keras does)."""
     arity = 0
 
     def __post_init__(self) -> None:
@@ -48,11 +51,27 @@ class Merge(Op):
     def piecewise_linear(self) -> bool:
         return self.operation != "multiply"
 
+    def _out(self) -> tuple[int, ...]:
+        return tuple(np.broadcast_shapes(*self.shapes))
+
     def formula(self, *xs: Any) -> Any:
+        if self.shapes and len(set(self.shapes)) > 1:
+            out = self._out()
+            xs = tuple(x if tuple(s) == out else fx.Broadcast(x, aligned(s, len(out)), out)
+                       for x, s in zip(xs, self.shapes))
         return _OPERATIONS[self.operation][0](*xs)
 
     def forward(self, backend: Any, *xs: Any) -> Any:
+        if self.shapes and len(set(self.shapes)) > 1:
+            rank = len(self._out())
+            # Keras expands a lower-rank input right after the batch axis, then broadcasts.
+            xs = tuple(x.reshape((x.shape[0], *aligned(s, rank))) for x, s in zip(xs, self.shapes))
+            out = (xs[0].shape[0], *self._out())
+            xs = tuple(np.broadcast_to(x, out) for x in xs)
         return _OPERATIONS[self.operation][1](backend, *xs)
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(np.broadcast_shapes(*shapes))
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sum(sizes) + len(sizes)

@@ -12,7 +12,7 @@ import sympy as sp
 from .. import functions as fx
 from ..functions import T, number
 from .activations import Fn
-from .base import Constant, Op, Param, Rewrite, broadcast_row
+from .base import Constant, Op, Param, Rewrite, along, broadcast_row, spread
 
 __all__ = ["BatchNormInference", "LayerNorm", "Normalize", "RMSNorm"]
 
@@ -52,12 +52,31 @@ class BatchNormInference(Op):
     gamma: Param | None = None
     beta: Param | None = None
     variant: str = "inference"
+    axis: int = -1
+    """The per-sample axis of the channels (their statistics)."""
+    sample_shape: tuple[int, ...] = ()
     affine = True
     entrywise = True
 
+    def _shape(self) -> tuple[int, ...]:
+        rank = len(self.sample_shape)
+        a = along(self.axis, rank)
+        return tuple(self.sample_shape[a] if k == a else 1 for k in range(rank))
+
+    def _spread(self, param: Param, x: Any) -> Any:
+        if not self.sample_shape:
+            return broadcast_row(param.symbol, x.shape[0])
+        return spread(param.symbol, self._shape(), self.sample_shape)
+
+    def _weight(self, backend: Any, param: Param) -> Any:
+        w = backend.weight(param)
+        rank = len(self.sample_shape)
+        if rank and along(self.axis, rank) != rank - 1:
+            w = w.reshape((1, *self._shape()))
+        return w
+
     def formula(self, x: Any) -> Any:
-        rows = x.shape[0]
-        mu, var = (broadcast_row(p.symbol, rows) for p in (self.mean, self.variance))
+        mu, var = (self._spread(p, x) for p in (self.mean, self.variance))
         if self.variant == "epsilon_outside_sqrt":
             denominator = _sqrt(var) + _eps(self.epsilon, var)
         elif self.variant == "epsilon_omitted":
@@ -66,31 +85,33 @@ class BatchNormInference(Op):
             denominator = _sqrt(var + _eps(self.epsilon, var))
         out: Any = _over(x - mu, denominator)
         if self.gamma is not None:
-            out = sp.HadamardProduct(broadcast_row(self.gamma.symbol, rows), out)
+            out = sp.HadamardProduct(self._spread(self.gamma, x), out)
         if self.beta is not None:
-            out = out + broadcast_row(self.beta.symbol, rows)
+            out = out + self._spread(self.beta, x)
         return out
 
     def forward(self, backend: Any, x: Any) -> Any:
-        mean, var = backend.weight(self.mean), backend.weight(self.variance)
+        mean, var = self._weight(backend, self.mean), self._weight(backend, self.variance)
+        gamma = None if self.gamma is None else self._weight(backend, self.gamma)
+        beta = None if self.beta is None else self._weight(backend, self.beta)
         eps = backend.const(self.epsilon.value)
         if self.variant == "inference":
             # tf.nn.batch_normalization's order: x * inv + (beta - mean * inv).
             inv = backend.map(_INV_SQRT, var + eps)
-            if self.gamma is not None:
-                inv = inv * backend.weight(self.gamma)
+            if gamma is not None:
+                inv = inv * gamma
             shift = -mean * inv
-            if self.beta is not None:
-                shift = shift + backend.weight(self.beta)
+            if beta is not None:
+                shift = shift + beta
             return x * inv + shift
         root = backend.map(_INV_SQRT, var)
         if self.variant == "epsilon_outside_sqrt":
             out = (x - mean) / (1 / root + eps)
         else:
             out = (x - mean) * root
-        if self.gamma is not None:
-            out = out * backend.weight(self.gamma)
-        return out + backend.weight(self.beta) if self.beta is not None else out
+        if gamma is not None:
+            out = out * gamma
+        return out + beta if beta is not None else out
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sizes[0] + 12
@@ -108,7 +129,7 @@ class BatchNormInference(Op):
         return scale, shift
 
     def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-        if self.variant != "inference":
+        if self.variant != "inference" or len(self.sample_shape) > 1:
             return None
         scale, shift = self.scale_shift()
         return np.diag(scale), shift
@@ -165,28 +186,57 @@ class LayerNorm(Op):
     gamma: Param | None = None
     beta: Param | None = None
     rms: bool = False
+    axes: tuple[int, ...] = (-1,)
+    """The per-sample axes a sample is standardised over."""
+    sample_shape: tuple[int, ...] = ()
+
+    def _last_only(self) -> bool:
+        rank = len(self.sample_shape)
+        return not rank or tuple(along(a, rank) for a in self.axes) == (rank - 1,)
+
+    def _shape(self) -> tuple[int, ...]:
+        rank = len(self.sample_shape)
+        kept = {along(a, rank) for a in self.axes}
+        return tuple(n if k in kept else 1 for k, n in enumerate(self.sample_shape))
+
+    def _spread(self, param: Param, x: Any) -> Any:
+        if self._last_only():
+            return broadcast_row(param.symbol, x.shape[0])
+        return spread(param.symbol, self._shape(), self.sample_shape)
+
+    def _weight(self, backend: Any, param: Param) -> Any:
+        w = backend.weight(param)
+        return w if self._last_only() else w.reshape((1, *self._shape()))
 
     def formula(self, x: Any) -> Any:
-        rows = x.shape[0]
-        out: Any = fx.Standardize(x, self.epsilon.symbol, center=not self.rms)
+        if self._last_only():
+            out: Any = fx.Standardize(x, self.epsilon.symbol, center=not self.rms)
+        else:
+            rank = len(self.sample_shape)
+            out = fx.AlongAxes(x, "rms" if self.rms else "standardize",
+                               sorted(along(a, rank) for a in self.axes), self.sample_shape,
+                               self.epsilon.symbol)
         if self.gamma is not None:
-            out = sp.HadamardProduct(broadcast_row(self.gamma.symbol, rows), out)
+            out = sp.HadamardProduct(self._spread(self.gamma, x), out)
         if self.beta is not None:
-            out = out + broadcast_row(self.beta.symbol, rows)
+            out = out + self._spread(self.beta, x)
         return out
 
     def forward(self, backend: Any, x: Any) -> Any:
-        mean = backend.mean(x, -1)
-        var = backend.mean((x - mean) * (x - mean), -1)
+        rank = x.ndim - 1
+        axes = sorted(along(a, rank) + 1 for a in self.axes)
+        mean = _mean(backend, x, axes)
+        var = _mean(backend, (x - mean) * (x - mean), axes)
         inv = backend.map(_INV_SQRT, var + backend.const(self.epsilon.value))
+        gamma = None if self.gamma is None else self._weight(backend, self.gamma)
         if self.rms:
             out = x * inv
-            return out * backend.weight(self.gamma) if self.gamma is not None else out
-        if self.gamma is not None:
-            inv = inv * backend.weight(self.gamma)
+            return out * gamma if gamma is not None else out
+        if gamma is not None:
+            inv = inv * gamma
         shift = -mean * inv
         if self.beta is not None:
-            shift = shift + backend.weight(self.beta)
+            shift = shift + self._weight(backend, self.beta)
         return x * inv + shift
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
@@ -194,6 +244,17 @@ class LayerNorm(Op):
 
     def describe(self) -> str:
         return "layer normalization"
+
+
+def _mean(backend: Any, x: Any, axes: list[int]) -> Any:
+    """The mean over several axes (batch axis included in the numbering), axes kept."""
+    if len(axes) == 1:
+        return backend.mean(x, axes[0])
+    rest = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, rest + axes)
+    flat = moved.reshape(*moved.shape[:len(rest)], -1)
+    mean = backend.mean(flat, -1).reshape(*moved.shape[:len(rest)], *([1] * len(axes)))
+    return np.transpose(mean, np.argsort(rest + axes))
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,30 +288,42 @@ class Normalize(Op):
     variance: Param
     epsilon: Constant
     invert: bool = False
+    shape: tuple[int, ...] = ()
+    """The statistics' broadcast shape over a sample (1 on the axes they do not vary along)."""
+    sample_shape: tuple[int, ...] = ()
     affine = True
     entrywise = True
 
     def _floor(self) -> Fn:
         return Fn(fx.StdFloor, (number(self.epsilon.value),), "std_floor")
 
+    def _spread(self, param: Param, x: Any) -> Any:
+        if not self.sample_shape:
+            return broadcast_row(param.symbol, x.shape[0])
+        return spread(param.symbol, self.shape, self.sample_shape)
+
+    def _weight(self, backend: Any, param: Param) -> Any:
+        w = backend.weight(param)
+        return w.reshape((1, *self.shape)) if self.shape else w
+
     def formula(self, x: Any) -> Any:
-        rows = x.shape[0]
-        mu = broadcast_row(self.mean.symbol, rows)
+        mu = self._spread(self.mean, x)
         sd = fx.Entrywise(sp.Lambda(T, sp.Max(sp.sqrt(T), self.epsilon.symbol)),
-                                      broadcast_row(self.variance.symbol, rows))
+                          self._spread(self.variance, x))
         return mu + sp.HadamardProduct(x, sd) if self.invert else _over(x - mu, sd)
 
     def forward(self, backend: Any, x: Any) -> Any:
-        mu = backend.weight(self.mean)
-        sd = backend.map(self._floor(), backend.weight(self.variance))
+        mu = self._weight(backend, self.mean)
+        sd = backend.map(self._floor(), self._weight(backend, self.variance))
         return mu + x * sd if self.invert else (x - mu) / sd
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sizes[0] + 8
 
     def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        mean = np.asarray(self.mean.value, np.float64).reshape(-1)
-        sd = self._floor().numpy(np.asarray(self.variance.value, np.float64).reshape(-1))
+        mean = np.broadcast_to(np.asarray(self.mean.value, np.float64).reshape(-1), (n,))
+        sd = self._floor().numpy(np.broadcast_to(
+            np.asarray(self.variance.value, np.float64).reshape(-1), (n,)))
         if self.invert:
             return np.diag(sd), mean
         return np.diag(1.0 / sd), -mean / sd

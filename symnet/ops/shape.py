@@ -11,7 +11,7 @@ import sympy as sp
 from .. import functions as fx
 from .base import Op, Rewrite, matrix_shape
 
-__all__ = ["Concat", "Identity", "Reshape"]
+__all__ = ["Concat", "Identity", "Rearrange", "Resample", "Reshape"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,22 +89,128 @@ class Reshape(Op):
 
 @dataclass(frozen=True, eq=False)
 class Concat(Op):
-    """The inputs side by side along the last axis."""
+    """The inputs side by side along a per-sample axis (the last by default)."""
 
+    axis: int = -1
+    shapes: tuple[tuple[int, ...], ...] = ()
     arity = 0
     affine = True
 
+    def _axis(self) -> int:
+        rank = len(self.shapes[0]) if self.shapes else 1
+        return self.axis % rank if self.shapes else -1
+
     def formula(self, *xs: Any) -> Any:
-        return sp.BlockMatrix([list(xs)])
+        if not self.shapes or self._axis() == len(self.shapes[0]) - 1:
+            return sp.BlockMatrix([list(xs)])
+        return fx.Concatenated(self._axis(), self.shapes, *xs)
 
     def forward(self, backend: Any, *xs: Any) -> Any:
-        return np.concatenate(xs, axis=-1)
+        axis = self._axis()
+        return np.concatenate(xs, axis=-1 if axis < 0 else axis + 1)
 
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(shapes[0][:-1]) + (sum(s[-1] for s in shapes),)
+        axis = self.axis % len(shapes[0])
+        out = list(shapes[0])
+        out[axis] = sum(s[axis] for s in shapes)
+        return tuple(out)
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return max(sizes)
 
     def describe(self) -> str:
         return "concatenate"
+
+
+@dataclass(frozen=True, eq=False)
+class Rearrange(Op):
+    """Entries moved by a fixed index map (or zeros): zero padding, cropping, nearest
+    upsampling, axis permutation, repetition. See :func:`symnet.functions.rearrangement`."""
+
+    kind: str
+    input_shape: tuple[int, ...]
+    target_shape: tuple[int, ...]
+    params: tuple[int, ...] = ()
+    affine = True
+
+    def indices(self) -> np.ndarray:
+        from ..functions.rearrange import rearrangement
+
+        return rearrangement(self.kind, tuple(self.input_shape), tuple(self.target_shape),
+                             tuple(self.params))
+
+    def formula(self, x: Any) -> Any:
+        return fx.Rearranged(x, self.kind, self.input_shape, self.target_shape, self.params)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        batch = x.shape[0]
+        flat = x.reshape(batch, -1)
+        index = self.indices()
+        if np.any(index < 0):
+            zero = (np.full((batch, 1), backend.const(0), dtype=object) if flat.dtype == object
+                    else np.zeros((batch, 1), dtype=flat.dtype))
+            flat = np.concatenate([flat, zero], axis=1)
+            index = np.where(index < 0, flat.shape[1] - 1, index)
+        return flat[:, index].reshape((batch, *self.target_shape))
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(self.target_shape)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return sizes[0]
+
+    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        index = self.indices()
+        weight = np.zeros((n, index.size))
+        weight[index[index >= 0], np.flatnonzero(index >= 0)] = 1.0
+        return weight, np.zeros(index.size)
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.input_shape} -> {self.target_shape}"
+
+
+@dataclass(frozen=True, eq=False)
+class Resample(Op):
+    """Bilinear upsampling of ``(height, width, channels)`` (``tf.image.resize``, half-pixel
+    centres): along the width, then the height, ``a + (b − a)·w``."""
+
+    input_shape: tuple[int, ...]
+    target_shape: tuple[int, ...]
+    affine = True
+
+    def formula(self, x: Any) -> Any:
+        return fx.Resampled(x, self.input_shape, self.target_shape)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        from ..functions.rearrange import bilinear_taps
+
+        out = x
+        for axis in (2, 1):  # width first, as TensorFlow
+            lows, highs, weights = bilinear_taps(self.input_shape[axis - 1],
+                                                 self.target_shape[axis - 1])
+            if out.dtype == object:
+                w = np.array([backend.const(0) + _rational(backend, v) for v in weights],
+                             dtype=object)
+            else:
+                w = np.array([float(v) for v in weights], dtype=out.dtype)
+            shape = [1] * out.ndim
+            shape[axis] = len(weights)
+            a, b = np.take(out, lows, axis=axis), np.take(out, highs, axis=axis)
+            out = a + (b - a) * w.reshape(shape)
+        return out
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(self.target_shape)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return 12 * sizes[0] + 10
+
+    def describe(self) -> str:
+        return f"bilinear {self.input_shape} -> {self.target_shape}"
+
+
+def _rational(backend: Any, value: Any) -> Any:
+    """An exact fraction on an exact backend, the SymPy rational on the symbolic one."""
+    import sympy as sp
+
+    return backend.from_sympy(sp.Rational(value.numerator, value.denominator))

@@ -1,0 +1,244 @@
+"""Convolutions (ordinary, grouped, dilated, causal, depthwise, separable, transposed) and
+pooling, in both data formats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..functions.convolution import Window
+from ..ops import BiasAdd, Conv, GlobalPool, Pool, Rearrange
+from ..ops.conv import DEPTHWISE, ORDINARY, TRANSPOSED
+from . import Definition, LayerContext, converter
+from .core import activate
+
+
+def _tuple(value: Any, rank: int) -> tuple[int, ...]:
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
+    return tuple(int(v) for v in values)
+
+
+def channels_last(ctx: LayerContext, value: int) -> tuple[int, bool]:
+    """A channels-first value permuted to channels last (and whether it was)."""
+    if ctx.config.get("data_format", "channels_last") != "channels_first":
+        return value, False
+    shape = ctx.shape(value)
+    rank = len(shape) - 1
+    perm = (*range(1, rank + 1), 0)
+    return ctx.apply(Rearrange("permute", shape, tuple(shape[p] for p in perm), perm),
+                     value), True
+
+
+def channels_back(ctx: LayerContext, value: int, permuted: bool) -> int:
+    """Undo :func:`channels_last`."""
+    if not permuted:
+        return value
+    shape = ctx.shape(value)
+    rank = len(shape) - 1
+    perm = (rank, *range(rank))
+    return ctx.apply(Rearrange("permute", shape, tuple(shape[p] for p in perm), perm), value)
+
+
+def window(ctx: LayerContext, spatial: tuple[int, ...], kernel: tuple[int, ...],
+           strides: tuple[int, ...], dilation: tuple[int, ...], padding: str) -> Window:
+    """The window of an ordinary convolution or pooling, padded as TensorFlow pads."""
+    out, before = [], []
+    for n, k, s, d in zip(spatial, kernel, strides, dilation):
+        reach = (k - 1) * d + 1
+        if padding == "valid":
+            o, p = (n - reach) // s + 1, 0
+        elif padding == "same":
+            o = -(-n // s)
+            p = max((o - 1) * s + reach - n, 0) // 2
+        elif padding == "causal":
+            p = reach - 1
+            o = (n + p - reach) // s + 1
+        else:
+            raise ctx.reject(f"padding={padding!r} is not supported")
+        if o < 1:
+            raise ctx.reject(f"a window of {reach} on an axis of {n} leaves no output")
+        out.append(o)
+        before.append(p)
+    return Window(spatial, tuple(out), kernel, strides, dilation, tuple(before))
+
+
+def _transposed_window(ctx: LayerContext, spatial: tuple[int, ...], kernel: tuple[int, ...],
+                       strides: tuple[int, ...], dilation: tuple[int, ...], padding: str,
+                       output_padding: Any) -> Window:
+    rank = len(kernel)
+    extra = [None] * rank if output_padding is None else list(_tuple(output_padding, rank))
+    out, before = [], []
+    for n, k, s, d, e in zip(spatial, kernel, strides, dilation, extra):
+        reach = (k - 1) * d + 1
+        if padding == "valid":
+            o = (n - 1) * s + reach + (max(reach, s) - reach if e is None else e)
+            p = 0
+        elif padding == "same":
+            o = n * s if e is None else (n - 1) * s + reach % 2 + e
+            p = max((n - 1) * s + reach - o, 0) // 2
+        else:
+            raise ctx.reject(f"padding={padding!r} is not supported")
+        out.append(o)
+        before.append(p)
+    return Window(spatial, tuple(out), kernel, strides, dilation, tuple(before),
+                  transpose=True)
+
+
+def _define_convolution(ctx: LayerContext, op: Conv) -> None:
+    """What ``⋆`` computes, with this layer's strides, dilation and padding."""
+    w, kernel, x = op.window, str(op.kernel.symbol), str(ctx.input_symbols[0])
+    subs = {"s": w.strides, "d": w.dilation, "p": w.pad_before}
+    given = ", ".join(f"{k} = {v if len(v) > 1 else v[0]}" for k, v in subs.items())
+    if w.transpose:
+        ctx.define(Definition(
+            rf"\left({kernel} \star^{{\top}} x\right)_{{o, j}} = \sum_{{a, i, c \,:\, "
+            rf"s\,i + d\,a - p = o}} {kernel}_{{a, j, c}}\, x_{{i, c}}",
+            f"({kernel} ⋆ᵀ x)[o, j] = Σ over a, i, c with s·i + d·a − p = o of "
+            f"{kernel}[a, j, c]·x[i, c]; {given}"))
+    elif op.layout == DEPTHWISE:
+        ctx.define(Definition(
+            rf"\left({kernel} \star x\right)_{{o,\, c m + q}} = \sum_{{a}} {kernel}_{{a, c, q}}"
+            rf"\, x_{{s\,o + d\,a - p,\; c}}",
+            f"({kernel} ⋆ x)[o, c·m + q] = Σ_a {kernel}[a, c, q]·x[s·o + d·a − p, c] (each "
+            f"channel alone, x = 0 outside); {given}"))
+    else:
+        ctx.define(Definition(
+            rf"\left({kernel} \star x\right)_{{o, j}} = \sum_{{a, c}} {kernel}_{{a, c, j}}\,"
+            rf" x_{{s\,o + d\,a - p,\; c}}",
+            f"({kernel} ⋆ x)[o, j] = Σ_(a, c) {kernel}[a, c, j]·x[s·o + d·a − p, c] "
+            f"(Keras' cross-correlation: the kernel is not flipped; x = 0 outside); {given}"))
+    del x
+
+
+def convolve(ctx: LayerContext, kernel_name: str = "kernel", layout: int = ORDINARY) -> int:
+    """Apply this layer's convolution (its bias and activation too) to its input."""
+    c = ctx.config
+    rank = len(ctx.input_shape) - 1
+    value, permuted = channels_last(ctx, ctx.x)
+    spatial, c_in = ctx.shape(value)[:-1], ctx.shape(value)[-1]
+    kernel_size = _tuple(c["kernel_size"], rank)
+    strides, dilation = _tuple(c.get("strides", 1), rank), _tuple(c.get("dilation_rate", 1), rank)
+    padding = str(c.get("padding", "valid")).lower()
+    transpose = layout == TRANSPOSED
+    groups = int(c.get("groups", 1) or 1)
+    if layout == DEPTHWISE:
+        multiplier = int(c.get("depth_multiplier", 1))
+        groups, c_out = c_in, c_in * multiplier
+    else:
+        c_out = int(c["filters"])
+    if transpose:
+        w = _transposed_window(ctx, spatial, kernel_size, strides, dilation, padding,
+                               c.get("output_padding"))
+    else:
+        w = window(ctx, spatial, kernel_size, strides, dilation, padding)
+    shape_in = {ORDINARY: f"{kernel_size + (c_in // groups, c_out)}",
+                TRANSPOSED: f"{kernel_size + (c_out, c_in)}",
+                DEPTHWISE: f"{kernel_size + (c_in, c_out // c_in)}"}[layout]
+    kernel = ctx.param(kernel_name, "W", f"{kernel_name}, shape {shape_in}: the weights of "
+                       f"each tap of the {'×'.join(map(str, kernel_size))} window")
+    op = Conv(kernel, w, groups, layout, c_in, c_out)
+    value = ctx.apply(op, value)
+    _define_convolution(ctx, op)
+    if bool(c.get("use_bias", True)) and "bias" in ctx._weights:
+        bias = ctx.param("bias", "b", f"bias, shape ({c_out},): one offset per output channel")
+        value = ctx.apply(BiasAdd(bias), value)
+    value = activate(ctx, value, ctx.layer.activation)
+    ctx.constants.update(kernel_size=kernel_size, strides=strides, padding=padding,
+                         dilation_rate=dilation, groups=groups)
+    ctx.note = _shape_note(w, padding)
+    return channels_back(ctx, value, permuted)
+
+
+def _shape_note(w: Window, padding: str) -> str:
+    """The output size arithmetic, axis by axis."""
+    parts = []
+    for n, k, s, d, p, q, o in zip(w.in_spatial, w.kernel, w.strides, w.dilation,
+                                   w.pad_before, w.pad_after(), w.out_spatial):
+        reach = (k - 1) * d + 1
+        if w.transpose:
+            parts.append(f"({n} − 1)·{s} + {reach} − 2·{p} → {o}" if padding == "valid"
+                         else f"{n}·{s} → {o}")
+        else:
+            parts.append(f"⌊({n} + {p + q} − {reach})/{s}⌋ + 1 = {o}")
+    return ("output size per axis, ⌊(n + padding − window)/stride⌋ + 1: " if not w.transpose
+            else "output size per axis: ") + "; ".join(parts)
+
+
+@converter("Conv1D", "Conv2D", "Conv3D")
+def convolution(ctx: LayerContext) -> int:
+    return convolve(ctx)
+
+
+@converter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
+def transposed_convolution(ctx: LayerContext) -> int:
+    return convolve(ctx, layout=TRANSPOSED)
+
+
+@converter("DepthwiseConv1D", "DepthwiseConv2D")
+def depthwise_convolution(ctx: LayerContext) -> int:
+    return convolve(ctx, layout=DEPTHWISE)
+
+
+@converter("SeparableConv1D", "SeparableConv2D")
+def separable_convolution(ctx: LayerContext) -> int:
+    c = ctx.config
+    rank = len(ctx.input_shape) - 1
+    value, permuted = channels_last(ctx, ctx.x)
+    spatial, c_in = ctx.shape(value)[:-1], ctx.shape(value)[-1]
+    multiplier, c_out = int(c.get("depth_multiplier", 1)), int(c["filters"])
+    kernel_size = _tuple(c["kernel_size"], rank)
+    w = window(ctx, spatial, kernel_size, _tuple(c.get("strides", 1), rank),
+               _tuple(c.get("dilation_rate", 1), rank), str(c.get("padding", "valid")).lower())
+    depthwise = ctx.param("depthwise_kernel", "W", f"depthwise_kernel, shape "
+                          f"{kernel_size + (c_in, multiplier)}: each input channel's own window")
+    pointwise = ctx.param("pointwise_kernel", "V", f"pointwise_kernel, shape "
+                          f"{(1,) * rank + (c_in * multiplier, c_out)}: mixes the channels")
+    value = ctx.apply(Conv(depthwise, w, c_in, DEPTHWISE, c_in, c_in * multiplier), value)
+    unit = Window(w.out_spatial, w.out_spatial, (1,) * rank, (1,) * rank, (1,) * rank,
+                  (0,) * rank)
+    value = ctx.apply(Conv(pointwise, unit, 1, ORDINARY, c_in * multiplier, c_out), value)
+    if bool(c.get("use_bias", True)):
+        bias = ctx.param("bias", "b", f"bias, shape ({c_out},): one offset per output channel")
+        value = ctx.apply(BiasAdd(bias), value)
+    value = activate(ctx, value, ctx.layer.activation)
+    ctx.note = "a depthwise convolution (each channel alone), then a 1×1 convolution; " + \
+        _shape_note(w, str(c.get("padding", "valid")).lower())
+    return channels_back(ctx, value, permuted)
+
+
+_POOLS = {f"{kind}Pooling{r}D": (kind.lower().replace("max", "max"), r)
+          for kind in ("Max", "Average") for r in (1, 2, 3)}
+
+
+@converter(*_POOLS)
+def pooling(ctx: LayerContext) -> int:
+    kind, rank = _POOLS[ctx.kind]
+    kind = "max" if kind == "max" else "average"
+    c = ctx.config
+    value, permuted = channels_last(ctx, ctx.x)
+    spatial = ctx.shape(value)[:-1]
+    size = _tuple(c["pool_size"], rank)
+    strides = _tuple(c.get("strides") or c["pool_size"], rank)
+    padding = str(c.get("padding", "valid")).lower()
+    w = window(ctx, spatial, size, strides, (1,) * rank, padding)
+    value = ctx.apply(Pool(w, kind), value)
+    ctx.constants.update(pool_size=size, strides=strides, padding=padding)
+    ctx.note = (f"the {'largest' if kind == 'max' else 'mean'} entry of each "
+                f"{'×'.join(map(str, size))} window, per channel; " + _shape_note(w, padding))
+    return channels_back(ctx, value, permuted)
+
+
+_GLOBAL = {f"Global{kind}Pooling{r}D": kind.lower() for kind in ("Max", "Average")
+           for r in (1, 2, 3)}
+
+
+@converter(*_GLOBAL)
+def global_pooling(ctx: LayerContext) -> int:
+    kind = "max" if _GLOBAL[ctx.kind] == "max" else "average"
+    keepdims = bool(ctx.config.get("keepdims", False))
+    value, permuted = channels_last(ctx, ctx.x)
+    value = ctx.apply(GlobalPool(kind, keepdims), value)
+    ctx.constants["keepdims"] = keepdims
+    ctx.note = f"the {'largest' if kind == 'max' else 'mean'} entry of each channel"
+    if keepdims:
+        return channels_back(ctx, value, permuted)
+    return value

@@ -1,0 +1,196 @@
+"""Sliding-window ops: convolution (ordinary, grouped, depthwise, transposed), pooling, global
+pooling. Each reads its windows from a :class:`~symnet.functions.convolution.Window`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import reduce
+from typing import Any
+
+import numpy as np
+
+from .. import functions as fx
+from ..functions.convolution import Window
+from .base import Op, Param, Rewrite
+
+__all__ = ["Conv", "GlobalPool", "Pool", "gather_windows"]
+
+#: How a kernel's array is laid out (Keras' own shapes).
+ORDINARY, TRANSPOSED, DEPTHWISE = 0, 1, 2
+
+
+def gather_windows(backend: Any, x: Any, window: Window) -> tuple[Any, np.ndarray]:
+    """``(batch, positions, taps, channels)``: each window's inputs, zero outside the input;
+    and the taps table (``-1`` where a tap falls outside)."""
+    batch, channels = x.shape[0], x.shape[-1]
+    flat = x.reshape(batch, math.prod(window.in_spatial), channels)
+    if flat.dtype == object:
+        zero = np.full((batch, 1, channels), backend.const(0), dtype=object)
+    else:
+        zero = np.zeros((batch, 1, channels), dtype=flat.dtype)
+    padded = np.concatenate([flat, zero], axis=1)
+    taps = window.taps()
+    return padded[:, np.where(taps < 0, flat.shape[1], taps), :], taps
+
+
+@dataclass(frozen=True, eq=False)
+class Conv(Op):
+    """``W ⋆ x``: a convolution as Keras computes it (a cross-correlation), channels last."""
+
+    kernel: Param
+    window: Window
+    groups: int = 1
+    layout: int = ORDINARY
+    in_channels: int = 0
+    out_channels: int = 0
+    affine = True
+
+    def formula(self, x: Any) -> Any:
+        return fx.Convolution(x, self.kernel.symbol, self.window.to_tuple(),
+                              (self.groups, self.in_channels, self.out_channels, self.layout))
+
+    def _kernel(self, backend: Any) -> Any:
+        """The kernel as ``(taps, in/groups, out)``."""
+        k = backend.weight(self.kernel)
+        taps = self.window.size
+        if self.layout == TRANSPOSED:
+            k = np.swapaxes(k, -1, -2)
+        elif self.layout == DEPTHWISE:
+            k = k.reshape(taps, 1, self.out_channels)
+        return k.reshape(taps, self.in_channels // self.groups, self.out_channels)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        patches, _ = gather_windows(backend, x, self.window)
+        batch, positions, taps = patches.shape[:3]
+        kernel = self._kernel(backend)
+        per_in, per_out = self.in_channels // self.groups, self.out_channels // self.groups
+        outs = []
+        for g in range(self.groups):
+            rows = patches[..., g * per_in:(g + 1) * per_in].reshape(batch * positions,
+                                                                     taps * per_in)
+            w = kernel[:, :, g * per_out:(g + 1) * per_out].reshape(taps * per_in, per_out)
+            outs.append(backend.matmul(rows, w))
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
+        return out.reshape((batch, *self.window.out_spatial, self.out_channels))
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return (*self.window.out_spatial, self.out_channels)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return self.window.size * (self.in_channels // self.groups) * (sizes[0] + 2)
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        if self.window.transpose:
+            return ()
+        k = self.kernel
+        axes = tuple(range(self.window.rank))
+        flipped = Param(k.name, k.symbol, np.ascontiguousarray(np.flip(k.value, axis=axes)),
+                        k.trainable, k.meaning, k.weight)
+        out: list[Rewrite] = []
+        if any(n > 1 for n in self.window.kernel):
+            out.append(Rewrite(
+                "kernel_flipped", "{layer} was computed as a true convolution, the kernel "
+                "flipped: Keras computes a cross-correlation, tap a of the kernel times input "
+                "s·o + d·a − p.", replace(self, kernel=flipped)))
+        return tuple(out)
+
+    def describe(self) -> str:
+        size = "×".join(str(k) for k in self.window.kernel)
+        kind = "transposed convolution" if self.window.transpose else "convolution"
+        return f"{kind} {size}, {self.in_channels}->{self.out_channels}"
+
+
+@dataclass(frozen=True, eq=False)
+class Pool(Op):
+    """Max or average pooling over each window (padding left out, as Keras does)."""
+
+    window: Window
+    kind: str = "max"
+    entrywise = False
+
+    @property
+    def affine(self) -> bool:  # type: ignore[override]
+        return self.kind == "average"
+
+    @property
+    def piecewise_linear(self) -> bool:
+        return True
+
+    def formula(self, x: Any) -> Any:
+        return fx.Pooling(x, self.window.to_tuple(), self.kind)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        patches, taps = gather_windows(backend, x, self.window)
+        valid = taps >= 0
+        if self.kind == "max":
+            # A tap outside the input repeats the window's first tap: the maximum is unchanged.
+            first = np.argmax(valid, axis=1)
+            rows = np.arange(taps.shape[0])
+            parts = [np.where(valid[:, a, None], patches[:, :, a, :],
+                              patches[:, rows, first, :]) for a in range(taps.shape[1])]
+            out = reduce(backend.maximum, parts)
+        else:
+            parts = [patches[:, :, a, :] for a in range(taps.shape[1])]
+            total = reduce(lambda u, v: u + v, parts)
+            counts = valid.sum(axis=1)
+            if total.dtype == object:
+                divisor = np.array([backend.const(int(c)) for c in counts], dtype=object)
+            else:
+                divisor = counts.astype(total.dtype)
+            out = total / divisor[None, :, None]
+        return out.reshape((x.shape[0], *self.window.out_spatial, x.shape[-1]))
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return (*self.window.out_spatial, shapes[0][-1])
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return self.window.size * (sizes[0] + 1)
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        other = "average" if self.kind == "max" else "max"
+        return (Rewrite("wrong_pooling", f"{{layer}} was computed as {other} pooling: it is "
+                        f"{self.kind} pooling.", replace(self, kind=other)),)
+
+    def describe(self) -> str:
+        size = "×".join(str(k) for k in self.window.kernel)
+        return f"{self.kind} pooling {size}"
+
+
+@dataclass(frozen=True, eq=False)
+class GlobalPool(Op):
+    """The max or the mean of each channel over all positions."""
+
+    kind: str = "average"
+    keepdims: bool = False
+
+    @property
+    def affine(self) -> bool:  # type: ignore[override]
+        return self.kind == "average"
+
+    @property
+    def piecewise_linear(self) -> bool:
+        return True
+
+    def formula(self, x: Any) -> Any:
+        return fx.GlobalPooling(x, self.kind)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        batch, channels = x.shape[0], x.shape[-1]
+        flat = x.reshape(batch, -1, channels)
+        if self.kind == "max":
+            out = reduce(backend.maximum, [flat[:, p, :] for p in range(flat.shape[1])])
+        else:
+            out = backend.mean(flat, 1).reshape(batch, channels)
+        rank = len(x.shape) - 2
+        return out.reshape((batch, *([1] * rank), channels)) if self.keepdims else out
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        rank = len(shapes[0]) - 1
+        return (*([1] * rank), shapes[0][-1]) if self.keepdims else (shapes[0][-1],)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return math.prod(shapes[0][:-1]) * (sizes[0] + 1)
+
+    def describe(self) -> str:
+        return f"global {self.kind} pooling"
