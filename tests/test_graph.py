@@ -113,7 +113,10 @@ def _library_sources() -> list[Path]:
 
 
 def test_no_keras_class_name_dispatch_outside_the_converters():
-    pattern = re.compile(r"\bkind\s*(==|!=|\bin\b)|kind\.(startswith|endswith)|"
+    # A Keras class name compared: ``layer.kind == "Dense"``, ``kind in ("ReLU", ...)``,
+    # ``type(layer).__name__ == ...``, ``kind.endswith("Dropout")``.
+    pattern = re.compile(r"""\bkind\s*(==|!=|\bin\b)\s*[(\[{]?\s*["'][A-Z]|"""
+                         r"kind\.(startswith|endswith)|"
                          r"type\([^)]*\)\.__name__\s*(==|!=|\bin\b)")
     offenders = []
     for path in _library_sources():

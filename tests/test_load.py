@@ -70,11 +70,11 @@ def test_custom_layers_are_refused(keras, tmp_path):
 
 
 def test_unsupported_keras_layer_lists_what_is_supported(keras):
-    model = keras.Sequential([keras.Input((4, 1)), keras.layers.Conv1D(2, 2, name="conv")])
+    model = keras.Sequential([keras.Input((4, 1)), keras.layers.Masking(name="mask")])
     with pytest.raises(UnsupportedLayerError) as info:
         symnet.explain(model)
     message = str(info.value)
-    assert "'conv'" in message and "Conv1D" in message and "BatchNormalization" in message
+    assert "'mask'" in message and "Masking" in message and "BatchNormalization" in message
 
 
 def test_nested_models_are_read_in_place_with_their_names_as_paths(keras, tmp_path):

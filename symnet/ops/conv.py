@@ -106,24 +106,24 @@ class Pool(Op):
     """Max or average pooling over each window (padding left out, as Keras does)."""
 
     window: Window
-    kind: str = "max"
+    reduction: str = "max"
     entrywise = False
 
     @property
     def affine(self) -> bool:  # type: ignore[override]
-        return self.kind == "average"
+        return self.reduction == "average"
 
     @property
     def piecewise_linear(self) -> bool:
         return True
 
     def formula(self, x: Any) -> Any:
-        return fx.Pooling(x, self.window.to_tuple(), self.kind)
+        return fx.Pooling(x, self.window.to_tuple(), self.reduction)
 
     def forward(self, backend: Any, x: Any) -> Any:
         patches, taps = gather_windows(backend, x, self.window)
         valid = taps >= 0
-        if self.kind == "max":
+        if self.reduction == "max":
             # A tap outside the input repeats the window's first tap: the maximum is unchanged.
             first = np.argmax(valid, axis=1)
             rows = np.arange(taps.shape[0])
@@ -148,37 +148,37 @@ class Pool(Op):
         return self.window.size * (sizes[0] + 1)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
-        other = "average" if self.kind == "max" else "max"
+        other = "average" if self.reduction == "max" else "max"
         return (Rewrite("wrong_pooling", f"{{layer}} was computed as {other} pooling: it is "
-                        f"{self.kind} pooling.", replace(self, kind=other)),)
+                        f"{self.reduction} pooling.", replace(self, kind=other)),)
 
     def describe(self) -> str:
         size = "×".join(str(k) for k in self.window.kernel)
-        return f"{self.kind} pooling {size}"
+        return f"{self.reduction} pooling {size}"
 
 
 @dataclass(frozen=True, eq=False)
 class GlobalPool(Op):
     """The max or the mean of each channel over all positions."""
 
-    kind: str = "average"
+    reduction: str = "average"
     keepdims: bool = False
 
     @property
     def affine(self) -> bool:  # type: ignore[override]
-        return self.kind == "average"
+        return self.reduction == "average"
 
     @property
     def piecewise_linear(self) -> bool:
         return True
 
     def formula(self, x: Any) -> Any:
-        return fx.GlobalPooling(x, self.kind)
+        return fx.GlobalPooling(x, self.reduction)
 
     def forward(self, backend: Any, x: Any) -> Any:
         batch, channels = x.shape[0], x.shape[-1]
         flat = x.reshape(batch, -1, channels)
-        if self.kind == "max":
+        if self.reduction == "max":
             out = reduce(backend.maximum, [flat[:, p, :] for p in range(flat.shape[1])])
         else:
             out = backend.mean(flat, 1).reshape(batch, channels)
@@ -193,4 +193,4 @@ class GlobalPool(Op):
         return math.prod(shapes[0][:-1]) * (sizes[0] + 1)
 
     def describe(self) -> str:
-        return f"global {self.kind} pooling"
+        return f"global {self.reduction} pooling"
