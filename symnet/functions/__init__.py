@@ -25,5 +25,7 @@ from .matrices import *  # noqa: F403
 from .matrices import __all__ as _matrices
 from .rearrange import *  # noqa: F403
 from .rearrange import __all__ as _rearrange
+from .recurrent import *  # noqa: F403
+from .recurrent import __all__ as _recurrent
 
-__all__ = [*_activations, *_convolution, *_matrices, *_rearrange, "Str"]
+__all__ = [*_activations, *_convolution, *_matrices, *_rearrange, *_recurrent, "Str"]

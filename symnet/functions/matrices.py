@@ -11,7 +11,7 @@ from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 __all__ = ["AlongAxes", "Broadcast", "Concatenated", "ElementwiseMax", "ElementwiseMin",
-           "Entrywise", "LogSoftmax", "RMSScale", "Reshape", "Softmax", "Standardize",
+           "Entrywise", "LogSoftmax", "Lookup", "RMSScale", "Reshape", "Softmax", "Standardize",
            "tensor_entry"]
 
 
@@ -294,3 +294,28 @@ class Concatenated(MatrixExpr):
         inner = ", ".join(printer._print(x) for x in self.args[2:])
         axis = int(self.args[0]) + 1
         return rf"\operatorname{{concat}}_{{\text{{axis }} {axis}}}\left({inner}\right)"
+
+
+class Lookup(MatrixExpr):
+    """``E[x]``: for each entry of ``x`` (an index), the row of ``E`` it selects."""
+
+    def __new__(cls, table: Any, x: Any) -> Lookup:
+        return super().__new__(cls, table, x)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        x = self.args[1]
+        return (x.shape[0] * x.shape[1], self.args[0].shape[1])
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        cols = int(self.args[1].shape[1])
+        index = self.args[1]._entry(int(i) // cols, int(i) % cols, **kwargs)
+        table = self.args[0]
+        if index.is_Integer:
+            return table._entry(int(index), j, **kwargs)
+        rows = int(table.shape[0])
+        return sp.Piecewise(*[(table._entry(k, j, **kwargs), sp.Eq(index, k))
+                              for k in range(rows)], (sp.nan, True))
+
+    def _latex(self, printer: Any) -> str:
+        return rf"{printer._print(self.args[0])}\left[{printer._print(self.args[1])}\right]"

@@ -14,7 +14,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 __all__ = ["Rearranged", "Resampled", "bilinear_taps", "rearrangement"]
 
-KINDS = ("pad", "crop", "upsample", "permute", "repeat")
+KINDS = ("pad", "crop", "upsample", "permute", "repeat", "reverse")
 
 
 def _ints(values: Any) -> tuple[int, ...]:
@@ -44,6 +44,9 @@ def rearrangement(kind: str, in_shape: tuple[int, ...], out_shape: tuple[int, ..
         coords[list(params)] = out
     elif kind == "repeat":
         coords, valid = out[1:], None
+    elif kind == "reverse":
+        flags = np.asarray(params)[:, None]
+        coords, valid = np.where(flags == 1, np.asarray(in_shape)[:, None] - 1 - out, out), None
     else:
         raise ValueError(f"unknown rearrangement {kind!r}; expected one of {KINDS}")
     clipped = np.clip(coords, 0, np.asarray(in_shape)[:, None] - 1)
@@ -87,6 +90,8 @@ class Rearranged(MatrixExpr):
             sub = r"\times ".join(str(p) for p in params if True)
         elif kind == "repeat":
             sub = str(out_shape[0])
+        elif kind == "reverse":
+            sub = r"\text{axis } " + ", ".join(str(k + 1) for k, f in enumerate(params) if f)
         else:
             sub = r"\to ".join(r"\times ".join(str(d) for d in s) for s in (in_shape, out_shape))
         return rf"\operatorname{{{kind}}}_{{{sub}}}\left({printer._print(self.args[0])}\right)"

@@ -55,9 +55,11 @@ def _load_converters() -> None:
     from . import (  # noqa: F401
         convolutional,
         core,
+        embedding,
         merging,
         normalization,
         preprocessing,
+        recurrent,
         regularization,
         reshaping,
     )
@@ -133,7 +135,10 @@ class LayerContext:
         self.rhs: Any = None
         """A formula's right side given outright (the InputLayer's: the input's entries)."""
         self._weights = {v.name: v for v in layer.weights}
+        self._taken: set[int] = set()
         self._shapes: list[tuple[int, ...]] = list(input_shapes)
+        self.tag = ""
+        """Appended to parameter symbols (``W_3^fw``): a sub-layer's parameters apart."""
 
     # --- values and ops -----------------------------------------------------------------
 
@@ -188,6 +193,7 @@ class LayerContext:
         variable = self._weights.get(weight)
         if variable is None:
             raise self.reject(f"expected a weight named {weight!r}, found {sorted(self._weights)}")
+        self._taken.add(id(variable))
         value = np.array(variable.numpy())
         if value.dtype != np.float32 and symbol is not None:
             raise self.reject(f"weight {weight!r} has dtype {value.dtype}; expected float32")
@@ -197,7 +203,8 @@ class LayerContext:
                 f"layer {self.name!r} ({self.kind}): weight {weight!r} holds {bad} NaN or Inf "
                 "value(s); evaluation propagates them as Keras does",
                 SymnetWarning, stacklevel=3)
-        return self._add(Param(weight, self._symbol(symbol, value.shape), value,
+        name = f"{self.prefix}{weight}"
+        return self._add(Param(name, self._symbol(symbol, value.shape), value,
                                bool(variable.trainable), meaning))
 
     def config_param(self, name: str, symbol: str, value: Any, meaning: str) -> Param:
@@ -209,7 +216,38 @@ class LayerContext:
     def _symbol(self, symbol: str | None, shape: tuple[int, ...]) -> sp.MatrixSymbol | None:
         if symbol is None:
             return None
-        return sp.MatrixSymbol(f"{symbol}_{self.index}", *matrix_shape(tuple(shape)))
+        return sp.MatrixSymbol(f"{symbol}_{self.index}{self.tag}", *matrix_shape(tuple(shape)))
+
+    @property
+    def prefix(self) -> str:
+        """Before a Keras weight name: the sub-layer it belongs to (``forward/``)."""
+        return self.tag.lstrip("^") + "/" if self.tag else ""
+
+    def sub(self, layer: Any, tag: str = "", input_shape: tuple[int, ...] | None = None
+            ) -> LayerContext:
+        """A context for a layer wrapped in this one (Bidirectional, TimeDistributed): it
+        applies ops to this layer's input; :meth:`absorb` takes them in."""
+        inner = LayerContext(layer, self.name, self.index,
+                             [input_shape or self.input_shape], self.output_shapes,
+                             self.input_symbols[:1], self.output_symbols, self.scalars)
+        inner.tag = tag
+        return inner
+
+    def absorb(self, inner: LayerContext, values: Sequence[int]) -> list[int]:
+        """Take in a sub-layer's ops and parameters; returns its values as this layer's."""
+        offset = len(self._shapes) - len(inner.input_shapes)
+
+        def moved(v: int) -> int:
+            return v if v < len(inner.input_shapes) else v + offset
+
+        for step in inner.steps:
+            self.apply(step.op, *[moved(v) for v in step.inputs])
+        self.params.extend(inner.params)
+        self.constants.update(inner.constants)
+        self.constant_symbols.extend(inner.constant_symbols)
+        self.definitions.extend(inner.definitions)
+        self._taken |= inner._taken
+        return [moved(v) for v in values]
 
     def _add(self, param: Param) -> Param:
         self.params.append(param)
@@ -251,7 +289,7 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
         outputs += (value,)
     if len(outputs) != len(output_symbols):
         raise ctx.reject(f"the converter gives {len(outputs)} outputs, Keras {len(output_symbols)}")
-    unused = sorted(set(ctx._weights) - {p.name for p in ctx.params})
+    unused = sorted(v.name for v in layer.weights if id(v) not in ctx._taken)
     if unused:
         raise ctx.reject(f"weights {unused} are not part of any known formula of this layer")
     values: list[Any] = list(input_symbols)

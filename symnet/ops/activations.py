@@ -109,6 +109,7 @@ class Elementwise(Op):
 
     fn: Fn
     fixed: tuple[np.ndarray, np.ndarray] | None = None
+    rowwise = True
     entrywise = True
     activation = True
 
@@ -157,6 +158,10 @@ class Softmax(Op):
     """The per-sample axis it normalises along."""
     sample_shape: tuple[int, ...] = ()
     activation = True
+
+    @property
+    def rowwise(self) -> bool:  # type: ignore[override]
+        return self._axis() is None
 
     def _axis(self) -> int | None:
         """The axis when it is not the last one."""

@@ -147,6 +147,9 @@ class Op:
     """An activation function: what a student forgets when they forget the activation."""
     identity: ClassVar[bool] = False
     """The identity at inference."""
+    rowwise: ClassVar[bool] = False
+    """Acts on each row of the matrix view (the last axis) alone, the same way for every row:
+    what can be applied to each step of a sequence (``TimeDistributed``)."""
 
     @property
     def piecewise_linear(self) -> bool:

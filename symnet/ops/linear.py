@@ -20,6 +20,7 @@ class MatMul(Op):
     """``x K`` with ``K`` of shape (in, out): output unit j is the input times column j."""
 
     kernel: Param
+    rowwise = True
     affine = True
 
     def formula(self, x: Any) -> Any:
@@ -58,6 +59,7 @@ class BiasAdd(Op):
     """``+ b``: one offset per unit of the last axis."""
 
     bias: Param
+    rowwise = True
     affine = True
     entrywise = True
 
@@ -120,6 +122,7 @@ class Rescale(Op):
     scale: float | Param
     offset: float | Param = 0.0
     sample_shape: tuple[int, ...] = ()
+    rowwise = True
     affine = True
     entrywise = True
 

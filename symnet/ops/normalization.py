@@ -58,6 +58,11 @@ class BatchNormInference(Op):
     affine = True
     entrywise = True
 
+    @property
+    def rowwise(self) -> bool:  # type: ignore[override]
+        rank = len(self.sample_shape)
+        return not rank or along(self.axis, rank) == rank - 1
+
     def _shape(self) -> tuple[int, ...]:
         rank = len(self.sample_shape)
         a = along(self.axis, rank)
@@ -190,6 +195,10 @@ class LayerNorm(Op):
     """The per-sample axes a sample is standardised over."""
     sample_shape: tuple[int, ...] = ()
 
+    @property
+    def rowwise(self) -> bool:  # type: ignore[override]
+        return self._last_only()
+
     def _last_only(self) -> bool:
         rank = len(self.sample_shape)
         return not rank or tuple(along(a, rank) for a in self.axes) == (rank - 1,)
@@ -263,6 +272,7 @@ class RMSNorm(Op):
 
     scale: Param
     epsilon: Constant
+    rowwise = True
 
     def formula(self, x: Any) -> Any:
         return sp.HadamardProduct(broadcast_row(self.scale.symbol, x.shape[0]),
@@ -293,6 +303,10 @@ class Normalize(Op):
     sample_shape: tuple[int, ...] = ()
     affine = True
     entrywise = True
+
+    @property
+    def rowwise(self) -> bool:  # type: ignore[override]
+        return all(d == 1 for d in self.shape[:-1])
 
     def _floor(self) -> Fn:
         return Fn(fx.StdFloor, (number(self.epsilon.value),), "std_floor")

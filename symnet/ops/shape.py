@@ -22,6 +22,7 @@ class Identity(Op):
     note: str = ""
     dropout_rate: float | None = None
     identity = True
+    rowwise = True
     affine = True
     entrywise = True
 

@@ -1,0 +1,26 @@
+"""``Embedding``: a lookup — each integer index takes a row of the table."""
+
+from __future__ import annotations
+
+from ..ops.embedding import Lookup
+from . import Definition, LayerContext, converter
+
+
+@converter("Embedding")
+def embedding(ctx: LayerContext) -> int:
+    c = ctx.config
+    vocabulary, dim = int(c["input_dim"]), int(c["output_dim"])
+    if c.get("mask_zero"):
+        raise ctx.reject("mask_zero=True is not supported: the mask it sends to later layers "
+                         "changes what they compute")
+    if getattr(ctx.layer, "lora_enabled", False):
+        raise ctx.reject("LoRA embeddings are not supported")
+    table = ctx.param("embeddings", "E", f"embeddings, shape ({vocabulary}, {dim}): row k is "
+                      f"the vector of index k (0 to {vocabulary - 1})")
+    symbol = str(table.symbol)
+    ctx.define(Definition(rf"{symbol}\left[x\right]_{{t}} = \text{{row }} x_t \text{{ of }} "
+                          rf"{symbol}", f"{symbol}[x]_t = row x_t of {symbol} (x_t an integer "
+                          f"from 0 to {vocabulary - 1})"))
+    ctx.note = f"a lookup: each input index (0 to {vocabulary - 1}) takes a row of {dim} numbers"
+    ctx.constants.update(input_dim=vocabulary, output_dim=dim)
+    return ctx.apply(Lookup(table))

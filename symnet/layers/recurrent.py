@@ -1,0 +1,189 @@
+"""Recurrent layers, unrolled: ``SimpleRNN``, ``GRU``, ``LSTM``; ``Bidirectional``;
+``TimeDistributed`` (of layers that act on each step's last axis)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ops import Concat, Elementwise, Merge, Rearrange
+from ..ops.recurrent import CELLS, Recurrent
+from . import Definition, LayerContext, converter
+from .core import resolve_activation
+
+_CELLS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
+_GATES = {"z": "update", "r": "reset", "h": "candidate", "i": "input", "f": "forget",
+          "c": "candidate", "o": "output"}
+
+
+def _fn(ctx: LayerContext, function: Any, what: str) -> Any:
+    name, op = resolve_activation(ctx, function)
+    if op is None:
+        return None
+    if not isinstance(op, Elementwise):
+        raise ctx.reject(f"{what}={name!r} is not supported in a recurrent cell")
+    return op.fn
+
+
+def _check(ctx: LayerContext) -> None:
+    c = ctx.config
+    if c.get("stateful"):
+        raise ctx.reject("stateful=True is not supported: the output would depend on earlier "
+                         "calls, not on the input alone")
+    if len(ctx.input_shape) != 2:
+        raise ctx.reject(f"expected inputs of shape (steps, features), received "
+                         f"{ctx.input_shape}")
+
+
+def _define(ctx: LayerContext, cell: str, reset_after: bool, sym: dict[str, str]) -> None:
+    x, h, c = "x_t", "h_{t-1}", "c_{t-1}"
+    W, U, b = sym["W"], sym["U"], sym["b"]
+    if cell == "simple":
+        ctx.define(Definition(
+            rf"h_t = \phi\left(x_t {W} + h_{{t-1}} {U} + {b}\right),\quad h_0 = 0",
+            f"h_t = φ(x_t·{W} + h_(t−1)·{U} + {b}), h_0 = 0"))
+        return
+    gates = CELLS[cell]
+    blocks = ", ".join(f"{g} ({_GATES[g]})" for g in gates)
+    ctx.define(Definition(
+        rf"{W} = \left[{' '.join(f'{W}^{{{g}}}' for g in gates)}\right]",
+        f"{W}, {U} and {b} hold the gates' columns side by side, in Keras' order: {blocks}"))
+    if cell == "lstm":
+        lines = [(rf"{g}_t = \sigma\left({x} {W}^{{{g}}} + {h} {U}^{{{g}}} + {b}^{{{g}}}\right)",
+                  f"{g}_t = σ(x_t·{W}^{g} + h_(t−1)·{U}^{g} + {b}^{g})") for g in "ifo"]
+        lines += [(rf"\tilde c_t = \tanh\left({x} {W}^{{c}} + {h} {U}^{{c}} + {b}^{{c}}\right)",
+                   f"c̃_t = tanh(x_t·{W}^c + h_(t−1)·{U}^c + {b}^c)"),
+                  (rf"c_t = f_t \odot {c} + i_t \odot \tilde c_t,\quad h_t = o_t \odot "
+                   r"\tanh\left(c_t\right),\quad h_0 = c_0 = 0",
+                   "c_t = f_t ⊙ c_(t−1) + i_t ⊙ c̃_t, h_t = o_t ⊙ tanh(c_t), h_0 = c_0 = 0")]
+    else:
+        rb = "b'" if reset_after else b
+        lines = [(rf"{g}_t = \sigma\left({x} {W}^{{{g}}} + {h} {U}^{{{g}}} + {b}^{{{g}}}"
+                  + (rf" + {rb}^{{{g}}}" if reset_after else "") + r"\right)",
+                  f"{g}_t = σ(x_t·{W}^{g} + h_(t−1)·{U}^{g} + {b}^{g}"
+                  + (f" + {rb}^{g}" if reset_after else "") + ")") for g in "zr"]
+        if reset_after:
+            lines.append((rf"\tilde h_t = \tanh\left({x} {W}^{{h}} + {b}^{{h}} + r_t \odot "
+                          rf"\left({h} {U}^{{h}} + b'^{{h}}\right)\right)",
+                          f"h̃_t = tanh(x_t·{W}^h + {b}^h + r_t ⊙ (h_(t−1)·{U}^h + b'^h))"))
+        else:
+            lines.append((rf"\tilde h_t = \tanh\left({x} {W}^{{h}} + \left(r_t \odot {h}"
+                          rf"\right) {U}^{{h}} + {b}^{{h}}\right)",
+                          f"h̃_t = tanh(x_t·{W}^h + (r_t ⊙ h_(t−1))·{U}^h + {b}^h)"))
+        lines.append((rf"h_t = z_t \odot {h} + \left(1 - z_t\right) \odot \tilde h_t,\quad "
+                      "h_0 = 0", "h_t = z_t ⊙ h_(t−1) + (1 − z_t) ⊙ h̃_t, h_0 = 0"))
+    ctx.define(*[Definition(latex, text) for latex, text in lines])
+
+
+def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
+           ) -> list[int]:
+    """The layer's recurrence applied to ``value``; its outputs (the output, then the states
+    when ``return_state``)."""
+    _check(ctx)
+    c = ctx.config
+    cell = _CELLS[ctx.kind]
+    units = int(c["units"])
+    steps, features = ctx.shape(value)
+    gates = CELLS[cell]
+    width = len(gates) * units
+    order = ", ".join(gates)
+    kernel = ctx.param("kernel", "W", f"kernel, shape ({features}, {width}): the input's "
+                       f"weights into the gates {order}, {units} columns each")
+    recurrent = ctx.param("recurrent_kernel", "U", f"recurrent_kernel, shape ({units}, "
+                          f"{width}): the previous state's weights into the gates {order}")
+    reset_after = bool(c.get("reset_after", True)) if cell == "gru" else False
+    bias = None
+    if bool(c.get("use_bias", True)):
+        shape = f"(2, {width})" if reset_after else f"({width},)"
+        bias = ctx.param("bias", "b", f"bias, shape {shape}: the gates' offsets"
+                         + ("; row 0 for the input, row 1 for the recurrent term"
+                            if reset_after else ""))
+    activation = _fn(ctx, ctx.layer.cell.activation, "activation")
+    recurrent_activation = (None if cell == "simple" else
+                            _fn(ctx, ctx.layer.cell.recurrent_activation,
+                                "recurrent_activation"))
+    backwards = bool(c.get("go_backwards", False)) if go_backwards is None else go_backwards
+    sequences = bool(c.get("return_sequences", False))
+    ctx.constants.update(units=units, return_sequences=sequences, go_backwards=backwards,
+                         return_state=bool(c.get("return_state", False)))
+    if cell == "gru":
+        ctx.constants["reset_after"] = reset_after
+
+    def run(emit: str) -> int:
+        return ctx.apply(Recurrent(cell, kernel, recurrent, bias, units, activation,
+                                   recurrent_activation, reset_after, backwards, emit), value)
+
+    outputs = [run("sequence" if sequences else "last")]
+    if c.get("return_state"):
+        outputs.append(run("last"))
+        if cell == "lstm":
+            outputs.append(run("carry"))
+    _define(ctx, cell, reset_after, {k: str(getattr(p, "symbol", k)) for k, p in
+                                     (("W", kernel), ("U", recurrent), ("b", bias or kernel))})
+    ctx.note = (f"unrolled over {steps} steps from a zero state"
+                + (", the sequence read backwards" if backwards else "")
+                + ("; every step's output" if sequences else "; the last step's output"))
+    return outputs
+
+
+@converter(*_CELLS)
+def recurrent(ctx: LayerContext) -> Any:
+    outputs = unroll(ctx)
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+@converter("Bidirectional")
+def bidirectional(ctx: LayerContext) -> Any:
+    layer = ctx.layer
+    mode = ctx.config.get("merge_mode", "concat")
+    results = []
+    for sub_layer, tag in ((layer.forward_layer, "^fw"), (layer.backward_layer, "^bw")):
+        if type(sub_layer).__name__ not in _CELLS or sub_layer.__module__.split(".")[0] \
+                != "keras":
+            raise ctx.reject(f"wraps {type(sub_layer).__name__}; SimpleRNN, GRU and LSTM are "
+                             "supported")
+        inner = ctx.sub(sub_layer, tag)
+        outputs = unroll(inner, go_backwards=bool(sub_layer.go_backwards))
+        results.append(ctx.absorb(inner, outputs))
+    (forward, *f_states), (backward, *b_states) = results
+    steps = ctx.input_shape[0]
+    if sub_layer.return_sequences:
+        # Keras turns the backward sequence back into time order before merging.
+        shape = ctx.shape(backward)
+        backward = ctx.apply(Rearrange("reverse", shape, shape, (1, 0)), backward)
+    ctx.constants["merge_mode"] = mode
+    ctx.note = (f"a forward and a backward {type(layer.forward_layer).__name__} over {steps} "
+                f"steps, merged by {mode}")
+    if mode is None:
+        return [forward, backward, *f_states, *b_states]
+    if mode == "concat":
+        shapes = (ctx.shape(forward), ctx.shape(backward))
+        merged = ctx.apply(Concat(-1, shapes), forward, backward)
+    else:
+        operation = {"sum": "add", "mul": "multiply", "ave": "average"}.get(mode)
+        if operation is None:
+            raise ctx.reject(f"merge_mode={mode!r} is not supported")
+        merged = ctx.apply(Merge(operation), forward, backward)
+    states = [*f_states, *b_states]
+    return merged if not states else [merged, *states]
+
+
+@converter("TimeDistributed")
+def time_distributed(ctx: LayerContext) -> int:
+    from . import converter_of
+
+    inner_layer = ctx.layer.layer
+    convert = converter_of(type(inner_layer))
+    if convert is None:
+        from . import unsupported
+
+        raise unsupported(f"{ctx.name}/{inner_layer.name}", type(inner_layer).__name__)
+    inner = ctx.sub(inner_layer)
+    value = convert(inner)
+    if not all(step.op.rowwise for step in inner.steps):
+        raise ctx.reject(f"wraps {type(inner_layer).__name__}, whose ops mix entries across "
+                         "axes other than the last; TimeDistributed is supported for layers "
+                         "that act on the last axis (Dense, activations, normalisation of the "
+                         "last axis, Dropout)")
+    (value,) = ctx.absorb(inner, [value])
+    ctx.note = f"{type(inner_layer).__name__} applied to each of the {ctx.input_shape[0]} steps"
+    return value

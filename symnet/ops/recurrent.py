@@ -1,0 +1,178 @@
+"""Recurrent layers unrolled: SimpleRNN, GRU (reset after or before), LSTM.
+
+One step of each cell is written once, in :func:`step`, on any backend (Keras' fused order:
+``x_t K + h_{t-1} U + b``, then the gates in the order Keras stores them: GRU ``z, r, h``, LSTM
+``i, f, c, o``). :class:`Recurrent` runs the steps over the sequence from a zero state; the
+formula's entries (:class:`symnet.functions.Recurrence`) run the same steps on SymPy numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .. import functions as fx
+from .activations import Fn
+from .base import Op, Param, Rewrite
+
+__all__ = ["CELLS", "Recurrent", "emitted", "run_recurrence", "step"]
+
+#: Cell -> the names of its gates, in the order Keras stores their columns.
+CELLS = {"simple": ("h",), "gru": ("z", "r", "h"), "lstm": ("i", "f", "c", "o")}
+
+
+def _act(backend: Any, fn: Fn | None, value: Any) -> Any:
+    return value if fn is None else backend.map(fn, value)
+
+
+def step(backend: Any, cell: str, x: Any, state: tuple[Any, ...], kernel: Any, recurrent: Any,
+         bias: Any, activation: Fn | None, recurrent_activation: Fn | None,
+         reset_after: bool = True) -> tuple[Any, ...]:
+    """One time step: ``x`` (batch, features) and the state (``(h,)``, LSTM ``(h, c)``) ->
+    the new state, as Keras computes it."""
+    h = state[0]
+    units = h.shape[-1]
+    if cell == "simple":
+        z = backend.matmul(x, kernel)
+        if bias is not None:
+            z = z + bias
+        return (_act(backend, activation, z + backend.matmul(h, recurrent)),)
+    if cell == "lstm":
+        z = backend.matmul(x, kernel) + backend.matmul(h, recurrent)
+        if bias is not None:
+            z = z + bias
+        i, f, c, o = (z[:, k * units:(k + 1) * units] for k in range(4))
+        i, f, o = (_act(backend, recurrent_activation, g) for g in (i, f, o))
+        carry = f * state[1] + i * _act(backend, activation, c)
+        return (o * _act(backend, activation, carry), carry)
+    # GRU: the input and recurrent biases are separate rows when reset_after.
+    x_bias, h_bias = (bias[0], bias[1]) if bias is not None and reset_after else (bias, None)
+    matrix_x = backend.matmul(x, kernel)
+    if x_bias is not None:
+        matrix_x = matrix_x + x_bias
+    x_z, x_r, x_h = (matrix_x[:, k * units:(k + 1) * units] for k in range(3))
+    if reset_after:
+        inner = backend.matmul(h, recurrent)
+        if h_bias is not None:
+            inner = inner + h_bias
+    else:
+        inner = backend.matmul(h, recurrent[:, :2 * units])
+    rec_z, rec_r = inner[:, :units], inner[:, units:2 * units]
+    z = _act(backend, recurrent_activation, x_z + rec_z)
+    r = _act(backend, recurrent_activation, x_r + rec_r)
+    if reset_after:
+        rec_h = r * inner[:, 2 * units:]
+    else:
+        rec_h = backend.matmul(r * h, recurrent[:, 2 * units:])
+    candidate = _act(backend, activation, x_h + rec_h)
+    one = backend.const(1)
+    return (z * h + (one - z) * candidate,)
+
+
+def run_recurrence(backend: Any, cell: str, x: Any, weights: tuple[Any, Any, Any],
+                   activations: tuple[Any, Any], units: int, reset_after: bool = True,
+                   go_backwards: bool = False) -> tuple[list[Any], tuple[Any, ...]]:
+    """Every step's output (in the order processed) and the last state, from a zero state.
+
+    ``weights``: kernel, recurrent kernel and bias (or ``None``) as the backend's numbers;
+    ``activations``: the activation and the recurrent activation (``None``: linear).
+    """
+    batch, steps = x.shape[0], x.shape[1]
+    zero = (np.full((batch, units), backend.const(0), dtype=object) if x.dtype == object
+            else np.zeros((batch, units), dtype=x.dtype))
+    state: tuple[Any, ...] = (zero, zero) if cell == "lstm" else (zero,)
+    outputs = []
+    for t in range(steps - 1, -1, -1) if go_backwards else range(steps):
+        state = step(backend, cell, x[:, t, :], state, *weights, *activations, reset_after)
+        outputs.append(state[0])
+    return outputs, state
+
+
+def emitted(outputs: list[Any], state: tuple[Any, ...], emit: str) -> Any:
+    """What a recurrent layer returns: the sequence, the last output or the last carry."""
+    if emit == "sequence":
+        return np.stack(outputs, axis=1)
+    return state[1] if emit == "carry" else outputs[-1]
+
+
+@dataclass(frozen=True, eq=False)
+class Recurrent(Op):
+    """A recurrent layer unrolled over its input sequence ``(steps, features)`` from a zero
+    state. ``emit``: ``"sequence"`` (every step's output, in the order processed), ``"last"``
+    (the last output), ``"carry"`` (an LSTM's last carry state)."""
+
+    cell: str
+    kernel: Param
+    recurrent_kernel: Param
+    bias: Param | None
+    units: int
+    activation: Fn | None
+    recurrent_activation: Fn | None = None
+    reset_after: bool = True
+    go_backwards: bool = False
+    emit: str = "last"
+    forget_recurrence: bool = False
+    """A mistake: the recurrent term left out (each step computed from its input alone)."""
+
+    @property
+    def piecewise_linear(self) -> bool:
+        fns = [f for f in (self.activation, self.recurrent_activation) if f is not None]
+        return self.cell == "simple" and all(f.piecewise_linear for f in fns)
+
+    def formula(self, x: Any) -> Any:
+        return fx.Recurrence(x, self.cell, self.kernel.symbol, self.recurrent_kernel.symbol,
+                             None if self.bias is None else self.bias.symbol,
+                             None if self.activation is None else self.activation.definition(),
+                             None if self.recurrent_activation is None
+                             else self.recurrent_activation.definition(),
+                             (int(self.reset_after), int(self.go_backwards),
+                              int(self.forget_recurrence), self.units), self.emit)
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        recurrent = backend.weight(self.recurrent_kernel)
+        if self.forget_recurrence:
+            recurrent = recurrent * backend.const(0)
+        weights = (backend.weight(self.kernel), recurrent,
+                   None if self.bias is None else backend.weight(self.bias))
+        outputs, state = run_recurrence(backend, self.cell, x, weights,
+                                        (self.activation, self.recurrent_activation),
+                                        self.units, self.reset_after, self.go_backwards)
+        return emitted(outputs, state, self.emit)
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return (shapes[0][0], self.units) if self.emit == "sequence" else (self.units,)
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        steps, features = shapes[0]
+        per_step = (features + self.units) * 3 * len(CELLS[self.cell])
+        # Every step holds the previous one: the expression grows geometrically with the steps.
+        return float(min((per_step + 1.0) ** min(steps, 40) * (sizes[0] + 1), 1e18))
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        out = [Rewrite("recurrent_term_forgotten", "in {layer} the recurrent term h_{t−1} U "
+                       "was left out: each step also depends on the previous state.",
+                       replace(self, forget_recurrence=True))]
+        if self.cell == "lstm":
+            out.append(Rewrite("gates_in_wrong_order", "in {layer} the gates were read in the "
+                               "order i, c, f, o: Keras stores the LSTM's kernel columns as "
+                               "input, forget, candidate, output (i, f, c, o).",
+                               replace(self, kernel=_swap_blocks(self.kernel, self.units),
+                                       recurrent_kernel=_swap_blocks(self.recurrent_kernel,
+                                                                     self.units),
+                                       bias=None if self.bias is None else
+                                       _swap_blocks(self.bias, self.units))))
+        return tuple(out)
+
+    def describe(self) -> str:
+        name = {"simple": "simple RNN", "gru": "GRU", "lstm": "LSTM"}[self.cell]
+        return f"{name}, {self.units} units" + (", backwards" if self.go_backwards else "")
+
+
+def _swap_blocks(param: Param, units: int) -> Param:
+    """The forget and candidate blocks (columns f and c) of an LSTM array exchanged."""
+    value = np.array(param.value)
+    f, c = slice(units, 2 * units), slice(2 * units, 3 * units)
+    value[..., f], value[..., c] = param.value[..., c], param.value[..., f]
+    return Param(param.name, param.symbol, value, param.trainable, param.meaning, param.weight)
