@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,6 +49,20 @@ def require_tool(name: str) -> str:
             pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
         pytest.skip(message)
     return path
+
+
+WILD_MODELS = Path(__file__).resolve().parents[2] / "shared" / "wild-models"
+
+
+def require_wild_models() -> Path:
+    """The folder of real models beside the project; skip when absent, fail when
+    SYMNET_REQUIRE_TOOLS=1 (CI has it)."""
+    if not (WILD_MODELS / "MANIFEST.md").is_file():
+        message = f"the real models are not at {WILD_MODELS}"
+        if os.environ.get("SYMNET_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return WILD_MODELS
 
 
 @pytest.fixture(scope="session")

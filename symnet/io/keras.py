@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInputError, ModelLoadError, UnsupportedLayerError
+from ..errors import InvalidInputError, ModelLoadError, SymnetWarning, UnsupportedLayerError
 from ..layers import is_supported_class, supported_layers, unsupported
+from ..ops import ACTIVATIONS
 
 __all__ = ["KerasGraph", "KerasNode", "import_keras", "load_model", "read_graph", "scan_config"]
 
@@ -53,25 +55,96 @@ def _load_file(path: Path) -> Any:
                              f"file, received suffix {path.suffix or '(none)'!r}")
     if path.stat().st_size == 0:
         raise ModelLoadError(f"cannot read model file {str(path)!r}: the file is empty")
-    config = _read_config(path)
+    hdf5 = _is_hdf5(path)
+    config = _read_config(path, hdf5)
     scan_config(config)
+    if isinstance(config.get("config"), list):
+        raise ModelLoadError(f"cannot load model file {str(path)!r}: its config is a list of "
+                             "layers, as Keras 2.0-2.2 wrote Sequential models; Keras 3 cannot "
+                             "read it (load it with Keras 2 and save it again)")
     keras = import_keras()
-
     try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        if hdf5 and path.suffix.lower() == ".keras":
+            model = _load_hdf5_named_keras(keras, path)
+        else:
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except UnsupportedLayerError:
         raise
     except Exception as exc:  # Keras raises many types for a bad file; all mean the same here.
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot load model file {str(path)!r}: {first}") from exc
+        version = _writer(path) if not hdf5 else None
+        why = (f" (written by Keras {version}: Keras 3 cannot read .keras files of Keras 2)"
+               if version and version.startswith("2.") else "")
+        raise ModelLoadError(f"cannot load model file {str(path)!r}{why}: {first[:200]}"
+                             ) from exc
     if not isinstance(model, keras.Model):
         raise ModelLoadError(f"{str(path)!r} holds a {type(model).__name__}, not a Keras model")
-    return model
+    return _declared_input(keras, model, config, path)
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _writer(path: Path) -> str | None:
+    """The Keras version a ``.keras`` archive says wrote it."""
     try:
-        if path.suffix.lower() == ".keras":
+        with zipfile.ZipFile(path) as archive:
+            return str(json.loads(archive.read("metadata.json")).get("keras_version"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, AttributeError):
+        return None
+
+
+def _is_hdf5(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(8) == b"\x89HDF\r\n\x1a\n"
+
+
+def _load_hdf5_named_keras(keras: Any, path: Path) -> Any:
+    """A legacy HDF5 model saved under a ``.keras`` name: Keras 3 reads it under its own."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="symnet-h5-") as folder:
+        copy = Path(folder) / "model.h5"
+        shutil.copyfile(path, copy)
+        return keras.saving.load_model(copy, compile=False, safe_mode=True)
+
+
+def _first_layer_shape(config: dict[str, Any]) -> tuple[int, ...] | None:
+    layers = (config.get("config") or {}).get("layers") if isinstance(config.get("config"),
+                                                                       dict) else None
+    if not layers or not isinstance(layers[0], dict):
+        return None
+    inner = layers[0].get("config") or {}
+    shape = inner.get("batch_input_shape") or inner.get("batch_shape")
+    if not isinstance(shape, list) or len(shape) < 2 or any(
+            not isinstance(d, int) for d in shape[1:]):
+        return None
+    return tuple(shape[1:])
+
+
+def _declared_input(keras: Any, model: Any, config: dict[str, Any], path: Path) -> Any:
+    """Keras 3 reads the ``batch_input_shape`` of a Keras 2 Sequential file with one axis too
+    many (``[null, 28, 28]`` becomes ``(None, None, 28, 28)``), and then cannot run the model.
+    Such a model is read again on the input shape its file declares."""
+    shape = _first_layer_shape(config)
+    try:
+        inputs = list(model.inputs)
+    except (AttributeError, ValueError):
+        return model
+    if shape is None or not isinstance(model, keras.Sequential) or len(inputs) != 1:
+        return model
+    if tuple(inputs[0].shape[1:]) == shape or None not in tuple(inputs[0].shape[1:]):
+        return model
+    x = start = keras.Input(shape, name="input")
+    for layer in model.layers:
+        x = layer(x)
+    warnings.warn(f"{str(path)!r}: read on the input shape {shape} its file declares (Keras 3 "
+                  f"reads it as {tuple(inputs[0].shape[1:])} and cannot run it so)",
+                  SymnetWarning, stacklevel=4)
+    return keras.Model(start, x, name=model.name)
+
+
+def _read_config(path: Path, hdf5: bool) -> dict[str, Any]:
+    try:
+        if not hdf5:
             with zipfile.ZipFile(path) as archive:
                 text = archive.read("config.json").decode("utf-8")
         else:
@@ -112,6 +185,18 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
     if custom or kind not in supported_layers():
         why = f"custom class registered as {registered!r}" if custom and registered else ""
         raise unsupported(name, str(kind), why)
+    for key in ("activation", "recurrent_activation"):
+        value = inner.get(key) if isinstance(inner, dict) else None
+        shown = value.get("config", value.get("class_name")) if isinstance(value, dict) \
+            else value
+        if isinstance(value, dict) and value.get("module") not in (None, "keras.activations"):
+            shown = value.get("registered_name") or value.get("config")
+        if shown is not None and not (isinstance(shown, str) and shown in ACTIVATIONS):
+            raise unsupported(name, str(kind), f"{key} {str(shown)[:60]!r} is not a Keras "
+                              "activation symnet knows (custom activations are code)")
+        if isinstance(value, dict) and value.get("module") not in (None, "keras.activations"):
+            raise unsupported(name, str(kind), f"{key} from module {value.get('module')!r} "
+                              "is custom code")
 
 
 @dataclass(frozen=True)
