@@ -22,6 +22,9 @@ __all__ = ["OUTPUT_DIGITS", "WORK_DIGITS", "ExactBackend", "dyadic", "exact_frac
 WORK_DIGITS = 50
 #: Significant digits of an exact result that went through a transcendental function.
 OUTPUT_DIGITS = 30
+#: Transcendental values below 2^-MAGNITUDE_BITS count as 0 (and the result as inexact); above
+#: 2^MAGNITUDE_BITS exact evaluation stops with an error: their rationals would not fit memory.
+MAGNITUDE_BITS = 30_000
 
 
 def exact_fraction(value: Any) -> Fraction:
@@ -141,6 +144,14 @@ class ExactBackend(ObjectBackend):
             raise InvalidInputError(
                 f"exact evaluation reached a value that is not a finite real number: {e}")
         self.inexact = True
+        sign, mantissa, exponent, bits = value._mpf_
+        magnitude = exponent + bits  # |value| is about 2**magnitude
+        if magnitude < -MAGNITUDE_BITS:
+            # e^(-10^9) and the like (a masked attention score): far below the digits kept.
+            return Fraction(0)
+        if magnitude > MAGNITUDE_BITS:
+            raise InvalidInputError(f"exact evaluation reached a number beyond 2^{MAGNITUDE_BITS}"
+                                    f" (about 10^{int(MAGNITUDE_BITS * 0.30103)}): {e}")
         r = sp.Rational(value)
         return Fraction(int(r.p), int(r.q))
 

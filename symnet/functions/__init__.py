@@ -19,6 +19,8 @@ from sympy.core.symbol import Str  # srepr writes MatrixSymbol names with it
 
 from .activations import *  # noqa: F403
 from .activations import __all__ as _activations
+from .attention import *  # noqa: F403
+from .attention import __all__ as _attention
 from .convolution import *  # noqa: F403
 from .convolution import __all__ as _convolution
 from .matrices import *  # noqa: F403
@@ -28,4 +30,4 @@ from .rearrange import __all__ as _rearrange
 from .recurrent import *  # noqa: F403
 from .recurrent import __all__ as _recurrent
 
-__all__ = [*_activations, *_convolution, *_matrices, *_rearrange, *_recurrent, "Str"]
+__all__ = [*_activations, *_attention, *_convolution, *_matrices, *_rearrange, *_recurrent, "Str"]

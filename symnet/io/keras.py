@@ -210,6 +210,10 @@ class KerasNode:
     outputs: tuple[str, ...]
     input_shapes: tuple[tuple[int, ...], ...]
     output_shapes: tuple[tuple[int, ...], ...]
+    roles: tuple[str, ...] = ()
+    """How each input was passed: its position (``"0"``) or keyword (``"query"``)."""
+    options: tuple[tuple[str, Any], ...] = ()
+    """The call's other arguments (``use_causal_mask=True``...)."""
 
     @property
     def output(self) -> str:
@@ -248,6 +252,35 @@ def _sample_shape(tensor: Any, where: str) -> tuple[int, ...]:
             f"{where}: shape {shape} has unknown dimensions besides the batch; symnet needs "
             "fixed shapes", layer=where)
     return tuple(int(d) for d in rest)
+
+
+def _call_arguments(node: Any) -> tuple[list[Any], tuple[str, ...], tuple[tuple[str, Any], ...]]:
+    """A node's input tensors in the order they were passed, how each was passed, and the
+    call's other arguments."""
+    from keras import KerasTensor
+
+    arguments = getattr(node, "arguments", None)
+    if arguments is None:
+        return list(node.input_tensors), (), ()
+    tensors, roles, options = [], [], []
+
+    def take(role: str, value: Any) -> bool:
+        found = False
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, KerasTensor):
+                tensors.append(item)
+                roles.append(role)
+                found = True
+        return found
+
+    for i, value in enumerate(arguments.args):
+        take(str(i), value)
+    for key, value in arguments.kwargs.items():
+        if not take(key, value) and value is not None:
+            options.append((key, value))
+    if len(tensors) != len(node.input_tensors):  # a structure not seen here: Keras' order
+        return list(node.input_tensors), (), tuple(options)
+    return tensors, tuple(roles), tuple(options)
 
 
 def _is_model(layer: Any) -> bool:
@@ -299,7 +332,8 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
 
     for op, node_index, node in order:
         outs = list(node.output_tensors)
-        ins = list(node.input_tensors) or outs  # an InputLayer's node "reads" its own tensor
+        ins, roles, options = _call_arguments(node)
+        ins = ins or outs  # an InputLayer's node "reads" its own tensor
         where = name_prefix + op.name
         if _is_model(op):
             inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/")
@@ -313,7 +347,8 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
                 nodes.append(KerasNode(
                     inner_node.layer, inner_node.name,
                     tuple(mapping.get(k, k) for k in inner_node.inputs), inner_node.outputs,
-                    inner_node.input_shapes, inner_node.output_shapes))
+                    inner_node.input_shapes, inner_node.output_shapes, inner_node.roles,
+                    inner_node.options))
             for k, t in zip(inner.outputs, outs):
                 rename[_key(t, key_prefix)] = mapping.get(k, k)
             continue
@@ -323,6 +358,7 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
             outputs=tuple(_key(t, key_prefix) for t in outs),
             input_shapes=tuple(_sample_shape(t, where) for t in ins),
             output_shapes=tuple(_sample_shape(t, where) for t in outs),
+            roles=roles, options=options,
         ))
     layers: list[tuple[str, Any]] = []
     for layer in model.layers:

@@ -53,6 +53,7 @@ def converter(*targets: str | type) -> Callable[[Converter], Converter]:
 def _load_converters() -> None:
     # Importing the modules runs their @converter decorators.
     from . import (  # noqa: F401
+        attention,
         convolutional,
         core,
         embedding,
@@ -137,6 +138,10 @@ class LayerContext:
         self._weights = {v.name: v for v in layer.weights}
         self._taken: set[int] = set()
         self._shapes: list[tuple[int, ...]] = list(input_shapes)
+        self.roles: tuple[str, ...] = ()
+        """How each input was passed to the layer: position (``"0"``) or keyword."""
+        self.options: dict[str, Any] = {}
+        """The call's other arguments (``use_causal_mask``...)."""
         self.tag = ""
         """Appended to parameter symbols (``W_3^fw``): a sub-layer's parameters apart."""
 
@@ -266,7 +271,8 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
                   output_shapes: list[tuple[int, ...]],
                   input_symbols: tuple[sp.MatrixSymbol, ...],
                   output_symbols: tuple[sp.MatrixSymbol, ...],
-                  scalars: Sequence[sp.Symbol] = ()) -> LayerFormula:
+                  scalars: Sequence[sp.Symbol] = (), roles: tuple[str, ...] = (),
+                  options: Sequence[tuple[str, Any]] = ()) -> LayerFormula:
     """The :class:`LayerFormula` of one Keras layer, or ``UnsupportedLayerError``."""
     kind = type(layer).__name__
     convert = converter_of(type(layer))
@@ -274,6 +280,10 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
         raise unsupported(name, kind)
     ctx = LayerContext(layer, name, index, input_shapes, output_shapes, input_symbols,
                        output_symbols, scalars)
+    ctx.roles, ctx.options = tuple(roles), dict(options)
+    if ctx.options.get("training") is True:
+        raise ctx.reject("called with training=True: it computes as in training even at "
+                         "inference (dropout and noise at random), which no formula is")
     policy = getattr(layer, "dtype_policy", None)
     compute = getattr(policy, "compute_dtype", "float32")
     if compute != "float32" or getattr(policy, "quantization_mode", None):
@@ -338,6 +348,7 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
         if type(layer).__name__ != "InputLayer":
             numbering[id(layer)] = len(numbering) + 1
     converted: dict[int, LayerFormula] = {}
+    first_options: dict[int, Any] = {}
     times_called: dict[int, int] = {}
     nodes: list[Node] = []
     calls: list[LayerCall] = []
@@ -363,7 +374,14 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
         if id(layer) not in converted:
             converted[id(layer)] = convert_layer(
                 layer, knode.name, k, list(knode.input_shapes), list(knode.output_shapes),
-                tuple(symbols[n] for n in in_names), out_symbols)
+                tuple(symbols[n] for n in in_names), out_symbols, roles=knode.roles,
+                options=knode.options)
+        elif dict(knode.options) != dict(first_options.get(id(layer), ())):
+            raise UnsupportedLayerError(
+                f"layer {knode.name!r} is called with different options "
+                f"({dict(knode.options)} here); one formula per layer needs the same call",
+                layer=knode.name, kind=type(layer).__name__)
+        first_options.setdefault(id(layer), knode.options)
         formula = converted[id(layer)]
         first = len(nodes)
         values = list(in_names)

@@ -1,0 +1,89 @@
+"""``Attention`` (dot or concat scores), ``AdditiveAttention`` and ``MultiHeadAttention``,
+without masks but with ``use_causal_mask``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ops.attention import Attention, MultiHead
+from . import Definition, LayerContext, converter
+
+
+def _inputs(ctx: LayerContext, names: tuple[str, ...]) -> list[int]:
+    """The query, value (and key) inputs, however they were passed; masks refused."""
+    roles = ctx.roles or tuple(str(i) for i in ctx.inputs)
+    found: dict[str, int] = {}
+    if len(roles) > 1 and all(r == "0" for r in roles):  # called with [query, value, key]
+        found = dict(zip(names, ctx.inputs))
+    else:
+        for index, role in zip(ctx.inputs, roles):
+            if role in names:
+                found[role] = index
+            elif role.isdigit() and int(role) < len(names):
+                found[names[int(role)]] = index
+            else:
+                raise ctx.reject(f"the input passed as {role!r} is not supported (masks are "
+                                 "not)")
+    if ctx.options.get("return_attention_scores"):
+        raise ctx.reject("return_attention_scores=True is not supported")
+    if "query" not in found or "value" not in found:
+        raise ctx.reject("expected a query and a value")
+    return [found[n] for n in names if n in found]
+
+
+@converter("Attention", "AdditiveAttention")
+def attention(ctx: LayerContext) -> int:
+    values = _inputs(ctx, ("query", "value", "key"))
+    additive = ctx.kind == "AdditiveAttention"
+    kind = "additive" if additive else str(ctx.config.get("score_mode", "dot"))
+    scale = ctx.param("scale", "s", "scale: the learned scale of the scores") if ctx.config.get(
+        "use_scale") else None
+    weight = ctx.param("concat_score_weight", "w", "concat_score_weight: the learned weight of "
+                       "the scores") if kind == "concat" else None
+    causal = bool(ctx.options.get("use_causal_mask", False))
+    ctx.constants.update(score_mode=kind, use_causal_mask=causal)
+    score = {"dot": r"q_i \cdot k_j" + (r"\, s" if scale else ""),
+             "concat": r"w \sum_d \tanh\left(" + ("s " if scale else "") + r"(q_{i,d} + k_{j,d})"
+                       r"\right)",
+             "additive": r"\sum_d " + ("s_d " if scale else "") + r"\tanh\left(q_{i,d} + "
+                         r"k_{j,d}\right)"}[kind]
+    ctx.define(Definition(
+        rf"a_{{ij}} = {score},\quad \operatorname{{attention}}(Q, V, K)_i = \sum_j "
+        r"\operatorname{softmax}_j\left(a_{ij}\right) v_j",
+        f"score a_ij = {score}; output_i = Σ_j softmax_j(a_ij)·v_j"
+        + ("; a_ij lowered by 10⁹ for j > i (causal mask)" if causal else "")))
+    ctx.note = f"{kind} attention of the query over the value's {ctx.input_shapes[1][0]} steps"
+    return ctx.apply(Attention(kind, scale, weight, causal), *values)
+
+
+@converter("MultiHeadAttention")
+def multi_head_attention(ctx: LayerContext) -> int:
+    c = ctx.config
+    if c.get("attention_axes") not in (None, (1,), [1], -2, (-2,), [-2]):
+        raise ctx.reject(f"attention_axes={c.get('attention_axes')!r} is not supported")
+    if any(len(s) != 2 for s in ctx.input_shapes):
+        raise ctx.reject(f"inputs of shapes {ctx.input_shapes}: (steps, features) are supported")
+    values = _inputs(ctx, ("query", "value", "key"))
+    heads = int(c["num_heads"])
+    params: dict[str, Any] = {}
+    for part, tag in (("query", "q"), ("key", "k"), ("value", "v"), ("output", "o")):
+        dense = getattr(ctx.layer, f"_{part}_dense")
+        inner = ctx.sub(dense, f"^{tag}")
+        params[f"{part}_kernel"] = inner.param("kernel", "W", f"{part} projection, shape "
+                                               f"{tuple(dense.kernel.shape)}")
+        if "bias" in inner._weights:
+            params[f"{part}_bias"] = inner.param("bias", "b", f"{part} bias, shape "
+                                                 f"{tuple(dense.bias.shape)}")
+        ctx.absorb(inner, [])
+    causal = bool(ctx.options.get("use_causal_mask", False))
+    ctx.constants.update(num_heads=heads, key_dim=int(c["key_dim"]), use_causal_mask=causal)
+    ctx.define(Definition(
+        r"Q_h = x_q W^{q}_h + b^{q}_h,\ K_h = x_k W^{k}_h + b^{k}_h,\ V_h = x_v W^{v}_h + "
+        r"b^{v}_h,\quad \mathrm{head}_h = \operatorname{softmax}\left(\frac{Q_h K_h^{\top}}"
+        r"{\sqrt{d}}\right) V_h,\quad y = \left[\mathrm{head}_1 \cdots \mathrm{head}_H\right] "
+        r"W^{o} + b^{o}",
+        f"Q_h = x_q·W^q_h + b^q_h (likewise K_h, V_h); head_h = softmax(Q_h·K_hᵀ/√d)·V_h with "
+        f"d = {c['key_dim']}; y = [head_1 … head_{heads}]·W^o + b^o"
+        + ("; causal: position i sees j ≤ i only" if causal else "")))
+    ctx.note = f"{heads} heads of dot-product attention, joined and projected"
+    return ctx.apply(MultiHead(heads=heads, causal=causal, **params), *values)
