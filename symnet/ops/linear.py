@@ -136,5 +136,10 @@ class Rescale(Op):
     def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         return np.eye(n) * float(self.scale), np.full(n, float(self.offset))
 
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        return (Rewrite("normalization_omitted", f"the rescaling of {{layer}} "
+                        f"({self.describe()}) was left out: the inputs are rescaled before "
+                        "the next layer.", Identity("the rescaling left out")),)
+
     def describe(self) -> str:
         return f"{self.scale:g}·x + {self.offset:g}"
