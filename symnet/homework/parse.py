@@ -178,10 +178,18 @@ class _Reader:
     def __init__(self, names: dict[str, sp.Symbol], source: str, original: str) -> None:
         self.names = names
         self.source = source
+        self.encoded = source.encode("utf-8")
         self.original = original
 
+    def segment(self, node: ast.AST) -> str | None:
+        """The text of a node (one line: its offsets are UTF-8 byte offsets in it)."""
+        start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if start is None or end is None:
+            return None
+        return self.encoded[start:end].decode("utf-8", errors="replace")
+
     def refuse(self, what: str, node: ast.AST | None = None) -> InvalidInputError:
-        part = ast.get_source_segment(self.source, node) if node is not None else None
+        part = self.segment(node) if node is not None else None
         whole = "".join(self.original.split())
         where = f" at {_quoted(part)}" if part and "".join(part.split()) != whole else ""
         return InvalidInputError(f"{what}{where} in the formula {_quoted(self.original)}")
@@ -210,14 +218,14 @@ class _Reader:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in FUNCTIONS:
             return self.call(node, depth)
-        shown = ast.get_source_segment(self.source, node) or type(node).__name__
+        shown = self.segment(node) or type(node).__name__
         names = ", ".join(sorted(n for n in FUNCTIONS if n.islower()))
         raise InvalidInputError(
             f"not allowed in a formula: {_quoted(shown)} (only numbers, the variables, "
             f"+ - * / ^ and the functions {names})")
 
     def number(self, node: ast.Constant) -> _Term:
-        text = ast.get_source_segment(self.source, node) or repr(node.value)
+        text = self.segment(node) or repr(node.value)
         if not _DECIMAL.fullmatch(text):
             raise self.refuse("numbers are written in decimal (such as 10, -2.5 or 1e-3)", node)
         exact = sp.Rational(text) if isinstance(node.value, float) else sp.Integer(node.value)
