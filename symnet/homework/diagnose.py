@@ -1,0 +1,127 @@
+"""Which catalogued mistake gives the numbers someone wrote: for one sample or a whole class.
+
+Every mistake of the catalogue (each in one place, each everywhere it applies) is run on the
+inputs of every answer still to explain, all rows at once; the rows one of them matches take the
+closest. Pairs of different mistakes are tried only for the rows no single mistake explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..graph import Graph
+from .mistakes import Mistake, catalogue, pairs, run_with
+from .numbers import Numbers, Policy
+
+__all__ = ["Diagnoser", "Match"]
+
+Pick = Callable[[dict[str, Any], slice], np.ndarray]
+"""From a run's values and the rows of the samples: the numbers to compare, one row each."""
+
+
+@dataclass(frozen=True)
+class Match:
+    mistake: Mistake
+    values: np.ndarray
+    """What the mistake gives for this row."""
+    error: float
+
+
+class Diagnoser:
+    """The catalogue of one network, run on demand.
+
+    Args:
+        graph: the network.
+        batch: rows a student may have taken BatchNorm's batch statistics from (``None``: no
+            mistake that needs them is tried).
+    """
+
+    def __init__(self, graph: Graph, batch: np.ndarray | None = None) -> None:
+        self.graph = graph
+        self.batch = batch
+        self.singles = catalogue(graph, None if batch is None else len(batch))
+
+    @cached_property
+    def pairs(self) -> list[Mistake]:
+        return pairs(self.singles)
+
+    def run(self, mistake: Mistake | None, arrays: list[np.ndarray]
+            ) -> tuple[dict[str, Any], slice]:
+        """Every tensor with ``mistake`` made, and the rows of ``arrays`` in them."""
+        rows = len(arrays[0])
+        if self.batch is None or mistake is None or not mistake.uses_batch:
+            return run_with(self.graph, arrays, mistake), slice(0, rows)
+        stacked = [np.concatenate([self.batch, arrays[0]], axis=0)]
+        return run_with(self.graph, stacked, mistake), slice(len(self.batch),
+                                                             len(self.batch) + rows)
+
+    def best(self, arrays: list[np.ndarray], got: list[Numbers], pick: Pick, policy: Policy,
+             *, final: bool = True) -> list[Match | None]:
+        """For each row, the mistake (a single one, else a pair) whose numbers are closest to
+        what was written, among those that match it and are closer to it than the right
+        numbers; ``None`` where none does. ``final``: the numbers are a final answer (mistakes
+        that change only what is written for a layer are not tried)."""
+        found: list[Match | None] = [None] * len(got)
+        truth = np.asarray(pick(*self.run(None, arrays)), np.float64).reshape(len(got), -1)
+        todo = np.arange(len(got))
+        for use_pairs in (False, True):
+            if not todo.size:
+                break
+            candidates = self.pairs if use_pairs else self.singles
+            subset = [a[todo] for a in arrays]
+            written, units = _matrix([got[i] for i in todo])
+            # a mistake that gives the right numbers here explains nothing
+            right_gap = np.max(np.abs(written - truth[todo]), axis=1, initial=0.0)
+            for mistake in candidates:
+                if final and mistake.changes_reported_only:
+                    continue
+                values, rows = self.run(mistake, subset)
+                mine = np.asarray(pick(values, rows), np.float64).reshape(len(todo), -1)
+                if mine.shape != written.shape:
+                    continue
+                gaps = np.abs(written - mine)
+                allowance = np.maximum(units, policy.atol + policy.rtol * np.abs(mine))
+                errors = np.max(gaps, axis=1, initial=0.0)
+                matched = np.all(gaps <= allowance, axis=1) & (errors < right_gap)
+                for k in np.flatnonzero(matched):
+                    row = int(todo[k])
+                    if found[row] is None or errors[k] < found[row].error:  # type: ignore
+                        found[row] = Match(mistake, mine[k], float(errors[k]))
+            todo = np.array([i for i in todo if found[i] is None], dtype=int)
+        return found
+
+    def matching(self, arrays: list[np.ndarray], got: Numbers, pick: Pick, policy: Policy
+                 ) -> list[Match]:
+        """Every mistake that matches one sample's numbers: the singles, or if none, the
+        pairs; closest first."""
+        written, units = _matrix([got])
+        truth = np.asarray(pick(*self.run(None, arrays)), np.float64).reshape(1, -1)
+        right_gap = float(np.max(np.abs(written - truth), initial=0.0))
+        for candidates in (self.singles, self.pairs):
+            out = []
+            for mistake in candidates:
+                values, rows = self.run(mistake, arrays)
+                mine = np.asarray(pick(values, rows), np.float64).reshape(1, -1)
+                if mine.shape != written.shape:
+                    continue
+                gaps = np.abs(written - mine)
+                if np.all(gaps <= np.maximum(units, policy.atol + policy.rtol * np.abs(mine))) \
+                        and gaps.max(initial=0.0) < right_gap:
+                    out.append(Match(mistake, mine[0], float(gaps.max(initial=0.0))))
+            if out:
+                return sorted(out, key=lambda m: m.error)
+        return []
+
+
+def _matrix(got: list[Numbers]) -> tuple[np.ndarray, np.ndarray]:
+    """What was written, one row per sample, and the allowance of each number for a rounded
+    hand calculation: one and a half units in its last digit."""
+    sizes = {g.size for g in got}
+    if len(sizes) != 1:
+        raise ValueError("rows of different sizes")
+    return (np.stack([g.values for g in got]), np.stack([3 * g.half_units() for g in got]))
