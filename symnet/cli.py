@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,8 +111,14 @@ def _check(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InvalidInputError(f"cannot read steps file {args.steps!r}: {exc.strerror}"
                                     ) from None
+        except UnicodeDecodeError:
+            raise InvalidInputError(f"steps file {args.steps!r} is not UTF-8 text (JSON is "
+                                    "UTF-8)") from None
+    if args.format == "csv":
+        raise InvalidInputError("--format csv is for grading a class (--answers FILE.csv)")
     verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
-                    formula=args.formula, domain=args.domain)
+                    formula=args.formula, domain=args.domain, digits=args.digits,
+                    rtol=args.rtol, atol=args.atol)
     text = (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False) + "\n"
             if args.format == "json" else verdict.summary())
     write_output(text, args.output)
@@ -119,20 +126,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(net: Any, args: argparse.Namespace) -> int:
-    import json
+    from .homework import Policy
+    from .homework.grade import grade_file, render_grades
 
-    from .homework.grade import grade, render_grades
-
-    try:
-        text = Path(args.answers).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read answers file {args.answers!r}: {exc.strerror}"
-                                ) from None
-    rows = grade(net, text)
-    out = (json.dumps(rows, indent=2, ensure_ascii=False) + "\n" if args.format == "json"
-           else render_grades(rows))
-    write_output(out, args.output)
-    return EXIT_OK if all(r["correct"] for r in rows) else EXIT_WRONG
+    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol))
+    write_output(render_grades(rows, args.format), args.output)
+    return EXIT_OK if all(r.correct for r in rows) else EXIT_WRONG
 
 
 def _exercise(args: argparse.Namespace) -> int:
@@ -208,8 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade a class: a CSV with columns student, input, answer")
     check.add_argument("--domain", type=_domain_arg, metavar="A,B",
                        help="interval on which a formula is compared")
-    check.add_argument("--format", choices=("text", "json"), default="text",
-                       help="output format (default: text)")
+    check.add_argument("--digits", type=_digits_arg, default=3, metavar="D",
+                       help="significant digits an answer must show (default: 3)")
+    check.add_argument("--rtol", type=_tolerance_arg, default=1e-4, metavar="R",
+                       help="relative tolerance within which any answer is correct "
+                       "(default: 1e-4)")
+    check.add_argument("--atol", type=_tolerance_arg, default=1e-6, metavar="A",
+                       help="absolute tolerance (default: 1e-6)")
+    check.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                       help="output format (default: text; csv: grades of --answers, safe to "
+                       "open in a spreadsheet)")
     check.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     check.set_defaults(run=_check)
 
@@ -241,6 +248,21 @@ def _domain_arg(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(f"--domain expects two numbers A,B with A < B, "
                                          f"received {text!r}")
     return values[0], values[1]
+
+
+def _digits_arg(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,2}", text.strip()) or not 1 <= int(text) <= 17:
+        raise argparse.ArgumentTypeError(f"--digits expects a whole number from 1 to 17, "
+                                         f"received {text!r}")
+    return int(text)
+
+
+def _tolerance_arg(text: str) -> float:
+    values = _vector_arg(text)
+    if len(values) != 1 or not 0 <= values[0] < 1:
+        raise argparse.ArgumentTypeError(f"a tolerance is one number in [0, 1), received "
+                                         f"{text!r}")
+    return values[0]
 
 
 def _vector_arg(text: str) -> list[float]:

@@ -38,23 +38,6 @@ def test_exercise_is_deterministic_and_its_key_checks(keras, tmp_path):
     assert r"\documentclass{article}" in (first / "exercise.tex").read_text()
 
 
-def test_grading_a_class(capsys, tmp_path):
-    answers = tmp_path / "class.csv"
-    answers.write_text("student,input,answer\nana,10,24.6\nbo,10,22.86\ndee,ten,3\n")
-    model = str(symnet.examples.regressor_path())
-    assert main(["check", model, "--answers", str(answers), "--format", "json"]) == 1
-    rows = json.loads(capsys.readouterr().out)
-    assert [(r["student"], r["correct"], r["code"]) for r in rows] == [
-        ("ana", True, "rounding"), ("bo", False, "missing_activation"),
-        ("dee", False, "invalid")]
-    answers.write_text("student,input,answer\nana,10,24.6\n")
-    assert main(["check", model, "--answers", str(answers)]) == 0
-    assert "1 of 1 correct" in capsys.readouterr().out
-    answers.write_text("who,what\n1,2\n")
-    assert main(["check", model, "--answers", str(answers)]) == 2
-    assert "columns 'input' and 'answer'" in capsys.readouterr().err
-
-
 def test_exercise_sheet_compiles_to_pdf(keras, tmp_path, capsys):
     require_tool("pdflatex")
     assert main(["exercise", "--seed", "3", "--layers", "2", "--pdf", "-o", str(tmp_path)]) == 0

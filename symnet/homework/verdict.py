@@ -15,7 +15,7 @@ from .diagnose import Diagnoser, Match
 from .numbers import Numbers, Policy, judge, read_numbers
 from .steps import StepVerdict, check_steps, read_steps
 
-__all__ = ["Diagnosis", "Verdict", "check", "answer_verdict"]
+__all__ = ["Diagnosis", "Verdict", "answer_verdict", "check", "outputs", "steps_verdict"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class Diagnosis:
 
     code: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", _capital(self.message))
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,14 +181,29 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
                    expected: np.ndarray, policy: Policy) -> list[Verdict]:
     """The verdicts on final answers, one per row of ``arrays``: judged by the policy, and
     the wrong ones diagnosed all at once."""
-    verdicts: list[Verdict | None] = [None] * len(answers)
-    todo = []
-    for i, (got, exp) in enumerate(zip(answers, expected)):
+    expected = np.asarray(expected, np.float64)
+    for got, exp in zip(answers, expected):
         if got.size != exp.size:
             raise InvalidInputError(f"answer: the network has {exp.size} output(s), received "
                                     f"{got.size} number(s)")
-        require_finite(exp, "output")
-        verdict = _judged(got, exp, policy)
+    require_finite(expected, "output")
+    written = np.stack([got.values for got in answers])
+    gaps = np.abs(written - expected)
+    # the common case first, for a whole class at once: within the tolerance
+    within = np.all(gaps <= policy.atol + policy.rtol * np.abs(expected), axis=1)
+    abs_errors = gaps.max(axis=1)
+    scales = np.abs(expected).max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel_errors = np.where(scales > 0, abs_errors / np.where(scales > 0, scales, 1), np.inf)
+    verdicts: list[Verdict | None] = [None] * len(answers)
+    todo = []
+    for i, got in enumerate(answers):
+        errors = (float(abs_errors[i]), float(rel_errors[i]))
+        if within[i]:
+            verdicts[i] = Verdict(True, expected[i], got.values, *errors, None, _CORRECT,
+                                  tolerance=policy.describe())
+            continue
+        verdict = _judged(got, expected[i], policy, errors)
         if verdict is None:
             todo.append(i)
         else:
@@ -197,20 +215,24 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
         subset = [a[todo] for a in arrays]
         found = diagnoser.best(subset, [answers[i] for i in todo], pick, policy)
         for i, match in zip(todo, found):
-            verdicts[i] = _diagnosed(answers[i], expected[i], match, policy)
+            verdicts[i] = _diagnosed(answers[i], expected[i], match, policy,
+                                     (float(abs_errors[i]), float(rel_errors[i])))
     return verdicts  # type: ignore[return-value]
 
 
-def _judged(got: Numbers, expected: np.ndarray, policy: Policy) -> Verdict | None:
+_CORRECT = Diagnosis("correct", "the answer is the network's output.")
+
+
+def _judged(got: Numbers, expected: np.ndarray, policy: Policy, errors: tuple[float, float]
+            ) -> Verdict | None:
     """The verdict when the policy decides it alone (right, or too imprecise); else ``None``."""
     judgement = judge(got, expected, policy)
     code = judgement.code
     if code is None:
         return None
-    abs_error, rel_error = _errors(got.values, expected)
     shown = int(judgement.shown.min())
     if code == "correct":
-        diagnosis = Diagnosis("correct", "the answer is the network's output.")
+        diagnosis = _CORRECT
     elif code == "rounding":
         diagnosis = Diagnosis("rounding", f"the answer is the network's output "
                               f"{_show(expected)} rounded to the {shown} significant digits it "
@@ -221,15 +243,16 @@ def _judged(got: Numbers, expected: np.ndarray, policy: Policy) -> Verdict | Non
         diagnosis = Diagnosis("too_imprecise", (
             f"the answer shows {few} significant digit{'' if few == 1 else 's'} of the "
             f"output; at least {policy.digits} are required") + (
-            " (it is the output rounded to the digits it shows, but so would other answers "
-            "be)." if rounds else "; at the digits it shows it is not the output either."))
-    return Verdict(code != "too_imprecise", expected, got.values, abs_error, rel_error, None,
-                   diagnosis, tolerance=policy.describe())
+            f" (it is the output rounded to {few} digits, but {few} digits cannot tell a right "
+            "calculation from a wrong one)." if rounds else
+            "; at the digits it shows it is not the output either."))
+    return Verdict(code != "too_imprecise", expected, got.values, *errors, None, diagnosis,
+                   tolerance=policy.describe())
 
 
-def _diagnosed(got: Numbers, expected: np.ndarray, match: Match | None, policy: Policy
-               ) -> Verdict:
-    abs_error, rel_error = _errors(got.values, expected)
+def _diagnosed(got: Numbers, expected: np.ndarray, match: Match | None, policy: Policy,
+               errors: tuple[float, float]) -> Verdict:
+    abs_error, rel_error = errors
     if match is None:
         diagnosis = Diagnosis("unknown", "the answer matches none of the known mistakes; give "
                               "the steps (steps=) to find the first wrong one.")
@@ -243,7 +266,12 @@ def _diagnosed(got: Numbers, expected: np.ndarray, match: Match | None, policy: 
 
 def _check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: Any, policy: Policy
                  ) -> Verdict:
-    written = read_steps(steps, diagnoser.graph)
+    return steps_verdict(diagnoser, arrays, read_steps(steps, diagnoser.graph), policy)
+
+
+def steps_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], written: dict[str, Numbers],
+                  policy: Policy) -> Verdict:
+    """The verdict on the steps written for one sample (layer name -> numbers)."""
     verdicts, match = check_steps(diagnoser, arrays, written, policy)
     score = sum(v.status != "wrong" for v in verdicts) / len(verdicts)
     wrong = [v for v in verdicts if v.status == "wrong"]
