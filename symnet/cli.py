@@ -135,11 +135,16 @@ def _grade(net: Any, args: argparse.Namespace) -> int:
 
 
 def _exercise(args: argparse.Namespace) -> int:
-    from .homework.exercise import make_exercise
+    from .homework.exercise import make_exercise, read_roster
 
-    widths = [int(w) for w in parse_vector(args.layers, "--layers")]
+    widths = parse_vector(args.layers, "--layers")
+    if any(w != int(w) for w in widths):
+        raise InvalidInputError(f"--layers: whole numbers of units, received {args.layers!r}")
+    students = read_roster(args.students) if args.students else None
     folder = Path(args.output or f"exercise-{args.seed}")
-    for path in make_exercise(args.seed, folder, widths, args.inputs, pdf=args.pdf):
+    for path in make_exercise(args.seed, folder, [int(w) for w in widths], args.inputs,
+                              pdf=args.pdf, students=students, digits=args.digits,
+                              multiple_choice=args.multiple_choice, moodle=args.moodle):
         sys.stderr.write(f"wrote {path}\n")
     return EXIT_OK
 
@@ -224,12 +229,22 @@ def build_parser() -> argparse.ArgumentParser:
         "exercise", help="make a small network to compute by hand, with its answer key",
         description="Write a random exercise (deterministic per seed): the network, a question "
         "sheet (.tex, .html) and the answer key (key.txt, steps.json).")
-    exercise.add_argument("--seed", type=int, required=True, help="the exercise's number")
+    exercise.add_argument("--seed", type=_seed_arg, required=True,
+                          help="the exercise's number (0 or more)")
     exercise.add_argument("--layers", default="3", metavar="W1,W2,...",
                           help="hidden layer widths (default: 3)")
     exercise.add_argument("--inputs", type=int, default=2, help="input features (default: 2)")
     exercise.add_argument("--pdf", action="store_true",
-                          help="also compile the sheet to PDF (needs pdflatex)")
+                          help="also compile the sheets to PDF (needs pdflatex)")
+    exercise.add_argument("--students", metavar="FILE",
+                          help="a roster, one student per line: a variant (its own input) "
+                          "and a sheet per student, key.csv and class.csv to grade")
+    exercise.add_argument("--digits", type=_digits_arg, default=3, metavar="D",
+                          help="significant digits asked for (default: 3)")
+    exercise.add_argument("--multiple-choice", action="store_true",
+                          help="the final part as a choice among the catalogue's wrong answers")
+    exercise.add_argument("--moodle", action="store_true",
+                          help="also write moodle.xml: the class set as Moodle questions")
     exercise.add_argument("-o", "--output", metavar="DIR",
                           help="folder to write into (default: exercise-SEED)")
     exercise.set_defaults(run=_exercise)
@@ -248,6 +263,13 @@ def _domain_arg(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(f"--domain expects two numbers A,B with A < B, "
                                          f"received {text!r}")
     return values[0], values[1]
+
+
+def _seed_arg(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,18}", text.strip()):
+        raise argparse.ArgumentTypeError(f"--seed expects a whole number from 0 to "
+                                         f"999999999999999999, received {text!r}")
+    return int(text)
 
 
 def _digits_arg(text: str) -> int:

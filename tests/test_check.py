@@ -64,12 +64,12 @@ def test_a_tie_accepts_both_neighbours(keras):
     # an output of exactly -9.75: to two digits both -9.7 and -9.8 are roundings of it; -10
     # gives one digit of it (the tens); with digits=3, only -9.75 is right
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, name="d")])
-    model.set_weights([np.array([[-1.0]], np.float32), np.array([0.25], np.float32)])
+    model.set_weights([np.array([[-0.5]], np.float32), np.array([-4.75], np.float32)])
     for answer, digits, code in (("-9.7", 2, "rounding"), ("-9.8", 2, "rounding"),
                                  ("-10", 2, "too_imprecise"), ("-10", 3, "too_imprecise"),
                                  ("-9.7", 3, "too_imprecise"), ("-9.75", 3, "correct"),
                                  ("-9.76", 3, "unknown"), ("0", 3, "bias_omitted")):
-        # at x = 0 the output is 0.25, and "0" (exact, never too imprecise) the bias left out
+        # at x = 0 the output is -4.75, and "0" (exact, never too imprecise) the bias left out
         x = 10 if answer != "0" else 0
         verdict = symnet.check(model, x, answer=answer, digits=digits)
         assert verdict.diagnosis.code == code, (answer, digits, verdict.summary())

@@ -53,7 +53,7 @@ def test_a_class_graded(capsys, model, tmp_path):
 def test_digits_for_the_class_and_per_row(keras, tmp_path):
     # the class: an output of -9.75, where -10 was accepted and -9.7 was not
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, name="d")])
-    model.set_weights([np.array([[-1.0]], np.float32), np.array([0.25], np.float32)])
+    model.set_weights([np.array([[-0.5]], np.float32), np.array([-4.75], np.float32)])
     net = symnet.explain(model)
     text = "student,input,answer,digits\na,10,-10,\nb,10,-9.7,\nc,10,-9.75,\nd,10,-9.7,2\n" \
            "e,10,-10,2\nf,10,-9.8,2\n"

@@ -61,11 +61,13 @@ class Diagnoser:
                                                              len(self.batch) + rows)
 
     def best(self, arrays: list[np.ndarray], got: list[Numbers], pick: Pick, policy: Policy,
-             *, final: bool = True) -> list[Match | None]:
+             *, final: bool = True, strict: bool = False) -> list[Match | None]:
         """For each row, the mistake (a single one, else a pair) whose numbers are closest to
         what was written, among those that match it and are closer to it than the right
         numbers; ``None`` where none does. ``final``: the numbers are a final answer (mistakes
-        that change only what is written for a layer are not tried)."""
+        that change only what is written for a layer are not tried). ``strict``: a match is
+        within ``rtol``/``atol`` only, not the rounding the numbers show (for numbers that
+        show too few digits to tell mistakes apart by rounding)."""
         found: list[Match | None] = [None] * len(got)
         truth = np.asarray(pick(*self.run(None, arrays)), np.float64).reshape(len(got), -1)
         todo = np.arange(len(got))
@@ -75,6 +77,8 @@ class Diagnoser:
             candidates = self.pairs if use_pairs else self.singles
             subset = [a[todo] for a in arrays]
             written, units = _matrix([got[i] for i in todo])
+            if strict:
+                units = np.zeros_like(units)
             # a mistake that gives the right numbers here explains nothing
             right_gap = np.max(np.abs(written - truth[todo]), axis=1, initial=0.0)
             for mistake in candidates:

@@ -196,7 +196,7 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
     with np.errstate(divide="ignore", invalid="ignore"):
         rel_errors = np.where(scales > 0, abs_errors / np.where(scales > 0, scales, 1), np.inf)
     verdicts: list[Verdict | None] = [None] * len(answers)
-    todo = []
+    todo, imprecise = [], []
     for i, got in enumerate(answers):
         errors = (float(abs_errors[i]), float(rel_errors[i]))
         if within[i]:
@@ -208,13 +208,22 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
             todo.append(i)
         else:
             verdicts[i] = verdict
-    if todo:
-        def pick(values: dict[str, Any], rows: slice) -> np.ndarray:
-            return diagnoser.graph.output_values(values)[rows]
+            if not verdict.correct:
+                imprecise.append(i)
 
-        subset = [a[todo] for a in arrays]
-        found = diagnoser.best(subset, [answers[i] for i in todo], pick, policy)
-        for i, match in zip(todo, found):
+    def pick(values: dict[str, Any], rows: slice) -> np.ndarray:
+        return diagnoser.graph.output_values(values)[rows]
+
+    # too few digits to be right; but a number that is exactly what a mistake gives (-23 for
+    # the ReLU forgotten) is that mistake, however few its digits
+    for rows, strict in ((todo, False), (imprecise, True)):
+        if not rows:
+            continue
+        found = diagnoser.best([a[rows] for a in arrays], [answers[i] for i in rows], pick,
+                               policy, strict=strict)
+        for i, match in zip(rows, found):
+            if strict and match is None:
+                continue
             verdicts[i] = _diagnosed(answers[i], expected[i], match, policy,
                                      (float(abs_errors[i]), float(rel_errors[i])))
     return verdicts  # type: ignore[return-value]
