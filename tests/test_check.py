@@ -68,7 +68,10 @@ def test_a_tie_accepts_both_neighbours(keras):
     for answer, digits, code in (("-9.7", 2, "rounding"), ("-9.8", 2, "rounding"),
                                  ("-10", 2, "too_imprecise"), ("-10", 3, "too_imprecise"),
                                  ("-9.7", 3, "too_imprecise"), ("-9.75", 3, "correct"),
-                                 ("-9.76", 3, "unknown"), ("0", 3, "bias_omitted")):
+                                 ("-9.76", 3, "unknown"), ("0", 3, "bias_omitted"),
+                                 # one digit, but exactly the bias left out (-5), and not a
+                                 # rounding of -9.75: that mistake, not "too imprecise"
+                                 ("-5", 3, "bias_omitted"), ("-5.0", 3, "bias_omitted")):
         # at x = 0 the output is -4.75, and "0" (exact, never too imprecise) the bias left out
         x = 10 if answer != "0" else 0
         verdict = symnet.check(model, x, answer=answer, digits=digits)

@@ -136,7 +136,7 @@ def test_one_variant_per_student(keras, tmp_path):
     for v in exercise.variants:
         assert v.answer == by_hand(weights, v.x)
         wrong = catalogue_by_hand(weights, v.x)
-        assert {round(w, 9) for _, _, w in v.wrong} <= {round(w, 9) for w in wrong.values()}
+        assert {round(w.value, 9) for w in v.wrong} <= {round(w, 9) for w in wrong.values()}
         chosen = dict((letter, value) for letter, value, _ in v.choices)
         assert chosen[v.letter] == v.answer and len(chosen) == len(set(chosen.values()))
 

@@ -29,10 +29,24 @@ from ..errors import InvalidInputError
 from ..escape import terminal_text
 from .diagnose import Diagnoser
 
-__all__ = ["Exercise", "Variant", "make_exercise", "read_roster"]
+__all__ = ["Exercise", "Variant", "WrongAnswer", "build_exercise", "make_exercise",
+           "read_roster"]
 
 MAX_STUDENTS = 2000
 MAX_TRIES = 2000
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A catalogued mistake's final answer for one variant."""
+
+    code: str
+    layers: tuple[str, ...]
+    message: str
+    value: float
+
+    def describe(self) -> str:
+        return f"{self.code} in {', '.join(self.layers)}: {self.value:g}"
 
 
 @dataclass(frozen=True)
@@ -46,8 +60,8 @@ class Variant:
     """Each hidden layer's values before the ReLU."""
     hidden: tuple[np.ndarray, ...]
     answer: float
-    wrong: tuple[tuple[str, str, float], ...]
-    """(code, message, final answer), one per distinct catalogued mistake."""
+    wrong: tuple[WrongAnswer, ...]
+    """One per catalogued mistake whose answer differs from the others'."""
     choices: tuple[tuple[str, float, str | None], ...]
     """(letter, value, the mistake's code or ``None`` for the right answer)."""
 
@@ -118,7 +132,7 @@ def _apart(a: float, b: float, digits: int) -> bool:
     return abs(a - b) > unit
 
 
-def _mistake_answers(diagnoser: Diagnoser, x: np.ndarray) -> list[tuple[str, str, float]]:
+def _mistake_answers(diagnoser: Diagnoser, x: np.ndarray) -> list[WrongAnswer]:
     """Each catalogued mistake that changes the final answer, with its answer."""
     arrays = [x.reshape(1, -1)]
     out = []
@@ -126,14 +140,14 @@ def _mistake_answers(diagnoser: Diagnoser, x: np.ndarray) -> list[tuple[str, str
         if mistake.changes_reported_only:
             continue  # only what is written for a layer changes: steps catch it
         values, rows = diagnoser.run(mistake, arrays)
-        out.append((mistake.code, mistake.message,
-                    float(diagnoser.graph.output_values(values)[rows][0, 0])))
+        out.append(WrongAnswer(mistake.code, mistake.layers, mistake.message,
+                               float(diagnoser.graph.output_values(values)[rows][0, 0])))
     return out
 
 
-def _telling(answer: float, wrong: list[tuple[str, str, float]], digits: int) -> bool:
+def _telling(answer: float, wrong: list[WrongAnswer], digits: int) -> bool:
     """Whether the right answer and every mistake's are pairwise apart."""
-    values = [answer] + [w for _, _, w in wrong]
+    values = [answer] + [w.value for w in wrong]
     return all(_apart(a, b, digits) for a, b in itertools.combinations(values, 2))
 
 
@@ -166,12 +180,12 @@ def _variant(diagnoser: Diagnoser, weights: Sequence[np.ndarray], x: np.ndarray,
     wrong = _mistake_answers(diagnoser, x)
     if not _telling(answer, wrong, digits):
         return None
-    distinct = []
-    for code, message, value in wrong:
-        if all(_apart(value, v, digits) for _, _, v in distinct):
-            distinct.append((code, message, value))
+    distinct: list[WrongAnswer] = []
+    for w in wrong:
+        if all(_apart(w.value, d.value, digits) for d in distinct):
+            distinct.append(w)
     options: list[tuple[float, str | None]] = [(answer, None)] + [
-        (v, c) for c, _, v in distinct[:4]]
+        (w.value, w.code) for w in distinct[:4]]
     order = rng.permutation(len(options))
     choices = tuple((chr(ord("A") + i), options[k][0], options[k][1])
                     for i, k in enumerate(order))
@@ -326,8 +340,7 @@ def _key_text(exercise: Exercise, base: Variant) -> str:
     for k, (z, h) in enumerate(zip(base.pre, base.hidden), start=1):
         lines.append(f"hidden_{k}: before ReLU {z.tolist()}, after {h.tolist()}")
     lines.append(f"y = {base.answer:g}")
-    lines.append("the catalogue's wrong answers: " + "; ".join(
-        f"{code} {value:g}" for code, _, value in base.wrong))
+    lines.append("the catalogue's wrong answers: " + "; ".join(w.describe() for w in base.wrong))
     for v in exercise.variants:
         lines.append(f"{terminal_text(v.student, limit=80)}: x = {v.x.tolist()}, "
                      f"y = {v.answer:g}, choice {v.letter}")

@@ -63,10 +63,10 @@ def moodle_xml(exercise: Any, multiple_choice: bool = False) -> str:
                 f'<answer fraction="100" format="moodle_auto_format">'
                 f"<text>{variant.answer!r}</text>",
                 _text("feedback", "Right."), f"<tolerance>{tol!r}</tolerance></answer>"]
-        for code, message, value in variant.wrong:
-            out += [f'<answer fraction="0" format="moodle_auto_format"><text>{value!r}</text>',
-                    _text("feedback", f"{message} ({code})"),
-                    f"<tolerance>{tolerance(value, exercise.digits)!r}</tolerance></answer>"]
+        for w in variant.wrong:
+            out += [f'<answer fraction="0" format="moodle_auto_format"><text>{w.value!r}</text>',
+                    _text("feedback", f"{w.message} ({w.code})"),
+                    f"<tolerance>{tolerance(w.value, exercise.digits)!r}</tolerance></answer>"]
         out += ["<unitgradingtype>0</unitgradingtype>", "<unitpenalty>0</unitpenalty>",
                 "<showunits>3</showunits>", "<unitsleft>0</unitsleft>", "</question>"]
         if multiple_choice:
@@ -77,7 +77,7 @@ def moodle_xml(exercise: Any, multiple_choice: bool = False) -> str:
                     "<defaultgrade>1</defaultgrade>", "<single>true</single>",
                     "<shuffleanswers>false</shuffleanswers>",
                     "<answernumbering>ABCD</answernumbering>"]
-            messages = {value: f"{message} ({code})" for code, message, value in variant.wrong}
+            messages = {w.value: f"{w.message} ({w.code})" for w in variant.wrong}
             for _, value, code in variant.choices:
                 fraction = "100" if code is None else "0"
                 feedback = "Right." if code is None else messages[value]

@@ -208,14 +208,15 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
             todo.append(i)
         else:
             verdicts[i] = verdict
-            if not verdict.correct:
+            rounds = bool(np.all(gaps[i] <= got.half_units()))
+            if not verdict.correct and not rounds:
                 imprecise.append(i)
 
     def pick(values: dict[str, Any], rows: slice) -> np.ndarray:
         return diagnoser.graph.output_values(values)[rows]
 
-    # too few digits to be right; but a number that is exactly what a mistake gives (-23 for
-    # the ReLU forgotten) is that mistake, however few its digits
+    # too few digits to be right; but a number that is not the output rounded and is exactly
+    # what a mistake gives (-23 for the ReLU forgotten) is that mistake, however few its digits
     for rows, strict in ((todo, False), (imprecise, True)):
         if not rows:
             continue
