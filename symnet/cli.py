@@ -102,8 +102,8 @@ def _check(args: argparse.Namespace) -> int:
     net = explain(args.model)
     if args.answers is not None:
         return _grade(net, args)
-    if args.input is None:
-        raise InvalidInputError("check needs --input X (or --answers FILE.csv)")
+    if args.input is None and args.formula is None:
+        raise InvalidInputError("check needs --input X (or --answers FILE.csv, or --formula)")
     steps = None
     if args.steps is not None:
         try:

@@ -207,3 +207,18 @@ def test_each_rewritten_op_is_its_hand_calculation(mlp):
         np.testing.assert_allclose(got, expected[key], rtol=1e-12)
         seen.add(key)
     assert seen == set(expected)
+
+
+@pytest.mark.slow
+def test_every_mistake_on_the_seed_mlp_itself(keras):
+    """The first seed's own 718,270-parameter network: each mistake in one layer and in every
+    layer, computed by hand in numpy, is diagnosed as itself."""
+    net = symnet.explain(symnet.examples.seed_mlp())
+    x = np.random.default_rng(7).normal(size=1120)
+    np.testing.assert_allclose(mlp_by_hand(net, x), net.evaluate(x[None], "float64")[0],
+                               rtol=1e-9)
+    for code, scopes in sorted(MLP_MISTAKES.items()):
+        for made in scopes:
+            answer = mlp_by_hand(net, x, **made)
+            verdict = symnet.check(net, x, answer=shown(answer, 8))
+            assert verdict.diagnosis.code == code.strip(), (code, made)

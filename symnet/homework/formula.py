@@ -139,22 +139,25 @@ def _exact(net: Any, expr: Any, low: float, high: float, policy: Policy) -> Comp
         return Comparison("equal", f"the formula equals the network on {where} (proven in "
                           f"exact arithmetic on each of the {len(spans)} intervals between "
                           "the breakpoints of both).", True, max_error=0.0)
-    worst: tuple[Fraction, Fraction, Fraction] | None = None  # (excess, gap, point)
-    for a, b in differing:
-        for point in _critical_points(formula.law_on(a, b), network.law_on(a, b), a, b,
-                                      policy):
-            gap = abs(formula(point) - network(point))
-            excess = gap - Fraction(policy.atol) - Fraction(policy.rtol) * abs(network(point))
-            if worst is None or (excess, gap) > (worst[0], worst[1]):
-                worst = (excess, gap, point)
-    assert worst is not None
-    excess, gap, point = worst
-    if excess <= 0:
+    def excess(point: Fraction) -> Fraction:
+        gap = abs(formula(point) - network(point))
+        return gap - Fraction(policy.atol) - Fraction(policy.rtol) * abs(network(point))
+
+    points = [p for a, b in differing for p in _critical_points(
+        formula.law_on(a, b), network.law_on(a, b), a, b, policy)]
+    worst = max(points, key=lambda p: (excess(p), abs(formula(p) - network(p))))
+    gap = abs(formula(worst) - network(worst))
+    if excess(worst) <= 0:
+        point = worst
         return Comparison("within", f"the formula is not equal to the network, but within "
                           f"rtol={policy.rtol:g}, atol={policy.atol:g} of it on {where} "
                           f"(proven in exact arithmetic: the largest difference is "
                           f"{float(gap):.3g}, at x = {float(point):.7g}).", True,
                           max_error=float(gap))
+    inside = lambda p: (lo is None or p >= lo) and (hi is None or p <= hi)  # noqa: E731
+    simple = [_simple(p, lambda q: inside(q) and excess(q) > 0) for p in points
+              if excess(p) > 0]
+    point = min(simple, key=lambda p: (len(str(p)), abs(p)))
     example = _counterexample(net, expr, point)
     return Comparison("differs", f"the formula differs from the network (proven in exact "
                       f"arithmetic): at x = {_number(point)} the network gives "
@@ -201,8 +204,20 @@ def _counterexample(net: Any, expr: Any, point: Fraction) -> dict[str, Any]:
                 network.numerator, network.denominator)), "exact_formula": str(formula)}
 
 
+def _simple(point: Fraction, differs: Any) -> Fraction:
+    """A point with few digits near ``point`` where the formula still differs (a teacher
+    reads x = -4 better than x = -19414759417036189/4515081811523895)."""
+    for digits in range(0, 7):
+        for candidate in (Fraction(round(point, digits)), Fraction(math.floor(point * 10**digits),
+                                                                    10**digits)):
+            if differs(candidate):
+                return candidate
+    return point
+
+
 def _number(point: Fraction) -> str:
-    return str(point) if point.denominator == 1 else f"{float(point):.7g} ({point})"
+    shown = f"{float(point):.7g}"
+    return shown if Fraction(shown) == point else f"{shown} ({point})"
 
 
 def _shown_domain(low: float, high: float) -> str:

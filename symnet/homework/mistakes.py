@@ -172,7 +172,8 @@ def _fill(template: str, layers: tuple[str, ...]) -> str:
     text = template.replace("{layer}", _names(layers))
     text = text[:1].upper() + text[1:]
     if len(layers) > 1:
-        text = f"{text} (the same mistake in all {len(layers)} layers where it applies)"
+        where = "both layers" if len(layers) == 2 else f"all {len(layers)} layers"
+        text = f"{text.rstrip('.')} (the same mistake in {where} where it applies)."
     return text
 
 

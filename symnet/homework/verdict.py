@@ -74,7 +74,9 @@ class Verdict:
             if step.status == "wrong":
                 line += f" ({step.code}; units {list(step.wrong_units)[:12]})"
             lines.append(line)
-            lines += [f"    {note.describe()}" for note in step.notes[:12]]
+            lines += [f"    {note.describe()}" for note in step.notes[:4]]
+            if len(step.notes) > 4:
+                lines.append(f"    (and {len(step.notes) - 4} more units)")
         if self.score is not None:
             lines.append(f"score: {self.score:.3g} (steps right or consistent: "
                          f"{round(self.score * len(self.steps))} of {len(self.steps)})")
@@ -309,8 +311,9 @@ def _check_formula(net: Any, text: str, domain: Any, policy: Policy) -> Verdict:
              "differs": "formula_differs"}
     correct = result.outcome != "differs"
     example = result.counterexample
+    gap = result.max_error if example is None else abs(example["network"] - example["formula"])
     return Verdict(correct, None if example is None else example["network"],
-                   None if example is None else example["formula"], result.max_error, None,
+                   None if example is None else example["formula"], gap, None,
                    None, Diagnosis(codes[result.outcome], result.message),
                    counterexample=example, proven=result.proven,
                    tolerance=policy.describe() if result.outcome != "equal" else "")
