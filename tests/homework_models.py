@@ -75,14 +75,15 @@ def weights(net, name):
 
 
 def mlp_by_hand(net, x, *, bias_omitted=(), bn=None, relu_missing=(), dropout=None,
-                output="softmax", batch=None, stop=None):
+                output="softmax", batch=None, stop=None, relu_first=()):
     """The seed MLP shape at ``x`` computed by hand, with mistakes.
 
     ``bn``: stage -> ``"outside"`` (ε after the root), ``"omitted"``, ``"squared"`` (the
     variance taken for σ and squared), ``"std"`` (σ where σ² goes), ``"swapped"`` (γ, β) or
     ``"batch"`` (the statistics of ``batch``); ``dropout``: stage -> factor; ``output``:
     ``softmax``, ``logits`` or ``sigmoid``; ``stop``: the name of a layer whose output to
-    return instead of the network's.
+    return instead of the network's; ``relu_first``: stages whose ReLU is applied before their
+    BatchNorm.
     """
     bn = bn or {}
     dropout = dropout or {}
@@ -96,6 +97,8 @@ def mlp_by_hand(net, x, *, bias_omitted=(), bn=None, relu_missing=(), dropout=No
             hb = hb @ d["kernel"] + (0 if s in bias_omitted else d["bias"])
         if stop == DENSE[s]:
             return h.reshape(-1)
+        if s in relu_first:
+            h = np.maximum(h, 0)
         w = weights(net, BN[s])
         gamma, beta, mu, var = w["gamma"], w["beta"], w["moving_mean"], w["moving_variance"]
         kind = bn.get(s)
@@ -112,7 +115,7 @@ def mlp_by_hand(net, x, *, bias_omitted=(), bn=None, relu_missing=(), dropout=No
         if stop == BN[s]:
             return h.reshape(-1)
         if s < 2:
-            if s not in relu_missing:
+            if s not in relu_missing and s not in relu_first:
                 h = np.maximum(h, 0)
                 hb = None if hb is None else np.maximum(hb, 0)
             if stop == ACT[s]:

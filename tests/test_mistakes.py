@@ -47,6 +47,7 @@ MLP_MISTAKES = {
     "dropout_at_inference ": ({"dropout": {0: 2.0}}, {"dropout": {0: 2.0, 1: 2.0}}),
     "logits_not_probabilities": ({"output": "logits"}, {"output": "logits"}),
     "sigmoid_for_softmax": ({"output": "sigmoid"}, {"output": "sigmoid"}),
+    "wrong_layer_order": ({"relu_first": (1,)}, {"relu_first": (0, 1)}),
 }
 
 
@@ -68,6 +69,22 @@ def test_each_mistake_on_the_seed_mlp_shape(mlp, code, scope):
     if scope == "every layer" and len(stages) > 1:
         assert len(verdict.layers) == len(stages)
         assert all(repr(layer) in verdict.diagnosis.message for layer in verdict.layers)
+
+
+def test_pre_activation_written_as_the_output_on_the_seed_mlp_shape(mlp):
+    from .homework_models import ACT, BN
+
+    for stages in ((1,), (0, 1)):
+        steps = {}
+        for s in range(2):
+            stop = BN[s] if s in stages else ACT[s]  # the values before the ReLU, written
+            steps[ACT[s]] = shown(mlp_by_hand(mlp, X, stop=stop))
+        steps[ACT[2]] = shown(mlp_by_hand(mlp, X))  # and the output, computed right
+        verdict = symnet.check(mlp, X, steps=steps)
+        assert verdict.diagnosis.code == "pre_activation_as_output"
+        assert verdict.layers == tuple(ACT[s] for s in stages)
+        assert [v.status for v in verdict.steps] == [
+            "wrong" if s in stages else "right" for s in range(3)]
 
 
 @pytest.mark.parametrize("every", [False, True])

@@ -7,6 +7,7 @@ closest. Pairs of different mistakes are tried only for the rows no single mista
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +21,9 @@ from .mistakes import Mistake, catalogue, pairs
 from .numbers import Numbers, Policy
 
 __all__ = ["Diagnoser", "Match"]
+
+#: Seconds one search (a class chunk, or one answer) may spend trying mistakes.
+TIME_LIMIT = 30.0
 
 Pick = Callable[[dict[str, Any], slice], np.ndarray]
 """From a run's values and the rows of the samples: the numbers to compare, one row each."""
@@ -42,9 +46,13 @@ class Diagnoser:
             mistake that needs them is tried).
     """
 
-    def __init__(self, graph: Graph, batch: np.ndarray | None = None) -> None:
+    def __init__(self, graph: Graph, batch: np.ndarray | None = None,
+                 time_limit: float = TIME_LIMIT) -> None:
         self.graph = graph
         self.batch = batch
+        self.time_limit = time_limit
+        self.stopped = False
+        """Whether a search ran out of time before every mistake and pair was tried."""
         self.singles = catalogue(graph, None if batch is None else len(batch))
         # one backend for every run: it converts each weight array to float64 once, not once
         # per mistake (the seed MLP's 718,270 weights, 700 times)
@@ -86,6 +94,7 @@ class Diagnoser:
         within ``rtol``/``atol`` only, not the rounding the numbers show (for numbers that
         show too few digits to tell mistakes apart by rounding)."""
         found: list[Match | None] = [None] * len(got)
+        deadline = time.monotonic() + self.time_limit
         truth = np.asarray(pick(*self.run(None, arrays)), np.float64).reshape(len(got), -1)
         todo = np.arange(len(got))
         for use_pairs in (False, True):
@@ -102,6 +111,9 @@ class Diagnoser:
             for mistake in candidates:
                 if final and mistake.changes_reported_only:
                     continue
+                if time.monotonic() > deadline:
+                    self.stopped = True
+                    break
                 values, rows = self.run(mistake, subset, right)
                 mine = np.asarray(pick(values, rows), np.float64).reshape(len(todo), -1)
                 if mine.shape != written.shape:
@@ -125,9 +137,13 @@ class Diagnoser:
         right = self.run(None, arrays)[0]
         truth = np.asarray(pick(right, slice(0, 1)), np.float64).reshape(1, -1)
         right_gap = float(np.max(np.abs(written - truth), initial=0.0))
+        deadline = time.monotonic() + self.time_limit
         for candidates in (self.singles, self.pairs):
             out = []
             for mistake in candidates:
+                if time.monotonic() > deadline:
+                    self.stopped = True
+                    break
                 values, rows = self.run(mistake, arrays, right)
                 mine = np.asarray(pick(values, rows), np.float64).reshape(1, -1)
                 if mine.shape != written.shape:
@@ -144,8 +160,8 @@ class Diagnoser:
 def _first_changed(mistake: Mistake, graph: Graph) -> int:
     """The index of the first node the mistake changes (the nodes before it are right)."""
     touched = set(mistake.touched())
-    if mistake.swap is not None:
-        touched |= set(mistake.swap[0].nodes)
+    for first, _ in mistake.swaps:
+        touched |= set(first.nodes)
     return min(touched, default=0)
 
 

@@ -28,7 +28,7 @@ from ..backends import FloatBackend
 from ..graph import Graph, LayerCall, Node
 from ..ops import Elementwise, Fn, Op, relu_fn
 
-__all__ = ["Mistake", "catalogue", "pairs", "run_with"]
+__all__ = ["MAX_PAIRS", "Mistake", "catalogue", "pairs", "run_with"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,8 +68,8 @@ class Mistake:
     layers read the right value."""
     after: Mapping[int, Op] = field(default_factory=dict)
     """Node index -> an op the student applied after it."""
-    swap: tuple[LayerCall, LayerCall] | None = None
-    """Two consecutive layer calls computed in the opposite order."""
+    swaps: tuple[tuple[LayerCall, LayerCall], ...] = ()
+    """Pairs of consecutive layer calls, each computed in the opposite order."""
     uses_batch: bool = False
     """Whether the mistake needs the batch run through the network with the sample."""
     variant: str = ""
@@ -92,20 +92,20 @@ class Mistake:
         """Whether both can be made at once: different mistakes, on different ops."""
         return (not set(self.parts) & set(other.parts)
                 and not self.touched() & other.touched()
-                and not ((self.swap or self.reported) and (other.swap or other.reported)))
+                and not ((self.swaps or self.reported) and (other.swaps or other.reported)))
 
     def __add__(self, other: Mistake) -> Mistake:
         layers = tuple(dict.fromkeys(self.layers + other.layers))
         return Mistake(f"{self.code}+{other.code}", layers,
                        f"{self.message} Also: {_lower_first(other.message)}",
                        {**self.changes, **other.changes}, {**self.reported, **other.reported},
-                       {**self.after, **other.after}, self.swap or other.swap,
+                       {**self.after, **other.after}, self.swaps + other.swaps,
                        self.uses_batch or other.uses_batch)
 
     @property
     def changes_reported_only(self) -> bool:
         """Only what is written for some layers differs: the final answer is the right one."""
-        return bool(self.reported) and not (self.changes or self.after or self.swap)
+        return bool(self.reported) and not (self.changes or self.after or self.swaps)
 
     def nodes(self, graph: Graph) -> tuple[Node, ...]:
         """The graph's nodes with the mistake made."""
@@ -113,8 +113,7 @@ class Mistake:
         for i, extra in self.after.items():
             n = nodes[i]
             nodes[i] = Node(Then(n.op, extra), n.inputs, n.output, n.layer)
-        if self.swap is not None:
-            first, second = self.swap
+        for first, second in self.swaps:
             a, b = list(first.nodes), list(second.nodes)
             source, target = graph.nodes[a[0]].inputs[0], graph.nodes[b[-1]].output
             ops = [nodes[i].op for i in b] + [nodes[i].op for i in a]
@@ -194,17 +193,18 @@ def catalogue(graph: Graph, batch_rows: int | None = None) -> list[Mistake]:
         after = _next_call(graph, call)
         if after is not None and _swappable(graph, call, after):
             first, second = call.layer, after.layer
+            template = (f"{{layer}}: the later layer was applied first; the model computes "
+                        f"{first.kind} first, then {second.kind}.")
             sites.append((Mistake(
                 "wrong_layer_order", (first.name,),
                 f"{second.name!r} was applied before {first.name!r}: the model computes "
                 f"{first.name!r} ({first.kind}) first, then {second.name!r} ({second.kind}).",
-                swap=(call, after)), ""))
+                swaps=((call, after),), variant=f"{first.kind}>{second.kind}"), template))
     sites += _activations_on_outputs(graph, last)
     mistakes = [m for m, _ in sites]
     groups: dict[tuple[str, str], list[tuple[Mistake, str]]] = {}
     for m, template in sites:
-        if template:
-            groups.setdefault((m.code, m.variant), []).append((m, template))
+        groups.setdefault((m.code, m.variant), []).append((m, template))
     for (code, variant), group in groups.items():
         if len(group) < 2:
             continue
@@ -214,14 +214,29 @@ def catalogue(graph: Graph, batch_rows: int | None = None) -> list[Mistake]:
             for key in merged:
                 merged[key].update(getattr(m, key))
         mistakes.append(Mistake(code, layers, _fill(group[0][1], layers),
+                                swaps=tuple(pair for m, _ in group for pair in m.swaps),
                                 uses_batch=any(m.uses_batch for m, _ in group),
                                 variant=variant, everywhere=True, **merged))
     return mistakes
 
 
-def pairs(mistakes: list[Mistake]) -> list[Mistake]:
-    """Two different mistakes made together, for every pair that can be."""
-    return [a + b for a, b in itertools.combinations(mistakes, 2) if a.compatible(b)]
+MAX_PAIRS = 2000
+"""Pairs tried at most: a network of hundreds of layers has hundreds of thousands."""
+
+
+def pairs(mistakes: list[Mistake], limit: int = MAX_PAIRS) -> list[Mistake]:
+    """Two different mistakes made together, for every pair that can be; the likeliest
+    first (two misconceptions, each made everywhere, then one of them with a slip in one
+    layer, then two slips), at most ``limit``."""
+    ranked = sorted(itertools.combinations(mistakes, 2),
+                    key=lambda ab: -(ab[0].everywhere + ab[1].everywhere))
+    out = []
+    for a, b in ranked:
+        if a.compatible(b):
+            out.append(a + b)
+            if len(out) >= limit:
+                break
+    return out
 
 
 def _activations_on_outputs(graph: Graph, last: set[int]) -> list[tuple[Mistake, str]]:

@@ -139,7 +139,7 @@ def _forward(graph: Graph, call: LayerCall, values: dict[str, Any],
 def _local(mistake: Mistake, call: LayerCall) -> bool:
     """A mistake made in this call only (and computable from its inputs)."""
     inside = set(call.nodes)
-    return (not mistake.everywhere and mistake.swap is None and not mistake.uses_batch
+    return (not mistake.everywhere and not mistake.swaps and not mistake.uses_batch
             and "+" not in mistake.code and bool(mistake.touched()) and mistake.touched()
             <= inside)
 

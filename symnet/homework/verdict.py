@@ -228,7 +228,8 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
             if strict and match is None:
                 continue
             verdicts[i] = _diagnosed(answers[i], expected[i], match, policy,
-                                     (float(abs_errors[i]), float(rel_errors[i])))
+                                     (float(abs_errors[i]), float(rel_errors[i])),
+                                     diagnoser.stopped)
     return verdicts  # type: ignore[return-value]
 
 
@@ -263,11 +264,16 @@ def _judged(got: Numbers, expected: np.ndarray, policy: Policy, errors: tuple[fl
 
 
 def _diagnosed(got: Numbers, expected: np.ndarray, match: Match | None, policy: Policy,
-               errors: tuple[float, float]) -> Verdict:
+               errors: tuple[float, float], stopped: bool = False) -> Verdict:
     abs_error, rel_error = errors
     if match is None:
         diagnosis = Diagnosis("unknown", "the answer matches none of the known mistakes; give "
                               "the steps (steps=) to find the first wrong one.")
+        if stopped:
+            diagnosis = Diagnosis("unknown", "the answer matches none of the mistakes tried "
+                                  "before the time allowed ran out (not every pair of mistakes "
+                                  "was tried); give the steps (steps=) to find the first "
+                                  "wrong one.")
         return Verdict(False, expected, got.values, abs_error, rel_error, None, diagnosis,
                        tolerance=policy.describe())
     mistake = match.mistake
