@@ -126,6 +126,8 @@ def _visible(text: str, keep_newlines: bool = False) -> str:
     return "".join(out)
 
 
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                        "\u2066-\u2069]")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -140,7 +142,8 @@ def csv_cell(text: object) -> str:
         return value
     if value[:1] in ("\t", "\r") or value.lstrip(" \t\r\n")[:1] in ("=", "+", "-", "@"):
         value = "'" + value
-    return _visible(value)
+    # most cells have nothing to show as \xNN: a class of 100,000 rows is written in a blink
+    return _visible(value) if _INVISIBLE.search(value) else value
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

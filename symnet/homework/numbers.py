@@ -120,10 +120,12 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 def _decimal(item: Any, what: str) -> decimal.Decimal:
     from ..escape import terminal_text
 
-    if isinstance(item, (bool, np.bool_)) or not isinstance(
+    if type(item) is str:  # the common case (a class CSV): no check against numpy's types
+        text = item.strip()
+    elif isinstance(item, (bool, np.bool_)) or not isinstance(
             item, (str, int, float, np.integer, np.floating, decimal.Decimal)):
         raise InvalidInputError(f"{what}: expected numbers, received {terminal_text(item, 80)!r}")
-    if isinstance(item, (float, np.floating)):
+    elif isinstance(item, (float, np.floating)):
         text = repr(float(item))
     elif isinstance(item, (int, np.integer)):
         text = str(int(item))
