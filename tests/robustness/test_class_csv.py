@@ -11,6 +11,8 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symnet
 from symnet.cli import main
@@ -163,3 +165,53 @@ def test_a_hundred_thousand_rows_in_seconds(model, tmp_path):
     print(f"100,000 rows graded in {seconds:.1f} s")  # benchmarks/bench_grading.py: memory
     assert seconds < 20
     assert rows[3].code == "invalid" and rows[2].code == "too_imprecise"
+
+
+@st.composite
+def class_csvs(draw):
+    """CSV text with the cells classes contain, and worse: each column's usual values or
+    anything."""
+    junk = st.one_of(st.sampled_from(["", "abc", "1e309", "-0", "١٠", "1_000", "=1+1", '"',
+                                      "nan", "\x00", "\x1b[31m"]), st.text(max_size=12))
+    usual = {"student": st.text(max_size=10), "input": st.sampled_from(["10", "5", "0", "-3"]),
+             "answer": st.sampled_from(["24.6", "22.86", "25", "13.8", "2.86", "0"]),
+             "digits": st.sampled_from(["", "2", "3", "9"]),
+             "dense": st.sampled_from(["", "1,2", ",".join(["0"] * 16)])}
+    header = draw(st.one_of(
+        st.permutations(list(usual)),
+        st.lists(st.sampled_from(["student", "input", "answer", "x"]), min_size=1,
+                 max_size=4)))
+    rows = []
+    for _ in range(draw(st.integers(0, 8))):
+        rows.append([draw(st.one_of(usual.get(name, junk), junk) if draw(st.booleans())
+                          else usual.get(name, junk)) for name in header]
+                    + draw(st.lists(junk, max_size=1)))
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    return out.getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=class_csvs(), encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+def test_any_class_csv_is_graded_or_refused_by_name(net_for_hypothesis, text, encoding):
+    from symnet.errors import InvalidInputError
+    from symnet.homework.classcsv import open_class_csv
+    from symnet.homework.grade import grade, render_grades
+
+    try:
+        with open_class_csv(io.BytesIO(text.encode(encoding, errors="surrogatepass"))) as f:
+            rows = list(grade(net_for_hypothesis, f))
+    except InvalidInputError as exc:
+        assert str(exc)
+        return
+    except UnicodeEncodeError:
+        return
+    for fmt in ("text", "json", "csv"):
+        out = render_grades(rows, fmt)
+        assert "\x1b" not in out and "\x00" not in out
+    assert all(r.code for r in rows)
+
+
+@pytest.fixture(scope="module")
+def net_for_hypothesis():
+    return symnet.explain(symnet.examples.regressor_path())
