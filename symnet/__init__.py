@@ -48,32 +48,42 @@ def explain(model: Any, *, input_names: Any = None, output_names: Any = None) ->
 
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,
-          rtol: float = 1e-4, atol: float = 1e-6, batch: Any = None, domain: Any = None) -> Any:
+          rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
+          domain: Any = None) -> Any:
     """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
 
     Args:
         model: a ``keras.Model``, a path, or a :class:`Network`.
         x: one input sample.
-        answer: the final number(s) computed for ``x`` (numbers or text: the digits shown set
-            how much rounding is accepted).
+        answer: the final number(s) computed for ``x`` (numbers or text: the digits shown
+            count).
         steps: layer name -> the values computed for that layer's output (a dict, or its JSON).
-        formula: plain math (``2*x + 5``, ``max(0, 3x - 1)``) claimed to equal the network;
-            read by a safe parser, never evaluated as Python.
-        rtol, atol: the tolerance beyond the rounding an answer shows.
+        formula: plain math (``2*x + 5``, ``max(0, 3x - 1)``) or LaTeX claimed to equal the
+            network; read by a safe parser, never evaluated as Python.
+        rtol, atol: the tolerance within which a number is correct whatever digits it shows.
+        digits: the significant digits an answer must show at least: an answer is also
+            correct when it shows that many and is the output rounded to the digits it shows
+            (code ``rounding``); one that shows fewer is ``too_imprecise``.
         batch: the batch a student may have taken BatchNorm's statistics from.
         domain: ``(low, high)`` on which a formula is compared (default: all reals for a
             one-input piecewise-linear network, else [-10, 10]).
 
-    The verdict names the first wrong step (with ``steps``) and diagnoses the mistake by
-    reproducing each known one: ``missing_activation``, ``transposed_kernel``,
-    ``bias_omitted``, ``bn_epsilon_outside_sqrt``, ``bn_epsilon_omitted``,
-    ``bn_batch_statistics``, ``dropout_at_inference``, ``logits_not_probabilities``, or pairs
-    of them; ``unknown`` otherwise.
+    A wrong answer is diagnosed by reproducing each known mistake (each in one layer, each in
+    every layer where it applies, and pairs of different ones): ``missing_activation``,
+    ``pre_activation_as_output``, ``transposed_kernel``, ``bias_omitted``,
+    ``bn_epsilon_outside_sqrt``, ``bn_epsilon_omitted``, ``bn_sigma_for_variance``,
+    ``bn_gamma_beta_swapped``, ``bn_batch_statistics``, ``dropout_at_inference``,
+    ``logits_not_probabilities``, ``sigmoid_for_softmax``, ``activation_on_output``,
+    ``normalization_omitted``, ``wrong_layer_order``; ``unknown`` otherwise. With ``steps``,
+    each step is ``right``, ``consistent`` (right from the student's own earlier values) or
+    ``wrong`` (``Verdict.steps``), and ``Verdict.score`` is the share right or consistent. A
+    formula is called equal only when that is proven (one input, piecewise linear); otherwise
+    the verdict says it agrees at sample points.
     """
     from .homework import check as _check
 
     return _check(model, x, answer=answer, steps=steps, formula=formula, rtol=rtol, atol=atol,
-                  batch=batch, domain=domain)
+                  digits=digits, batch=batch, domain=domain)
 
 
 def supported_layers() -> list[str]:

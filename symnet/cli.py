@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,8 +102,8 @@ def _check(args: argparse.Namespace) -> int:
     net = explain(args.model)
     if args.answers is not None:
         return _grade(net, args)
-    if args.input is None:
-        raise InvalidInputError("check needs --input X (or --answers FILE.csv)")
+    if args.input is None and args.formula is None:
+        raise InvalidInputError("check needs --input X (or --answers FILE.csv, or --formula)")
     steps = None
     if args.steps is not None:
         try:
@@ -110,8 +111,14 @@ def _check(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InvalidInputError(f"cannot read steps file {args.steps!r}: {exc.strerror}"
                                     ) from None
+        except UnicodeDecodeError:
+            raise InvalidInputError(f"steps file {args.steps!r} is not UTF-8 text (JSON is "
+                                    "UTF-8)") from None
+    if args.format == "csv":
+        raise InvalidInputError("--format csv is for grading a class (--answers FILE.csv)")
     verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
-                    formula=args.formula, domain=args.domain)
+                    formula=args.formula, domain=args.domain, digits=args.digits,
+                    rtol=args.rtol, atol=args.atol)
     text = (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False) + "\n"
             if args.format == "json" else verdict.summary())
     write_output(text, args.output)
@@ -119,28 +126,25 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(net: Any, args: argparse.Namespace) -> int:
-    import json
+    from .homework import Policy
+    from .homework.grade import grade_file, render_grades
 
-    from .homework.grade import grade, render_grades
-
-    try:
-        text = Path(args.answers).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read answers file {args.answers!r}: {exc.strerror}"
-                                ) from None
-    rows = grade(net, text)
-    out = (json.dumps(rows, indent=2, ensure_ascii=False) + "\n" if args.format == "json"
-           else render_grades(rows))
-    write_output(out, args.output)
-    return EXIT_OK if all(r["correct"] for r in rows) else EXIT_WRONG
+    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol))
+    write_output(render_grades(rows, args.format), args.output)
+    return EXIT_OK if all(r.correct for r in rows) else EXIT_WRONG
 
 
 def _exercise(args: argparse.Namespace) -> int:
-    from .homework.exercise import make_exercise
+    from .homework.exercise import make_exercise, read_roster
 
-    widths = [int(w) for w in parse_vector(args.layers, "--layers")]
+    widths = parse_vector(args.layers, "--layers")
+    if any(w != int(w) for w in widths):
+        raise InvalidInputError(f"--layers: whole numbers of units, received {args.layers!r}")
+    students = read_roster(args.students) if args.students else None
     folder = Path(args.output or f"exercise-{args.seed}")
-    for path in make_exercise(args.seed, folder, widths, args.inputs, pdf=args.pdf):
+    for path in make_exercise(args.seed, folder, [int(w) for w in widths], args.inputs,
+                              pdf=args.pdf, students=students, digits=args.digits,
+                              multiple_choice=args.multiple_choice, moodle=args.moodle):
         sys.stderr.write(f"wrote {path}\n")
     return EXIT_OK
 
@@ -208,8 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade a class: a CSV with columns student, input, answer")
     check.add_argument("--domain", type=_domain_arg, metavar="A,B",
                        help="interval on which a formula is compared")
-    check.add_argument("--format", choices=("text", "json"), default="text",
-                       help="output format (default: text)")
+    check.add_argument("--digits", type=_digits_arg, default=3, metavar="D",
+                       help="significant digits an answer must show (default: 3)")
+    check.add_argument("--rtol", type=_tolerance_arg, default=1e-4, metavar="R",
+                       help="relative tolerance within which any answer is correct "
+                       "(default: 1e-4)")
+    check.add_argument("--atol", type=_tolerance_arg, default=1e-6, metavar="A",
+                       help="absolute tolerance (default: 1e-6)")
+    check.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                       help="output format (default: text; csv: grades of --answers, safe to "
+                       "open in a spreadsheet)")
     check.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     check.set_defaults(run=_check)
 
@@ -217,12 +229,22 @@ def build_parser() -> argparse.ArgumentParser:
         "exercise", help="make a small network to compute by hand, with its answer key",
         description="Write a random exercise (deterministic per seed): the network, a question "
         "sheet (.tex, .html) and the answer key (key.txt, steps.json).")
-    exercise.add_argument("--seed", type=int, required=True, help="the exercise's number")
+    exercise.add_argument("--seed", type=_seed_arg, required=True,
+                          help="the exercise's number (0 or more)")
     exercise.add_argument("--layers", default="3", metavar="W1,W2,...",
                           help="hidden layer widths (default: 3)")
     exercise.add_argument("--inputs", type=int, default=2, help="input features (default: 2)")
     exercise.add_argument("--pdf", action="store_true",
-                          help="also compile the sheet to PDF (needs pdflatex)")
+                          help="also compile the sheets to PDF (needs pdflatex)")
+    exercise.add_argument("--students", metavar="FILE",
+                          help="a roster, one student per line: a variant (its own input) "
+                          "and a sheet per student, key.csv and class.csv to grade")
+    exercise.add_argument("--digits", type=_digits_arg, default=3, metavar="D",
+                          help="significant digits asked for (default: 3)")
+    exercise.add_argument("--multiple-choice", action="store_true",
+                          help="the final part as a choice among the catalogue's wrong answers")
+    exercise.add_argument("--moodle", action="store_true",
+                          help="also write moodle.xml: the class set as Moodle questions")
     exercise.add_argument("-o", "--output", metavar="DIR",
                           help="folder to write into (default: exercise-SEED)")
     exercise.set_defaults(run=_exercise)
@@ -241,6 +263,28 @@ def _domain_arg(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(f"--domain expects two numbers A,B with A < B, "
                                          f"received {text!r}")
     return values[0], values[1]
+
+
+def _seed_arg(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,18}", text.strip()):
+        raise argparse.ArgumentTypeError(f"--seed expects a whole number from 0 to "
+                                         f"999999999999999999, received {text!r}")
+    return int(text)
+
+
+def _digits_arg(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,2}", text.strip()) or not 1 <= int(text) <= 17:
+        raise argparse.ArgumentTypeError(f"--digits expects a whole number from 1 to 17, "
+                                         f"received {text!r}")
+    return int(text)
+
+
+def _tolerance_arg(text: str) -> float:
+    values = _vector_arg(text)
+    if len(values) != 1 or not 0 <= values[0] < 1:
+        raise argparse.ArgumentTypeError(f"a tolerance is one number in [0, 1), received "
+                                         f"{text!r}")
+    return values[0]
 
 
 def _vector_arg(text: str) -> list[float]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_NAME", "html_text", "markdown_code_fence", "markdown_text", "safe_identifier",
-           "terminal_text", "tex_text", "xml_attribute", "xml_text"]
+__all__ = ["MAX_NAME", "csv_cell", "html_text", "markdown_code_fence", "markdown_text",
+           "safe_identifier", "terminal_text", "tex_text", "xml_attribute", "xml_text"]
 
 #: Names longer than this are shortened (with their length stated) wherever they are shown.
 MAX_NAME = 200
@@ -124,6 +124,26 @@ def _visible(text: str, keep_newlines: bool = False) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                        "\u2066-\u2069]")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def csv_cell(text: object) -> str:
+    """Any string as a cell of a CSV that a spreadsheet may open: control characters shown as
+    ``\\xNN`` (so the file is also safe to print), and a cell that a spreadsheet would run as a
+    formula (one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, even
+    after spaces) prefixed with ``'`` — unless it is a plain number such as ``-2.5``.
+    The csv module then quotes it as CSV needs."""
+    value = str(text)
+    if _PLAIN_NUMBER.fullmatch(value.strip()):
+        return value
+    if value[:1] in ("\t", "\r") or value.lstrip(" \t\r\n")[:1] in ("=", "+", "-", "@"):
+        value = "'" + value
+    # most cells have nothing to show as \xNN: a class of 100,000 rows is written in a blink
+    return _visible(value) if _INVISIBLE.search(value) else value
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

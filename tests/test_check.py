@@ -27,6 +27,57 @@ def weights(net, name):
     return {k: np.asarray(v, np.float64) for k, v in net.layer(name).parameters.items()}
 
 
+@pytest.fixture(scope="module")
+def seed(keras):
+    from .homework_models import seed_regressor
+
+    return symnet.explain(seed_regressor(keras))
+
+
+@pytest.mark.parametrize(("answer", "correct", "code"), [
+    ("30", False, "too_imprecise"), ("25", False, "too_imprecise"), (25, False, "too_imprecise"),
+    ("25.1", False, "unknown"), ("25.0", True, "rounding"), (25.0, True, "rounding"),
+    ("25.005", True, "correct"), ("25.00", True, "rounding"), ("25.0047", True, "correct"),
+    ("25.01", False, "unknown"), ("2.50e1", True, "rounding"), ("3e1", False, "too_imprecise"),
+    ("20.5", False, "missing_activation"), ("20", False, "too_imprecise"),
+    ("25.004", True, "correct"),  # within rtol = 1e-4 whatever it shows
+])
+def test_the_rounding_policy_on_the_seed_regressor(seed, answer, correct, code):
+    # 25.00466 at x = 10 (numpy: tests/homework_models.regressor_by_hand); 20.475 without ReLU
+    verdict = symnet.check(seed, 10, answer=answer)
+    assert (verdict.correct, verdict.diagnosis.code) == (correct, code), verdict.summary()
+    if code == "too_imprecise":
+        assert "at least 3 are required" in verdict.diagnosis.message
+
+
+def test_digits_and_tolerance_are_the_teachers(seed):
+    assert symnet.check(seed, 10, answer="25", digits=2).diagnosis.code == "rounding"
+    assert not symnet.check(seed, 10, answer="25.0", digits=4).correct
+    assert symnet.check(seed, 10, answer="25.0", digits=4).diagnosis.code == "too_imprecise"
+    assert symnet.check(seed, 10, answer="25.1", rtol=0.01).diagnosis.code == "correct"
+    for bad in ({"digits": 0}, {"digits": 2.5}, {"rtol": -1}, {"atol": float("nan")}):
+        with pytest.raises(InvalidInputError):
+            symnet.check(seed, 10, answer="25.0", **bad)
+
+
+def test_a_tie_accepts_both_neighbours(keras):
+    # an output of exactly -9.75: to two digits both -9.7 and -9.8 are roundings of it; -10
+    # gives one digit of it (the tens); with digits=3, only -9.75 is right
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, name="d")])
+    model.set_weights([np.array([[-0.5]], np.float32), np.array([-4.75], np.float32)])
+    for answer, digits, code in (("-9.7", 2, "rounding"), ("-9.8", 2, "rounding"),
+                                 ("-10", 2, "too_imprecise"), ("-10", 3, "too_imprecise"),
+                                 ("-9.7", 3, "too_imprecise"), ("-9.75", 3, "correct"),
+                                 ("-9.76", 3, "unknown"), ("0", 3, "bias_omitted"),
+                                 # one digit, but exactly the bias left out (-5), and not a
+                                 # rounding of -9.75: that mistake, not "too imprecise"
+                                 ("-5", 3, "bias_omitted"), ("-5.0", 3, "bias_omitted")):
+        # at x = 0 the output is -4.75, and "0" (exact, never too imprecise) the bias left out
+        x = 10 if answer != "0" else 0
+        verdict = symnet.check(model, x, answer=answer, digits=digits)
+        assert verdict.diagnosis.code == code, (answer, digits, verdict.summary())
+
+
 def test_correct_and_rounded_answers(regressor):
     exact = float(regressor.evaluate(10.0)[0, 0])
     assert symnet.check(regressor, 10, answer=exact).diagnosis.code == "correct"
@@ -134,8 +185,13 @@ def test_formulas(regressor):
     c = wrong.counterexample
     assert c["network"] == pytest.approx(float(regressor.evaluate(c["input"], "float64")[0, 0]))
     assert c["formula"] == pytest.approx(2 * c["input"] + 5)
-    right = symnet.check(regressor, 10, formula=str(regressor.closed_form()[0]))
-    assert right.correct and "piece by piece" in right.diagnosis.message
+    # the closed form prints the float32 weights to 15 digits: within tolerance, proven, not
+    # equal (the word is kept for a proof of equality)
+    printed = symnet.check(regressor, 10, formula=str(regressor.closed_form()[0]))
+    assert printed.correct and printed.proven and printed.diagnosis.code == "within_tolerance"
+    assert "not equal" in printed.diagnosis.message
+    assert not symnet.check(regressor, 10, formula=str(regressor.closed_form()[0]), rtol=0,
+                            atol=0).correct
     latex = symnet.check(regressor, 10, formula=r"\frac{43}{20} x + \max(0, 3)")
     assert not latex.correct and latex.counterexample["formula"] == pytest.approx(
         2.15 * latex.counterexample["input"] + 3)

@@ -1,18 +1,79 @@
-"""For teachers: exercises deterministic per seed, and grading a class from a CSV."""
+"""For teachers: exercises that can tell mistakes apart, one variant per student, a multiple-
+choice version, a Moodle export; every expected number computed here with numpy."""
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pytest
 
 import symnet
 from symnet.cli import main
-from symnet.homework.exercise import make_exercise
+from symnet.homework.exercise import build_exercise, make_exercise
 
 from .conftest import require_tool
+
+
+def weights_of(folder):
+    net = symnet.explain(folder / "exercise.keras")
+    out = []
+    for layer in net.layers:
+        if "kernel" in layer.parameters:
+            out += [np.asarray(layer.parameters["kernel"], np.float64),
+                    np.asarray(layer.parameters["bias"], np.float64)]
+    return out
+
+
+def by_hand(weights, x, *, relu=None, bias=None, relu_on_output=False, transposed=()):
+    """The exercise network at x; ``relu``: hidden layers whose ReLU is applied (default all),
+    ``bias``: layers whose bias is added (default all), ``transposed``: square kernels used
+    transposed."""
+    layers = len(weights) // 2
+    relu = range(layers - 1) if relu is None else relu
+    bias = range(layers) if bias is None else bias
+    h = np.asarray(x, np.float64)
+    for k in range(layers):
+        kernel = weights[2 * k].T if k in transposed else weights[2 * k]
+        h = h @ kernel + (weights[2 * k + 1] if k in bias else 0)
+        if k < layers - 1 and k in relu:
+            h = np.maximum(h, 0)
+    y = float(h[0])
+    return max(y, 0.0) if relu_on_output else y
+
+
+def catalogue_by_hand(weights, x):
+    """Every single mistake's final answer, computed with numpy: each in one layer, each in
+    every layer."""
+    layers = len(weights) // 2
+    hidden = range(layers - 1)
+    answers = {}
+    for k in hidden:
+        answers[f"missing_activation {k}"] = by_hand(weights, x, relu=[j for j in hidden
+                                                                         if j != k])
+    answers["missing_activation all"] = by_hand(weights, x, relu=[])
+    for k in range(layers):
+        answers[f"bias_omitted {k}"] = by_hand(weights, x, bias=[j for j in range(layers)
+                                                                  if j != k])
+    answers["bias_omitted all"] = by_hand(weights, x, bias=[])
+    answers["activation_on_output"] = by_hand(weights, x, relu_on_output=True)
+    square = [k for k in range(layers) if weights[2 * k].shape[0] == weights[2 * k].shape[1]]
+    for k in square:
+        answers[f"transposed_kernel {k}"] = by_hand(weights, x, transposed=(k,))
+    if len(square) > 1:
+        answers["transposed_kernel all"] = by_hand(weights, x, transposed=square)
+    return answers
+
+
+def apart(a, b, digits=3):
+    scale = max(abs(a), abs(b))
+    return scale > 0 and abs(a - b) > 10.0 ** (math.floor(math.log10(scale)) - digits + 1)
 
 
 def test_exercise_is_deterministic_and_its_key_checks(keras, tmp_path):
@@ -24,6 +85,7 @@ def test_exercise_is_deterministic_and_its_key_checks(keras, tmp_path):
     x = [float(v) for v in (first / "input.txt").read_text().split(",")]
     net = symnet.explain(first / "exercise.keras")
     steps = json.loads((first / "steps.json").read_text())
+    assert steps["output"] == [by_hand(weights_of(first), x)]
     assert symnet.check(net, x, steps=steps).correct
     hidden = np.array(steps["hidden_1"])
     assert np.any(hidden > 0) and np.any(hidden == 0)  # a ReLU worth computing
@@ -32,34 +94,152 @@ def test_exercise_is_deterministic_and_its_key_checks(keras, tmp_path):
     verdict = symnet.check(net, x, steps=no_relu)
     assert verdict.first_wrong_step == "hidden_1"
     assert verdict.diagnosis.code == "missing_activation"
-    page = (first / "exercise.html").read_text()
+
+
+@pytest.mark.parametrize(("seed", "layers"), [(7, (3, 2)), (0, (3,)), (1, (2, 2)), (2, (4,)),
+                                              (3, (3, 3)), (5, (2, 3))])
+def test_every_mistake_changes_the_answer_and_no_two_agree(keras, tmp_path, seed, layers):
+    # the issue's exercise (seed 7, layers 3,2) gave the key's own answer without any ReLU
+    make_exercise(seed, tmp_path, widths=layers, inputs=2)
+    weights = weights_of(tmp_path)
+    x = [float(v) for v in (tmp_path / "input.txt").read_text().split(",")]
+    right = by_hand(weights, x)
+    wrong = catalogue_by_hand(weights, x)
+    assert apart(right, wrong["missing_activation all"])
+    values = [right, *wrong.values()]
+    # the same number for a mistake in one layer and in all of them is one mistake made
+    # once (a single hidden layer), not two that agree
+    distinct = {name: v for name, v in wrong.items() if not any(
+        v == wrong[other] and other < name for other in wrong)}
+    for (a, va), (b, vb) in itertools.combinations([("right", right), *distinct.items()], 2):
+        if a.split()[0] == b.split()[0] and va == vb:
+            continue
+        assert apart(va, vb), (a, va, b, vb, values)
+
+
+def test_a_shape_that_cannot_tell_mistakes_apart_is_refused(keras, tmp_path):
+    # one hidden unit: clipped, the output is its bias, which a ReLU on the output and the
+    # bias left out both turn into 0; passed, forgetting the ReLU changes nothing
+    with pytest.raises(symnet.InvalidInputError, match="tells every mistake apart"):
+        make_exercise(5, tmp_path, widths=(1,))
+    assert not tmp_path.joinpath("exercise.keras").exists()
+
+
+def test_one_variant_per_student(keras, tmp_path):
+    roster = ["Ana", "Bo", "Céline", "dee@school.example"]
+    exercise = build_exercise(7, (3, 2), 2, roster)
+    again = build_exercise(7, (3, 2), 2, list(reversed(roster)) + ["Ed"])
+    by_name = {v.student: v.x.tolist() for v in again.variants}
+    assert all(by_name[v.student] == v.x.tolist() for v in exercise.variants)
+    assert len({tuple(v.x) for v in exercise.variants}) > 1
+    weights = list(exercise.weights)
+    for v in exercise.variants:
+        assert v.answer == by_hand(weights, v.x)
+        wrong = catalogue_by_hand(weights, v.x)
+        assert {round(w.value, 9) for w in v.wrong} <= {round(w, 9) for w in wrong.values()}
+        chosen = dict((letter, value) for letter, value, _ in v.choices)
+        assert chosen[v.letter] == v.answer and len(chosen) == len(set(chosen.values()))
+
+
+def test_a_class_set_from_a_roster_and_its_grading(keras, tmp_path, capsys):
+    roster = tmp_path / "roster.txt"
+    roster.write_text("student\nAna\nBo\n=HYPERLINK(\"x\")\n\x1b[31mCy\n", encoding="utf-16")
+    out = tmp_path / "ex"
+    assert main(["exercise", "--seed", "7", "--layers", "3,2", "--students", str(roster),
+                 "--multiple-choice", "--moodle", "-o", str(out)]) == 0
+    capsys.readouterr()
+    sheets = sorted(p.name for p in (out / "sheets").iterdir())
+    assert sheets == ["001-ana.html", "001-ana.tex", "002-bo.html", "002-bo.tex",
+                      "003-hyperlink-x.html", "003-hyperlink-x.tex", "004-31mcy.html",
+                      "004-31mcy.tex"]
+    key = list(csv.DictReader(io.StringIO((out / "key.csv").read_text())))
+    assert [r["student"] for r in key] == ["Ana", "Bo", "'=HYPERLINK(\"x\")", "\\x1b[31mCy"]
+    weights = weights_of(out)
+    for r in key:
+        x = [float(v) for v in r["input"].split(",")]
+        assert float(r["answer"]) == by_hand(weights, x)
+    # the class sheet, filled in: right, the ReLU forgotten, too few digits, nothing
+    filled = list(csv.reader(io.StringIO((out / "class.csv").read_text())))
+    assert filled[0] == ["student", "input", "answer"]
+    xs = [[float(v) for v in row[1].split(",")] for row in filled[1:]]
+    filled[1][2] = f"{by_hand(weights, xs[0]):g}"
+    filled[2][2] = f"{by_hand(weights, xs[1], relu=[]):g}"
+    filled[3][2] = "-20"
+    with (out / "class.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(filled)
+    assert main(["check", str(out / "exercise.keras"), "--answers", str(out / "class.csv"),
+                 "--format", "json"]) == 1
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["code"] for r in rows][:2] == ["correct", "missing_activation"]
+    assert rows[3]["code"] == "invalid"
+
+
+def test_moodle_xml_parses_back(keras, tmp_path):
+    roster = tmp_path / "roster.txt"
+    roster.write_text("Ana\nBo & <Cy>\n")
+    make_exercise(7, tmp_path / "ex", widths=(3, 2), students=["Ana", "Bo & <Cy>"],
+                  digits=3, multiple_choice=True, moodle=True)
+    root = ET.parse(tmp_path / "ex" / "moodle.xml").getroot()
+    questions = root.findall("question")
+    assert [q.get("type") for q in questions] == ["category", "numerical", "multichoice",
+                                                  "numerical", "multichoice"]
+    weights = weights_of(tmp_path / "ex")
+    key = list(csv.DictReader(io.StringIO((tmp_path / "ex" / "key.csv").read_text())))
+    for q, row in zip(questions[1::2], key):
+        x = [float(v) for v in row["input"].split(",")]
+        y = by_hand(weights, x)
+        answers = q.findall("answer")
+        assert answers[0].get("fraction") == "100"
+        assert float(answers[0].findtext("text")) == y
+        tolerance = 0.5 * 10.0 ** (math.floor(math.log10(abs(y))) - 3 + 1)
+        assert float(answers[0].findtext("tolerance")) == pytest.approx(tolerance)
+        wrong = {round(w, 9) for w in catalogue_by_hand(weights, x).values()}
+        for a in answers[1:]:
+            assert a.get("fraction") == "0" and round(float(a.findtext("text")), 9) in wrong
+            assert a.findtext("feedback/text")
+            # no wrong answer lies within the right one's tolerance, nor the other way round
+            assert abs(float(a.findtext("text")) - y) > tolerance + float(a.findtext(
+                "tolerance"))
+        assert row["student"] in q.findtext("name/text")
+    for q in questions[2::2]:
+        right = [a for a in q.findall("answer") if a.get("fraction") == "100"]
+        assert len(right) == 1 and len(q.findall("answer")) >= 3
+
+
+def test_sheets_are_self_contained_and_render(keras, tmp_path):
+    make_exercise(4, tmp_path, widths=(3, 2), students=["Ana"], multiple_choice=True)
+    page = (tmp_path / "sheets" / "001-ana.html").read_text()
+    assert "<script" not in page and "http://" not in page.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "").replace(
+        'xmlns="http://www.w3.org/1998/Math/MathML"', "")
+    assert page.count('class="blank"') == 2 * (3 + 2) and "<svg" in page
+    assert page.count("<li>(") == 5  # the multiple choice
     blocks = re.findall(r"<math.*?</math>", page, flags=re.S)
-    assert len(blocks) >= 5 and all(ET.fromstring(b).get("display") == "block" for b in blocks)
-    assert r"\documentclass{article}" in (first / "exercise.tex").read_text()
+    assert all(ET.fromstring(b) is not None for b in blocks)
+    chromium = require_tool("chromium")
+    import subprocess
+
+    shot = tmp_path / "sheet.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--screenshot={shot}", "--window-size=900,1400",
+                    (tmp_path / "sheets" / "001-ana.html").as_uri()], capture_output=True,
+                   timeout=60, check=False)
+    from PIL import Image
+
+    image = np.asarray(Image.open(shot).convert("L"))
+    assert image.shape == (1400, 900) and (image < 128).mean() > 0.005  # something drawn
 
 
-def test_grading_a_class(capsys, tmp_path):
-    answers = tmp_path / "class.csv"
-    answers.write_text("student,input,answer\nana,10,24.6\nbo,10,22.86\ndee,ten,3\n")
-    model = str(symnet.examples.regressor_path())
-    assert main(["check", model, "--answers", str(answers), "--format", "json"]) == 1
-    rows = json.loads(capsys.readouterr().out)
-    assert [(r["student"], r["correct"], r["code"]) for r in rows] == [
-        ("ana", True, "rounding"), ("bo", False, "missing_activation"),
-        ("dee", False, "invalid")]
-    answers.write_text("student,input,answer\nana,10,24.6\n")
-    assert main(["check", model, "--answers", str(answers)]) == 0
-    assert "1 of 1 correct" in capsys.readouterr().out
-    answers.write_text("who,what\n1,2\n")
-    assert main(["check", model, "--answers", str(answers)]) == 2
-    assert "columns 'input' and 'answer'" in capsys.readouterr().err
-
-
-def test_exercise_sheet_compiles_to_pdf(keras, tmp_path, capsys):
+def test_sheets_compile_to_pdf_even_for_a_hostile_name(keras, tmp_path, capsys):
     require_tool("pdflatex")
-    assert main(["exercise", "--seed", "3", "--layers", "2", "--pdf", "-o", str(tmp_path)]) == 0
-    pdf = tmp_path / "exercise.pdf"
-    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
+    hostile = r"\end{document}\input{/etc/hostname}^^2f $x$ & % # ~ _"
+    written = make_exercise(3, tmp_path, widths=(2,), pdf=True, students=[hostile])
+    pdfs = [p for p in written if p.suffix == ".pdf"]
+    assert len(pdfs) == 2
+    for pdf in pdfs:
+        assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
+    assert main(["exercise", "--seed", "3", "--layers", "2", "--pdf", "-o",
+                 str(tmp_path / "cli")]) == 0
     assert "exercise.pdf" in capsys.readouterr().err
 
 
@@ -69,3 +249,16 @@ def test_pdf_without_an_engine_is_a_clear_error(keras, tmp_path, capsys, monkeyp
     err = capsys.readouterr().err
     assert code == 2 and "pdflatex" in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args", [["--seed", "-1"], ["--seed", "x"], ["--seed", "1",
+                                                                       "--layers", "0"],
+                                  ["--seed", "1", "--layers", "1.5"],
+                                  ["--seed", "1", "--students", "/nonexistent/roster"]])
+def test_bad_exercise_arguments(keras, tmp_path, capsys, args):
+    try:
+        code = main(["exercise", *args, "-o", str(tmp_path / "out")])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("symnet: error:") and "Traceback" not in err

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symnet import InvalidInputError
-from symnet.homework.parse import parse_formula
+from symnet.homework.parse import FUNCTIONS, MAX_DEPTH, parse_formula
 
 x, y = sp.symbols("x y", real=True)
 
@@ -57,3 +57,83 @@ def test_random_text_parses_or_is_refused(text):
         return
     assert isinstance(result, sp.Basic)
     assert result.free_symbols <= {x, y}
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("relu(x, 1)", "relu() takes exactly 1 argument, received 2"),
+    ("exp(x, 1)", "exp() takes exactly 1 argument, received 2"),
+    ("abs()", "abs() takes exactly 1 argument, received 0"),
+    ("tanh(x, x)", "tanh() takes exactly 1 argument, received 2"),
+    ("sqrt(x, 2)", "sqrt() takes exactly 1 argument, received 2"),
+    ("max()", "max() takes at least 2 arguments, received 0"),
+    ("min(x)", "min() takes at least 2 arguments, received 1"),
+    ("max(*x)", "plain arguments"), ("exp(x=1)", "plain arguments"),
+    ("relu", "without its argument"),
+])
+def test_arity_is_checked_and_the_input_quoted(text, said):
+    with pytest.raises(InvalidInputError) as caught:
+        parse_formula(text, [x])
+    assert said in str(caught.value) and repr(text) in str(caught.value)
+
+
+# --- the grammar, generated: arity and nesting errors are reached ---------------------------
+
+NAMES = sorted(n for n in FUNCTIONS if n.islower())
+
+
+@st.composite
+def formula_tree(draw, depth=0):
+    """(text, fault): a formula of the grammar, with at most one arity fault in it."""
+    if depth > 4 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(["x", "y", "2", "0.5", "3x", "pi", "1e-3"])), None
+    kind = draw(st.sampled_from(["binary", "unary", "power", "call", "call"]))
+    if kind == "binary":
+        (a, fa), (b, fb) = draw(formula_tree(depth + 1)), draw(formula_tree(depth + 1))
+        op = draw(st.sampled_from(["+", "-", "*"]))
+        return f"({a}) {op} ({b})", fa or fb
+    if kind == "unary":
+        inner, fault = draw(formula_tree(depth + 1))
+        return f"-({inner})", fault
+    if kind == "power":
+        inner, fault = draw(formula_tree(depth + 1))
+        return f"({inner})^{draw(st.integers(0, 3))}", fault
+    name = draw(st.sampled_from(NAMES))
+    least, most = FUNCTIONS[name].arity
+    wrong = draw(st.booleans())
+    if wrong:
+        count = draw(st.sampled_from([n for n in range(4) if n < least or (
+            most is not None and n > most)]))
+    else:
+        count = draw(st.integers(least, most if most is not None else least + 2))
+    args = [draw(formula_tree(depth + 1)) for _ in range(count)]
+    fault = name if wrong else next((f for _, f in args if f), None)
+    return f"{name}({', '.join(a for a, _ in args)})", fault
+
+
+@settings(max_examples=400, deadline=None)
+@given(formula_tree())
+def test_generated_formulas_parse_or_name_their_fault(case):
+    text, fault = case
+    try:
+        result = parse_formula(text, [x, y])
+    except InvalidInputError as exc:
+        message = str(exc)
+        assert text[:60] in message or "nested too deeply" in message \
+            or "formula too long" in message
+        if fault is not None:
+            assert "takes" in message or "not a real number" in message \
+                or "not defined" in message or "too large" in message, message
+        return
+    assert fault is None, f"{text}: the fault in {fault}() was not found"
+    assert result.free_symbols <= {x, y}
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(MAX_DEPTH + 1, 3 * MAX_DEPTH),
+       st.sampled_from(["-({})", "max(0, {})", "abs({})", "({})^1", "1 + {}"]))
+def test_nesting_beyond_the_bound_is_refused(levels, wrap):
+    text = "x"
+    for _ in range(levels):
+        text = wrap.format(text)
+    with pytest.raises(InvalidInputError, match="nested too deeply|too long"):
+        parse_formula(text, [x])

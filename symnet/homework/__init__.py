@@ -3,7 +3,10 @@
 (Not ``check/``: a subpackage of that name would shadow the function ``symnet.check``.)
 """
 
+from .numbers import Policy
 from .parse import parse_formula
+from .steps import StepVerdict, UnitNote
 from .verdict import Diagnosis, Verdict, check
 
-__all__ = ["Diagnosis", "Verdict", "check", "parse_formula"]
+__all__ = ["Diagnosis", "Policy", "StepVerdict", "UnitNote", "Verdict", "check",
+           "parse_formula"]

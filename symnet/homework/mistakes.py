@@ -1,16 +1,23 @@
 """The catalogue of hand-calculation mistakes: each is the network with some ops rewritten.
 
 Every op says how a hand calculation gets it wrong (:meth:`symnet.ops.Op.mistakes`): an
-activation forgotten, a kernel transposed, a bias left out, BatchNorm's ε outside the square
-root or left out, batch statistics in place of the moving ones, dropout applied at inference,
-the logits reported instead of the probabilities. The catalogue collects those rewrites over the
-graph and adds one of its own: two consecutive entrywise layers computed in the wrong order.
-Running the rewritten graph gives the number the student would have found, so a mistake is
-diagnosed when its number matches the student's.
+activation forgotten or its input written as the layer's output, a kernel transposed, a bias
+left out, BatchNorm's ε outside the square root or left out, σ used for σ², γ and β swapped,
+batch statistics in place of the moving ones, dropout applied at inference, the logits reported
+instead of the probabilities, a sigmoid in place of the softmax, the input normalisation left
+out. The catalogue collects those rewrites over the graph and adds two of its own: an
+activation applied to an output layer that has none, and two consecutive entrywise layers
+computed in the wrong order.
+
+A misconception is made the same way wherever it applies: so besides each mistake in one
+place, the catalogue holds each mistake made everywhere it applies (one code, the layers
+named), and :func:`pairs` combines two *different* mistakes. Running the rewritten graph gives
+the numbers the student would have found, so a mistake is diagnosed when they match.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,39 +26,94 @@ import numpy as np
 
 from ..backends import FloatBackend
 from ..graph import Graph, LayerCall, Node
-from ..ops import Op
+from ..ops import Elementwise, Fn, Op, relu_fn
 
-__all__ = ["Mistake", "catalogue", "run_with"]
+__all__ = ["MAX_PAIRS", "Mistake", "catalogue", "pairs", "run_with"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class Then(Op):
+    """``second(first(x))``: an op followed by one the network does not have (an activation
+    applied to an output layer that has none)."""
+
+    first: Op
+    second: Op
+
+    def formula(self, *xs: Any) -> Any:
+        return self.second.formula(self.first.formula(*xs))
+
+    def forward(self, backend: Any, *xs: Any) -> Any:
+        return self.second.forward(backend, self.first.forward(backend, *xs))
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return self.second.output_shape(self.first.output_shape(*shapes))
+
+    def describe(self) -> str:
+        return f"{self.first.describe()}, then {self.second.describe()}"
+
+
+@dataclass(frozen=True, eq=False)
 class Mistake:
-    """One way of getting the calculation wrong; ``code`` is the diagnosis it leads to."""
+    """One way of getting the calculation wrong; ``code`` is the diagnosis it leads to
+    (``a+b`` for two different mistakes made together)."""
 
     code: str
-    layer: str
+    layers: tuple[str, ...]
+    """The layers it is made in, in execution order."""
     message: str
     changes: Mapping[int, Op] = field(default_factory=dict)
     """Node index -> the op as the student computed it."""
-    swap: tuple[LayerCall, LayerCall] | None = None
-    """Two consecutive layer calls computed in the opposite order."""
+    reported: Mapping[int, Op] = field(default_factory=dict)
+    """Node index -> the op that gives what the student wrote for the layer, while the next
+    layers read the right value."""
+    after: Mapping[int, Op] = field(default_factory=dict)
+    """Node index -> an op the student applied after it."""
+    swaps: tuple[tuple[LayerCall, LayerCall], ...] = ()
+    """Pairs of consecutive layer calls, each computed in the opposite order."""
     uses_batch: bool = False
     """Whether the mistake needs the batch run through the network with the sample."""
+    variant: str = ""
+    everywhere: bool = False
+    """Made in every place it applies (more than one)."""
 
-    def __add__(self, other: Mistake) -> Mistake:
-        return Mistake(f"{self.code}+{other.code}", self.layer,
-                       f"{self.message} Also: {other.message}",
-                       {**self.changes, **other.changes}, self.swap or other.swap,
-                       self.uses_batch or other.uses_batch)
+    @property
+    def layer(self) -> str:
+        """The first layer it is made in."""
+        return self.layers[0]
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(self.code.split("+"))
+
+    def touched(self) -> set[int]:
+        return set(self.changes) | set(self.reported) | set(self.after)
 
     def compatible(self, other: Mistake) -> bool:
-        """Whether both can be made at once (they rewrite different ops)."""
-        return not (set(self.changes) & set(other.changes)) and not (self.swap and other.swap)
+        """Whether both can be made at once: different mistakes, on different ops."""
+        return (not set(self.parts) & set(other.parts)
+                and not self.touched() & other.touched()
+                and not ((self.swaps or self.reported) and (other.swaps or other.reported)))
+
+    def __add__(self, other: Mistake) -> Mistake:
+        layers = tuple(dict.fromkeys(self.layers + other.layers))
+        return Mistake(f"{self.code}+{other.code}", layers,
+                       f"{self.message} Also: {_lower_first(other.message)}",
+                       {**self.changes, **other.changes}, {**self.reported, **other.reported},
+                       {**self.after, **other.after}, self.swaps + other.swaps,
+                       self.uses_batch or other.uses_batch)
+
+    @property
+    def changes_reported_only(self) -> bool:
+        """Only what is written for some layers differs: the final answer is the right one."""
+        return bool(self.reported) and not (self.changes or self.after or self.swaps)
 
     def nodes(self, graph: Graph) -> tuple[Node, ...]:
+        """The graph's nodes with the mistake made."""
         nodes = list(graph.replaced(dict(self.changes)))
-        if self.swap is not None:
-            first, second = self.swap
+        for i, extra in self.after.items():
+            n = nodes[i]
+            nodes[i] = Node(Then(n.op, extra), n.inputs, n.output, n.layer)
+        for first, second in self.swaps:
             a, b = list(first.nodes), list(second.nodes)
             source, target = graph.nodes[a[0]].inputs[0], graph.nodes[b[-1]].output
             ops = [nodes[i].op for i in b] + [nodes[i].op for i in a]
@@ -63,7 +125,19 @@ class Mistake:
                 chain.append(Node(op, (previous,), name, layer))
                 previous = name
             nodes[a[0]:b[-1] + 1] = chain
+        for i in sorted(self.reported, reverse=True):
+            # the written value keeps the tensor's name; the right one goes on as name~
+            n = nodes[i]
+            right = n.output + "~"
+            later = [Node(m.op, tuple(right if k == n.output else k for k in m.inputs),
+                          m.output, m.layer) for m in nodes[i + 1:]]
+            nodes[i:] = [Node(self.reported[i], n.inputs, n.output, n.layer),
+                         Node(n.op, n.inputs, right, n.layer), *later]
         return tuple(nodes)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def run_with(graph: Graph, arrays: list[np.ndarray], mistake: Mistake | None) -> dict[str, Any]:
@@ -85,26 +159,108 @@ def _last_nodes(graph: Graph) -> set[int]:
     return last
 
 
+def _names(layers: tuple[str, ...]) -> str:
+    shown = [repr(name) for name in layers]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _fill(template: str, layers: tuple[str, ...]) -> str:
+    """A rewrite's message for the layers it is made in."""
+    if len(layers) > 1:
+        template = template.replace("layer {layer}", "layers {layer}")
+    text = template.replace("{layer}", _names(layers))
+    text = text[:1].upper() + text[1:]
+    if len(layers) > 1:
+        where = "both layers" if len(layers) == 2 else f"all {len(layers)} layers"
+        text = f"{text.rstrip('.')} (the same mistake in {where} where it applies)."
+    return text
+
+
 def catalogue(graph: Graph, batch_rows: int | None = None) -> list[Mistake]:
-    """Every single mistake that applies to this network."""
-    mistakes: list[Mistake] = []
+    """Every mistake that applies to this network, made once: in one place, then each made in
+    every place it applies (when there are several)."""
+    sites: list[tuple[Mistake, str]] = []  # with their message templates
     last = _last_nodes(graph)
     for call in graph.calls:
         for i in call.nodes:
             node = graph.nodes[i]
             for rewrite in node.op.mistakes(last=i in last, batch=batch_rows):
-                mistakes.append(Mistake(rewrite.code, node.layer,
-                                        rewrite.message.replace("{layer}", repr(node.layer)),
-                                        {i: rewrite.op}, uses_batch=rewrite.uses_batch))
+                where = "reported" if rewrite.reported_only else "changes"
+                sites.append((Mistake(rewrite.code, (node.layer,),
+                                      _fill(rewrite.message, (node.layer,)),
+                                      uses_batch=rewrite.uses_batch, variant=rewrite.variant,
+                                      **{where: {i: rewrite.op}}), rewrite.message))
         after = _next_call(graph, call)
         if after is not None and _swappable(graph, call, after):
             first, second = call.layer, after.layer
-            mistakes.append(Mistake(
-                "wrong_layer_order", first.name,
+            template = (f"{{layer}}: the later layer was applied first; the model computes "
+                        f"{first.kind} first, then {second.kind}.")
+            sites.append((Mistake(
+                "wrong_layer_order", (first.name,),
                 f"{second.name!r} was applied before {first.name!r}: the model computes "
                 f"{first.name!r} ({first.kind}) first, then {second.name!r} ({second.kind}).",
-                swap=(call, after)))
+                swaps=((call, after),), variant=f"{first.kind}>{second.kind}"), template))
+    sites += _activations_on_outputs(graph, last)
+    mistakes = [m for m, _ in sites]
+    groups: dict[tuple[str, str], list[tuple[Mistake, str]]] = {}
+    for m, template in sites:
+        groups.setdefault((m.code, m.variant), []).append((m, template))
+    for (code, variant), group in groups.items():
+        if len(group) < 2:
+            continue
+        layers = tuple(dict.fromkeys(layer for m, _ in group for layer in m.layers))
+        merged: dict[str, dict[int, Op]] = {"changes": {}, "reported": {}, "after": {}}
+        for m, _ in group:
+            for key in merged:
+                merged[key].update(getattr(m, key))
+        mistakes.append(Mistake(code, layers, _fill(group[0][1], layers),
+                                swaps=tuple(pair for m, _ in group for pair in m.swaps),
+                                uses_batch=any(m.uses_batch for m, _ in group),
+                                variant=variant, everywhere=True, **merged))
     return mistakes
+
+
+MAX_PAIRS = 2000
+"""Pairs tried at most: a network of hundreds of layers has hundreds of thousands."""
+
+
+def pairs(mistakes: list[Mistake], limit: int = MAX_PAIRS) -> list[Mistake]:
+    """Two different mistakes made together, for every pair that can be; the likeliest
+    first (two misconceptions, each made everywhere, then one of them with a slip in one
+    layer, then two slips), at most ``limit``."""
+    ranked = sorted(itertools.combinations(mistakes, 2),
+                    key=lambda ab: -(ab[0].everywhere + ab[1].everywhere))
+    out = []
+    for a, b in ranked:
+        if a.compatible(b):
+            out.append(a + b)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _activations_on_outputs(graph: Graph, last: set[int]) -> list[tuple[Mistake, str]]:
+    """An output layer without activation, computed as if it had the hidden layers' (or a
+    ReLU, for a network without any)."""
+    hidden: dict[str, Fn] = {}
+    for i, node in enumerate(graph.nodes):
+        if isinstance(node.op, Elementwise) and i not in last and node.op.fixed is None:
+            hidden.setdefault(node.op.fn.key, node.op.fn)
+    if not hidden:
+        hidden = {"relu": relu_fn()}
+    found = []
+    for i in sorted(last):
+        node = graph.nodes[i]
+        if node.op.activation:
+            continue
+        for fn in hidden.values():
+            name = fn.name or fn.key
+            template = (f"a {name} was applied to the output of {{layer}}, which has no "
+                        "activation: the output layer is linear, y = h·W + b.")
+            found.append((Mistake("activation_on_output", (node.layer,),
+                                  _fill(template, (node.layer,)),
+                                  after={i: Elementwise(fn)}, variant=fn.key), template))
+    return found
 
 
 def _next_call(graph: Graph, call: LayerCall) -> LayerCall | None:

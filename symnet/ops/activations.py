@@ -140,7 +140,8 @@ class Elementwise(Op):
                             "outputs.", Identity("the activation left out")),)
         return (Rewrite("missing_activation", f"the {name} activation of layer {{layer}} was "
                         "forgotten: apply it to the layer's values before the next layer.",
-                        Identity("the activation left out")),)
+                        Identity("the activation left out")),
+                *_pre_activation(name, last))
 
     def describe(self) -> str:
         shown = self.fn.key
@@ -187,12 +188,19 @@ class Softmax(Op):
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         name = "log_softmax" if self.log else "softmax"
         if last:
-            return (Rewrite("logits_not_probabilities", f"the {name} of {{layer}} was not "
-                            "applied: these are the logits, not the probabilities the network "
-                            "outputs.", Identity("the softmax left out")),)
+            wrong = (Rewrite("logits_not_probabilities", f"the {name} of {{layer}} was not "
+                             "applied: these are the logits, not the probabilities the network "
+                             "outputs.", Identity("the softmax left out")),)
+            if self.log:
+                return wrong
+            return (*wrong, Rewrite(
+                "sigmoid_for_softmax", "a sigmoid was applied to each output of {layer} in "
+                "place of the softmax: softmax(z)_i = exp(z_i) / Σ_j exp(z_j), so that the "
+                "outputs sum to 1.", Elementwise(Fn(fx.Sigmoid, name="sigmoid"))))
         return (Rewrite("missing_activation", f"the {name} activation of layer {{layer}} was "
                         "forgotten: apply it to the layer's values before the next layer.",
-                        Identity("the softmax left out")),)
+                        Identity("the softmax left out")),
+                *_pre_activation(name, last))
 
     def describe(self) -> str:
         return "log_softmax" if self.log else "softmax"
@@ -236,10 +244,22 @@ class PReLU(Op):
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         return (Rewrite("missing_activation", "the PReLU activation of layer {layer} was "
                         "forgotten: apply it to the layer's values before the next layer.",
-                        Identity("the activation left out")),)
+                        Identity("the activation left out")),
+                *_pre_activation("prelu", last))
 
     def describe(self) -> str:
         return "prelu"
+
+
+def _pre_activation(name: str, last: bool) -> tuple[Rewrite, ...]:
+    """The values before the activation written as the layer's output, the next layer
+    computed from the right ones (at the output this is the activation forgotten)."""
+    if last:
+        return ()
+    return (Rewrite("pre_activation_as_output", f"the values written for layer {{layer}} are "
+                    f"before its {name}: the layer's output is the {name} of them.",
+                    Identity("the pre-activation written as the output"),
+                    reported_only=True),)
 
 
 def elementwise(fn: Fn | None) -> Op | None:

@@ -132,6 +132,12 @@ class Rewrite:
     op: Op
     uses_batch: bool = False
     """Whether the op needs the batch run through the network before the sample."""
+    variant: str = ""
+    """Which form of the mistake, when a code has several (dropout scaled by 1 − rate or
+    divided by it): a mistake made the same way in several layers is one code and one variant."""
+    reported_only: bool = False
+    """The op gives what the student *wrote* as the layer's output, while the next layers
+    use the right value (a pre-activation written as the layer's output)."""
 
 
 class Op:

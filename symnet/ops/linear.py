@@ -156,6 +156,11 @@ class Rescale(Op):
 
         return np.diag(values(self.scale)), values(self.offset)
 
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        return (Rewrite("normalization_omitted", f"the rescaling of {{layer}} "
+                        f"({self.describe()}) was left out: the inputs are rescaled before "
+                        "the next layer.", Identity("the rescaling left out")),)
+
     def describe(self) -> str:
         def shown(v: float | Param) -> str:
             return str(v.symbol) if isinstance(v, Param) else f"{v:g}"

@@ -37,6 +37,8 @@ _BN_VARIANTS = {
     "inference": "γ ⊙ (x − μ) ⊘ √(σ² + ε) + β",
     "epsilon_outside_sqrt": "γ ⊙ (x − μ) ⊘ (√σ² + ε) + β",
     "epsilon_omitted": "γ ⊙ (x − μ) ⊘ √σ² + β",
+    "variance_squared": "γ ⊙ (x − μ) ⊘ √((σ²)² + ε) + β",
+    "std_for_variance": "γ ⊙ (x − μ) ⊘ √(√σ² + ε) + β",
 }
 
 
@@ -86,6 +88,10 @@ class BatchNormInference(Op):
             denominator = _sqrt(var) + _eps(self.epsilon, var)
         elif self.variant == "epsilon_omitted":
             denominator = _sqrt(var)
+        elif self.variant == "variance_squared":
+            denominator = _sqrt(sp.HadamardPower(var, 2) + _eps(self.epsilon, var))
+        elif self.variant == "std_for_variance":
+            denominator = _sqrt(_sqrt(var) + _eps(self.epsilon, var))
         else:
             denominator = _sqrt(var + _eps(self.epsilon, var))
         out: Any = _over(x - mu, denominator)
@@ -112,6 +118,10 @@ class BatchNormInference(Op):
         root = backend.map(_INV_SQRT, var)
         if self.variant == "epsilon_outside_sqrt":
             out = (x - mean) / (1 / root + eps)
+        elif self.variant == "variance_squared":
+            out = (x - mean) * backend.map(_INV_SQRT, var * var + eps)
+        elif self.variant == "std_for_variance":
+            out = (x - mean) * backend.map(_INV_SQRT, 1 / root + eps)
         else:
             out = (x - mean) * root
         if gamma is not None:
@@ -146,7 +156,18 @@ class BatchNormInference(Op):
                        replace(self, variant="epsilon_outside_sqrt")),
                Rewrite("bn_epsilon_omitted", "in {layer} ε was left out: the formula is "
                        f"γ(x − μ)/√(σ² + ε) + β with ε = {eps:g}.",
-                       replace(self, variant="epsilon_omitted"))]
+                       replace(self, variant="epsilon_omitted")),
+               Rewrite("bn_sigma_for_variance", "in {layer} the moving variance was taken "
+                       "for σ and squared: it is σ² already, γ(x − μ)/√(σ² + ε) + β.",
+                       replace(self, variant="variance_squared"), variant="variance_squared"),
+               Rewrite("bn_sigma_for_variance", "in {layer} σ = √(moving variance) was put "
+                       "where σ² goes: γ(x − μ)/√(σ² + ε) + β takes the moving variance "
+                       "itself.", replace(self, variant="std_for_variance"),
+                       variant="std_for_variance")]
+        if self.gamma is not None and self.beta is not None:
+            out.append(Rewrite("bn_gamma_beta_swapped", "in {layer} γ and β were swapped: "
+                               "the normalised value is multiplied by γ (gamma), then β (beta) "
+                               "is added.", replace(self, gamma=self.beta, beta=self.gamma)))
         if batch:
             out.append(Rewrite("bn_batch_statistics", "{layer} was normalised with the "
                                "statistics of the batch: at inference BatchNorm uses its "
@@ -341,6 +362,13 @@ class Normalize(Op):
         if self.invert:
             return np.diag(sd), mean
         return np.diag(1.0 / sd), -mean / sd
+
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        from .shape import Identity
+
+        return (Rewrite("normalization_omitted", "the normalization of {layer} was left out: "
+                        "the inputs are standardised, (x − μ)/√σ², before the next layer.",
+                        Identity("the normalization left out")),)
 
     def describe(self) -> str:
         return "normalization" + (" (inverted)" if self.invert else "")

@@ -46,7 +46,7 @@ class Identity(Op):
             return ()
         return tuple(Rewrite("dropout_at_inference", f"{{layer}} was {how} = {factor:g} at "
                              "inference: Dropout is the identity at inference.",
-                             Rescale(factor, 0.0))
+                             Rescale(factor, 0.0), variant=how)
                      for factor, how in ((1 - rate, "scaled by 1 − rate"),
                                          (1 / (1 - rate), "divided by 1 − rate")))
 

@@ -103,5 +103,5 @@ def test_an_overflowing_output_is_never_graded(keras, capsys, tmp_path):
     assert main(["check", model, "--answers", str(answers), "--format", "json"]) == 1
     import json
 
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)["rows"]
     assert [(r["correct"], r["code"]) for r in rows] == [(False, "invalid"), (True, "rounding")]

@@ -1,0 +1,174 @@
+"""Which catalogued mistake gives the numbers someone wrote: for one sample or a whole class.
+
+Every mistake of the catalogue (each in one place, each everywhere it applies) is run on the
+inputs of every answer still to explain, all rows at once; the rows one of them matches take the
+closest. Pairs of different mistakes are tried only for the rows no single mistake explains.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..backends import FloatBackend
+from ..graph import Graph, run_nodes
+from .mistakes import Mistake, catalogue, pairs
+from .numbers import Numbers, Policy
+
+__all__ = ["Diagnoser", "Match"]
+
+#: Seconds one search (a class chunk, or one answer) may spend trying mistakes.
+TIME_LIMIT = 30.0
+
+Pick = Callable[[dict[str, Any], slice], np.ndarray]
+"""From a run's values and the rows of the samples: the numbers to compare, one row each."""
+
+
+@dataclass(frozen=True)
+class Match:
+    mistake: Mistake
+    values: np.ndarray
+    """What the mistake gives for this row."""
+    error: float
+
+
+class Diagnoser:
+    """The catalogue of one network, run on demand.
+
+    Args:
+        graph: the network.
+        batch: rows a student may have taken BatchNorm's batch statistics from (``None``: no
+            mistake that needs them is tried).
+    """
+
+    def __init__(self, graph: Graph, batch: np.ndarray | None = None,
+                 time_limit: float = TIME_LIMIT) -> None:
+        self.graph = graph
+        self.batch = batch
+        self.time_limit = time_limit
+        self.stopped = False
+        """Whether a search ran out of time before every mistake and pair was tried."""
+        self.singles = catalogue(graph, None if batch is None else len(batch))
+        # one backend for every run: it converts each weight array to float64 once, not once
+        # per mistake (the seed MLP's 718,270 weights, 700 times)
+        self.backend = FloatBackend(np.float64)
+
+    @cached_property
+    def pairs(self) -> list[Mistake]:
+        return pairs(self.singles)
+
+    def run(self, mistake: Mistake | None, arrays: list[np.ndarray],
+            truth: dict[str, Any] | None = None) -> tuple[dict[str, Any], slice]:
+        """Every tensor with ``mistake`` made, and the rows of ``arrays`` in them. With
+        ``truth`` (the right run of the same arrays), the nodes before the first one the
+        mistake changes are not run again: their values are the right ones."""
+        rows = len(arrays[0])
+        if mistake is None:
+            return self.graph.run(self.backend, arrays), slice(0, rows)
+        nodes = mistake.nodes(self.graph)
+        if self.batch is not None and mistake.uses_batch:
+            stacked = [np.concatenate([self.batch, arrays[0]], axis=0)]
+            return self.graph.run(self.backend, stacked, nodes), slice(len(self.batch),
+                                                                       len(self.batch) + rows)
+        start = _first_changed(mistake, self.graph)
+        if truth is None or start == 0:
+            return self.graph.run(self.backend, arrays, nodes), slice(0, rows)
+        known = {n.output for n in self.graph.nodes[:start]} | set(self.graph.inputs)
+        needed = sorted({k for n in nodes[start:] for k in n.inputs if k in known})
+        values = dict(truth)
+        values.update(run_nodes(nodes[start:], needed, self.backend,
+                                [truth[k] for k in needed]))
+        return values, slice(0, rows)
+
+    def best(self, arrays: list[np.ndarray], got: list[Numbers], pick: Pick, policy: Policy,
+             *, final: bool = True, strict: bool = False) -> list[Match | None]:
+        """For each row, the mistake (a single one, else a pair) whose numbers are closest to
+        what was written, among those that match it and are closer to it than the right
+        numbers; ``None`` where none does. ``final``: the numbers are a final answer (mistakes
+        that change only what is written for a layer are not tried). ``strict``: a match is
+        within ``rtol``/``atol`` only, not the rounding the numbers show (for numbers that
+        show too few digits to tell mistakes apart by rounding)."""
+        found: list[Match | None] = [None] * len(got)
+        deadline = time.monotonic() + self.time_limit
+        truth = np.asarray(pick(*self.run(None, arrays)), np.float64).reshape(len(got), -1)
+        todo = np.arange(len(got))
+        for use_pairs in (False, True):
+            if not todo.size:
+                break
+            candidates = self.pairs if use_pairs else self.singles
+            subset = [a[todo] for a in arrays]
+            right = self.run(None, subset)[0]
+            written, units = _matrix([got[i] for i in todo])
+            if strict:
+                units = np.zeros_like(units)
+            # a mistake that gives the right numbers here explains nothing
+            right_gap = np.max(np.abs(written - truth[todo]), axis=1, initial=0.0)
+            for mistake in candidates:
+                if final and mistake.changes_reported_only:
+                    continue
+                if time.monotonic() > deadline:
+                    self.stopped = True
+                    break
+                values, rows = self.run(mistake, subset, right)
+                mine = np.asarray(pick(values, rows), np.float64).reshape(len(todo), -1)
+                if mine.shape != written.shape:
+                    continue
+                gaps = np.abs(written - mine)
+                allowance = np.maximum(units, policy.atol + policy.rtol * np.abs(mine))
+                errors = np.max(gaps, axis=1, initial=0.0)
+                matched = np.all(gaps <= allowance, axis=1) & (errors < right_gap)
+                for k in np.flatnonzero(matched):
+                    row = int(todo[k])
+                    if found[row] is None or errors[k] < found[row].error:  # type: ignore
+                        found[row] = Match(mistake, mine[k], float(errors[k]))
+            todo = np.array([i for i in todo if found[i] is None], dtype=int)
+        return found
+
+    def matching(self, arrays: list[np.ndarray], got: Numbers, pick: Pick, policy: Policy
+                 ) -> list[Match]:
+        """Every mistake that matches one sample's numbers: the singles, or if none, the
+        pairs; closest first."""
+        written, units = _matrix([got])
+        right = self.run(None, arrays)[0]
+        truth = np.asarray(pick(right, slice(0, 1)), np.float64).reshape(1, -1)
+        right_gap = float(np.max(np.abs(written - truth), initial=0.0))
+        deadline = time.monotonic() + self.time_limit
+        for candidates in (self.singles, self.pairs):
+            out = []
+            for mistake in candidates:
+                if time.monotonic() > deadline:
+                    self.stopped = True
+                    break
+                values, rows = self.run(mistake, arrays, right)
+                mine = np.asarray(pick(values, rows), np.float64).reshape(1, -1)
+                if mine.shape != written.shape:
+                    continue
+                gaps = np.abs(written - mine)
+                if np.all(gaps <= np.maximum(units, policy.atol + policy.rtol * np.abs(mine))) \
+                        and gaps.max(initial=0.0) < right_gap:
+                    out.append(Match(mistake, mine[0], float(gaps.max(initial=0.0))))
+            if out:
+                return sorted(out, key=lambda m: m.error)
+        return []
+
+
+def _first_changed(mistake: Mistake, graph: Graph) -> int:
+    """The index of the first node the mistake changes (the nodes before it are right)."""
+    touched = set(mistake.touched())
+    for first, _ in mistake.swaps:
+        touched |= set(first.nodes)
+    return min(touched, default=0)
+
+
+def _matrix(got: list[Numbers]) -> tuple[np.ndarray, np.ndarray]:
+    """What was written, one row per sample, and the allowance of each number for a rounded
+    hand calculation: one and a half units in its last digit."""
+    sizes = {g.size for g in got}
+    if len(sizes) != 1:
+        raise ValueError("rows of different sizes")
+    return (np.stack([g.values for g in got]), np.stack([3 * g.half_units() for g in got]))
