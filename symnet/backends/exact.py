@@ -144,7 +144,7 @@ class ExactBackend(ObjectBackend):
             raise InvalidInputError(
                 f"exact evaluation reached a value that is not a finite real number: {e}")
         self.inexact = True
-        sign, mantissa, exponent, bits = value._mpf_
+        _, _, exponent, bits = value._mpf_
         magnitude = exponent + bits  # |value| is about 2**magnitude
         if magnitude < -MAGNITUDE_BITS:
             # e^(-10^9) and the like (a masked attention score): far below the digits kept.
