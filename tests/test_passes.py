@@ -93,3 +93,22 @@ def test_dense_activations_with_options(keras, activation):
     x = np.random.default_rng(3).normal(size=(10, 3))
     np.testing.assert_allclose(evaluate_chain(final, x), net.evaluate(x, "float64"),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("conv", ["Conv2D", "Conv1D", "DepthwiseConv2D", "Conv2DTranspose"])
+def test_batchnorm_folds_into_the_convolution_before_it(keras, conv):
+    L = keras.layers
+    shape = (6, 3) if conv == "Conv1D" else (5, 5, 3)
+    layer = {"Conv2D": lambda: L.Conv2D(4, 3, padding="same"), "Conv1D": lambda: L.Conv1D(4, 2),
+             "DepthwiseConv2D": lambda: L.DepthwiseConv2D(3, depth_multiplier=2),
+             "Conv2DTranspose": lambda: L.Conv2DTranspose(2, 2, strides=2)}[conv]()
+    model = keras.Sequential([keras.Input(shape), layer, L.BatchNormalization(),
+                              L.Activation("relu"), L.Flatten(), L.Dense(2)])
+    randomize(model, 11)
+    net = symnet.explain(model)
+    folded = net.simplify()[1]
+    assert any("per output channel" in note for note in folded.notes)
+    assert not any(type(n.op).__name__ == "BatchNormInference" for n in folded.after)
+    x = np.random.default_rng(12).normal(size=(4, *shape))
+    np.testing.assert_allclose(evaluate_chain(folded.after, x), net.evaluate(x, "float64"),
+                               rtol=1e-9, atol=1e-12)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..backends import FloatBackend, piece_at
 from ..graph import Graph, Node, run_nodes
-from ..ops import Affine, BatchNormInference, Elementwise
+from ..ops import Affine, BatchNormInference, BiasAdd, Elementwise, Param
 
 __all__ = ["PassResult", "describe", "evaluate_chain", "fold_batchnorm", "merge_affine",
            "prune_units", "remove_identities", "simplify"]
@@ -124,9 +124,12 @@ def _runs(nodes: tuple[Node, ...], shapes: Shapes) -> list[tuple[list[Node], lis
 
 
 def fold_batchnorm(nodes: tuple[Node, ...], shapes: Shapes) -> PassResult:
-    """Fold each BatchNorm into the Dense just before it, else into the Dense just after it."""
+    """Fold each BatchNorm into the Dense (or convolution) just before it, else into the
+    Dense just after it."""
     out: list[Node] = []
-    notes = []
+    notes: list[str] = []
+    nodes_in = nodes
+    nodes = _relink(list(_fold_into_kernel(nodes, shapes, notes)), nodes[0].inputs[0])
     for run, ops in _runs(nodes, shapes):
         folded = [i for i, op in enumerate(ops) if op.batchnorm]
         if not folded or len(ops) < 2:
@@ -138,7 +141,39 @@ def fold_batchnorm(nodes: tuple[Node, ...], shapes: Shapes) -> PassResult:
                          "b' = (b − μ)·γ/√(σ²+ε) + β" if i > 0 else
                          f"folded {bn} into the following {ops[1].origin[0]}")
         out.append(_merge(run, ops))
-    return PassResult("fold BatchNorm", nodes, _relink(out, nodes[0].inputs[0]), tuple(notes))
+    return PassResult("fold BatchNorm", nodes_in, _relink(out, nodes[0].inputs[0]),
+                      tuple(notes))
+
+
+def _fold_into_kernel(nodes: tuple[Node, ...], shapes: Shapes,
+                      notes: list[str]) -> tuple[Node, ...]:
+    """Conv (or x·K on more than vectors), its bias, then a BatchNorm of the channels: one
+    kernel scaled per output channel and one bias, ``K' = K·diag(s)``, ``b' = b·s + t``."""
+    kept: list[Node] = []
+    i = 0
+    while i < len(nodes):
+        node = nodes[i]
+        scaled = getattr(node.op, "scaled", None)
+        bias_node = nodes[i + 1] if i + 1 < len(nodes) and isinstance(nodes[i + 1].op,
+                                                                       BiasAdd) else None
+        j = i + (2 if bias_node is not None else 1)
+        bn = nodes[j] if j < len(nodes) else None
+        if (scaled is not None and bn is not None and isinstance(bn.op, BatchNormInference)
+                and bn.op.variant == "inference" and bn.op.rowwise
+                and len(shapes[node.output]) > 1):
+            scale, shift = bn.op.scale_shift()
+            bias = (np.zeros(scale.size) if bias_node is None else
+                    np.asarray(bias_node.op.bias.value, np.float64))
+            param = Param("bias", None, bias * scale + shift, True, "bias with BatchNorm folded")
+            kept.append(Node(scaled(scale), node.inputs, node.output, node.layer))
+            kept.append(Node(BiasAdd(param), (node.output,), bn.output, bn.layer))
+            notes.append(f"folded {bn.layer} into {node.layer}: K' = K·diag(γ/√(σ²+ε)) per "
+                         "output channel, b' = (b − μ)·γ/√(σ²+ε) + β")
+            i = j + 1
+            continue
+        kept.append(node)
+        i += 1
+    return tuple(kept)
 
 
 def merge_affine(nodes: tuple[Node, ...], shapes: Shapes) -> PassResult:

@@ -80,6 +80,18 @@ class Conv(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return self.window.size * (self.in_channels // self.groups) * (sizes[0] + 2)
 
+    def scaled(self, scale: np.ndarray) -> Conv:
+        """The convolution with output channel j multiplied by ``scale[j]`` (float64)."""
+        k = np.asarray(self.kernel.value, np.float64)
+        if self.layout == TRANSPOSED:
+            k = k * scale[:, None]
+        elif self.layout == DEPTHWISE:
+            k = k * scale.reshape(k.shape[-2], k.shape[-1])
+        else:
+            k = k * scale
+        return replace(self, kernel=Param(self.kernel.name, self.kernel.symbol, k,
+                                          self.kernel.trainable, self.kernel.meaning))
+
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         if self.window.transpose:
             return ()

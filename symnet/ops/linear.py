@@ -39,6 +39,12 @@ class MatMul(Op):
         kernel = np.asarray(self.kernel.value, np.float64)
         return kernel, np.zeros(kernel.shape[1])
 
+    def scaled(self, scale: np.ndarray) -> MatMul:
+        """The product with output unit j multiplied by ``scale[j]`` (float64)."""
+        k = self.kernel
+        return MatMul(Param(k.name, k.symbol, np.asarray(k.value, np.float64) * scale,
+                            k.trainable, k.meaning))
+
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         k = self.kernel
         if k.value.ndim != 2 or k.value.shape[0] != k.value.shape[1]:
