@@ -292,7 +292,7 @@ class Graph:
         """The nodes with every activation replaced by the identity: the network as computed
         by someone who forgot the activations."""
         return self.replaced({i: Identity("activation forgotten")
-                              for i, n in enumerate(self.nodes) if n.op.activation})
+                              for i, n in enumerate(self.nodes) if n.op.is_activation})
 
 
 def _shown(value: Any) -> str:

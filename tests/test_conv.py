@@ -166,3 +166,80 @@ def test_flipped_kernel_is_a_diagnosed_mistake(keras):
     answer = float(flipped.reshape(-1) @ w2[:, 0] + b2[0])
     verdict = symnet.check(symnet.explain(model), x, answer=f"{answer:.6g}")
     assert not verdict.correct and verdict.diagnosis.code == "kernel_flipped"
+
+
+# --- a student's window: padding, stride, pooling kind, flattening order --------------------
+
+def _head(keras, conv, pool):
+    """A convolution, a pooling of the whole map and one output unit: any map size fits."""
+    L = keras.layers
+    return model_of(keras, (6, 6, 1), conv, pool, L.Dense(1), seed=11)
+
+
+def _answer(model, feature):
+    w, b = model.layers[-1].get_weights()
+    return f"{float(feature @ w[:, 0].astype(np.float64) + b[0]):.6g}"
+
+
+def test_a_padding_left_out_is_diagnosed(keras):
+    L = keras.layers
+    model = _head(keras, L.Conv2D(1, 3, padding="same"), L.GlobalAveragePooling2D())
+    kernel, bias = (w.astype(np.float64) for w in model.layers[0].get_weights())
+    x = data((6, 6, 1), n=1, seed=12)[0].astype(np.float64)
+    unpadded = naive_conv2d(x, kernel, bias, 1, 0)  # 4×4: the zeros around x forgotten
+    assert unpadded.shape == (4, 4, 1)
+    net = symnet.explain(model)
+    verdict = symnet.check(net, x, answer=_answer(model, unpadded.mean(axis=(0, 1))))
+    assert not verdict.correct and verdict.diagnosis.code == "padding_ignored"
+    # The same mistake written as a step: 16 values where the layer has 36.
+    verdict = symnet.check(net, x, steps={model.layers[0].name: unpadded.reshape(-1).tolist()})
+    assert not verdict.correct
+    assert verdict.steps[0].status == "wrong" and verdict.steps[0].code == "padding_ignored"
+
+
+def test_a_stride_taken_as_one_is_diagnosed(keras):
+    L = keras.layers
+    model = _head(keras, L.Conv2D(2, 3, strides=2), L.GlobalMaxPooling2D())
+    kernel, bias = (w.astype(np.float64) for w in model.layers[0].get_weights())
+    x = data((6, 6, 1), n=1, seed=13)[0].astype(np.float64)
+    stride_one = naive_conv2d(x, kernel, bias, 1, 0)
+    verdict = symnet.check(symnet.explain(model), x,
+                           answer=_answer(model, stride_one.max(axis=(0, 1))))
+    assert not verdict.correct and verdict.diagnosis.code == "stride_ignored"
+
+
+def test_average_for_max_pooling_is_diagnosed(keras):
+    L = keras.layers
+    model = model_of(keras, (6, 6, 1), L.MaxPooling2D(3), L.Flatten(), L.Dense(1), seed=14)
+    x = data((6, 6, 1), n=1, seed=15)[0].astype(np.float64)
+    averaged = naive_pool2d(x, 3, 3, "average")
+    verdict = symnet.check(symnet.explain(model), x, answer=_answer(model, averaged.reshape(-1)))
+    assert not verdict.correct and verdict.diagnosis.code == "wrong_pooling"
+
+
+def test_flattening_channel_by_channel_is_diagnosed(keras):
+    L = keras.layers
+    model = model_of(keras, (3, 3, 2), L.Flatten(), L.Dense(1), seed=16)
+    x = data((3, 3, 2), n=1, seed=17)[0].astype(np.float64)
+    right = _answer(model, x.reshape(-1))
+    channel_major = _answer(model, np.moveaxis(x, -1, 0).reshape(-1))
+    assert right != channel_major
+    verdict = symnet.check(symnet.explain(model), x, answer=channel_major)
+    assert not verdict.correct and verdict.diagnosis.code == "flatten_order"
+    assert symnet.check(symnet.explain(model), x, answer=right).correct
+
+
+def test_trace_works_one_convolution_entry_by_hand(keras):
+    model = model_of(keras, (5, 5, 2), keras.layers.Conv2D(2, 3), seed=18)
+    kernel, bias = (w.astype(np.float64) for w in model.layers[0].get_weights())
+    x = data((5, 5, 2), n=1, seed=19)[0].astype(np.float64)
+    step = symnet.explain(model).trace(x).steps[-1]
+    texts = [w.text for w in step.worked]
+    no_bias = naive_conv2d(x, kernel, np.zeros(2), 1, 0)
+    o1, o2, j = np.unravel_index(np.argmax(np.abs(no_bias)), no_bias.shape)
+    assert texts[0].startswith(f"output position ({o1}, {o2}), channel {j}")
+    for c in range(2):  # each input channel's window times its kernel slice
+        part = np.sum(x[o1:o1 + 3, o2:o2 + 3, c] * kernel[:, :, c, j])
+        assert texts[1 + c].startswith(f"input channel {c}: Σ")
+        assert texts[1 + c].endswith(f"= {part:.6g}")
+    assert texts[-1] == f"sum over the window: {no_bias[o1, o2, j]:.6g}"

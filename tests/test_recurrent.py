@@ -156,3 +156,31 @@ def test_embedding_with_mask_zero_is_refused(keras):
                               keras.layers.LSTM(2)])
     with pytest.raises(UnsupportedLayerError, match="mask_zero"):
         symnet.explain(model)
+
+
+def test_lstm_gates_read_in_the_wrong_order_are_diagnosed(keras):
+    model = model_of(keras, (3, 2), keras.layers.LSTM(2), keras.layers.Dense(1), seed=8)
+    (kernel, recurrent, bias), (w, b) = (
+        [a.astype(np.float64) for a in layer.get_weights()] for layer in model.layers)
+
+    def i_c_f_o(a):  # the blocks read as input, candidate, forget, output
+        return np.concatenate([a[..., :2], a[..., 4:6], a[..., 2:4], a[..., 6:]], axis=-1)
+
+    x = seq((3, 2), n=1, seed=9)[0].astype(np.float64)
+    h = numpy_cells("lstm", x, i_c_f_o(kernel), i_c_f_o(recurrent), i_c_f_o(bias), 2)
+    verdict = symnet.check(symnet.explain(model), x, answer=f"{float(h @ w[:, 0] + b[0]):.6g}")
+    assert not verdict.correct and verdict.diagnosis.code == "gates_in_wrong_order"
+
+
+def test_trace_gives_the_states_step_by_step(keras):
+    model = model_of(keras, (4, 2), keras.layers.SimpleRNN(3), seed=10)
+    kernel, recurrent, bias = (w.astype(np.float64) for w in model.layers[0].get_weights())
+    x = seq((4, 2), n=1, seed=11)[0].astype(np.float64)
+    worked = symnet.explain(model).trace(x).steps[-1].worked
+    assert len(worked) == 4
+    h = np.zeros(3)
+    for t, line in enumerate(worked):
+        h = np.tanh(x[t] @ kernel + h @ recurrent + bias)
+        shown = np.array([float(v) for v in line.text.split("= [")[1].rstrip("]").split(",")])
+        assert line.text.startswith(f"step {t + 1} (input x[{t}]): h_{t + 1} = ")
+        np.testing.assert_allclose(shown, h, rtol=1e-3, atol=1e-6)

@@ -38,20 +38,34 @@ def special(keras):
     return symnet.explain(model)
 
 
+@pytest.fixture(scope="module")
+def cnn(keras):
+    """A convolution, pooling and an LSTM over the rows: definitions and by-hand lines."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((6, 6, 1)), L.Conv2D(2, 3, padding="same",
+                                                               activation="relu"),
+                              L.MaxPooling2D(2), L.Reshape((3, 6)), L.LSTM(2), L.Dense(1)])
+    randomize(model, 6)
+    return symnet.explain(model)
+
+
+CNN_X = np.linspace(-1, 1, 36).reshape(6, 6, 1).tolist()
+
+
 def compile_pdf(tex: str, tmp_path: Path) -> bytes:
     require_tool("pdflatex")
     return latex_to_pdf(tex, tmp_path / "report.pdf").read_bytes()
 
 
 @pytest.mark.slow
-def test_latex_reports_compile(regressor, seed, special, tmp_path):
-    for net, x in ((regressor, [10.0]), (seed, None), (special, [0.5, -1.0])):
+def test_latex_reports_compile(regressor, seed, special, cnn, tmp_path):
+    for net, x in ((regressor, [10.0]), (seed, None), (special, [0.5, -1.0]), (cnn, CNN_X)):
         pdf = compile_pdf(net.report("latex", x), tmp_path)
         assert pdf.startswith(b"%PDF") and len(pdf) > 2000
 
 
-def test_mathml_is_well_formed_xml(regressor, seed, special):
-    for net, x in ((regressor, [10.0]), (seed, None), (special, [0.5, -1.0])):
+def test_mathml_is_well_formed_xml(regressor, seed, special, cnn):
+    for net, x in ((regressor, [10.0]), (seed, None), (special, [0.5, -1.0]), (cnn, CNN_X)):
         text = net.report("mathml", x)
         root = ET.fromstring(text.encode("utf-8"))
         maths = root.findall(".//{http://www.w3.org/1998/Math/MathML}math")
@@ -70,6 +84,27 @@ def test_json_and_markdown(regressor, special):
     assert [layer["name"] for layer in data["layers"]] == ["dense", "dense_1"]
     markdown = special.report("markdown")
     assert markdown.count("$$") % 2 == 0 and markdown_text(SPECIAL) in markdown
+
+
+def test_every_format_shows_the_definitions_and_the_work_by_hand(cnn):
+    data = json.loads(cnn.report("json", CNN_X))
+    conv, lstm = data["layers"][0], data["layers"][3]
+    assert any("cross-correlation" in d["text"] for d in conv["definitions"])
+    assert any(d["text"].startswith("c_t = f_t") for d in lstm["definitions"])
+    worked = {step["layer"]: [w["text"] for w in step["worked"]] for step in data["trace"]}
+    assert worked[conv["name"]][-1].startswith("sum over the window: ")
+    assert worked[data["layers"][1]["name"]][-1].startswith("max of [")
+    assert [w.split(":")[0] for w in worked[lstm["name"]]] == [
+        f"step {t} (input x[{t - 1}])" for t in (1, 2, 3)]
+    text = cnn.report("text", CNN_X)
+    assert "where c_t = f_t ⊙ c_(t−1)" in text and "by hand:" in text
+    for fmt in ("markdown", "latex"):
+        assert r"\begin{bmatrix}" in cnn.report(fmt, CNN_X), fmt
+    root = ET.fromstring(cnn.report("mathml", CNN_X).encode())
+    names = [f.get("name") for f in root.iter("formula")]
+    assert names.count("by_hand") == sum(map(len, worked.values()))
+    assert names.count("definition") == len(conv["definitions"]) + len(lstm["definitions"])
+    assert cnn.report("html", CNN_X).count("<math") > len(names) - 2
 
 
 def test_save_report_follows_the_suffix(regressor, tmp_path):

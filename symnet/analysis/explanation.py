@@ -44,6 +44,9 @@ class TraceStep:
     inner: tuple[tuple[str, np.ndarray], ...] = field(default=(), repr=False)
     """The values between the layer's ops, each with what the op computed: for ``Dense(relu)``,
     the pre-activation ``x W + b`` before the ReLU clips it."""
+    worked: tuple[Any, ...] = field(default=(), repr=False)
+    """One entry computed by hand (``Worked`` lines): a convolution's window times its kernel,
+    a pooling window, a recurrent layer's states step by step."""
 
     def _repr_latex_(self) -> str:
         from ..report.latex import latex
@@ -125,10 +128,13 @@ def trace(graph: Graph, x: Any) -> Trace:
         inner = tuple((graph.nodes[i].op.describe(), values[graph.nodes[i].output][0])
                       for i in call.nodes if graph.nodes[i].output != call.output)
         formula = call_formula(graph, call)
+        worked = tuple(line for i in call.nodes for line in graph.nodes[i].op.by_hand(
+            [np.asarray(values[k][0], np.float64) for k in graph.nodes[i].inputs],
+            np.asarray(values[graph.nodes[i].output][0], np.float64)))
         steps.append(TraceStep(layer=call.layer.name, kind=call.layer.kind, formula=formula,
                                substituted=substitute(formula, call, inputs, graph), value=value,
                                active=None if mask is None else mask.reshape(value.shape),
-                               inner=inner))
+                               inner=inner, worked=worked))
     x0 = arrays[0][0] if len(arrays) == 1 else [a[0] for a in arrays]
     return Trace(input=x0, steps=tuple(steps))
 

@@ -69,6 +69,23 @@ class Window:
         """``(positions, taps)``: the flat input position each tap reads, ``-1`` outside."""
         return _taps(self)
 
+    def redrawn(self, padding: str, strides: tuple[int, ...] | None = None) -> Window:
+        """The window with another padding (``valid`` or ``same``) or strides: a student's
+        version of it."""
+        strides = strides or self.strides
+        out, before = [], []
+        for n, k, s, d in zip(self.in_spatial, self.kernel, strides, self.dilation):
+            reach = (k - 1) * d + 1
+            if padding == "same":
+                o = -(-n // s)
+                before.append(max((o - 1) * s + reach - n, 0) // 2)
+            else:
+                o = (n - reach) // s + 1
+                before.append(0)
+            out.append(max(o, 1))
+        return Window(self.in_spatial, tuple(out), self.kernel, tuple(strides), self.dilation,
+                      tuple(before))
+
     def pad_after(self) -> tuple[int, ...]:
         """Zeros the window reaches past the end of each input axis."""
         if self.transpose:

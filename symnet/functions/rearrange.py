@@ -14,7 +14,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 __all__ = ["Rearranged", "Resampled", "bilinear_taps", "rearrangement"]
 
-KINDS = ("pad", "crop", "upsample", "permute", "repeat", "reverse")
+KINDS = ("pad", "crop", "upsample", "permute", "repeat", "reverse", "flatten")
 
 
 def _ints(values: Any) -> tuple[int, ...]:
@@ -44,6 +44,11 @@ def rearrangement(kind: str, in_shape: tuple[int, ...], out_shape: tuple[int, ..
         coords[list(params)] = out
     elif kind == "repeat":
         coords, valid = out[1:], None
+    elif kind == "flatten":
+        order = list(params)
+        coords = np.empty((len(in_shape), out.shape[1]), dtype=np.int64)
+        coords[order] = np.indices([in_shape[a] for a in order]).reshape(len(order), -1)
+        valid = None
     elif kind == "reverse":
         flags = np.asarray(params)[:, None]
         coords, valid = np.where(flags == 1, np.asarray(in_shape)[:, None] - 1 - out, out), None

@@ -73,16 +73,19 @@ class Diagnoser:
         nodes = mistake.nodes(self.graph)
         if self.batch is not None and mistake.uses_batch:
             stacked = [np.concatenate([self.batch, arrays[0]], axis=0)]
-            return self.graph.run(self.backend, stacked, nodes), slice(len(self.batch),
-                                                                       len(self.batch) + rows)
+            return _as_far_as(nodes, self.graph.inputs, self.backend, stacked), slice(
+                len(self.batch), len(self.batch) + rows)
         start = _first_changed(mistake, self.graph)
         if truth is None or start == 0:
-            return self.graph.run(self.backend, arrays, nodes), slice(0, rows)
+            return _as_far_as(nodes, self.graph.inputs, self.backend, arrays), slice(0, rows)
         known = {n.output for n in self.graph.nodes[:start]} | set(self.graph.inputs)
         needed = sorted({k for n in nodes[start:] for k in n.inputs if k in known})
         values = dict(truth)
-        values.update(run_nodes(nodes[start:], needed, self.backend,
-                                [truth[k] for k in needed]))
+        values.update(_as_far_as(nodes[start:], needed, self.backend,
+                                 [truth[k] for k in needed]))
+        for node in nodes[start:]:  # what the mistake could not reach is not the right value
+            if node.output not in values or values[node.output] is truth.get(node.output):
+                values.pop(node.output, None)
         return values, slice(0, rows)
 
     def best(self, arrays: list[np.ndarray], got: list[Numbers], pick: Pick, policy: Policy,
@@ -115,7 +118,10 @@ class Diagnoser:
                     self.stopped = True
                     break
                 values, rows = self.run(mistake, subset, right)
-                mine = np.asarray(pick(values, rows), np.float64).reshape(len(todo), -1)
+                try:
+                    mine = np.asarray(pick(values, rows), np.float64).reshape(len(todo), -1)
+                except KeyError:  # the mistake changed a shape the network cannot go on with
+                    continue
                 if mine.shape != written.shape:
                     continue
                 gaps = np.abs(written - mine)
@@ -136,7 +142,8 @@ class Diagnoser:
         written, units = _matrix([got])
         right = self.run(None, arrays)[0]
         truth = np.asarray(pick(right, slice(0, 1)), np.float64).reshape(1, -1)
-        right_gap = float(np.max(np.abs(written - truth), initial=0.0))
+        right_gap = (float(np.max(np.abs(written - truth), initial=0.0))
+                     if truth.shape == written.shape else np.inf)
         deadline = time.monotonic() + self.time_limit
         for candidates in (self.singles, self.pairs):
             out = []
@@ -145,7 +152,10 @@ class Diagnoser:
                     self.stopped = True
                     break
                 values, rows = self.run(mistake, arrays, right)
-                mine = np.asarray(pick(values, rows), np.float64).reshape(1, -1)
+                try:
+                    mine = np.asarray(pick(values, rows), np.float64).reshape(1, -1)
+                except KeyError:
+                    continue
                 if mine.shape != written.shape:
                     continue
                 gaps = np.abs(written - mine)
@@ -155,6 +165,23 @@ class Diagnoser:
             if out:
                 return sorted(out, key=lambda m: m.error)
         return []
+
+
+def _as_far_as(nodes: Any, inputs: Any, backend: Any, arrays: list[Any]) -> dict[str, Any]:
+    """The nodes run in order until one cannot take what it is given (a mistake that changes a
+    shape, as a padding left out): the values computed up to there."""
+    try:
+        return run_nodes(nodes, inputs, backend, arrays)
+    except (ValueError, IndexError):
+        values = {name: backend.inputs(a) for name, a in zip(inputs, arrays)}
+        with np.errstate(all="ignore"):
+            for node in nodes:
+                try:
+                    values[node.output] = node.op.forward(backend, *[values[k]
+                                                                     for k in node.inputs])
+                except (ValueError, IndexError, KeyError):
+                    break
+        return values
 
 
 def _first_changed(mistake: Mistake, graph: Graph) -> int:

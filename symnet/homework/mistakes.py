@@ -251,7 +251,7 @@ def _activations_on_outputs(graph: Graph, last: set[int]) -> list[tuple[Mistake,
     found = []
     for i in sorted(last):
         node = graph.nodes[i]
-        if node.op.activation:
+        if node.op.is_activation:
             continue
         for fn in hidden.values():
             name = fn.name or fn.key

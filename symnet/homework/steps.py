@@ -107,12 +107,9 @@ def read_steps(steps: Any, graph: Graph) -> dict[str, Numbers]:
         if len(calls[name]) > 1:
             raise InvalidInputError(f"steps: layer {name!r} is used {len(calls[name])} times "
                                     "in the model, so its values are ambiguous")
-        numbers = read_numbers(values, f"steps[{name!r}]")
-        size = int(np.prod(graph.shapes[calls[name][0].output]))
-        if numbers.size != size:
-            raise InvalidInputError(f"steps[{name!r}]: layer {name!r} has {size} value(s), "
-                                    f"received {numbers.size}")
-        out[name] = numbers
+        # A size other than the layer's is judged later: a mistake (a padding left out, a
+        # stride taken as 1) may give it.
+        out[name] = read_numbers(values, f"steps[{name!r}]")
     return out
 
 
@@ -163,6 +160,14 @@ def check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: dict[str,
                 raise InvalidInputError(f"the network's values for layer {name!r} are not "
                                         "finite numbers: float32 overflowed or a weight is "
                                         "NaN/Inf, so no step can be graded against them")
+            if got.size != expected.size:
+                verdict, match = _resized_step(diagnoser, arrays, call, got, expected, own,
+                                               policy)
+                first = first if any(v.status == "wrong" for v in verdicts) else match
+                verdicts.append(verdict)
+                values[call.output] = np.asarray(own, np.float64).reshape(
+                    (1,) + graph.shapes[call.output])
+                continue
             verdict = _judge_step(graph, call, got, expected, own, values, diagnoser, policy)
             if verdict.status == "wrong" and not any(v.status == "wrong" for v in verdicts):
                 first = _first_wrong(diagnoser, arrays, call, got, steps, policy)
@@ -173,6 +178,26 @@ def check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: dict[str,
         shape = (1,) + graph.shapes[call.output]
         values[call.output] = np.asarray(own, np.float64).reshape(shape)
     return verdicts, first
+
+
+def _resized_step(diagnoser: Diagnoser, arrays: list[np.ndarray], call: LayerCall,
+                  got: Numbers, expected: np.ndarray, own: np.ndarray, policy: Policy
+                  ) -> tuple[StepVerdict, Match | None]:
+    """A layer written with another number of values than it has: wrong, and diagnosed when
+    a mistake gives exactly those values; a clear error when none does."""
+    name = call.layer.name
+
+    def pick(values: dict[str, Any], rows: slice) -> np.ndarray:
+        return np.asarray(values[call.output], np.float64)[rows].reshape(1, -1)
+
+    matches = diagnoser.matching(arrays, got, pick, policy)
+    if not matches:
+        raise InvalidInputError(f"steps[{name!r}]: layer {name!r} has {expected.size} "
+                                f"value(s), received {got.size}")
+    mistake = matches[0].mistake
+    verdict = StepVerdict(name, "wrong", (), expected, got.values, own, mistake.code,
+                          mistake.message, ())
+    return verdict, matches[0]
 
 
 def _judge_step(graph: Graph, call: LayerCall, got: Numbers, expected: np.ndarray,

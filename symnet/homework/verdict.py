@@ -66,7 +66,7 @@ class Verdict:
         lines = [f"{head}: {_capital(self.diagnosis.message)}"]
         if self.expected is not None and self.got is not None:
             lines.append(f"expected {_show(self.expected)}, got {_show(self.got)}"
-                         + (f" (abs error {self.abs_error:.3g})" if self.abs_error else ""))
+                         + _gap(self.expected, self.got, self.abs_error))
         if self.first_wrong_step:
             lines.append(f"first wrong step: {self.first_wrong_step}")
         for step in self.steps:
@@ -129,7 +129,15 @@ def _show(v: Any) -> str:
     return shown if arr.size == 1 else f"[{shown}]"
 
 
+def _gap(expected: Any, got: Any, abs_error: float | None) -> str:
+    if np.size(expected) != np.size(got):
+        return f" ({np.size(got)} values where the layer has {np.size(expected)})"
+    return f" (abs error {abs_error:.3g})" if abs_error else ""
+
+
 def _errors(got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    if np.shape(got) != np.shape(expected):  # a step of another size: no entrywise error
+        return math.inf, math.inf
     abs_error = float(np.max(np.abs(got - expected)))
     scale = float(np.max(np.abs(expected)))
     return abs_error, abs_error / scale if scale else math.inf

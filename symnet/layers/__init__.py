@@ -183,6 +183,13 @@ class LayerContext:
         """Equations that define the formula's notation (shown by reports)."""
         self.definitions.extend(definitions)
 
+    @staticmethod
+    def tex(symbol: Any) -> str:
+        """A symbol in LaTeX, braced so that it takes sub- and superscripts."""
+        from ..report.latex import latex
+
+        return "{" + latex(symbol) + "}"
+
     # --- numbers ------------------------------------------------------------------------
 
     def reject(self, why: str) -> UnsupportedLayerError:

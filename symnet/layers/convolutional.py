@@ -85,28 +85,27 @@ def _transposed_window(ctx: LayerContext, spatial: tuple[int, ...], kernel: tupl
 
 def _define_convolution(ctx: LayerContext, op: Conv) -> None:
     """What ``⋆`` computes, with this layer's strides, dilation and padding."""
-    w, kernel, x = op.window, str(op.kernel.symbol), str(ctx.input_symbols[0])
+    w, kernel, text = op.window, ctx.tex(op.kernel.symbol), str(op.kernel.symbol)
     subs = {"s": w.strides, "d": w.dilation, "p": w.pad_before}
     given = ", ".join(f"{k} = {v if len(v) > 1 else v[0]}" for k, v in subs.items())
     if w.transpose:
         ctx.define(Definition(
             rf"\left({kernel} \star^{{\top}} x\right)_{{o, j}} = \sum_{{a, i, c \,:\, "
             rf"s\,i + d\,a - p = o}} {kernel}_{{a, j, c}}\, x_{{i, c}}",
-            f"({kernel} ⋆ᵀ x)[o, j] = Σ over a, i, c with s·i + d·a − p = o of "
-            f"{kernel}[a, j, c]·x[i, c]; {given}"))
+            f"({text} ⋆ᵀ x)[o, j] = Σ over a, i, c with s·i + d·a − p = o of "
+            f"{text}[a, j, c]·x[i, c]; {given}"))
     elif op.layout == DEPTHWISE:
         ctx.define(Definition(
             rf"\left({kernel} \star x\right)_{{o,\, c m + q}} = \sum_{{a}} {kernel}_{{a, c, q}}"
             rf"\, x_{{s\,o + d\,a - p,\; c}}",
-            f"({kernel} ⋆ x)[o, c·m + q] = Σ_a {kernel}[a, c, q]·x[s·o + d·a − p, c] (each "
+            f"({text} ⋆ x)[o, c·m + q] = Σ_a {text}[a, c, q]·x[s·o + d·a − p, c] (each "
             f"channel alone, x = 0 outside); {given}"))
     else:
         ctx.define(Definition(
             rf"\left({kernel} \star x\right)_{{o, j}} = \sum_{{a, c}} {kernel}_{{a, c, j}}\,"
             rf" x_{{s\,o + d\,a - p,\; c}}",
-            f"({kernel} ⋆ x)[o, j] = Σ_(a, c) {kernel}[a, c, j]·x[s·o + d·a − p, c] "
+            f"({text} ⋆ x)[o, j] = Σ_(a, c) {text}[a, c, j]·x[s·o + d·a − p, c] "
             f"(Keras' cross-correlation: the kernel is not flipped; x = 0 outside); {given}"))
-    del x
 
 
 def convolve(ctx: LayerContext, kernel_name: str = "kernel", layout: int = ORDINARY) -> int:
@@ -135,7 +134,7 @@ def convolve(ctx: LayerContext, kernel_name: str = "kernel", layout: int = ORDIN
                 DEPTHWISE: f"{kernel_size + (c_in, c_out // c_in)}"}[layout]
     kernel = ctx.param(kernel_name, "W", f"{kernel_name}, shape {shape_in}: the weights of "
                        f"each tap of the {'×'.join(map(str, kernel_size))} window")
-    op = Conv(kernel, w, groups, layout, c_in, c_out)
+    op = Conv(kernel, w, groups, layout, c_in, c_out, padding)
     value = ctx.apply(op, value)
     _define_convolution(ctx, op)
     if bool(c.get("use_bias", True)) and "bias" in ctx._weights:
@@ -220,7 +219,7 @@ def pooling(ctx: LayerContext) -> int:
     strides = _tuple(c.get("strides") or c["pool_size"], rank)
     padding = str(c.get("padding", "valid")).lower()
     w = window(ctx, spatial, size, strides, (1,) * rank, padding)
-    value = ctx.apply(Pool(w, kind), value)
+    value = ctx.apply(Pool(w, kind, padding), value)
     ctx.constants.update(pool_size=size, strides=strides, padding=padding)
     ctx.note = (f"the {'largest' if kind == 'max' else 'mean'} entry of each "
                 f"{'×'.join(map(str, size))} window, per channel; " + _shape_note(w, padding))

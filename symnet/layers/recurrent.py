@@ -34,41 +34,42 @@ def _check(ctx: LayerContext) -> None:
                          f"{ctx.input_shape}")
 
 
-def _define(ctx: LayerContext, cell: str, reset_after: bool, sym: dict[str, str]) -> None:
+def _define(ctx: LayerContext, cell: str, reset_after: bool, sym: dict[str, Any]) -> None:
     x, h, c = "x_t", "h_{t-1}", "c_{t-1}"
-    W, U, b = sym["W"], sym["U"], sym["b"]
+    W, U, b = (ctx.tex(sym[k]) for k in "WUb")
+    tW, tU, tb = (str(sym[k]) for k in "WUb")
     if cell == "simple":
         ctx.define(Definition(
             rf"h_t = \phi\left(x_t {W} + h_{{t-1}} {U} + {b}\right),\quad h_0 = 0",
-            f"h_t = φ(x_t·{W} + h_(t−1)·{U} + {b}), h_0 = 0"))
+            f"h_t = φ(x_t·{tW} + h_(t−1)·{tU} + {tb}), h_0 = 0"))
         return
     gates = CELLS[cell]
     blocks = ", ".join(f"{g} ({_GATES[g]})" for g in gates)
     ctx.define(Definition(
         rf"{W} = \left[{' '.join(f'{W}^{{{g}}}' for g in gates)}\right]",
-        f"{W}, {U} and {b} hold the gates' columns side by side, in Keras' order: {blocks}"))
+        f"{tW}, {tU} and {tb} hold the gates' columns side by side, in Keras' order: {blocks}"))
     if cell == "lstm":
         lines = [(rf"{g}_t = \sigma\left({x} {W}^{{{g}}} + {h} {U}^{{{g}}} + {b}^{{{g}}}\right)",
-                  f"{g}_t = σ(x_t·{W}^{g} + h_(t−1)·{U}^{g} + {b}^{g})") for g in "ifo"]
+                  f"{g}_t = σ(x_t·{tW}^{g} + h_(t−1)·{tU}^{g} + {tb}^{g})") for g in "ifo"]
         lines += [(rf"\tilde c_t = \tanh\left({x} {W}^{{c}} + {h} {U}^{{c}} + {b}^{{c}}\right)",
-                   f"c̃_t = tanh(x_t·{W}^c + h_(t−1)·{U}^c + {b}^c)"),
+                   f"c̃_t = tanh(x_t·{tW}^c + h_(t−1)·{tU}^c + {tb}^c)"),
                   (rf"c_t = f_t \odot {c} + i_t \odot \tilde c_t,\quad h_t = o_t \odot "
                    r"\tanh\left(c_t\right),\quad h_0 = c_0 = 0",
                    "c_t = f_t ⊙ c_(t−1) + i_t ⊙ c̃_t, h_t = o_t ⊙ tanh(c_t), h_0 = c_0 = 0")]
     else:
-        rb = "b'" if reset_after else b
+        rb = b + "'" if reset_after else b
         lines = [(rf"{g}_t = \sigma\left({x} {W}^{{{g}}} + {h} {U}^{{{g}}} + {b}^{{{g}}}"
                   + (rf" + {rb}^{{{g}}}" if reset_after else "") + r"\right)",
-                  f"{g}_t = σ(x_t·{W}^{g} + h_(t−1)·{U}^{g} + {b}^{g}"
-                  + (f" + {rb}^{g}" if reset_after else "") + ")") for g in "zr"]
+                  f"{g}_t = σ(x_t·{tW}^{g} + h_(t−1)·{tU}^{g} + {tb}^{g}"
+                  + (f" + {tb}'^{g}" if reset_after else "") + ")") for g in "zr"]
         if reset_after:
             lines.append((rf"\tilde h_t = \tanh\left({x} {W}^{{h}} + {b}^{{h}} + r_t \odot "
-                          rf"\left({h} {U}^{{h}} + b'^{{h}}\right)\right)",
-                          f"h̃_t = tanh(x_t·{W}^h + {b}^h + r_t ⊙ (h_(t−1)·{U}^h + b'^h))"))
+                          rf"\left({h} {U}^{{h}} + {rb}^{{h}}\right)\right)",
+                          f"h̃_t = tanh(x_t·{tW}^h + {tb}^h + r_t ⊙ (h_(t−1)·{tU}^h + {tb}'^h))"))
         else:
             lines.append((rf"\tilde h_t = \tanh\left({x} {W}^{{h}} + \left(r_t \odot {h}"
                           rf"\right) {U}^{{h}} + {b}^{{h}}\right)",
-                          f"h̃_t = tanh(x_t·{W}^h + (r_t ⊙ h_(t−1))·{U}^h + {b}^h)"))
+                          f"h̃_t = tanh(x_t·{tW}^h + (r_t ⊙ h_(t−1))·{tU}^h + {tb}^h)"))
         lines.append((rf"h_t = z_t \odot {h} + \left(1 - z_t\right) \odot \tilde h_t,\quad "
                       "h_0 = 0", "h_t = z_t ⊙ h_(t−1) + (1 − z_t) ⊙ h̃_t, h_0 = 0"))
     ctx.define(*[Definition(latex, text) for latex, text in lines])
@@ -117,8 +118,8 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
         outputs.append(run("last"))
         if cell == "lstm":
             outputs.append(run("carry"))
-    _define(ctx, cell, reset_after, {k: str(getattr(p, "symbol", k)) for k, p in
-                                     (("W", kernel), ("U", recurrent), ("b", bias or kernel))})
+    _define(ctx, cell, reset_after, {"W": kernel.symbol, "U": recurrent.symbol,
+                                     "b": (bias or kernel).symbol})
     ctx.note = (f"unrolled over {steps} steps from a zero state"
                 + (", the sequence read backwards" if backwards else "")
                 + ("; every step's output" if sequences else "; the last step's output"))

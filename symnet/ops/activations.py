@@ -111,7 +111,7 @@ class Elementwise(Op):
     fixed: tuple[np.ndarray, np.ndarray] | None = None
     rowwise = True
     entrywise = True
-    activation = True
+    is_activation = True
 
     @property
     def piecewise_linear(self) -> bool:
@@ -158,7 +158,7 @@ class Softmax(Op):
     axis: int = -1
     """The per-sample axis it normalises along."""
     sample_shape: tuple[int, ...] = ()
-    activation = True
+    is_activation = True
 
     @property
     def rowwise(self) -> bool:  # type: ignore[override]
@@ -215,7 +215,7 @@ class PReLU(Op):
 
     alpha: Param
     entrywise = True
-    activation = True
+    is_activation = True
     affine = False
 
     @property

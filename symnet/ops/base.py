@@ -24,8 +24,8 @@ from ..functions import number
 if TYPE_CHECKING:
     from ..backends import Backend
 
-__all__ = ["Constant", "Op", "Param", "Rewrite", "aligned", "along", "broadcast_row",
-           "matrix_shape", "spread"]
+__all__ = ["Constant", "Op", "Param", "Rewrite", "Worked", "aligned", "along", "broadcast_row",
+           "matrix_shape", "numbers_latex", "numbers_text", "spread"]
 
 
 def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -149,7 +149,7 @@ class Op:
     """Affine in its input (``as_affine`` gives the map)."""
     entrywise: ClassVar[bool] = False
     """Acts entry by entry (output entry i depends on input entry i only)."""
-    activation: ClassVar[bool] = False
+    is_activation: ClassVar[bool] = False
     """An activation function: what a student forgets when they forget the activation."""
     identity: ClassVar[bool] = False
     """The identity at inference."""
@@ -205,3 +205,32 @@ class Op:
     def describe(self) -> str:
         """A few words: what the op is."""
         return type(self).__name__
+
+    def by_hand(self, inputs: list[np.ndarray], output: np.ndarray) -> tuple[Worked, ...]:
+        """How one entry of the output is computed, with the numbers of one sample (float64
+        per-sample arrays): lines for the trace. Ops whose entries are plain to see give
+        none."""
+        return ()
+
+
+@dataclass(frozen=True)
+class Worked:
+    """One line of a calculation done by hand, in LaTeX and in plain text."""
+
+    latex: str
+    text: str
+
+
+def numbers_latex(values: np.ndarray, digits: int = 4) -> str:
+    """A small array as a LaTeX matrix (a vector as one row)."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr.reshape(1, -1) if arr.ndim <= 1 else arr.reshape(-1, arr.shape[-1])
+    rows = [" & ".join(f"{v:.{digits}g}" for v in row) for row in arr]
+    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def numbers_text(values: np.ndarray, digits: int = 4) -> str:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim <= 1:
+        return "[" + ", ".join(f"{v:.{digits}g}" for v in arr.reshape(-1)) + "]"
+    return "[" + ", ".join(numbers_text(row, digits) for row in arr) + "]"

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import functions as fx
 from ..functions.convolution import Window
-from .base import Op, Param, Rewrite
+from .base import Op, Param, Rewrite, Worked, numbers_latex, numbers_text
 
 __all__ = ["Conv", "GlobalPool", "Pool", "gather_windows"]
 
@@ -44,6 +44,7 @@ class Conv(Op):
     layout: int = ORDINARY
     in_channels: int = 0
     out_channels: int = 0
+    padding: str = "valid"
     affine = True
 
     def formula(self, x: Any) -> Any:
@@ -80,6 +81,38 @@ class Conv(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return self.window.size * (self.in_channels // self.groups) * (sizes[0] + 2)
 
+    def by_hand(self, inputs: list[np.ndarray], output: np.ndarray) -> tuple[Worked, ...]:
+        w = self.window
+        out = output.reshape(w.positions, self.out_channels)
+        p, j = np.unravel_index(int(np.argmax(np.abs(out))), out.shape)
+        taps = w.taps()[p]
+        x = inputs[0].reshape(math.prod(w.in_spatial), -1)
+        per_in = self.in_channels // self.groups
+        group = j // (self.out_channels // self.groups)
+        channels = range(group * per_in, (group + 1) * per_in)
+        from ..backends import FloatBackend
+
+        kernel = self._kernel(FloatBackend(np.float64))[:, :, j]
+        where = tuple(int(v) for v in np.unravel_index(p, w.out_spatial))
+        lines = [_position_line(w, where, j, "the output entry largest in magnitude")]
+        total = 0.0
+        for k, c in enumerate(list(channels)[:4]):
+            patch = np.where(taps >= 0, x[np.maximum(taps, 0), c], 0.0).reshape(w.kernel)
+            weights = kernel[:, k].reshape(w.kernel)
+            part = float(np.sum(patch * weights))
+            total += part
+            label = f"input channel {c}" if per_in > 1 else "the window"
+            lines.append(Worked(
+                rf"\sum {numbers_latex(patch)} \odot {numbers_latex(weights)} = {part:.6g}",
+                f"{label}: Σ {numbers_text(patch)} ⊙ {numbers_text(weights)} = {part:.6g}"))
+        if per_in > 4:
+            rest = float(out[p, j]) - total
+            lines.append(Worked(rf"\text{{{per_in - 4} more channels}}: {rest:.6g}",
+                                f"the {per_in - 4} other input channels add {rest:.6g}"))
+        lines.append(Worked(rf"\text{{sum}} = {float(out[p, j]):.6g}",
+                            f"sum over the window: {float(out[p, j]):.6g}"))
+        return tuple(lines)
+
     def scaled(self, scale: np.ndarray) -> Conv:
         """The convolution with output channel j multiplied by ``scale[j]`` (float64)."""
         k = np.asarray(self.kernel.value, np.float64)
@@ -105,6 +138,7 @@ class Conv(Op):
                 "kernel_flipped", "{layer} was computed as a true convolution, the kernel "
                 "flipped: Keras computes a cross-correlation, tap a of the kernel times input "
                 "s·o + d·a − p.", replace(self, kernel=flipped)))
+        out.extend(_window_mistakes(self, self.window, self.padding))
         return tuple(out)
 
     def describe(self) -> str:
@@ -119,6 +153,7 @@ class Pool(Op):
 
     window: Window
     reduction: str = "max"
+    padding: str = "valid"
     entrywise = False
 
     @property
@@ -159,10 +194,25 @@ class Pool(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return self.window.size * (sizes[0] + 1)
 
+    def by_hand(self, inputs: list[np.ndarray], output: np.ndarray) -> tuple[Worked, ...]:
+        w = self.window
+        out = output.reshape(w.positions, -1)
+        p, c = np.unravel_index(int(np.argmax(np.abs(out))), out.shape)
+        taps = w.taps()[p]
+        x = inputs[0].reshape(math.prod(w.in_spatial), -1)
+        values = x[taps[taps >= 0], c]
+        where = tuple(int(v) for v in np.unravel_index(p, w.out_spatial))
+        name = "max" if self.reduction == "max" else "mean"
+        return (_position_line(w, where, c, "the output entry largest in magnitude"),
+                Worked(rf"\{name if name == 'max' else 'operatorname{mean}'}"
+                       rf"{numbers_latex(values)} = {float(out[p, c]):.6g}",
+                       f"{name} of {numbers_text(values)} = {float(out[p, c]):.6g}"))
+
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         other = "average" if self.reduction == "max" else "max"
         return (Rewrite("wrong_pooling", f"{{layer}} was computed as {other} pooling: it is "
-                        f"{self.reduction} pooling.", replace(self, kind=other)),)
+                        f"{self.reduction} pooling.", replace(self, reduction=other)),
+                *_window_mistakes(self, self.window, self.padding))
 
     def describe(self) -> str:
         size = "×".join(str(k) for k in self.window.kernel)
@@ -206,3 +256,30 @@ class GlobalPool(Op):
 
     def describe(self) -> str:
         return f"global {self.reduction} pooling"
+
+
+def _position_line(w: Window, where: tuple[int, ...], channel: int, why: str) -> Worked:
+    reads = ", ".join(f"{max(s * o - p, 0)}..{min(s * o - p + (k - 1) * d, n - 1)}"
+                      for o, s, p, k, d, n in zip(where, w.strides, w.pad_before, w.kernel,
+                                                  w.dilation, w.in_spatial))
+    shown = ", ".join(map(str, where))
+    text = (f"output position ({shown}), channel {channel} ({why}): its window reads input "
+            f"positions {reads} on each axis" + (" (zeros outside)" if any(w.pad_before) else ""))
+    return Worked(rf"\text{{{text}}}", text)
+
+
+def _window_mistakes(op: Any, window: Window, padding: str) -> list[Rewrite]:
+    """The padding left out, or the stride taken as 1: the window as a student drew it."""
+    out = []
+    if (padding == "same" and any(window.pad_before)) or padding == "causal":
+        out.append(Rewrite("padding_ignored", "{layer} was computed without its zero padding "
+                           f"(padding='{padding}'): the window also slides over the zeros "
+                           "around the input, so the output keeps its size.",
+                           replace(op, window=window.redrawn("valid"))))
+    if any(s > 1 for s in window.strides):
+        redrawn = window.redrawn("same" if padding == "same" else "valid",
+                                 (1,) * window.rank)
+        out.append(Rewrite("stride_ignored", f"{{layer}} was computed with stride 1: the "
+                           f"window moves {window.strides} positions at a time.",
+                           replace(op, window=redrawn)))
+    return out

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import functions as fx
 from .activations import Fn
-from .base import Op, Param, Rewrite
+from .base import Op, Param, Rewrite, Worked, numbers_latex, numbers_text
 
 __all__ = ["CELLS", "Recurrent", "emitted", "run_recurrence", "step"]
 
@@ -149,6 +149,32 @@ class Recurrent(Op):
         per_step = (features + self.units) * 3 * len(CELLS[self.cell])
         # Every step holds the previous one: the expression grows geometrically with the steps.
         return float(min((per_step + 1.0) ** min(steps, 40) * (sizes[0] + 1), 1e18))
+
+    def by_hand(self, inputs: list[np.ndarray], output: np.ndarray) -> tuple[Worked, ...]:
+        from ..backends import FloatBackend
+
+        backend = FloatBackend(np.float32)
+        weights = (backend.weight(self.kernel), backend.weight(self.recurrent_kernel),
+                   None if self.bias is None else backend.weight(self.bias))
+        x = np.asarray(inputs[0], np.float32)[None]
+        batch, steps = 1, x.shape[1]
+        state: tuple[Any, ...] = (np.zeros((batch, self.units), np.float32),) * (
+            2 if self.cell == "lstm" else 1)
+        order = list(range(steps - 1, -1, -1) if self.go_backwards else range(steps))
+        lines = []
+        for n, t in enumerate(order):
+            state = step(backend, self.cell, x[:, t, :], state, *weights, self.activation,
+                         self.recurrent_activation, self.reset_after)
+            if n < 6 or n == len(order) - 1:
+                h = state[0][0]
+                label = f"h_{n + 1}"
+                extra = "" if self.cell != "lstm" else f", c_{n + 1} = {numbers_text(state[1][0])}"
+                lines.append(Worked(rf"{label} = {numbers_latex(h)}" + (
+                    rf",\ c_{{{n + 1}}} = {numbers_latex(state[1][0])}" if self.cell == "lstm"
+                    else ""), f"step {n + 1} (input x[{t}]): {label} = {numbers_text(h)}{extra}"))
+            elif n == 6:
+                lines.append(Worked(r"\vdots", "..."))
+        return tuple(lines)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         out = [Rewrite("recurrent_term_forgotten", "in {layer} the recurrent term h_{t−1} U "

@@ -87,6 +87,15 @@ class Reshape(Op):
     def describe(self) -> str:
         return "identity" if self.identity else f"reshape to {self.target_shape}"
 
+    def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
+        shape = tuple(self.input_shape)
+        if len(shape) < 2 or len(self.target_shape) != 1:
+            return ()
+        order = (len(shape) - 1, *range(len(shape) - 1))
+        return (Rewrite("flatten_order", "{layer} was flattened channel by channel: Keras "
+                        "flattens in row-major order, the last axis (the channels) fastest.",
+                        Rearrange("flatten", shape, tuple(self.target_shape), order)),)
+
 
 @dataclass(frozen=True, eq=False)
 class Concat(Op):

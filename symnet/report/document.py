@@ -39,6 +39,8 @@ def render_latex(data: dict[str, Any]) -> str:
     for layer in data["layers"]:
         out.append(rf"\paragraph{{{e(layer['name'])} ({e(layer['kind'])})}}")
         out.append(_display(layer["formula"]["latex"]))
+        for d in layer.get("definitions", []):
+            out.append("where " + _display(d["latex"]))
         if layer["note"]:
             out.append(e(layer["note"], limit=None) + r"\par")
         for p in layer["parameters"]:
@@ -81,6 +83,8 @@ def _latex_sample(data: dict[str, Any], e: Any) -> list[str]:
         out.append(rf"\paragraph{{{e(step['layer'])}}}")
         out.append(_display(step["substituted_latex"]))
         out.append(_display(step["value_latex"]))
+        for w in step.get("worked", []):
+            out.append(_display(w["latex"]))
     # Escaped text line by line, never verbatim: the summary holds names from the model file.
     out.append(r"\subsection*{Why this value}{\footnotesize\ttfamily")
     out += [e(line, limit=None) + r"\\" for line in data["why"]["summary"].splitlines()]
@@ -105,6 +109,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     for layer in data["layers"]:
         out += [f"### {m(layer['name'])} ({m(layer['kind'])})", "", "$$", layer["formula"]["latex"],
                 "$$", ""]
+        for d in layer.get("definitions", []):
+            out += ["where", "", "$$", d["latex"], "$$", ""]
         if layer["note"]:
             out += [m(layer["note"], limit=None), ""]
         for p in layer["parameters"]:
@@ -131,6 +137,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         out += [f"## At input {data['evaluation']['input']}", ""]
         for step in data["trace"]:
             out += [f"### {m(step['layer'])}", "", "$$", step["substituted_latex"], "$$", ""]
+            for w in step.get("worked", []):
+                out += ["$$", w["latex"], "$$", ""]
         out += ["## Why this value", "", markdown_code_fence(data["why"]["summary"].rstrip()), ""]
     if data.get("agreement"):
         out += [f"*{m(data['agreement']['text'], limit=None)}.*", ""]
@@ -157,8 +165,13 @@ def render_mathml(data: dict[str, Any]) -> str:
         for o in data["closed_form"]["outputs"]:
             out.append(formula("closed_form", f"{o['name']} = " + " ".join(o["latex_lines"]),
                                output=o["name"]))
+    for layer in data["layers"]:
+        for d in layer.get("definitions", []):
+            out.append(formula("definition", d["latex"], layer=layer["name"]))
     for step in data.get("trace", []):
         out.append(formula("trace", step["substituted_latex"], layer=step["layer"]))
+        for w in step.get("worked", []):
+            out.append(formula("by_hand", w["latex"], layer=step["layer"]))
     if data.get("agreement"):
         out.append(f"  <agreement>{xml_text(data['agreement']['text'], limit=None)}</agreement>")
     out += ["</symnet-report>", ""]

@@ -53,6 +53,8 @@ def render_html(data: dict[str, Any], plot: str | None = None) -> str:
     for layer in data["layers"]:
         out.append(f"<h3><code>{e(layer['name'])}</code> ({e(layer['kind'])})</h3>")
         out.append(mathml(layer["formula"]["latex"]))
+        for d in layer.get("definitions", []):
+            out.append("<p class=note>where</p>" + mathml(d["latex"]))
         if layer["note"]:
             out.append(f'<p class="note">{t(layer["note"])}</p>')
         if layer["parameters"]:
@@ -89,6 +91,7 @@ def render_html(data: dict[str, Any], plot: str | None = None) -> str:
         for step in data["trace"]:
             out.append(f"<h3><code>{e(step['layer'])}</code></h3>")
             out.append(mathml(step["substituted_latex"]))
+            out += [mathml(w["latex"]) for w in step.get("worked", [])]
         out.append(f"<h2>Why this value</h2><pre>{t(data['why']['summary'])}</pre>")
     if data.get("agreement"):
         out.append(f'<p class="note">{t(data["agreement"]["text"])}.</p>')

@@ -175,6 +175,7 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
             "trainable_count": layer.trainable_count,
             "non_trainable_count": layer.non_trainable_count,
             "formula": _formula(layer.formula),
+            "definitions": [{"latex": d.latex, "text": d.text} for d in layer.definitions],
             "note": layer.note,
             "constants": {k: v for k, v in layer.constants.items()},
             "parameters": [{
@@ -265,6 +266,7 @@ def _trace(net: Any, x: Any, settings: ReportSettings) -> list[dict[str, Any]]:
             "value_latex": matrix_latex(value, settings),
             "active": None if step.active is None else np.asarray(step.active).reshape(-1)
             .astype(bool).tolist(),
+            "worked": [{"latex": w.latex, "text": w.text} for w in step.worked],
         })
     return steps
 

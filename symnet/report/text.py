@@ -102,6 +102,7 @@ def render_text(data: dict[str, Any]) -> str:
     for layer in data["layers"]:
         out.append(f"  {terminal_text(layer['name'], limit=200)} ({layer['kind']}): "
                    f"{layer['formula']['text']}")
+        out += [f"      where {d['text']}" for d in layer.get("definitions", [])]
         if layer["note"]:
             out.append(f"      {layer['note']}")
         for p in layer["parameters"]:
@@ -125,6 +126,10 @@ def render_text(data: dict[str, Any]) -> str:
     if "evaluation" in data:
         ev = data["evaluation"]
         out += ["", f"At input {ev['input']}: output {ev['output']} ({ev['precision']})"]
+        for step in data.get("trace", []):
+            if step.get("worked"):
+                out.append(f"  {step['layer']}, by hand:")
+                out += [f"    {w['text']}" for w in step["worked"]]
         out += ["", "Why this value:"] + [f"  {line}" for line in
                                           data["why"]["summary"].rstrip().splitlines()]
     if data.get("agreement"):
