@@ -231,7 +231,7 @@ def test_flattening_channel_by_channel_is_diagnosed(keras):
 
 def test_trace_works_one_convolution_entry_by_hand(keras):
     model = model_of(keras, (5, 5, 2), keras.layers.Conv2D(2, 3), seed=18)
-    kernel, bias = (w.astype(np.float64) for w in model.layers[0].get_weights())
+    kernel, _ = (w.astype(np.float64) for w in model.layers[0].get_weights())
     x = data((5, 5, 2), n=1, seed=19)[0].astype(np.float64)
     step = symnet.explain(model).trace(x).steps[-1]
     texts = [w.text for w in step.worked]
