@@ -137,14 +137,19 @@ def _grade(net: Any, args: argparse.Namespace) -> int:
 def _exercise(args: argparse.Namespace) -> int:
     from .homework.exercise import make_exercise, read_roster
 
-    widths = parse_vector(args.layers, "--layers")
+    if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
+        raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a {args.kind} "
+                                "exercise has a fixed shape")
+    widths = parse_vector(args.layers or "3", "--layers")
     if any(w != int(w) for w in widths):
         raise InvalidInputError(f"--layers: whole numbers of units, received {args.layers!r}")
     students = read_roster(args.students) if args.students else None
     folder = Path(args.output or f"exercise-{args.seed}")
-    for path in make_exercise(args.seed, folder, [int(w) for w in widths], args.inputs,
-                              pdf=args.pdf, students=students, digits=args.digits,
-                              multiple_choice=args.multiple_choice, moodle=args.moodle):
+    for path in make_exercise(args.seed, folder, [int(w) for w in widths],
+                              2 if args.inputs is None else args.inputs, pdf=args.pdf,
+                              students=students, digits=args.digits,
+                              multiple_choice=args.multiple_choice, moodle=args.moodle,
+                              kind=args.kind):
         sys.stderr.write(f"wrote {path}\n")
     return EXIT_OK
 
@@ -231,9 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sheet (.tex, .html) and the answer key (key.txt, steps.json).")
     exercise.add_argument("--seed", type=_seed_arg, required=True,
                           help="the exercise's number (0 or more)")
-    exercise.add_argument("--layers", default="3", metavar="W1,W2,...",
-                          help="hidden layer widths (default: 3)")
-    exercise.add_argument("--inputs", type=int, default=2, help="input features (default: 2)")
+    exercise.add_argument("--kind", choices=("dense", "conv", "rnn"), default="dense",
+                          help="dense: a ReLU network (default); conv: a 5×5 image, a 2×2 "
+                          "filter and 2×2 max pooling; rnn: a simple RNN of 2 units over 3 "
+                          "steps")
+    exercise.add_argument("--layers", metavar="W1,W2,...",
+                          help="hidden layer widths of a dense exercise (default: 3)")
+    exercise.add_argument("--inputs", type=int,
+                          help="input features of a dense exercise (default: 2)")
     exercise.add_argument("--pdf", action="store_true",
                           help="also compile the sheets to PDF (needs pdflatex)")
     exercise.add_argument("--students", metavar="FILE",

@@ -262,3 +262,96 @@ def test_bad_exercise_arguments(keras, tmp_path, capsys, args):
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("symnet: error:") and "Traceback" not in err
+
+
+# --- a small convolution and a small RNN, computed here with numpy ------------------------
+
+def conv_by_hand(image, kernel, bias, v, c, *, flip=False, relu=True, pool="max"):
+    k = kernel[::-1, ::-1] if flip else kernel
+    z = np.array([[np.sum(image[i:i + 2, j:j + 2] * k) for j in range(4)] for i in range(4)])
+    h = np.maximum(z + bias, 0) if relu else z + bias
+    blocks = h.reshape(2, 2, 2, 2)
+    p = blocks.max(axis=(1, 3)) if pool == "max" else blocks.mean(axis=(1, 3))
+    return h, p, float(p.reshape(-1) @ v + c)
+
+
+def rnn_by_hand(x, kernel, recurrent, bias, v, c, *, recurrence=True):
+    h = np.zeros(2)
+    states = []
+    for x_t in x:
+        h = np.tanh(x_t @ kernel + (h @ recurrent if recurrence else 0) + bias)
+        states.append(h)
+    return states, float(h @ v + c)
+
+
+def test_a_convolution_exercise(keras, tmp_path, capsys):
+    assert main(["exercise", "--seed", "3", "--kind", "conv", "-o", str(tmp_path)]) == 0
+    capsys.readouterr()
+    model = keras.models.load_model(tmp_path / "exercise.keras")
+    (kernel, bias), (v, c) = (
+        [w.astype(np.float64) for w in model.get_layer(name).get_weights()]
+        for name in ("conv", "output"))
+    x = np.array([float(t) for t in (tmp_path / "input.txt").read_text().split(",")])
+    image = x.reshape(5, 5)
+    h, p, y = conv_by_hand(image, kernel[..., 0, 0], bias[0], v[:, 0], c[0])
+    steps = json.loads((tmp_path / "steps.json").read_text())
+    assert steps == {"conv": h.reshape(-1).tolist(), "pool": p.reshape(-1).tolist(),
+                     "output": [y]}
+    exercise = build_exercise(3, kind="conv")
+    wrong = {w.code: w.value for w in exercise.base.wrong}
+    assert wrong["kernel_flipped"] == conv_by_hand(image, kernel[..., 0, 0], bias[0], v[:, 0],
+                                                   c[0], flip=True)[2]
+    assert wrong["wrong_pooling"] == conv_by_hand(image, kernel[..., 0, 0], bias[0], v[:, 0],
+                                                  c[0], pool="average")[2]
+    assert wrong["missing_activation"] == conv_by_hand(image, kernel[..., 0, 0], bias[0],
+                                                       v[:, 0], c[0], relu=False)[2]
+    assert all(apart(y, value) for value in wrong.values())
+    net = symnet.explain(tmp_path / "exercise.keras")
+    assert symnet.check(net, x.reshape(5, 5, 1), steps=steps).correct
+    sheet = (tmp_path / "exercise.html").read_text()
+    assert sheet.count('class="blank"') == 16 + 16 + 4 + 1 and "<svg" not in sheet
+
+
+def test_an_rnn_exercise(keras, tmp_path):
+    written = make_exercise(4, tmp_path, kind="rnn", students=["Ana", "Bo"],
+                            multiple_choice=True)
+    assert tmp_path / "key.csv" in written
+    model = keras.models.load_model(tmp_path / "exercise.keras")
+    kernel, recurrent, bias = (w.astype(np.float64) for w in model.get_layer("rnn").get_weights())
+    v, c = (w.astype(np.float64) for w in model.get_layer("output").get_weights())
+    key = list(csv.DictReader(io.StringIO((tmp_path / "key.csv").read_text())))
+    exercise = build_exercise(4, kind="rnn", students=["Ana", "Bo"])
+    assert any(row["input"].startswith("'-") for row in key)  # graded below all the same
+    for row, variant in zip(key, exercise.variants, strict=True):
+        # an input that starts with a minus is guarded from spreadsheets as '-1,...
+        assert row["input"].startswith("'") == row["input"].startswith("'-")
+        x = np.array([float(t) for t in row["input"].lstrip("'").split(",")]).reshape(3, 1)
+        states, y = rnn_by_hand(x, kernel, recurrent, bias, v[:, 0], c[0])
+        assert float(row["answer"]) == pytest.approx(y, rel=1e-5)
+        np.testing.assert_allclose(variant.stages[1].values, states[1], rtol=1e-12)
+        assert all(0.05 < abs(s) < 0.97 for s in np.concatenate(states))  # no saturated tanh
+        wrong = {w.code: w.value for w in variant.wrong}
+        forgot = rnn_by_hand(x, kernel, recurrent, bias, v[:, 0], c[0], recurrence=False)[1]
+        assert wrong["recurrent_term_forgotten"] == pytest.approx(forgot, rel=1e-12)
+        answer = f"{y:.4g}"
+        net = symnet.explain(tmp_path / "exercise.keras")
+        assert symnet.check(net, x, answer=answer).correct
+        assert symnet.check(net, x, answer=f"{forgot:.4g}").diagnosis.code == \
+            "recurrent_term_forgotten"
+    # the class sheet as written, filled in with the right answers, grades all correct
+    filled = list(csv.reader(io.StringIO((tmp_path / "class.csv").read_text())))
+    for line, row in zip(filled[1:], key, strict=True):
+        line[2] = row["answer"]
+    with (tmp_path / "class.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(filled)
+    from symnet.homework.grade import grade_file
+
+    graded = grade_file(symnet.explain(tmp_path / "exercise.keras"), tmp_path / "class.csv")
+    assert [g.code for g in graded] == ["correct", "correct"]
+
+
+def test_kind_and_dense_shape_do_not_mix(keras, tmp_path, capsys):
+    assert main(["exercise", "--seed", "1", "--kind", "rnn", "--layers", "3",
+                 "-o", str(tmp_path / "out")]) == 2
+    assert "fixed shape" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

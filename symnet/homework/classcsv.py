@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 from ..errors import InvalidInputError
 from ..escape import csv_cell, terminal_text
 
-__all__ = ["MAX_CELL", "MAX_LINE", "Row", "open_class_csv", "read_rows", "write_csv"]
+__all__ = ["MAX_CELL", "MAX_LINE", "Row", "open_class_csv", "read_rows", "unguarded", "write_csv"]
 
 MAX_CELL = 100_000
 """Characters in one cell of a class CSV."""
@@ -142,6 +142,14 @@ def _rows(reader: Any, names: list[str]) -> Iterator[Row]:
             yield Row(reader.line_num, None, f"{len(cells)} cells for {len(names)} columns")
             continue
         yield Row(reader.line_num, {n: c.strip() for n, c in zip(names, cells)})
+
+
+def unguarded(cell: str) -> str:
+    """A cell as it was before ``csv_cell`` guarded it from spreadsheets: ``'-1,2`` (an input
+    written by ``symnet exercise`` that starts with a minus) reads as ``-1,2``."""
+    if cell.startswith("'") and cell[1:].lstrip(" ")[:1] in ("=", "+", "-", "@"):
+        return cell[1:]
+    return cell
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 from ..backends import FloatBackend
 from ..graph import Graph, LayerCall, Node
 from ..ops import Elementwise, Fn, Op, relu_fn
+from ..ops.recurrent import Recurrent
 
 __all__ = ["MAX_PAIRS", "Mistake", "catalogue", "pairs", "run_with"]
 
@@ -246,6 +247,8 @@ def _activations_on_outputs(graph: Graph, last: set[int]) -> list[tuple[Mistake,
     for i, node in enumerate(graph.nodes):
         if isinstance(node.op, Elementwise) and i not in last and node.op.fixed is None:
             hidden.setdefault(node.op.fn.key, node.op.fn)
+        elif isinstance(node.op, Recurrent) and node.op.activation is not None:
+            hidden.setdefault(node.op.activation.key, node.op.activation)
     if not hidden:
         hidden = {"relu": relu_fn()}
     found = []

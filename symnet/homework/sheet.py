@@ -9,9 +9,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import sympy as sp
-
 from ..escape import html_text, tex_text
 from .diagram import diagram, diagram_latex, diagram_svg
 
@@ -29,6 +26,8 @@ class Part:
     boxes: int
     names: tuple[str, ...]
     """LaTeX of each number's name, one per box."""
+    per_line: int = 0
+    """Boxes per line (a matrix's row length); 0: as many as fit."""
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,8 @@ class Sheet:
     parts: tuple[Part, ...]
     choices: tuple[tuple[str, str], ...]
     """(letter, value) of the multiple-choice final part; empty for a box."""
-    sizes: tuple[int, ...]
-
-
-def _matrix(values: np.ndarray) -> str:
-    from ..report.latex import latex
-
-    rows, cols = values.shape if values.ndim == 2 else (1, values.size)
-    flat = [sp.nsimplify(float(v)) for v in values.reshape(-1)]
-    return latex(sp.ImmutableMatrix(rows, cols, flat))
+    sizes: tuple[int, ...] | None
+    """Layer widths for the diagram; ``None``: no diagram."""
 
 
 def _number(value: float) -> str:
@@ -57,35 +49,19 @@ def _number(value: float) -> str:
 
 
 def build_sheet(exercise: Any, variant: Any, multiple_choice: bool) -> Sheet:
-    layers = len(exercise.widths)
-    definitions = [r"h^{(0)} = x"]
-    for k in range(1, layers + 1):
-        definitions.append(rf"z^{{({k})}} = h^{{({k - 1})}} W_{{{k}}} + b_{{{k}}}, \quad "
-                           rf"h^{{({k})}} = \max\left(0, z^{{({k})}}\right)")
-    definitions.append(rf"y = h^{{({layers})}} W_{{{layers + 1}}} + b_{{{layers + 1}}}")
-    for k in range(layers + 1):
-        definitions.append(rf"W_{{{k + 1}}} = {_matrix(exercise.weights[2 * k])}, \quad "
-                           rf"b_{{{k + 1}}} = {_matrix(exercise.weights[2 * k + 1])}")
-    definitions.append(rf"x = {_matrix(variant.x.astype(int))}")
-    parts = []
-    for k, width in enumerate(exercise.widths, start=1):
-        names = tuple(rf"z^{{({k})}}_{{{i}}}" for i in range(1, width + 1))
-        parts.append(Part(f"the values of layer {k} before the ReLU",
-                          rf"z^{{({k})}} = h^{{({k - 1})}} W_{{{k}}} + b_{{{k}}}", width, names))
-        parts.append(Part(f"the output of layer {k}",
-                          rf"h^{{({k})}} = \max\left(0, z^{{({k})}}\right)", width,
-                          tuple(n.replace("z", "h", 1) for n in names)))
-    parts.append(Part("the network's output", rf"y = h^{{({layers})}} W_{{{layers + 1}}} + "
-                      rf"b_{{{layers + 1}}}", 1, ("y",)))
+    shape = exercise.design
+    parts = tuple(Part(s.what, s.formula, s.values.size, s.entry_names(),
+                       s.values.shape[1] if s.values.ndim == 2 and s.values.shape[0] > 1
+                       else 0) for s in variant.stages)
     choices = tuple((letter, _number(value)) for letter, value, _ in variant.choices) \
         if multiple_choice else ()
     digits = exercise.digits
     task = (f"Compute by hand, for the input x below, the values of each layer and the "
             f"network's output y. Give every number to at least {digits} significant "
-            f"digit{'s' if digits > 1 else ''} (or exactly). The ReLU, max(0, t), is applied to "
-            "each entry.")
-    return Sheet(f"Exercise {exercise.seed}", variant.student, task, tuple(definitions),
-                 tuple(parts), choices, (exercise.inputs, *exercise.widths, 1))
+            f"digit{'s' if digits > 1 else ''} (or exactly). {shape.task_rule}")
+    return Sheet(f"Exercise {exercise.seed}", variant.student, task,
+                 tuple(shape.definitions(exercise.weights, variant.x)), parts, choices,
+                 shape.sizes)
 
 
 # --- HTML ---------------------------------------------------------------------------------
@@ -128,9 +104,9 @@ def sheet_html(sheet: Sheet) -> str:
     if sheet.student:
         out.append(f'<p class="student">for {html_text(sheet.student)}</p>')
     out += [f'<p class="task">{html_text(sheet.task, None)}</p>',
-            f"<figure>{diagram_svg(diagram(sheet.sizes))}"
-            "<figcaption>The network: every unit of a layer feeds every unit of the next."
-            "</figcaption></figure>", "<h2>The network</h2>"]
+            *([f"<figure>{diagram_svg(diagram(sheet.sizes))}<figcaption>The network: every "
+               "unit of a layer feeds every unit of the next.</figcaption></figure>"]
+              if sheet.sizes else []), "<h2>The network</h2>"]
     out += [_mathml(line) for line in sheet.definitions]
     out += ["<h2>Your answers</h2>", '<ol class="parts" type="a">']
     for i, part in enumerate(sheet.parts):
@@ -141,7 +117,9 @@ def sheet_html(sheet: Sheet) -> str:
                 f"<li>({letter}) {html_text(value)}</li>" for letter, value in sheet.choices)
                 + "</ul><p>Circle one.</p>")
         else:
-            out.append('<div class="boxes">' + "".join(
+            grid = (f' style="display: grid; grid-template-columns: repeat({part.per_line}, '
+                    'max-content)"' if part.per_line else "")
+            out.append(f'<div class="boxes"{grid}>' + "".join(
                 f'<span class="box">{_mathml(name, "inline")} = <span class="blank"></span>'
                 "</span>" for name in part.names) + "</div>")
         out.append("</li>")
@@ -159,9 +137,10 @@ def sheet_latex(sheet: Sheet) -> str:
            r"\begin{document}", rf"\section*{{{tex_text(sheet.title)}}}"]
     if sheet.student:
         out.append(rf"\textit{{for {tex_text(sheet.student)}}}\par\medskip")
-    out += [tex_text(sheet.task, None), r"\par\medskip", r"\begin{center}",
-            diagram_latex(diagram(sheet.sizes)), r"\end{center}",
-            r"\subsection*{The network}"]
+    out += [tex_text(sheet.task, None), r"\par\medskip"]
+    if sheet.sizes:
+        out += [r"\begin{center}", diagram_latex(diagram(sheet.sizes)), r"\end{center}"]
+    out.append(r"\subsection*{The network}")
     out += [rf"\[ {line} \]" for line in sheet.definitions]
     out += [r"\subsection*{Your answers}", r"\renewcommand{\labelenumi}{(\alph{enumi})}",
             r"\begin{enumerate}"]
@@ -173,7 +152,10 @@ def sheet_latex(sheet: Sheet) -> str:
                                       for letter, value in sheet.choices)
                        + r"\par\smallskip Circle one.")
         else:
-            out.append(r"\quad ".join(rf"${name} = $\,\answerbox" for name in part.names))
+            boxes = [rf"${name} = $\,\answerbox" for name in part.names]
+            step = part.per_line or len(boxes)
+            out.append(r"\par\smallskip ".join(r"\quad ".join(boxes[i:i + step])
+                                                for i in range(0, len(boxes), step)))
     out += [r"\end{enumerate}", r"\end{document}", ""]
     return "\n".join(out)
 

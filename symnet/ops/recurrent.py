@@ -180,6 +180,22 @@ class Recurrent(Op):
         out = [Rewrite("recurrent_term_forgotten", "in {layer} the recurrent term h_{t−1} U "
                        "was left out: each step also depends on the previous state.",
                        replace(self, forget_recurrence=True))]
+        if self.bias is not None:
+            out.append(Rewrite("bias_omitted", "the bias of {layer} was left out: each step "
+                               "adds b.", replace(self, bias=None)))
+        if self.cell == "simple" and self.activation is not None:
+            name = self.activation.name or self.activation.key
+            out.append(Rewrite("missing_activation", f"the {name} activation of layer {{layer}} "
+                               f"was left out: h_t = {name}(x_t W + h_(t−1) U + b).",
+                               replace(self, activation=None)))
+        if self.cell == "simple" and self.units > 1:
+            u = self.recurrent_kernel
+            out.append(Rewrite("transposed_kernel", "the recurrent kernel U of {layer} was used "
+                               "transposed: Keras computes h_(t−1)·U, U of shape (units, "
+                               "units) with row i for state entry i.",
+                               replace(self, recurrent_kernel=Param(
+                                   u.name, u.symbol, np.ascontiguousarray(u.value.T),
+                                   u.trainable, u.meaning, u.weight))))
         if self.cell == "lstm":
             out.append(Rewrite("gates_in_wrong_order", "in {layer} the gates were read in the "
                                "order i, c, f, o: Keras stores the LSTM's kernel columns as "

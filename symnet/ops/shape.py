@@ -89,8 +89,8 @@ class Reshape(Op):
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         shape = tuple(self.input_shape)
-        if len(shape) < 2 or len(self.target_shape) != 1:
-            return ()
+        if len(shape) < 2 or len(self.target_shape) != 1 or shape[-1] == 1:
+            return ()  # one channel: both orders are the same
         order = (len(shape) - 1, *range(len(shape) - 1))
         return (Rewrite("flatten_order", "{layer} was flattened channel by channel: Keras "
                         "flattens in row-major order, the last axis (the channels) fastest.",
