@@ -75,6 +75,7 @@ def test_unsupported_keras_layer_lists_what_is_supported(keras):
         symnet.explain(model)
     message = str(info.value)
     assert "'mask'" in message and "Masking" in message and "BatchNormalization" in message
+    assert "skip time steps per sample" in message
 
 
 def test_nested_models_are_read_in_place_with_their_names_as_paths(keras, tmp_path):

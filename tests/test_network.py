@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,6 +187,15 @@ def test_supported_layers_cover_the_foundation_list():
                 "Normalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
                 "Concatenate"}
     assert required <= set(symnet.supported_layers())
+
+
+def test_the_readme_lists_exactly_the_supported_layers():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- supported-layers -->")[1].split("<!-- /supported-layers -->")[0]
+    listed = set(re.findall(r"`([A-Z][A-Za-z0-9]*)`", section))
+    assert listed == set(symnet.supported_layers()), (
+        f"in the README, not converted: {sorted(listed - set(symnet.supported_layers()))}; "
+        f"converted, not in the README: {sorted(set(symnet.supported_layers()) - listed)}")
 
 
 def test_layer_formulas_print_in_latex(seed):

@@ -86,10 +86,21 @@ def is_supported_class(cls: type) -> bool:
     return converter_of(cls) is not None
 
 
+#: Why some Keras classes are refused, for the error message.
+REFUSED = {
+    "Masking": "a mask makes later layers skip time steps per sample: the formula would differ "
+               "from sample to sample, so masked models are refused",
+    "Lambda": "a Lambda layer is arbitrary Python code",
+    "StringLookup": "it maps strings, not numbers", "TextVectorization": "it maps strings, not "
+    "numbers", "Hashing": "a hash has no formula worth showing",
+}
+
+
 def unsupported(layer_name: str, kind: str, why: str = "") -> UnsupportedLayerError:
     """The error for a layer without a converter, listing what is supported."""
     from ..escape import terminal_text
 
+    why = why or REFUSED.get(kind, "")
     reason = f" ({why})" if why else ""
     return UnsupportedLayerError(
         f"layer {terminal_text(layer_name, 200)!r} of class {terminal_text(kind, 100)} has no "
