@@ -3,6 +3,10 @@
 - :func:`regressor_2x_plus_5`: ``Dense(16, relu) -> Dense(1)`` trained on ``y = 2x + 5`` for
   ``x = 0 ... 19`` (the second seed question). Trained once by :mod:`symnet.examples.train` and
   shipped as ``regressor_2x_plus_5.keras`` so that its weights are the same everywhere.
+- :func:`seed_regressor`: the same architecture with the weights the second seed question printed
+  (``model.layers[i].get_weights()`` in the question, digit for digit). At ``x = 10`` it gives
+  25.0047, and 20.4750 when the ReLU is forgotten, as the user's spreadsheet did. Shipped as
+  ``seed_regressor.keras`` (made by :func:`seed_regressor`) for the command line.
 - :func:`seed_mlp`: the first seed question's classifier, ``1120 -> Dense 512 -> BN -> relu ->
   Dropout(0.5) -> Dense 256 -> BN -> relu -> Dropout(0.5) -> Dense 38 -> BN -> softmax``
   (718,270 parameters), with weights and moving statistics drawn from a fixed seed.
@@ -16,9 +20,25 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SEED_MLP_SEED", "regressor_2x_plus_5", "regressor_path", "seed_mlp"]
+__all__ = ["SEED_MLP_SEED", "SEED_REGRESSOR_WEIGHTS", "regressor_2x_plus_5", "regressor_path",
+           "seed_mlp", "seed_regressor", "seed_regressor_path"]
 
 REGRESSOR_FILE = "regressor_2x_plus_5.keras"
+SEED_REGRESSOR_FILE = "seed_regressor.keras"
+
+#: ``[l.get_weights() for l in model.layers]`` as the second seed question printed them:
+#: ``dense`` (kernel (1, 16), bias (16,)), ``dense_1`` (kernel (16, 1), bias (1,)).
+SEED_REGRESSOR_WEIGHTS = (
+    ([[-0.10382611, 0.48899287, -0.36912352, -0.11604425, 0.03658517, 0.546786, -0.0094437,
+       0.5393126, -0.36325318, -0.20389882, -0.00112574, -0.39811927, -0.25433052, -0.16315842,
+       0.6172162, -0.47300738]],
+     [0.0, 1.1705374, 0.0, 0.0, -0.41323203, 0.97515434, 0.0, 0.99699414, 0.0, 0.0, -0.2316811,
+      0.0, 0.0, 0.0, 1.4638424, 0.0]),
+    ([[-0.30404267], [0.91265625], [0.3578334], [-0.23462006], [-0.33843294], [1.080244],
+      [-0.5933689], [1.0348322], [0.47716653], [0.18852347], [-0.21219982], [0.45529807],
+      [0.39576346], [-0.05013525], [0.67550814], [-0.19761673]],
+     [0.7426254]),
+)
 SEED_MLP_SEED = 20180803
 
 
@@ -32,6 +52,26 @@ def regressor_2x_plus_5() -> Any:
     from ..io.keras import load_model
 
     return load_model(regressor_path())
+
+
+def seed_regressor_path() -> Path:
+    """Path of the shipped ``.keras`` file of :func:`seed_regressor`."""
+    return Path(str(resources.files(__name__).joinpath(SEED_REGRESSOR_FILE)))
+
+
+def seed_regressor() -> Any:
+    """The second seed's ``Dense(16, relu) -> Dense(1)`` with the user's own weights."""
+    from ..io.keras import import_keras
+
+    keras = import_keras()
+    model = keras.Sequential([
+        keras.Input(shape=(1,), name="x"),
+        keras.layers.Dense(16, activation="relu", name="dense"),
+        keras.layers.Dense(1, activation="linear", name="dense_1"),
+    ], name="seed_regressor")
+    for layer, weights in zip(model.layers, SEED_REGRESSOR_WEIGHTS, strict=True):
+        layer.set_weights([np.asarray(w, dtype=np.float32) for w in weights])
+    return model
 
 
 def seed_mlp(seed: int = SEED_MLP_SEED) -> Any:
