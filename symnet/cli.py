@@ -62,16 +62,41 @@ class Progress:
             self.stream.flush()
 
 
+def _report_format(args: argparse.Namespace) -> str:
+    """``--format``, else the format the ``-o`` file's suffix names, else text."""
+    from .network import REPORT_SUFFIXES
+
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lower() if args.output not in (None, "-") else ""
+        fmt = REPORT_SUFFIXES.get(suffix, "text")
+    if fmt == "pdf" and args.output in (None, "-"):
+        raise InvalidInputError("a PDF report needs a file: -o FILE.pdf")
+    if args.interactive and fmt != "html":
+        raise InvalidInputError(f"--interactive makes an HTML page, but the format is {fmt} "
+                                f"(use --format html or -o FILE.html)")
+    return fmt
+
+
 def _explain(args: argparse.Namespace) -> int:
     from .network import explain
     from .report import render
 
+    fmt = _report_format(args)
     progress = Progress()
     progress(f"reading {args.model}")
     net = explain(args.model)
-    progress(f"writing the {args.format} report of {net.param_count:,} parameters")
-    text = render(net, args.format, _sample(args.input, net), target=args.target,
-                  domain=args.domain)
+    progress(f"writing the {fmt} report of {net.param_count:,} parameters")
+    x = _sample(args.input, net)
+    if fmt == "pdf":
+        from .report.pdf import latex_to_pdf
+
+        latex_to_pdf(render(net, "latex", x, target=args.target, domain=args.domain,
+                            output=args.output_index), Path(args.output))
+        progress.done()
+        return EXIT_OK
+    text = render(net, fmt, x, target=args.target, domain=args.domain,
+                  output=args.output_index, interactive=args.interactive)
     progress.done()
     write_output(text, args.output)
     return EXIT_OK
@@ -81,16 +106,27 @@ def _why(args: argparse.Namespace) -> int:
     import json
 
     from .network import explain
+    from .report import strict_json
+    from .report.model import is_classifier, predicted_output
 
     net = explain(args.model)
-    explanation = net.why(_sample(args.input, net), target=args.target, output=args.output_index,
-                          domain=args.domain)
+    x = _sample(args.input, net)
+    output, note = args.output_index, ""
+    if output is None:
+        output = predicted_output(net, net.evaluate(x))
+        if is_classifier(net):
+            size = int(sum(math.prod(s) for s in net.output_shapes))
+            note = (f"output {output} of {size}: the predicted class (the largest); "
+                    f"--output-index K explains another\n")
+    explanation = net.why(x, target=args.target, output=output, domain=args.domain)
     if args.format == "json":
-        text = json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(strict_json({**explanation.to_dict(), "output_index": output}),
+                          indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     else:
-        text = explanation.summary()
+        text = note + explanation.summary()
     write_output(text, args.output)
     return EXIT_OK
+
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -173,13 +209,20 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
     explain.add_argument("--input", type=_vector_arg, metavar="X",
                          help="an input sample: a number or comma-separated numbers")
-    explain.add_argument("--format", choices=("latex", "mathml", "html", "markdown", "json",
-                                              "text"), default="text",
-                         help="output format (default: text)")
+    explain.add_argument("--format", choices=("latex", "pdf", "mathml", "html", "markdown",
+                                              "json", "text"), default=None,
+                         help="output format (default: from the -o file's suffix, .tex .pdf "
+                              ".mml .html .md .json .txt; else text)")
+    explain.add_argument("--interactive", action="store_true",
+                         help="HTML: add the explorer (move the input, watch every layer)")
     explain.add_argument("--target", metavar="FORMULA",
                          help='with --input: what the network should compute, e.g. "2*x + 5"')
     explain.add_argument("--domain", type=_domain_arg, metavar="A,B",
-                         help="with --input: the input interval the explanation looks at")
+                         help="the input interval: units dead on it are removed in the "
+                              "simplification; with --input, the explanation looks at it")
+    explain.add_argument("--output-index", type=int, default=None, metavar="K",
+                         help="with --input: the output 'why' explains (default: a "
+                              "classifier's predicted class, else 0)")
     explain.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     explain.set_defaults(run=_explain)
 
@@ -194,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help='what the network should compute, e.g. "2*x + 5"')
     why.add_argument("--domain", type=_domain_arg, metavar="A,B",
                      help="input interval for dead units and the largest target error")
-    why.add_argument("--output-index", type=int, default=0, metavar="K",
-                     help="which output to explain (default 0)")
+    why.add_argument("--output-index", type=int, default=None, metavar="K",
+                     help="which output to explain (default: a classifier's predicted class, "
+                          "else 0)")
     why.add_argument("--format", choices=("text", "json"), default="text",
                      help="output format (default: text)")
     why.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")

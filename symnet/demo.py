@@ -11,26 +11,36 @@ __all__ = ["DEMO_INPUTS", "write_demo"]
 
 #: The input each example's report is evaluated at: x = 10 is the second seed's question,
 #: with the target it was trained on and the interval of its training data.
-DEMO_INPUTS = {"regressor_2x_plus_5": ([10.0], "2*x + 5", (0.0, 20.0)),
+DEMO_INPUTS = {"seed_regressor": ([10.0], "2*x + 5", (0.0, 20.0)),
+               "regressor_2x_plus_5": ([10.0], "2*x + 5", (0.0, 20.0)),
                "seed_mlp": (None, None, None)}
+#: The examples whose page also gets the interactive explorer (``NAME.explorer.html``).
+INTERACTIVE = ("seed_regressor", "regressor_2x_plus_5")
 
 _SUFFIX = {"text": ".txt", "json": ".json", "latex": ".tex", "markdown": ".md",
            "mathml": ".mml", "html": ".html"}
 
 
 def write_demo(folder: Path) -> list[Path]:
-    """Write every available format for both examples into ``folder``; returns the paths."""
+    """Write every format for each example into ``folder`` (and the explorer pages); returns
+    the paths."""
     from . import examples
     from .network import explain
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, build in (("regressor_2x_plus_5", examples.regressor_2x_plus_5),
+    for name, build in (("seed_regressor", examples.seed_regressor),
+                        ("regressor_2x_plus_5", examples.regressor_2x_plus_5),
                         ("seed_mlp", examples.seed_mlp)):
         net = explain(build())
         x, target, domain = DEMO_INPUTS[name]
         for fmt in FORMATS:
             path = folder / f"{name}{_SUFFIX[fmt]}"
             write_output(render(net, fmt, x, target=target, domain=domain), str(path))
+            written.append(path)
+        if name in INTERACTIVE:
+            path = folder / f"{name}.explorer.html"
+            write_output(render(net, "html", x, target=target, domain=domain,
+                                interactive=True), str(path))
             written.append(path)
     return written

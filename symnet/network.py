@@ -282,16 +282,22 @@ class Network:
     # --- reports ------------------------------------------------------------------------
 
     def report(self, format: str, x: Any = None, *, target: Any = None, domain: Any = None,
-               settings: Any = None) -> str:
+               settings: Any = None, output: int | None = None,
+               interactive: bool = False) -> str:
         """The report as text: ``"latex"`` (a complete document), ``"mathml"`` (XML),
         ``"html"`` (a complete page), ``"markdown"``, ``"json"`` or ``"text"``; with ``x``, it
-        includes ``trace(x)`` and ``why(x)`` (with ``target`` and ``domain``)."""
+        includes ``trace(x)`` and ``why(x)`` (with ``target`` and ``domain``; ``output``: which
+        output ``why`` explains, by default a classifier's predicted class, else 0). With
+        ``domain``, the simplification also removes the units dead on it.
+        ``interactive=True`` (HTML) adds the explorer: move the input, watch every layer."""
         from .report import render
 
-        return render(self, format, x, settings=settings, target=target, domain=domain)
+        return render(self, format, x, settings=settings, target=target, domain=domain,
+                      output=output, interactive=interactive)
 
     def save_report(self, path: Any, x: Any = None, *, target: Any = None,
-                    domain: Any = None) -> Path:
+                    domain: Any = None, output: int | None = None,
+                    interactive: bool = False) -> Path:
         """Write the report; the format follows the suffix (``.tex``, ``.pdf`` through a real
         LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``)."""
         from .files import write_output
@@ -305,8 +311,10 @@ class Network:
         if not path.parent.is_dir():
             raise InvalidInputError(f"cannot write {str(path)!r}: folder does not exist")
         if fmt == "pdf":
-            return latex_to_pdf(self.report("latex", x, target=target, domain=domain), path)
-        write_output(self.report(fmt, x, target=target, domain=domain), path)
+            return latex_to_pdf(self.report("latex", x, target=target, domain=domain,
+                                            output=output), path)
+        write_output(self.report(fmt, x, target=target, domain=domain, output=output,
+                                 interactive=interactive), path)
         return path
 
     def _repr_html_(self) -> str:

@@ -32,7 +32,7 @@ def test_explain_text(capsys):
     assert code == 0 and err == ""
     assert "Max(0, x*W_1 + b_1)" in out and "Max(0, -0.5" in out
     assert "total" in out and "49" in out
-    assert "At input [10.0]" in out
+    assert "Hand calculation at input [10]" in out
 
 
 def test_explain_json_names_every_layer(capsys, tmp_path):
@@ -55,7 +55,8 @@ def test_explain_json_names_every_layer(capsys, tmp_path):
     (["explain", "nowhere.keras"], "no such file"),
     (["explain", "{model}", "--input", "ten"], "--input"),
     (["explain", "{model}", "--input", "1,2"], "takes 1 number"),
-    (["explain", "{model}", "--format", "pdf"], "invalid choice"),
+    (["explain", "{model}", "--format", "pdf"], "needs a file"),
+    (["explain", "{model}", "--interactive", "-o", "{tmp}/r.md"], "--interactive"),
     (["explain", "{model}", "-o", "{tmp}/missing/dir/out.txt"], "does not exist"),
     (["frobnicate"], "invalid choice"),
     ([], None),

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..backends import FloatBackend
+from ..backends import FloatBackend, LinearizedBackend
 from ..errors import InvalidInputError
 from ..escape import terminal_text
 from ..graph import Graph, LayerCall
@@ -47,11 +47,24 @@ class TraceStep:
     worked: tuple[Any, ...] = field(default=(), repr=False)
     """One entry computed by hand (``Worked`` lines): a convolution's window times its kernel,
     a pooling window, a recurrent layer's states step by step."""
+    inputs: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    """The numbers put in (float32, per-sample shapes), one array per input of the layer."""
+    pre_activation: np.ndarray | None = field(default=None, repr=False)
+    """For a layer that ends with an activation after other ops (``Dense(relu)``): the values
+    the activation receives — where a ReLU clips. ``None`` otherwise."""
+    activation: str | None = None
+    """The name of that activation (``relu``)."""
+    input_symbols: tuple[Any, ...] = field(default=(), repr=False)
+    """The symbols of ``inputs`` in the formula (``x``, ``h_1``)."""
 
     def _repr_latex_(self) -> str:
         from ..report.latex import latex
 
         return "$$" + latex(sp.Eq(self.formula.lhs, self.substituted, evaluate=False)) + "$$"
+
+    def _repr_html_(self) -> str:
+        return Trace(input=self.inputs[0] if self.inputs else np.zeros(0),
+                     steps=(self,))._repr_html_()
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,16 +85,12 @@ class Trace:
         return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
     def _repr_html_(self) -> str:
-        from ..escape import html_text
-        from ..report.html import mathml
-        from ..report.latex import latex
+        """Each layer's formula and its numbers (in, before the activation, out), as the HTML
+        report prints them."""
+        from ..report.html import trace_html
+        from ..report.model import ReportSettings, trace_data
 
-        parts = []
-        for s in self.steps:
-            shown = latex(sp.Eq(s.formula.lhs, s.substituted, evaluate=False))
-            parts.append(f"<p><code>{html_text(s.layer)}</code></p>"
-                         + mathml(shown if len(shown) < 4000 else latex(s.formula)))
-        return "".join(parts)
+        return trace_html(trace_data(self, ReportSettings()))
 
 
 def _matrix(values: np.ndarray, shape: tuple[Any, Any]) -> sp.ImmutableMatrix:
@@ -125,6 +134,12 @@ def trace(graph: Graph, x: Any) -> Trace:
         inputs = [values[k][0] for k in call.inputs]
         value = values[call.output][0]
         mask = active.get(call.layer.name)
+        last = next((graph.nodes[i] for i in call.nodes
+                     if graph.nodes[i].output == call.output), None)
+        pre = activation = None
+        if last is not None and last.op.is_activation and len(call.nodes) > 1:
+            pre = values[last.inputs[0]][0]
+            activation = last.op.describe()
         inner = tuple((graph.nodes[i].op.describe(), values[graph.nodes[i].output][0])
                       for i in call.nodes if graph.nodes[i].output != call.output)
         formula = call_formula(graph, call)
@@ -133,8 +148,11 @@ def trace(graph: Graph, x: Any) -> Trace:
             np.asarray(values[graph.nodes[i].output][0], np.float64)))
         steps.append(TraceStep(layer=call.layer.name, kind=call.layer.kind, formula=formula,
                                substituted=substitute(formula, call, inputs, graph), value=value,
-                               active=None if mask is None else mask.reshape(value.shape),
-                               inner=inner, worked=worked))
+                               active=None if mask is None or mask.size != value.size
+                               else mask.reshape(value.shape),
+                               inner=inner, worked=worked, inputs=tuple(inputs),
+                               pre_activation=pre, activation=activation,
+                               input_symbols=tuple(graph.symbols[k] for k in call.inputs)))
     x0 = arrays[0][0] if len(arrays) == 1 else [a[0] for a in arrays]
     return Trace(input=x0, steps=tuple(steps))
 
@@ -196,11 +214,8 @@ class Explanation:
                             if 0 < mask.size - on.size <= 32 else ""))
         if self.contributions:
             lines.append("contributions (largest first):")
-            terms = sorted(self.contributions.items(), key=lambda kv: -abs(kv[1]))
-            for label, value in terms[:20]:
+            for label, value in self.grouped_contributions(20):
                 lines.append(f"  {label:>28} = {value:+.6g}")
-            if len(terms) > 20:
-                lines.append(f"  ... {len(terms) - 20} more terms")
             lines.append(f"  {'sum':>28} = {sum(self.contributions.values()):.7g}")
         off = self.without_activation - self.value
         lines.append(f"without the activations (e.g. forgetting the ReLU): "
@@ -224,19 +239,36 @@ class Explanation:
         lines.extend(self.notes)
         return "\n".join(lines) + "\n"
 
+    def grouped_contributions(self, limit: int = 20) -> list[tuple[str, float]]:
+        """The contributions, largest first, with the terms that are exactly 0 (units the
+        activation switched off) grouped into one line, and the smallest beyond ``limit``
+        summed into one line."""
+        terms = sorted(self.contributions.items(), key=lambda kv: -abs(kv[1]))
+        zero = [label for label, value in terms if value == 0]
+        rows = [(label, value) for label, value in terms if value != 0]
+        if len(rows) > limit:
+            rest = rows[limit:]
+            rows = [*rows[:limit], (f"{len(rest)} smaller terms", sum(v for _, v in rest))]
+        if zero:
+            rows.append((f"{len(zero)} terms equal to 0", 0.0))
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         region: Any = None
         if isinstance(self.region, sp.Interval):
             region = [_number(self.region.start), _number(self.region.end)]
-        elif self.region is not None:
-            region = [str(c) for c in self.region]
+        elif self.region is not None and len(self.region) * max(self.x.size, 1) <= 4096 \
+                and getattr(self.region, "finite", True):
+            region = [str(c) for c in self.region]  # larger ones: only their count
         return {
             "x": self.x.reshape(-1).tolist(), "output": str(self.output), "value": self.value,
             "active": {k: v.tolist() for k, v in self.active.items()},
             "contributions": self.contributions,
             "local_law": None if self.local_law is None else str(self.local_law),
             "region": region,
+            "region_inequalities": None if self.region is None or isinstance(
+                self.region, sp.Interval) else len(self.region),
             "dead_units": {k: v.tolist() for k, v in self.dead_units.items()},
             "without_activation": self.without_activation,
             "target": None if self.target is None else str(self.target),
@@ -271,9 +303,13 @@ def _indices(values: np.ndarray) -> str:
 
 # --- why -------------------------------------------------------------------------------
 
-def active_units(graph: Graph, x: Any) -> dict[str, np.ndarray]:
-    """Layer name -> which units are on their activation's main piece at ``x``."""
-    _, _, _, backend = linearize(graph, x, require=False)
+def active_units(graph: Graph, x: Any, backend: LinearizedBackend | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Layer name -> which units are on their activation's main piece at ``x`` (read from
+    ``backend`` when a linearization at ``x`` already ran)."""
+    if backend is None:  # the decisions at x alone: one row, not one per input
+        backend = LinearizedBackend()
+        graph.run(backend, graph.sample(x))
     active: dict[str, np.ndarray] = {}
     for d in backend.decisions:
         if d.active is not None and d.layer not in active:
@@ -322,7 +358,7 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
     x0 = np.concatenate([a.reshape(-1) for a in arrays])
     value = float(graph.output_values(graph.run(FloatBackend(np.float32), arrays))[0, output])
     notes = []
-    law = where = None
+    law = where = backend = None
     if graph.piecewise_linear:
         a, b, x_lin, backend = linearize(graph, x)
         law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], graph.features)],
@@ -343,7 +379,8 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
     without = float(graph.output_values(graph.run(FloatBackend(np.float64), arrays,
                                                   graph.without_activations()))[0, output])
     explanation = Explanation(
-        x=x0, output=graph.targets[output], value=value, active=active_units(graph, x),
+        x=x0, output=graph.targets[output], value=value,
+        active=active_units(graph, x, backend),
         contributions=_contributions(graph, arrays, output), local_law=law, region=where,
         dead_units=dead, without_activation=without, notes=tuple(notes),
         domain=None if domain is None else bounds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -23,7 +24,8 @@ from ..backends import ExactLinearizedBackend, LinearizedBackend, exact_interval
 from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph
 
-__all__ = ["Piece", "domain_of", "linearize", "network_pieces", "region", "sweep_pieces", "walk"]
+__all__ = ["Inequalities", "Piece", "domain_of", "linearize", "network_pieces", "region",
+           "sweep_pieces", "walk"]
 
 
 def linearize(graph: Graph, x: Any, require: bool = True
@@ -47,25 +49,54 @@ def linearize(graph: Graph, x: Any, require: bool = True
     return a, out[0] - a @ x0, x0, backend
 
 
+class Inequalities(Sequence):
+    """The linear inequalities ``lo <= t0 + grad·(x - x0) <= hi`` that bound a region, one
+    SymPy relation per bound, built when read (a network of a few hundred inputs has thousands
+    of terms: counting them must not cost building them)."""
+
+    def __init__(self, rows: list[tuple[float, np.ndarray, str, float]], features: Any,
+                 x0: np.ndarray) -> None:
+        self._rows, self._features, self._x0 = rows, tuple(features), x0.tolist()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def finite(self) -> bool:
+        """Whether every coefficient is a finite number (NaN weights make NaN bounds, which
+        SymPy cannot state as inequalities)."""
+        return all(np.isfinite(t0) and np.isfinite(bound) and np.all(np.isfinite(grad))
+                   for t0, grad, _, bound in self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        t0, grad, side, bound = self._rows[index]
+        expr = sp.Add(sp.Float(t0), *(
+            sp.Mul(sp.Float(g), sp.Add(s, sp.Float(-v), evaluate=False), evaluate=False)
+            for g, s, v in zip(grad.tolist(), self._features, self._x0) if g != 0),
+            evaluate=False)
+        relation = sp.GreaterThan if side == ">=" else sp.LessThan
+        return relation(expr, sp.Float(bound), evaluate=False)
+
+
 def region(graph: Graph, x0: np.ndarray, backend: LinearizedBackend) -> Any:
-    """The region of a linearization: an ``Interval`` for one input, else linear
-    inequalities in the input symbols."""
+    """The region of a linearization: an ``Interval`` for one input, else the
+    :class:`Inequalities` in the input symbols."""
     if x0.size == 1:
         low, high = interval(backend.decisions, float(x0[0]))
         return sp.Interval(sp.Float(low) if np.isfinite(low) else -sp.oo,
                            sp.Float(high) if np.isfinite(high) else sp.oo)
-    conditions = []
+    rows = []
     for d in backend.decisions:
         for t0, grad, lo, hi in zip(d.t0, d.grad, d.lo, d.hi):
             if not np.any(grad):
                 continue
-            expr = sp.Float(t0) + sum(sp.Float(g) * (s - sp.Float(v)) for g, s, v in
-                                      zip(grad, graph.features, x0) if g != 0)
             if np.isfinite(lo):
-                conditions.append(expr >= sp.Float(lo))
+                rows.append((float(t0), np.asarray(grad), ">=", float(lo)))
             if np.isfinite(hi):
-                conditions.append(expr <= sp.Float(hi))
-    return conditions
+                rows.append((float(t0), np.asarray(grad), "<=", float(hi)))
+    return Inequalities(rows, graph.features, np.asarray(x0, dtype=np.float64).reshape(-1))
 
 
 def domain_of(graph: Graph, domain: Any) -> tuple[float, float]:

@@ -13,17 +13,36 @@ from ..errors import InvalidInputError
 from .model import SCHEMA, ReportModel, ReportSettings, build_report, matrix_latex, shape_text
 
 __all__ = ["FORMATS", "SCHEMA", "ReportModel", "ReportSettings", "build_report", "matrix_latex",
-           "print_report", "render", "shape_text"]
+           "print_report", "render", "shape_text", "strict_json"]
 
 FORMATS = ("text", "json", "latex", "markdown", "mathml", "html")
 
 
 def render(net: Any, fmt: str, x: Any = None, *, settings: ReportSettings | None = None,
-           target: Any = None, domain: Any = None) -> str:
-    """The report of ``net`` in format ``fmt`` (one of :data:`FORMATS`)."""
+           target: Any = None, domain: Any = None, output: int | None = None,
+           interactive: bool = False) -> str:
+    """The report of ``net`` in format ``fmt`` (one of :data:`FORMATS`); ``interactive`` (HTML
+    only) adds the explorer."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}, received {fmt!r}")
-    return print_report(build_report(net, x, settings, target=target, domain=domain), fmt)
+    if interactive and fmt != "html":
+        raise InvalidInputError(f"interactive reports are HTML pages, received format {fmt!r}")
+    return print_report(build_report(net, x, settings, target=target, domain=domain,
+                                     output=output, interactive=interactive), fmt)
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite number replaced by ``None`` (JSON ``null``): strict
+    JSON, which ``NaN`` and ``Infinity`` are not."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def print_report(model: ReportModel, fmt: str) -> str:
@@ -32,7 +51,8 @@ def print_report(model: ReportModel, fmt: str) -> str:
     if fmt == "json":
         import json
 
-        return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        return json.dumps(strict_json(data), indent=2, sort_keys=False, ensure_ascii=False,
+                          allow_nan=False) + "\n"
     if fmt == "text":
         from .text import render_text
 
@@ -53,5 +73,11 @@ def print_report(model: ReportModel, fmt: str) -> str:
         from .html import render_html
         from .plot import plot_svg
 
-        return render_html(data, plot=None if model.curve is None else plot_svg(model.curve))
+        explorer = None
+        if model.explorer is not None:
+            from .explorer import explorer_html
+
+            explorer = explorer_html(model.explorer)
+        return render_html(data, plot=None if model.curve is None else plot_svg(model.curve),
+                           explorer=explorer)
     raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}, received {fmt!r}")

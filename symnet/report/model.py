@@ -16,25 +16,146 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..analysis.forms import round_floats
 from ..analysis.piecewise import Piece, domain_of, network_pieces
 from ..errors import ExpressionTooLarge
 
-__all__ = ["SCHEMA", "Curve", "ReportModel", "ReportSettings", "build_report", "matrix_latex",
-           "shape_text"]
+__all__ = ["SCHEMA", "Curve", "ReportModel", "ReportSettings", "build_report", "finite",
+           "matrix_latex", "number_text", "shape_text", "trace_data", "values_text"]
 
 SCHEMA = "symnet.report/1"
 
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """Display settings: digits shown, and how much of a matrix is printed in full."""
+    """Display settings: digits of formulas and matrices, digits of the numbers a reader checks
+    (weights, the trace: float32 holds about 7), how much of an array is listed in full, and
+    the largest closed form worth printing."""
 
     digits: int = 4
     max_rows: int = 6
     max_cols: int = 6
     max_terms_per_line: int = 2
+    value_digits: int = 7
+    max_listed: int = 64
+    """Arrays (weights, a layer's values) with at most this many entries are listed in full;
+    larger ones show their first ``max_listed`` entries and say so."""
+    max_json_values: int = 4096
+    """Weights with at most this many entries carry their numbers in the JSON."""
+    max_closed_form: int = 2500
+    """The closed form is printed only when its estimated size (SymPy nodes) is at most this:
+    beyond, no reader can use it, and the structural form and the trace say more."""
+
+
+def finite(v: Any) -> float | None:
+    """A number for strict JSON: ``None`` for NaN and infinities."""
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def number_text(v: float | None, digits: int = 7) -> str:
+    """A number as a reader checks it: ``25.00466``, ``-1.038261``, ``nan``."""
+    if v is None:
+        return "nan"
+    out = f"{v:.{digits}g}"
+    return "0" if out == "-0" else out
+
+
+def values_text(values: list[Any], digits: int = 7) -> str:
+    """A flat list of numbers as text: ``-1.038261, 6.060466, ...``."""
+    return ", ".join(number_text(v, digits) for v in values)
+
+
+def listed_lines(listed: dict[str, Any], digits: int = 7, width: int = 92) -> list[str]:
+    """A listed array as wrapped lines of text, with its truncation stated."""
+    import textwrap
+
+    body = "[" + values_text(listed["values"], digits) + (", ..." if listed["truncated"] else "") \
+        + "]"
+    lines = textwrap.wrap(body, width=width, break_on_hyphens=False) or ["[]"]
+    if listed["truncated"]:
+        lines.append(f"(first {len(listed['values'])} of {listed['size']:,} entries)")
+    return lines
+
+
+def why_rows(why: dict[str, Any]) -> list[dict[str, str]]:
+    """The explanation as rows of a table, each with a label, plain text and LaTeX: the value,
+    the local law and where it holds, the active units per layer (inactive ones grouped), what
+    forgetting the activations gives, the target's comparison, the dead units."""
+    from ..escape import tex_text
+
+    def n(v: Any) -> str:
+        return number_text(None if v is None else float(v))
+
+    rows = []
+    x = ", ".join(n(v) for v in why["x"][:8]) + (", ..." if len(why["x"]) > 8 else "")
+    out = why["output"]
+    which = f" (output {why['output_index']} of {why['outputs']}, the largest)" \
+        if why.get("outputs", 1) > 1 and why["output_index"] is not None else ""
+    rows.append({"label": "output", "text": f"{out} = {n(why['value'])} at x = {x}{which}",
+                 "latex": f"${tex_text(out)} = {n(why['value'])}$ at $x = {x}$"
+                          + tex_text(which)})
+    if why["local_law"] is not None:
+        region = why["region"]
+        if region and len(region) == 2 and not isinstance(region[0], str):
+            low, high = (n(v) for v in region)
+            where_text = f"exact for {low} <= x <= {high}"
+            where_latex = f"exact for ${low} \\le x \\le {high}$".replace("inf", "\\infty")
+        else:
+            where_text = where_latex = f"exact on a region bounded by " \
+                                       f"{why.get('region_inequalities') or 0} inequalities"
+        rows.append({"label": "local law",
+                     "text": f"{out} = {why['local_law_text']}, {where_text}",
+                     "latex": f"${tex_text(out)} = {why['local_law_latex']}$, {where_latex}"})
+    for layer, mask in why["active"].items():
+        on = [i for i, a in enumerate(mask) if a]
+        off = [i for i, a in enumerate(mask) if not a]
+
+        def units(idx: list[int]) -> str:
+            return ", ".join(map(str, idx[:32])) + (", ..." if len(idx) > 32 else "")
+
+        line = f"{len(on)} of {len(mask)} units active" + (f": {units(on)}" if on else "") + \
+            (f"; inactive (output 0 or constant): {units(off)}" if off else "")
+        rows.append({"label": layer, "text": line, "latex": tex_text(line, limit=None)})
+    w = why["without_activation"]
+    if w is not None:
+        off_by = None if why["value"] is None else float(w) - float(why["value"])
+        line = f"{n(w)}, off by {'' if off_by is None or off_by < 0 else '+'}{n(off_by)}"
+        rows.append({"label": "without the activations", "text": line,
+                     "latex": f"${line.replace(', off by', '$, off by $')}$"})
+    if why["target"] is not None:
+        t = f"{why['target']} = {n(why['target_value'])} at x; error {n(why['target_error'])}"
+        rows.append({"label": "target", "text": t, "latex": tex_text(t, limit=None)})
+        c = why.get("law_versus_target")
+        if c:
+            line = (f"slope {n(c['slope'])} vs {n(c['target_slope'])}, intercept "
+                    f"{n(c['intercept'])} vs {n(c['target_intercept'])}")
+            rows.append({"label": "local law vs target", "text": line,
+                         "latex": tex_text(line, limit=None)})
+        if why["max_target_error"] is not None:
+            low, high = why["domain"]
+            line = (f"largest error on [{n(low)}, {n(high)}]: {n(why['max_target_error'])} at "
+                    f"x = {n(why['max_target_error_at'])}")
+            rows.append({"label": "on the domain", "text": line,
+                         "latex": tex_text(line, limit=None)})
+    for layer, dead in why["dead_units"].items():
+        if dead:
+            line = "units " + ", ".join(map(str, dead))
+            rows.append({"label": f"dead on the domain ({layer})", "text": line,
+                         "latex": tex_text(line, limit=None)})
+    for note in why["notes"]:
+        rows.append({"label": "note", "text": note, "latex": tex_text(note, limit=None)})
+    return rows
+
+
+def _listed(value: np.ndarray, settings: ReportSettings) -> dict[str, Any]:
+    """The first ``max_listed`` entries of an array (flat, row-major) as JSON numbers."""
+    flat = np.asarray(value, dtype=np.float64).reshape(-1)
+    return {"shape": list(np.shape(value)), "size": int(flat.size),
+            "values": [finite(v) for v in flat[:settings.max_listed]],
+            "truncated": bool(flat.size > settings.max_listed)}
 
 
 def _formula(expr: Any) -> dict[str, str]:
@@ -91,7 +212,9 @@ def _agreement(net: Any, x: Any) -> dict[str, Any] | None:
         rng = np.random.default_rng(0)
         samples = [rng.normal(size=(8, *shape)).astype(np.float32) for shape in net.input_shapes]
     else:
-        samples = [np.asarray(x, np.float32).reshape((1, *net.input_shapes[0]))]
+        parts = x if len(net.input_shapes) > 1 else [x]
+        samples = [np.asarray(a, np.float32).reshape((1, *shape))
+                   for a, shape in zip(parts, net.input_shapes, strict=True)]
     ours = net.evaluate(samples if len(samples) > 1 else samples[0])
     try:
         keras_out = model.predict(samples if len(samples) > 1 else samples[0], verbose=0)
@@ -142,6 +265,8 @@ class Curve:
     target: np.ndarray | None = None
     target_label: str = ""
     sample: float | None = None
+    sample_value: float | None = None
+    target_at_sample: float | None = None
 
 
 @dataclass(frozen=True)
@@ -151,11 +276,42 @@ class ReportModel:
 
     data: dict[str, Any]
     curve: Curve | None = None
+    explorer: dict[str, Any] | None = None
+    """The network as the interactive explorer's script reads it (``interactive=True``)."""
+
+
+def is_classifier(net: Any) -> bool:
+    """A classifier: one output vector of several entries made by a softmax or a sigmoid."""
+    from ..ops.activations import Elementwise, Softmax
+
+    graph = net.graph
+    if len(graph.outputs) != 1 or int(np.prod(net.output_shapes[0])) < 2:
+        return False
+    node = graph.producer(graph.outputs[0])
+    while node is not None and node.op.identity:
+        node = graph.producer(node.inputs[0])
+    if node is None:
+        return False
+    if isinstance(node.op, Softmax):
+        return not node.op.log
+    return isinstance(node.op, Elementwise) and node.op.fn.func.__name__ == "Sigmoid"
+
+
+def predicted_output(net: Any, value: np.ndarray) -> int:
+    """The output ``why`` explains by default: the predicted class of a classifier (its
+    largest output), else output 0."""
+    flat = np.asarray(value, np.float64).reshape(-1)
+    if is_classifier(net) and np.all(np.isfinite(flat)):
+        return int(np.argmax(flat))
+    return 0
 
 
 def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None,
-                 target: Any = None, domain: Any = None) -> ReportModel:
-    """Run every analysis a report shows, once."""
+                 target: Any = None, domain: Any = None, output: int | None = None,
+                 interactive: bool = False) -> ReportModel:
+    """Run every analysis a report shows, once (``output``: the output ``why`` explains, by
+    default the predicted class of a classifier, else 0; ``interactive``: also the data of the
+    HTML explorer)."""
     from ..analysis.explanation import why
 
     settings = settings or ReportSettings()
@@ -163,11 +319,16 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
     pieces = None
     if len(graph.features) == 1 and graph.piecewise_linear:
         pieces = network_pieces(graph, domain)
+    keras_model = getattr(net, "model", None)
+    keras_index = {} if keras_model is None else {
+        layer.name: i for i, layer in enumerate(getattr(keras_model, "layers", []))}
     layers = []
     for layer in net.layers:
         shape = layer.input_shape
+        index = iter(range(len(layer.params)))
         layers.append({
             "name": layer.name,
+            "keras_index": keras_index.get(layer.name),
             "kind": layer.kind,
             "input_shape": [list(s) for s in shape] if isinstance(shape, list) else list(shape),
             "output_shape": list(layer.output_shape),
@@ -180,13 +341,19 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
             "constants": {k: v for k, v in layer.constants.items()},
             "parameters": [{
                 "name": p.name,
+                "weights_index": next(index) if p.weight else None,
+                "keras_name": f"{layer.name}/{p.name}",
                 "symbol": None if p.symbol is None else str(p.symbol),
                 "symbol_latex": None if p.symbol is None else _formula(p.symbol)["latex"],
                 "shape": list(p.shape),
+                "size": p.size,
                 "trainable": p.trainable,
                 "meaning": p.meaning,
                 "matrix_latex": matrix_latex(p.value, settings)
                 if np.issubdtype(p.value.dtype, np.floating) else None,
+                "listed": _listed(p.value, settings),
+                "values": np.vectorize(finite, otypes=[object])(p.value).tolist()
+                if p.size <= settings.max_json_values else None,
             } for p in layer.params],
         })
     data: dict[str, Any] = {
@@ -202,23 +369,35 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
         "layers": layers,
         "structural_form": _formula(net.structural_form()),
     }
-    data["simplification"] = _simplification(net)
-    try:
-        data["closed_form"] = {"outputs": [
-            {"name": str(name), **_formula(expr), "latex_lines": _closed_lines(expr, settings)}
-            for name, expr in zip(net.outputs, net.closed_form())]}
-    except ExpressionTooLarge as exc:
-        data["closed_form"] = {"too_large": str(exc), "estimate": exc.estimate}
+    data["simplification"] = _simplification(net, domain)
+    data["closed_form"] = _closed_form(net, settings)
     data["agreement"] = _agreement(net, x)
     if x is not None:
-        value = np.asarray(net.evaluate(x, "float32"), dtype=np.float64)
-        data["evaluation"] = {"input": np.asarray(x, dtype=np.float64).reshape(-1).tolist(),
-                              "output": value.reshape(-1).tolist(), "precision": "float32"}
-        data["trace"] = _trace(net, x, settings)
-        explanation = why(graph, x, target, 0, domain, pieces=pieces)
-        data["why"] = {**explanation.to_dict(), "summary": explanation.summary()}
+        result = net.evaluate(x, "float32")
+        value = np.concatenate([np.ravel(np.asarray(r, np.float64)) for r in
+                                (result if isinstance(result, list) else [result])])
+        flat = np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in
+                               (x if len(net.input_shapes) > 1 else [x])])
+        data["evaluation"] = {"input": [finite(v) for v in flat],
+                              "output": [finite(v) for v in value.reshape(-1)],
+                              "precision": "float32"}
+        data["trace"] = trace_data(net.trace(x), settings)
+        if output is None:
+            output = predicted_output(net, value)
+        explanation = why(graph, x, target, output, domain, pieces=pieces)
+        data["why"] = _why_data(explanation, output, len(value.reshape(-1)))
     curve = None if pieces is None else _curve(graph, pieces, x, target, domain)
-    return ReportModel(data, curve)
+    explorer = None
+    if interactive:
+        from .explorer import explorer_data
+
+        low = high = None
+        if domain is not None:
+            low, high = domain_of(graph, domain)
+        elif curve is not None:
+            low, high = float(curve.grid[0]), float(curve.grid[-1])
+        explorer = explorer_data(net, x, low, high)
+    return ReportModel(data, curve, explorer)
 
 
 def _curve(graph: Any, pieces: list[Piece], x: Any, target: Any, domain: Any) -> Curve:
@@ -240,44 +419,108 @@ def _curve(graph: Any, pieces: list[Piece], x: Any, target: Any, domain: Any) ->
         values = graph.run(FloatBackend(np.float64), graph.batch(xs.reshape(-1, 1)))
         return graph.output_values(values)[:, 0]
 
-    target_values, label = None, ""
+    target_values, label, at_sample = None, "", None
     if target is not None:
         shown, fn = target_function(graph, target)
         target_values, label = fn(grid.reshape(-1, 1)), f"target {shown}"
+        if sample is not None:
+            at_sample = float(np.ravel(fn(np.array([[sample]])))[0])
+    sample_value = None if sample is None else float(evaluate(np.array([sample]))[0])
     return Curve(str(graph.features[0]), str(graph.targets[0]), grid, evaluate(grid), inside,
-                 evaluate(inside) if inside.size else inside, target_values, label, sample)
+                 evaluate(inside) if inside.size else inside, target_values, label, sample,
+                 sample_value, at_sample)
 
 
-def _trace(net: Any, x: Any, settings: ReportSettings) -> list[dict[str, Any]]:
-    from .latex import latex
+def _closed_form(net: Any, settings: ReportSettings) -> dict[str, Any]:
+    """The closed form when a person can read it; otherwise why it is not shown."""
+    from ..analysis.forms import estimate_size
+
+    bad = [layer.name for layer in net.layers for p in layer.params
+           if np.issubdtype(p.value.dtype, np.floating) and not np.all(np.isfinite(p.value))]
+    if bad:
+        return {"too_large": f"not printed: the weights of {', '.join(bad)} hold NaN or "
+                             f"infinite numbers, so no formula of numbers is meaningful.",
+                "estimate": None}
+    estimate = estimate_size(net.graph)
+    if estimate > settings.max_closed_form:
+        return {"too_large": f"not printed: it would have about {estimate:,} SymPy nodes, more "
+                             f"than a reader can use (the reports print closed forms of at most "
+                             f"{settings.max_closed_form:,}); the structural form above and the "
+                             f"trace show the computation.", "estimate": estimate}
+    try:
+        exprs = net.closed_form()
+    except ExpressionTooLarge as exc:
+        return {"too_large": str(exc), "estimate": exc.estimate}
+    return {"outputs": [
+        {"name": str(name), **_formula(expr), "latex_lines": _closed_lines(expr, settings)}
+        for name, expr in zip(net.outputs, exprs)]}
+
+
+def trace_data(trace: Any, settings: ReportSettings) -> list[dict[str, Any]]:
+    """The hand calculation as data: per layer the formula, the numbers put in, the values
+    before the activation, the values out, and the units the activation clips."""
+    from .latex import latex, visible_length
+    from .text import text
 
     steps = []
-    for step in net.trace(x).steps:
-        value = np.asarray(step.value, np.float64).reshape(-1)
+    for step in trace.steps:
+        value = np.asarray(step.value, np.float64)
         substituted = latex(sp.Eq(step.formula.lhs, round_floats(step.substituted, settings.digits),
                                   evaluate=False))
-        if len(substituted) > 400:  # too wide to read: the formula, and the values below it
-            substituted = latex(step.formula)
+        if visible_length(substituted) > 120:  # too wide to read: the numbers are listed instead
+            substituted = None
+        rhs = step.formula.rhs
+        argument = getattr(rhs, "expr", None) if isinstance(rhs, ElementwiseApplyFunction) \
+            else None
+        active = None if step.active is None else np.asarray(step.active).reshape(-1).astype(bool)
+        pre = None
+        if step.pre_activation is not None:
+            pre = {**_listed(step.pre_activation, settings), "activation": step.activation,
+                   "text": text(argument) if argument is not None else f"before {step.activation}",
+                   "latex": latex(argument) if argument is not None
+                   else rf"\text{{before {step.activation}}}"}
         steps.append({
             "layer": step.layer,
+            "kind": step.kind,
+            "formula_text": text(step.formula),
             "formula_latex": latex(step.formula),
             "substituted_latex": substituted,
-            "value": value.tolist() if value.size <= 64 else None,
-            "value_latex": matrix_latex(value, settings),
-            "active": None if step.active is None else np.asarray(step.active).reshape(-1)
-            .astype(bool).tolist(),
+            "inputs": [{**_listed(v, settings), "symbol": text(symbol),
+                        "symbol_latex": latex(symbol)}
+                       for v, symbol in zip(step.inputs, step.input_symbols)],
+            "pre_activation": pre,
+            "output": {**_listed(value, settings), "symbol": text(step.formula.lhs),
+                       "symbol_latex": latex(step.formula.lhs)},
+            "active": None if active is None else active.tolist(),
+            "clipped": None if active is None else np.flatnonzero(~active).tolist(),
             "worked": [{"latex": w.latex, "text": w.text} for w in step.worked],
         })
     return steps
 
 
-def _simplification(net: Any) -> list[dict[str, Any]] | None:
-    """The passes, before -> after, for a chain network (``None`` when it branches)."""
+def _why_data(explanation: Any, output: int, outputs: int) -> dict[str, Any]:
+    from .latex import latex
+
+    data = explanation.to_dict()
+    law = explanation.local_law
+    return {**data, "output_index": output, "outputs": outputs,
+            "value": finite(explanation.value),
+            "local_law_latex": None if law is None else latex(round_floats(law, 7)),
+            "local_law_text": None if law is None else str(round_floats(law, 7)),
+            "contributions_grouped": [[label, finite(v)] for label, v in
+                                      explanation.grouped_contributions(20)],
+            "contributions_sum": finite(sum(explanation.contributions.values())),
+            "summary": explanation.summary()}
+
+
+def _simplification(net: Any, domain: Any = None) -> list[dict[str, Any]] | None:
+    """The passes, before -> after, for a chain network (``None`` when it branches); with a
+    ``domain``, units constant on it are removed too."""
     from ..analysis.passes import describe
     from ..errors import UnsupportedLayerError
 
     try:
-        results = net.simplify()
+        results = net.simplify(domain)
     except UnsupportedLayerError:
         return None
     return [{"pass": r.name, "before": [describe(s) for s in r.before],

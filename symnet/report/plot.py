@@ -31,6 +31,12 @@ def plot_svg(curve: Curve) -> str:
         ax.plot(curve.grid, curve.target, "--", color="#555", label=curve.target_label)
     if curve.sample is not None:
         ax.axvline(curve.sample, color="#999", linewidth=0.8)
+        ax.plot([curve.sample], [curve.sample_value], "o", color="#1f5fa8", markersize=6,
+                label=f"{curve.y_name}({curve.sample:g}) = {curve.sample_value:.7g}")
+        if curve.target_at_sample is not None:
+            ax.plot([curve.sample], [curve.target_at_sample], "s", markerfacecolor="none",
+                    color="#555", markersize=7,
+                    label=f"target at {curve.sample:g}: {curve.target_at_sample:.7g}")
     ax.set_xlabel(curve.x_name)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)

@@ -10,6 +10,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..escape import terminal_text
+from .model import listed_lines, number_text
 from .notation import broadcast_operand, direct_argument, hadamard_parts, positive_first
 
 __all__ = ["render_text", "text"]
@@ -84,8 +85,51 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def weights_rows(layer: dict[str, Any]) -> list[list[str]]:
+    """The weights table of one layer: ``get_weights()`` index, Keras name, symbol, shape,
+    trainable, meaning."""
+    rows = []
+    for p in layer["parameters"]:
+        index = "-" if p["weights_index"] is None else str(p["weights_index"])
+        rows.append([index, p["keras_name"], p["symbol"] or "-", str(tuple(p["shape"])),
+                     "yes" if p["trainable"] else "no", p["meaning"]])
+    return rows
+
+
+def _values(label: str, listed: dict[str, Any], note: str = "") -> list[str]:
+    lines = listed_lines(listed, width=84)
+    out = [f"    {label} = {lines[0]}{note if len(lines) == 1 else ''}"]
+    out += [f"      {line}" for line in lines[1:]]
+    if len(lines) > 1 and note:
+        out.append(f"      {note.strip()}")
+    return out
+
+
+def trace_lines(steps: list[dict[str, Any]]) -> list[str]:
+    """The hand calculation, layer by layer, as lines of text."""
+    out = []
+    for step in steps:
+        out.append(f"  {terminal_text(step['layer'], limit=200)} ({step['kind']}): "
+                   f"{step['formula_text']}")
+        for item in step["inputs"]:
+            out += _values(item["symbol"], item)
+        pre = step["pre_activation"]
+        if pre:
+            out += _values(pre["text"], pre, f"   (before {pre['activation']})")
+        out += _values(step["output"]["symbol"], step["output"])
+        if step["clipped"] is not None:
+            clipped = step["clipped"]
+            shown = ", ".join(map(str, clipped)) if clipped else "none"
+            out.append(f"    clipped to the activation's flat piece: units {shown} "
+                       f"({len(clipped)} of {len(step['active'])})")
+        if step.get("worked"):
+            out.append("    by hand:")
+            out += [f"      {w['text']}" for w in step["worked"]]
+    return out
+
+
 def render_text(data: dict[str, Any]) -> str:
-    """The text report of :func:`symnet.report.report_data`'s model."""
+    """The text report of :func:`symnet.report.build_report`'s model."""
     model = terminal_text(data["model"], limit=200)
     out = [f"Model {model}: inputs {', '.join(data['inputs'][:6])}"
            f"{' ...' if len(data['inputs']) > 6 else ''} -> outputs "
@@ -100,15 +144,22 @@ def render_text(data: dict[str, Any]) -> str:
                  f"{data['non_trainable_count']:,}"])
     out += [_table(rows), "", "Layers:"]
     for layer in data["layers"]:
-        out.append(f"  {terminal_text(layer['name'], limit=200)} ({layer['kind']}): "
+        where = "" if layer.get("keras_index") is None else \
+            f" = model.layers[{layer['keras_index']}]"
+        out.append(f"  {terminal_text(layer['name'], limit=200)} ({layer['kind']}){where}: "
                    f"{layer['formula']['text']}")
         out += [f"      where {d['text']}" for d in layer.get("definitions", [])]
         if layer["note"]:
             out.append(f"      {layer['note']}")
+        if not layer["parameters"]:
+            continue
+        table = _table([["get_weights()", "Keras name", "symbol", "shape", "trainable",
+                         "meaning"], *weights_rows(layer)])
+        out += ["      " + line for line in table.splitlines()]
         for p in layer["parameters"]:
-            symbol = p["symbol"] or "(not in the formula)"
-            role = "trainable" if p["trainable"] else "non-trainable"
-            out.append(f"      {symbol} = {p['meaning']} [{role}]")
+            lines = listed_lines(p["listed"], width=80)
+            out.append(f"      {p['symbol'] or p['keras_name']} = {lines[0]}")
+            out += [f"        {line}" for line in lines[1:]]
     out += ["", "Whole network (structural form):", f"  {data['structural_form']['text']}", ""]
     if data.get("simplification"):
         out.append("Simplification (at inference):")
@@ -119,17 +170,18 @@ def render_text(data: dict[str, Any]) -> str:
         out.append("")
     closed = data["closed_form"]
     if "too_large" in closed:
-        out.append(f"Closed form: not built: {closed['too_large']}")
+        out.append(f"Closed form: {closed['too_large']}")
     else:
         out.append("Closed form (trained numbers substituted):")
         out += [f"  {o['name']} = {o['text']}" for o in closed["outputs"]]
     if "evaluation" in data:
         ev = data["evaluation"]
-        out += ["", f"At input {ev['input']}: output {ev['output']} ({ev['precision']})"]
-        for step in data.get("trace", []):
-            if step.get("worked"):
-                out.append(f"  {step['layer']}, by hand:")
-                out += [f"    {w['text']}" for w in step["worked"]]
+        shown = ", ".join(number_text(v) for v in ev["input"][:16])
+        more = " ..." if len(ev["input"]) > 16 else ""
+        outputs = ", ".join(number_text(v) for v in ev["output"][:16])
+        out += ["", f"Hand calculation at input [{shown}{more}] (float32, as Keras computes):"]
+        out += trace_lines(data["trace"])
+        out += [f"  output: [{outputs}{' ...' if len(ev['output']) > 16 else ''}]"]
         out += ["", "Why this value:"] + [f"  {line}" for line in
                                           data["why"]["summary"].rstrip().splitlines()]
     if data.get("agreement"):
