@@ -135,3 +135,69 @@ def test_progress_only_on_a_terminal():
         progress("reading")
         progress.done()
     assert quiet.getvalue() == "" and "symnet: reading" in loud.getvalue()
+
+
+def test_output_suffix_picks_the_format(capsys, tmp_path):
+    model = str(examples.seed_regressor_path())
+    for name, start in (("r.html", "<!DOCTYPE html>"), ("r.tex", r"\documentclass"),
+                        ("r.md", "# Model"), ("r.json", "{")):
+        code, out, err = run(capsys, "explain", model, "--input", "10", "-o", str(tmp_path / name))
+        assert code == 0 and out == "" and err == ""
+        assert (tmp_path / name).read_text(encoding="utf-8").startswith(start), name
+    code, _, _ = run(capsys, "explain", model, "--format", "text", "-o", str(tmp_path / "t.html"))
+    assert code == 0 and (tmp_path / "t.html").read_text().startswith("Model ")
+
+
+def test_output_pdf_is_a_pdf(capsys, tmp_path):
+    from .conftest import require_tool
+
+    require_tool("pdflatex")
+    code, _, err = run(capsys, "explain", str(examples.seed_regressor_path()), "--input", "10",
+                       "-o", str(tmp_path / "r.pdf"))
+    assert code == 0 and err == ""
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_interactive_page(capsys, tmp_path):
+    target = tmp_path / "x.html"
+    code, _, _ = run(capsys, "explain", str(examples.seed_regressor_path()), "--input", "10",
+                     "--interactive", "-o", str(target))
+    page = target.read_text(encoding="utf-8")
+    assert code == 0 and 'id="symnet-explorer"' in page and 'id="symnet-network"' in page
+
+
+def test_domain_without_input_removes_the_dead_units(capsys):
+    code, out, _ = run(capsys, "explain", str(examples.seed_regressor_path()), "--domain", "0,20")
+    assert code == 0 and "constant on the box (dead)" in out
+    code, plain, _ = run(capsys, "explain", str(examples.seed_regressor_path()))
+    assert "constant on the box (dead)" not in plain
+
+
+def test_why_answers_the_seed_question_on_one_screen(capsys):
+    code, out, _ = run(capsys, "why", str(examples.seed_regressor_path()), "--input", "10",
+                       "--target", "2*x + 5", "--domain", "0,20")
+    assert code == 0 and len(out.splitlines()) <= 24
+    assert "25.00466" in out and "20.47502" in out
+    assert "inactive: 0, 2, 3, 4, 6, 8, 9, 10, 11, 12, 13, 15" in out
+    assert "local law: y = 2.011977*x + 4.884887" in out and "x <= 11.2951" in out
+
+
+def test_why_explains_the_predicted_class(capsys, tmp_path, keras):
+    import numpy as np
+
+    from .conftest import randomize
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(5, activation="softmax")])
+    randomize(model, 21)
+    path = tmp_path / "classifier.keras"
+    model.save(path)
+    x = [0.3, -1.2, 2.0]
+    predicted = int(np.argmax(model.predict(np.array([x]), verbose=0)[0]))
+    code, out, _ = run(capsys, "why", str(path), "--input", ",".join(map(str, x)))
+    assert code == 0 and out.startswith(f"output {predicted} of 5: the predicted class")
+    assert out.splitlines()[1].startswith(f"y_{predicted + 1} at x")  # outputs y_1 ... y_5
+    other = (predicted + 1) % 5
+    code, out, _ = run(capsys, "why", str(path), "--input", ",".join(map(str, x)),
+                       "--output-index", str(other))
+    assert code == 0 and out.startswith(f"y_{other + 1} at x")

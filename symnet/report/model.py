@@ -491,6 +491,8 @@ def trace_data(trace: Any, settings: ReportSettings) -> list[dict[str, Any]]:
             "pre_activation": pre,
             "output": {**_listed(value, settings), "symbol": text(step.formula.lhs),
                        "symbol_latex": latex(step.formula.lhs)},
+            "value": [finite(v) for v in value.reshape(-1)] if value.size <= 64 else None,
+            "value_latex": matrix_latex(value, settings),
             "active": None if active is None else active.tolist(),
             "clipped": None if active is None else np.flatnonzero(~active).tolist(),
             "worked": [{"latex": w.latex, "text": w.text} for w in step.worked],
