@@ -19,6 +19,7 @@ table { border-collapse: collapse; margin: .6rem 0; }
 th, td { border-bottom: 1px solid #ccc; padding: .2rem .6rem; text-align: left;
          vertical-align: top; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.s { white-space: nowrap; }
 tr.off td { color: #888; }
 .math, .scroll { overflow-x: auto; max-width: 100%; }
 .math math { margin: .5rem 0; }
@@ -93,7 +94,7 @@ def _weights_html(layer: dict[str, Any]) -> list[str]:
         index = "–" if p["weights_index"] is None else f"[{p['weights_index']}]"
         symbol = mathml(p["symbol_latex"], "inline") if p["symbol_latex"] else "–"
         out.append(f"<tr><td class=n>{index}</td><td><code>{e(p['keras_name'])}</code></td>"
-                   f"<td>{symbol}</td><td>{shape_text(p['shape'])}</td>"
+                   f"<td>{symbol}</td><td class=s>{shape_text(p['shape'])}</td>"
                    f"<td>{'yes' if p['trainable'] else 'no'}</td><td>{t(p['meaning'])}</td></tr>")
     out.append("</tbody></table></div>")
     for p in layer["parameters"]:
@@ -142,7 +143,7 @@ def render_html(data: dict[str, Any], plot: str | None = None,
            "<th class=n>non-trainable</th></tr></thead><tbody>"]
     for layer in data["layers"]:
         out.append(f"<tr><td><code>{e(layer['name'])}</code></td><td>{e(layer['kind'])}</td>"
-                   f"<td>{shape_text(layer['output_shape'])}</td>"
+                   f"<td class=s>{shape_text(layer['output_shape'])}</td>"
                    f"<td class=n>{layer['param_count']:,}</td>"
                    f"<td class=n>{layer['trainable_count']:,}</td>"
                    f"<td class=n>{layer['non_trainable_count']:,}</td></tr>")
