@@ -248,12 +248,19 @@ class Network:
         equal to it on ``domain`` (default: all reals); exact rationals unless ``exact=False``."""
         x = self.inputs[0]
         number = sp.Rational if exact else sp.Float
-        pieces = self.pieces(domain, exact=exact)
-        args = [(number(p.slope[output]) * x + number(p.intercept[output]),
-                 x <= number(p.high)) for p in pieces[:-1]]
-        last = pieces[-1]
-        args.append((number(last.slope[output]) * x + number(last.intercept[output]), True))
-        return sp.Piecewise(*args)
+        laws: list[tuple[Any, Any, Any]] = []  # (slope, intercept, high) of this output
+        for p in self.pieces(domain, exact=exact):
+            law = (p.slope[output], p.intercept[output])
+            if laws and laws[-1][:2] == law:  # the same law for this output: one piece
+                laws[-1] = (*law, p.high)
+            else:
+                laws.append((*law, p.high))
+        # Built as it is, ordered and merged: SymPy's own checks of every condition against the
+        # others take minutes for 10,000 pieces and would leave nothing to change.
+        args = [(number(s) * x + number(t), sp.Le(x, number(h), evaluate=False))
+                for s, t, h in laws[:-1]]
+        args.append((number(laws[-1][0]) * x + number(laws[-1][1]), sp.true))
+        return sp.Piecewise(*args, evaluate=False)
 
     def why(self, x: Any, target: Any = None, output: int = 0, domain: Any = None
             ) -> Explanation:

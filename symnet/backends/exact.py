@@ -131,11 +131,16 @@ def integer_matrix(weight: Any) -> tuple[fmpz_mat, int]:
     return matrix, shift
 
 
-def _numerators(rows: np.ndarray) -> tuple[list[int], int]:
-    """The entries of a ``Fraction`` array as integers over their least common denominator."""
-    flat = rows.reshape(-1).tolist()
-    common = math.lcm(*(v.denominator for v in flat)) if flat else 1
-    return [v.numerator * (common // v.denominator) for v in flat], common
+def _numerators(rows: np.ndarray) -> tuple[list[int], list[int]]:
+    """The entries of a 2-D ``Fraction`` array as integers over each row's least common
+    denominator (one per row: rows of unrelated denominators stay small)."""
+    nums: list[int] = []
+    dens: list[int] = []
+    for row in rows.tolist():
+        common = math.lcm(*(v.denominator for v in row)) if row else 1
+        nums.extend(v.numerator * (common // v.denominator) for v in row)
+        dens.append(common)
+    return nums, dens
 
 
 def _product(x: np.ndarray, matrix: fmpz_mat, den: int) -> np.ndarray:
@@ -144,12 +149,11 @@ def _product(x: np.ndarray, matrix: fmpz_mat, den: int) -> np.ndarray:
     n, m = matrix.nrows(), matrix.ncols()
     if rows.shape[1] != n:
         raise ValueError(f"matmul: shapes {x.shape} and ({n}, {m}) do not align")
-    nums, common = _numerators(rows)
+    nums, dens = _numerators(rows)
     prod = (fmpz_mat(rows.shape[0], n, nums) * matrix).entries() if n else [0] * (
         rows.shape[0] * m)
-    scale = common * den
     out = np.empty(len(prod), dtype=object)
-    out[:] = [Fraction(int(v), scale) for v in prod]
+    out[:] = [Fraction(int(v), dens[i // m] * den) for i, v in enumerate(prod)]
     return out.reshape(x.shape[:-1] + (m,))
 
 
