@@ -10,37 +10,9 @@ import pytest
 
 import symnet
 from symnet.backends import ExactBackend
-from symnet.backends.base import ObjectBackend
-from symnet.backends.exact import _int_form_of_fractions, dyadic
+from symnet.backends.exact import FractionBackend
 
 from .conftest import randomize
-
-
-class FractionBackend(ExactBackend):
-    """The exact backend as it was: every weight a ``Fraction`` array, products by numpy's
-    object matmul of Python ints, every function value from SymPy."""
-
-    def _convert(self, value):
-        array = np.asarray(getattr(value, "value", value))
-        q, shift = dyadic(array)
-        out = np.empty(array.shape, dtype=object)
-        out.reshape(-1)[:] = [Fraction(v, 1 << shift) for v in q.reshape(-1)]
-        return out
-
-    def matmul(self, x, kernel):
-        q, kernel_den = _int_form_of_fractions(kernel)
-        rows = x.reshape(-1, x.shape[-1])
-        nums, common = _int_form_of_fractions(rows)
-        prod = nums @ q
-        out = np.empty(prod.shape, dtype=object)
-        out.reshape(-1)[:] = [Fraction(v, common * kernel_den) for v in prod.reshape(-1)]
-        return out.reshape(x.shape[:-1] + (q.shape[-1],))
-
-    def matmul_weight(self, x, weight):
-        return self.matmul(x, self.weight(weight))
-
-    def apply(self, fn, v):
-        return ObjectBackend.apply(self, fn, v)
 
 
 def both(net, x):

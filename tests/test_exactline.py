@@ -94,6 +94,18 @@ def test_the_sweep_at_width_120_equals_the_walk(keras):
     assert_exact_law(net, found, -np.inf, np.inf)
 
 
+def test_splitting_runs_other_affine_layers_exactly(keras):
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Rescaling(0.3, offset=0.25), keras.layers.Dense(4),
+                              keras.layers.LeakyReLU(0.1), keras.layers.Dense(1)])
+    randomize(model, 9)
+    net = symnet.explain(model)
+    found = split(net.graph, -np.inf, np.inf)
+    assert found is not None
+    assert laws(found) == laws(walked_pieces(net.graph, -np.inf, np.inf, exact=True))
+    assert_exact_law(net, found, -np.inf, np.inf)
+
+
 def test_jumps_and_other_layers_fall_back_to_the_walk(keras):
     """A ReLU with a threshold jumps: splitting, which interpolates between vertices, does not
     take it (the sweep, which only counts pieces, does); BatchNorm's square root is not exact."""

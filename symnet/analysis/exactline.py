@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from flint import fmpq, fmpz
+from flint import fmpq, fmpz, fmpz_mat
 
 from ..backends.exact import (
     ExactBackend,
@@ -101,8 +101,6 @@ def _tail(nodes: tuple[Node, ...]) -> tuple[list[list[fmpq]], list[fmpq]] | None
     """The affine ops after the activation as ``(W, b)`` in exact rationals: ``W`` has
     one row per unit. ``None`` unless they are Dense-like (MatMul, BiasAdd, Affine) and
     multiply by at least one matrix."""
-    from flint import fmpz_mat
-
     from ..ops import Affine, BiasAdd, MatMul
 
     matrix: Any = None
@@ -318,6 +316,43 @@ def _activate(kinks: list[fmpq], laws: list[tuple[fmpq, fmpq]], xs: list[fmpq],
     return new_xs, out_values, out_rays
 
 
+def _dense(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
+    """``rows`` through a MatMul, BiasAdd or Affine op in FLINT (each row over its own common
+    denominator, one integer matrix product); ``None`` for another op."""
+    from ..ops import Affine, BiasAdd, MatMul
+
+    if isinstance(op, BiasAdd):
+        bias = _dyadic_list(op.bias)
+        if None in bias or len(bias) != len(rows[0]):
+            return None
+        b = [_q(v) for v in bias]
+        return [[v + c for v, c in zip(row, b)] for row in rows]
+    if not isinstance(op, (MatMul, Affine)):
+        return None
+    weight = op.kernel if isinstance(op, MatMul) else op.weight
+    array = np.asarray(getattr(weight, "value", weight))
+    if array.ndim != 2 or array.shape[0] != len(rows[0]) or not np.all(np.isfinite(array)):
+        return None
+    matrix, shift = integer_matrix(weight)
+    nums, dens = [], []
+    for row in rows:
+        common = fmpz(1)
+        for v in row:
+            common = common.lcm(v.q)
+        dens.append(common * (fmpz(1) << shift))
+        nums.extend(v.p * (common // v.q) for v in row)
+    product = (fmpz_mat(len(rows), len(rows[0]), nums) * matrix).entries()
+    m = matrix.ncols()
+    out = [[fmpq(product[i * m + j], dens[i]) for j in range(m)] for i in range(len(rows))]
+    if isinstance(op, Affine):
+        bias = _dyadic_list(op.bias)
+        if None in bias or len(bias) != m:
+            return None
+        b = [_q(v) for v in bias]
+        out = [[v + c for v, c in zip(row, b)] for row in out]
+    return out
+
+
 def _batch(shape: tuple[int, ...], rows: list[list[fmpq]]) -> np.ndarray:
     arr = np.empty((len(rows), int(np.prod(shape))), dtype=object)
     for i, row in enumerate(rows):
@@ -358,10 +393,12 @@ def split(graph: Graph, low: float, high: float) -> list[Piece] | None:
         if isinstance(step, Node):
             ray_rows = [r[1] for r in rays if r is not None]
             rows = values + ray_rows + [[fmpq(0)] * len(values[0])]
-            out = run_nodes((step,), (name,), backend, [_batch(shape, rows)])[step.output]
-            if backend.inexact:
-                return None
-            out_rows = _rows(out)
+            out_rows = _dense(step.op, rows)
+            if out_rows is None:  # another affine op: run on the exact backend
+                out = run_nodes((step,), (name,), backend, [_batch(shape, rows)])[step.output]
+                if backend.inexact:
+                    return None
+                out_rows = _rows(out)
             zero = out_rows[-1]
             values = out_rows[:len(values)]
             derivs = iter(out_rows[len(values):-1])
