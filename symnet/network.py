@@ -257,9 +257,15 @@ class Network:
                 laws.append((*law, p.high))
         # Built as it is, ordered and merged: SymPy's own checks of every condition against the
         # others take minutes for 10,000 pieces and would leave nothing to change.
-        args = [(number(s) * x + number(t), sp.Le(x, number(h), evaluate=False))
-                for s, t, h in laws[:-1]]
-        args.append((number(laws[-1][0]) * x + number(laws[-1][1]), sp.true))
+        def law(s: Any, t: Any) -> Any:
+            s, t = number(s), number(t)
+            if not exact or s in (0, 1, -1) or t == 0:
+                return s * x + t
+            # the very expression s*x + t evaluates to, without its generic flattening
+            return sp.Add._from_args((t, sp.Mul._from_args((s, x))))
+
+        args = [(law(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
+        args.append((law(*laws[-1][:2]), sp.true))
         return sp.Piecewise(*args, evaluate=False)
 
     def why(self, x: Any, target: Any = None, output: int = 0, domain: Any = None

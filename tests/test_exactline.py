@@ -148,7 +148,13 @@ def test_piecewise_merges_equal_laws_of_its_output(keras):
                     p.intercept[output])
     single = network(keras, 1, 6, "relu", 1, 8)
     built = single.piecewise()
-    assert built == sp.Piecewise(*built.args)  # nothing SymPy's own checks would change
+    x = single.inputs[0]
+    pieces = single.pieces(exact=True)
+    rebuilt = sp.Piecewise(*[(sp.Rational(p.slope[0]) * x + sp.Rational(p.intercept[0]),
+                              x <= sp.Rational(p.high)) for p in pieces[:-1]],
+                           (sp.Rational(pieces[-1].slope[0]) * x
+                            + sp.Rational(pieces[-1].intercept[0]), True))
+    assert built == rebuilt and sp.srepr(built) == sp.srepr(rebuilt)  # as SymPy builds it
 
 
 @pytest.mark.parametrize("domain", [None, (0.0, 20.0)])
