@@ -152,6 +152,9 @@ def run(label: str, fn) -> str:
     return f"## {label}\n\n```\n{text}\n```\n"
 
 
+START_LOAD = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+
+
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import bench_explain
@@ -170,8 +173,11 @@ def main() -> None:
         run("command line, cold start", cli_cold_start),
     ]
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     header = (f"# Benchmark results\n\nMeasured {today} on {platform.platform()}, "
-              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy "
+              f"{os.cpu_count()} CPUs (load average before the run {START_LOAD}, after {load}: "
+              f"other work on the machine makes float timings noisy), Python "
+              f"{platform.python_version()}, numpy "
               f"{np.__version__}, SymPy {sympy.__version__}, TensorFlow {tf.__version__}, Keras "
               f"{keras.__version__}. Regenerate with `python benchmarks/run_all.py`.\n\n")
     (HERE / "RESULTS.md").write_text(header + targets() + "\n".join(sections),
