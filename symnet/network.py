@@ -18,6 +18,7 @@ import sympy as sp
 from .analysis import forms
 from .analysis.explanation import Explanation, Trace, trace, why
 from .analysis.piecewise import Piece, linearize, network_pieces, region
+from .analysis.regions2d import Region
 from .backends import Backend, ExactBackend, FloatBackend
 from .errors import InvalidInputError
 from .escape import safe_identifier, terminal_text
@@ -267,6 +268,16 @@ class Network:
         args = [(law(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
         args.append((law(*laws[-1][:2]), sp.true))
         return sp.Piecewise(*args, evaluate=False)
+
+    def regions2d(self, box: Any) -> list[Region]:
+        """The exact linear regions of a two-input network on ``box`` = ``((x_low, x_high),
+        (y_low, y_high))``: convex polygons with rational vertices that cover the box, each
+        with its affine law (:class:`~symnet.analysis.regions2d.Region`). For chains of affine
+        layers and continuous piecewise-linear activations."""
+        from .analysis.regions2d import regions2d
+
+        self.graph.require_piecewise_linear("the linear regions")
+        return regions2d(self.graph, box)
 
     def why(self, x: Any, target: Any = None, output: int = 0, domain: Any = None
             ) -> Explanation:
