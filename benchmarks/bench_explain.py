@@ -1,4 +1,5 @@
-"""Explanation benchmarks: why() on the 2x+5 regressor, piecewise() as the width grows.
+"""Explanation benchmarks: why() on the 2x+5 regressor, piecewise() as width and depth grow,
+regions2d() of two-input networks.
 
 Run: ``python benchmarks/bench_explain.py``.
 """
@@ -75,6 +76,19 @@ def main() -> dict[str, float]:
         print(f"{depth:>6} {len(d.breakpoints()) + 1:>7} {t:>9.3f} {t_exact:>9.3f} "
               f"{t_walk:>8.2f}")
         figures[f"exact_depth_{depth}"] = t_exact
+    print("two inputs, Dense(width, relu) x depth -> Dense(1): regions2d(box) on "
+          "[-3, 3] x [-2, 4], exact")
+    print(f"{'width':>6} {'depth':>6} {'regions':>8} {'s':>8}")
+    for width, depth in ((8, 1), (8, 2), (16, 2), (16, 3)):
+        layers = [keras.Input((2,))] + [keras.layers.Dense(width, activation="relu")
+                                        for _ in range(depth)] + [keras.layers.Dense(1)]
+        model = keras.Sequential(layers)
+        model.set_weights([rng.normal(size=w.shape).astype(np.float32)
+                           for w in model.get_weights()])
+        net2 = symnet.explain(model)
+        box = ((-3.0, 3.0), (-2.0, 4.0))
+        t = timed(lambda net2=net2, box=box: net2.regions2d(box), repeat=1)
+        print(f"{width:>6} {depth:>6} {len(net2.regions2d(box)):>8} {t:>8.3f}")
     return figures
 
 

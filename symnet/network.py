@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +249,14 @@ class Network:
         """The network (output ``output``) as a SymPy ``Piecewise`` of affine pieces in ``x``,
         equal to it on ``domain`` (default: all reals); exact rationals unless ``exact=False``."""
         x = self.inputs[0]
-        number = sp.Rational if exact else sp.Float
+
+        def number(v: Any) -> Any:
+            if not exact:
+                return sp.Float(v)
+            if isinstance(v, Fraction):
+                return sp.Rational(v.numerator, v.denominator)
+            return sp.Rational(v)
+
         laws: list[tuple[Any, Any, Any]] = []  # (slope, intercept, high) of this output
         for p in self.pieces(domain, exact=exact):
             law = (p.slope[output], p.intercept[output])
