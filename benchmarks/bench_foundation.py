@@ -5,6 +5,8 @@ Run: ``python benchmarks/bench_foundation.py``. Prints times and ratios measured
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from timing import best_of
 
@@ -40,6 +42,34 @@ def numpy_forward(steps, x: np.ndarray) -> np.ndarray:
     return h
 
 
+def exact_figures(net, rng) -> dict[str, float]:
+    """Exact evaluation, new and old arithmetic (same rationals), on the seed MLP."""
+    from symnet.backends.exact import FractionBackend
+
+    figures: dict[str, float] = {}
+    x1 = rng.normal(size=(1, 1120))
+    start = time.perf_counter()
+    net.evaluate(x1, "exact")  # the first in this process: weights' matrices and roots made
+    figures["exact_cold_s"] = time.perf_counter() - start
+    figures["exact_row_s"] = best_of(lambda: net.evaluate(x1, "exact"), repeat=3)
+    rows = 20
+    xs = rng.normal(size=(rows, 1120))
+    figures["exact_batch_row_s"] = best_of(lambda: net.evaluate(xs, "exact"), repeat=1) / rows
+
+    def old() -> None:
+        backend = FractionBackend()
+        values = net.graph.run(backend, net.graph.batch(x1, exact=True))
+        backend.finish(values[net.graph.outputs[0]])
+
+    figures["exact_fraction_row_s"] = best_of(old, repeat=1)
+    print(f"evaluate exact, 1 row: {figures['exact_row_s']:.3f} s (first call in the process "
+          f"{figures['exact_cold_s']:.2f} s: weight matrices made, BatchNorm's square roots "
+          f"taken); {rows} rows: {figures['exact_batch_row_s']:.3f} s a row | before (Fraction "
+          f"arithmetic, same rationals): {figures['exact_fraction_row_s']:.2f} s a row "
+          f"(ratio {figures['exact_fraction_row_s'] / figures['exact_row_s']:.0f}x)")
+    return figures
+
+
 def main() -> dict[str, float]:
     import symnet
 
@@ -52,22 +82,24 @@ def main() -> dict[str, float]:
     print(f"explain(seed MLP, {params:,} parameters): {t_explain * 1e3:.1f} ms "
           f"({t_explain / params * 1e9:.1f} ns/parameter)")
     rng = np.random.default_rng(0)
+    figures.update(exact_figures(net, rng))
     steps = numpy_steps(model)
     for rows in (1, 1000):
         x = rng.normal(size=(rows, 1120)).astype(np.float32)
         model.predict(x, verbose=0)
+        model(x, training=False)
         t_keras = best_of(lambda x=x: model.predict(x, verbose=0))
+        t_call = best_of(lambda x=x: model(x, training=False))
         t_numpy = best_of(lambda x=x: numpy_forward(steps, x))
         t_ours = best_of(lambda x=x: net.evaluate(x))
         diff = np.abs(net.evaluate(x) - model.predict(x, verbose=0)).max()
         figures[f"predict_ratio_{rows}"] = t_ours / t_keras
+        figures[f"call_ratio_{rows}"] = t_ours / t_call
         figures[f"numpy_ratio_{rows}"] = t_ours / t_numpy
         print(f"evaluate float32, {rows:>4} rows: {t_ours * 1e3:8.2f} ms | predict "
-              f"{t_keras * 1e3:8.2f} ms (ratio {t_ours / t_keras:5.2f}) | numpy "
+              f"{t_keras * 1e3:8.2f} ms (ratio {t_ours / t_keras:5.2f}) | model(x) "
+              f"{t_call * 1e3:8.2f} ms (ratio {t_ours / t_call:5.2f}) | numpy "
               f"{t_numpy * 1e3:8.2f} ms (ratio {t_ours / t_numpy:5.2f}) | max |diff| {diff:.2e}")
-    x1 = rng.normal(size=(1, 1120))
-    t_exact = best_of(lambda: net.evaluate(x1, "exact"), repeat=2)
-    print(f"evaluate exact, 1 row: {t_exact:.2f} s")
     return figures
 
 

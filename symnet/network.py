@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import sympy as sp
 from .analysis import forms
 from .analysis.explanation import Explanation, Trace, trace, why
 from .analysis.piecewise import Piece, linearize, network_pieces, region
+from .analysis.regions2d import Region
 from .backends import Backend, ExactBackend, FloatBackend
 from .errors import InvalidInputError
 from .escape import safe_identifier, terminal_text
@@ -247,13 +249,43 @@ class Network:
         """The network (output ``output``) as a SymPy ``Piecewise`` of affine pieces in ``x``,
         equal to it on ``domain`` (default: all reals); exact rationals unless ``exact=False``."""
         x = self.inputs[0]
-        number = sp.Rational if exact else sp.Float
-        pieces = self.pieces(domain, exact=exact)
-        args = [(number(p.slope[output]) * x + number(p.intercept[output]),
-                 x <= number(p.high)) for p in pieces[:-1]]
-        last = pieces[-1]
-        args.append((number(last.slope[output]) * x + number(last.intercept[output]), True))
-        return sp.Piecewise(*args)
+
+        def number(v: Any) -> Any:
+            if not exact:
+                return sp.Float(v)
+            if isinstance(v, Fraction):
+                return sp.Rational(v.numerator, v.denominator)
+            return sp.Rational(v)
+
+        laws: list[tuple[Any, Any, Any]] = []  # (slope, intercept, high) of this output
+        for p in self.pieces(domain, exact=exact):
+            law = (p.slope[output], p.intercept[output])
+            if laws and laws[-1][:2] == law:  # the same law for this output: one piece
+                laws[-1] = (*law, p.high)
+            else:
+                laws.append((*law, p.high))
+        # Built as it is, ordered and merged: SymPy's own checks of every condition against the
+        # others take minutes for 10,000 pieces and would leave nothing to change.
+        def law(s: Any, t: Any) -> Any:
+            s, t = number(s), number(t)
+            if not exact or s in (0, 1, -1) or t == 0:
+                return s * x + t
+            # the very expression s*x + t evaluates to, without its generic flattening
+            return sp.Add._from_args((t, sp.Mul._from_args((s, x))))
+
+        args = [(law(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
+        args.append((law(*laws[-1][:2]), sp.true))
+        return sp.Piecewise(*args, evaluate=False)
+
+    def regions2d(self, box: Any) -> list[Region]:
+        """The exact linear regions of a two-input network on ``box`` = ``((x_low, x_high),
+        (y_low, y_high))``: convex polygons with rational vertices that cover the box, each
+        with its affine law (:class:`~symnet.analysis.regions2d.Region`). For chains of affine
+        layers and continuous piecewise-linear activations."""
+        from .analysis.regions2d import regions2d
+
+        self.graph.require_piecewise_linear("the linear regions")
+        return regions2d(self.graph, box)
 
     def why(self, x: Any, target: Any = None, output: int = 0, domain: Any = None
             ) -> Explanation:

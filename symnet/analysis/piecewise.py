@@ -25,7 +25,7 @@ from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph
 
 __all__ = ["Inequalities", "Piece", "domain_of", "linearize", "network_pieces", "region",
-           "sweep_pieces", "walk"]
+           "sweep_pieces", "walk", "walked_pieces"]
 
 
 def linearize(graph: Graph, x: Any, require: bool = True
@@ -201,13 +201,27 @@ def walk(piece_at_x: Any, low: float, high: float, max_pieces: int = 1_000_000) 
 def network_pieces(graph: Graph, domain: Any = None, exact: bool = False) -> list[Piece]:
     """The linear pieces of a one-input piecewise-linear network on ``domain``.
 
-    Found in float64 (a sweep or a region walk); with ``exact``, each piece's law and ends are
-    then recomputed in exact rational arithmetic from the float32 weights (``Fraction``\\ s;
-    ends outside the domain are ``±inf``).
+    Found in float64 (a sweep or a region walk); with ``exact``, in exact rational arithmetic
+    from the float32 weights (``Fraction``\\ s; ends outside the domain are ``±inf``): by
+    the exact sweep or by splitting (:mod:`symnet.analysis.exactline`) when the network is a
+    chain they cover, else by recomputing each float piece exactly.
     """
     low, high = domain_of(graph, domain)
     graph.require_piecewise_linear("the piecewise form")
+    if exact:
+        from .exactline import split, sweep
 
+        found = sweep(graph, low, high)
+        if found is None:
+            found = split(graph, low, high)
+        if found is not None:
+            return found
+    return walked_pieces(graph, low, high, exact)
+
+
+def walked_pieces(graph: Graph, low: float, high: float, exact: bool = False) -> list[Piece]:
+    """:func:`network_pieces` found in float64 by the sweep or the region walk, then (with
+    ``exact``) each piece recomputed in exact arithmetic: O(N) per piece."""
     def piece_at_x(x: float) -> Piece:
         a, b, x0, backend = linearize(graph, x)
         start, end = interval(backend.decisions, float(x0[0]))
@@ -243,15 +257,24 @@ def _exact_pieces(graph: Graph, pieces: list[Piece], low: float, high: float) ->
     for p in pieces:
         q = _exact_piece(graph, probe(p), low, high)
         found[q.low] = q
-    # A region the float walk stepped over leaves a gap between exact pieces: probe its
-    # middle, exactly, until the pieces meet (each probe finds a new region).
+    # A region the float walk stepped over leaves a gap between exact pieces, or before the
+    # first or after the last (a float piece that is several exact regions with one law):
+    # probe its middle, exactly, until the pieces meet (each probe finds a new region).
     for _ in range(100_000):
         ordered = sorted(found.values(), key=lambda p: float(p.low))
-        gaps = [(a.high, b.low) for a, b in itertools.pairwise(ordered) if a.high != b.low]
-        if not gaps:
+        probes = [(Fraction(a.high) + Fraction(b.low)) / 2
+                  for a, b in itertools.pairwise(ordered) if a.high != b.low]
+        first, last = ordered[0].low, ordered[-1].high
+        if first != low:
+            probes.append(Fraction(first) - 1 if not np.isfinite(low) else
+                          (Fraction(low) + Fraction(first)) / 2)
+        if last != high:
+            probes.append(Fraction(last) + 1 if not np.isfinite(high) else
+                          (Fraction(last) + Fraction(high)) / 2)
+        if not probes:
             break
-        for start, end in gaps:
-            q = _exact_piece(graph, (Fraction(start) + Fraction(end)) / 2, low, high)
+        for x in probes:
+            q = _exact_piece(graph, x, low, high)
             found[q.low] = q
     merged: list[Piece] = []
     for p in ordered:

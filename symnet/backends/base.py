@@ -43,6 +43,12 @@ class Backend:
     def matmul(self, x: Any, kernel: Any) -> Any:
         raise NotImplementedError
 
+    def matmul_weight(self, x: Any, weight: Any) -> Any:
+        """``x`` times a weight matrix (a :class:`~symnet.ops.Param` or an array) of shape
+        (in, out): ``matmul(x, weight(weight))``, which a backend may compute without
+        converting the weight entry by entry."""
+        return self.matmul(x, self.weight(weight))
+
     def map(self, fn: Any, x: Any) -> Any:
         """An elementwise function (:class:`~symnet.ops.Fn`) on every entry."""
         raise NotImplementedError

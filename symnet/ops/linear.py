@@ -27,7 +27,7 @@ class MatMul(Op):
         return x * self.kernel.symbol
 
     def forward(self, backend: Any, x: Any) -> Any:
-        return backend.matmul(x, backend.weight(self.kernel))
+        return backend.matmul_weight(x, self.kernel)
 
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(shapes[0][:-1]) + (int(self.kernel.shape[-1]),)
@@ -104,7 +104,7 @@ class Affine(Op):
 
     def forward(self, backend: Any, x: Any) -> Any:
         flat = x.reshape(x.shape[0], -1)
-        return backend.matmul(flat, backend.weight(self.weight)) + backend.weight(self.bias)
+        return backend.matmul_weight(flat, self.weight) + backend.weight(self.bias)
 
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         return (int(self.weight.shape[1]),)

@@ -1,0 +1,124 @@
+"""The exact backend: FLINT products, piece laws and remembered function values give the very
+rationals of the plain ``Fraction`` arithmetic it replaced, on every network kind."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet.backends import ExactBackend
+from symnet.backends.exact import FractionBackend
+
+from .conftest import randomize
+
+
+def both(net, x):
+    """Every tensor of a run on the new backend and on the old one, and the outputs."""
+    new, old = ExactBackend(), FractionBackend()
+    ours = net.graph.run(new, net.graph.batch(x, exact=True))
+    theirs = net.graph.run(old, net.graph.batch(x, exact=True))
+    assert new.inexact == old.inexact
+    for key in net.graph.outputs:
+        got, want = new.finish(ours[key]), old.finish(theirs[key])
+        assert got.shape == want.shape
+        assert all(type(a) is type(b) and a == b for a, b in
+                   zip(got.reshape(-1), want.reshape(-1)))
+    return ours, theirs
+
+
+def assert_identical(ours, theirs):
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        a, b = np.asarray(ours[key]), np.asarray(theirs[key])
+        assert a.shape == b.shape, key
+        assert all(type(u) is Fraction and u == v for u, v in zip(a.reshape(-1),
+                                                                  b.reshape(-1))), key
+
+
+def mlp(keras, *middle, inputs=5, outputs=3, seed=0):
+    model = keras.Sequential([keras.Input((inputs,)), *middle, keras.layers.Dense(outputs)])
+    randomize(model, seed)
+    return model
+
+
+NETS = {
+    "relu": lambda k: [k.layers.Dense(7, activation="relu")],
+    "bn_relu_softmax": lambda k: [k.layers.Dense(6), k.layers.BatchNormalization(),
+                                  k.layers.Activation("relu"), k.layers.Dense(4),
+                                  k.layers.Activation("softmax")],
+    "relu_options": lambda k: [k.layers.Dense(8), k.layers.ReLU(max_value=1.0,
+                                                                negative_slope=0.1,
+                                                                threshold=0.2)],
+    "leaky_hard_sigmoid": lambda k: [k.layers.Dense(6), k.layers.LeakyReLU(0.3),
+                                     k.layers.Dense(6, activation="hard_sigmoid")],
+    "prelu": lambda k: [k.layers.Dense(6), k.layers.PReLU()],
+    "tanh_layernorm": lambda k: [k.layers.Dense(6, activation="tanh"),
+                                 k.layers.LayerNormalization()],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_exact_is_the_fraction_arithmetic(keras, name):
+    net = symnet.explain(mlp(keras, *NETS[name](keras), seed=len(name)))
+    x = np.random.default_rng(len(name)).normal(size=(4, 5))
+    x[0, 0] = 0.0
+    assert_identical(*both(net, x))
+
+
+def test_exact_kinks_and_exact_inputs(keras):
+    """Inputs on the kinks (where a ReLU's threshold jumps) and rationals that are not floats."""
+    model = keras.Sequential([keras.Input((6,)), keras.layers.ReLU(max_value=2.0,
+                                                                   negative_slope=0.25,
+                                                                   threshold=0.5)])
+    net = symnet.explain(model)
+    x = np.array([[Fraction(1, 2), Fraction(2), Fraction(0), Fraction(-1, 3), Fraction(7, 5),
+                   Fraction(5, 2)]], dtype=object)
+    assert_identical(*both(net, x))
+    assert list(net.evaluate(x, "exact").reshape(-1)) == [
+        Fraction(0), Fraction(2), Fraction(-1, 8), Fraction(-5, 24), Fraction(7, 5),
+        Fraction(2)]
+
+
+def test_exact_convolution_and_recurrence(keras):
+    """Products of weights that are not a layer's kernel (windows, recurrent matrices)."""
+    conv = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, activation="relu"),
+                             keras.layers.Flatten(), keras.layers.Dense(2)])
+    randomize(conv, 3)
+    x = np.random.default_rng(3).normal(size=(2, 6, 6, 2))
+    assert_identical(*both(symnet.explain(conv), x))
+    rnn = keras.Sequential([keras.Input((3, 2)), keras.layers.SimpleRNN(3, activation="relu"),
+                            keras.layers.Dense(1)])
+    randomize(rnn, 4)
+    x = np.random.default_rng(4).normal(size=(2, 3, 2))
+    assert_identical(*both(symnet.explain(rnn), x))
+
+
+def test_exact_regressor_is_unchanged():
+    net = symnet.explain(symnet.examples.regressor_2x_plus_5())
+    x = np.array([[10.0], [0.0], [-3.5]])
+    ours, theirs = both(net, x)
+    assert_identical(ours, theirs)
+
+
+@pytest.mark.slow
+def test_exact_seed_mlp_is_unchanged():
+    net = symnet.explain(symnet.examples.seed_mlp())
+    x = np.random.default_rng(0).normal(size=(2, 1120))
+    assert_identical(*both(net, x))
+    # a second run reuses the weights' integer matrices and square roots: still the same
+    assert_identical(*both(net, x))
+
+
+@pytest.mark.filterwarnings("ignore::symnet.SymnetWarning")
+def test_nan_weights_are_refused(keras):
+    from symnet import InvalidInputError
+
+    model = mlp(keras, keras.layers.Dense(3, activation="relu"))
+    kernel = model.layers[0].get_weights()
+    kernel[0][0, 0] = np.nan
+    model.layers[0].set_weights(kernel)
+    with pytest.raises(InvalidInputError, match="finite weights"):
+        symnet.explain(model).evaluate(np.zeros((1, 5)), "exact")
