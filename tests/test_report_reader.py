@@ -313,3 +313,25 @@ def test_every_real_model_gets_every_format_quickly(keras, tmp_path):
         json.loads(outputs["json"])
         log = compile_latex(outputs["latex"], tmp_path)
         assert max(overfull(log), default=0.0) <= 3.0, (name, overfull(log))
+
+
+def test_two_input_reports_draw_the_exact_regions(keras, tmp_path):
+    L = keras.layers
+    model = keras.Sequential([keras.Input((2,)), L.Dense(6, activation="relu"),
+                              L.Dense(4, activation="relu"), L.Dense(1)])
+    randomize(model, 17)
+    net = symnet.explain(model)
+    x = [0.4, -0.7]
+    report = build_report(net, x)
+    regions = report.data["regions"]
+    assert regions["count"] == len(net.regions2d(regions["box"]))
+    held = regions["regions"][regions["holding_x"]]
+    a1, a2, b = held["law"]
+    value = float(np.ravel(net.evaluate(x, "float64"))[0])
+    assert a1 * x[0] + a2 * x[1] + b == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose([a1, a2], np.ravel(net.local_affine(x)[0]), rtol=1e-9)
+    html = print_report(report, "html")
+    assert "<h2>Linear regions</h2>" in html and html.count("<svg") == 1
+    assert f"x lies in region {regions['holding_x']}" in print_report(report, "text")
+    log = compile_latex(print_report(report, "latex"), tmp_path)
+    assert max(overfull(log), default=0.0) <= 3.0

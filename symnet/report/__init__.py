@@ -78,6 +78,11 @@ def print_report(model: ReportModel, fmt: str) -> str:
             from .explorer import explorer_html
 
             explorer = explorer_html(model.explorer)
+        regions = None
+        if data.get("regions") and "regions" in data["regions"]:
+            from .plot import regions_svg
+
+            regions = regions_svg(data["regions"])
         return render_html(data, plot=None if model.curve is None else plot_svg(model.curve),
-                           explorer=explorer)
+                           explorer=explorer, regions=regions)
     raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}, received {fmt!r}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..escape import markdown_text, tex_text, xml_attribute, xml_text
-from .model import number_text, shape_text, why_rows
+from .model import number_text, region_lines, shape_text, why_rows
 
 __all__ = ["render_latex", "render_markdown", "render_mathml"]
 
@@ -110,6 +110,9 @@ def render_latex(data: dict[str, Any]) -> str:
             lines = [part for line in o["latex_lines"] for part in _break(line)]
             body = r" \\ &\quad ".join(lines)
             out.append(r"\begin{align*}" + f"{o['name']} &= {body}" + r"\end{align*}")
+    if data.get("regions"):
+        out.append(r"\subsection*{Linear regions}")
+        out += [e(line, limit=None) + r"\par" for line in region_lines(data["regions"])]
     out += _latex_sample(data, e)
     if data.get("agreement"):
         out.append(r"\subsection*{Agreement}" + e(data["agreement"]["text"], limit=None) + r".\par")
@@ -288,6 +291,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         for o in closed["outputs"]:
             out += ["$$", r"\begin{aligned}", f"{o['name']} &= " + r" \\ &\quad ".join(
                 o["latex_lines"]), r"\end{aligned}", "$$", ""]
+    if data.get("regions"):
+        out += ["## Linear regions", ""] + [f"- {m(line, limit=None)}"
+                                            for line in region_lines(data["regions"])] + [""]
     if "trace" in data:
         shown = ", ".join(number(v) for v in data["evaluation"]["input"][:16])
         out += [f"## The hand calculation at input ({shown}"
@@ -372,6 +378,9 @@ def render_mathml(data: dict[str, Any]) -> str:
                        f"{' '.join(map(str, step['clipped']))}</clipped>")
         for w in step.get("worked", []):
             out.append(formula("by_hand", w["latex"], layer=step["layer"]))
+    if data.get("regions"):
+        for line in region_lines(data["regions"]):
+            out.append(f"  <regions>{xml_text(line, limit=None)}</regions>")
     if "why" in data:
         for row in why_rows(data["why"]):
             out.append(f"  <why label={xml_attribute(row['label'])}>"

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from ..escape import html_text
-from .model import number_text, shape_text, why_rows
+from .model import number_text, region_lines, shape_text, why_rows
 
 __all__ = ["mathml", "render_html", "trace_html"]
 
@@ -127,7 +127,7 @@ def why_html(why: dict[str, Any]) -> list[str]:
 
 
 def render_html(data: dict[str, Any], plot: str | None = None,
-                explorer: str | None = None) -> str:
+                explorer: str | None = None, regions: str | None = None) -> str:
     """A complete HTML document of the report model (``explorer``: the interactive part,
     placed first)."""
     e = html_text
@@ -184,6 +184,12 @@ def render_html(data: dict[str, Any], plot: str | None = None,
             out += [mathml(r"\quad " + line) for line in lines[1:]]
     if plot:
         out.append(f"<h2>The network's function</h2><figure>{plot}</figure>")
+    if data.get("regions"):
+        out.append("<h2>Linear regions</h2>")
+        if regions:
+            out.append(f"<figure>{regions}</figure>")
+        out.append("<ul>" + "".join(f"<li>{t(line)}</li>" for line in
+                                    region_lines(data["regions"])) + "</ul>")
     if "trace" in data:
         shown = ", ".join(number_text(v) for v in data["evaluation"]["input"][:16])
         more = ", …" if len(data["evaluation"]["input"]) > 16 else ""

@@ -23,7 +23,8 @@ from ..analysis.piecewise import Piece, domain_of, network_pieces
 from ..errors import ExpressionTooLarge
 
 __all__ = ["SCHEMA", "Curve", "ReportModel", "ReportSettings", "build_report", "finite",
-           "matrix_latex", "number_text", "shape_text", "trace_data", "values_text"]
+           "matrix_latex", "number_text", "region_lines", "shape_text", "trace_data",
+           "values_text"]
 
 SCHEMA = "symnet.report/1"
 
@@ -44,6 +45,10 @@ class ReportSettings:
     larger ones show their first ``max_listed`` entries and say so."""
     max_json_values: int = 4096
     """Weights with at most this many entries carry their numbers in the JSON."""
+    max_region_units: int = 64
+    """Two-input networks: the linear regions are drawn when at most this many units bend."""
+    max_regions_listed: int = 12
+    """... and listed in a table (exact vertices) when there are at most this many."""
     max_closed_form: int = 2500
     """The closed form is printed only when its estimated size (SymPy nodes) is at most this:
     beyond, no reader can use it, and the structural form and the trace say more."""
@@ -386,6 +391,7 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
             output = predicted_output(net, value)
         explanation = why(graph, x, target, output, domain, pieces=pieces)
         data["why"] = _why_data(explanation, output, len(value.reshape(-1)))
+    data["regions"] = _regions(net, x, output if x is not None else 0, settings)
     curve = None if pieces is None else _curve(graph, pieces, x, target, domain)
     explorer = None
     if interactive:
@@ -498,6 +504,89 @@ def trace_data(trace: Any, settings: ReportSettings) -> list[dict[str, Any]]:
             "worked": [{"latex": w.latex, "text": w.text} for w in step.worked],
         })
     return steps
+
+
+def _regions(net: Any, x: Any, output: int, settings: ReportSettings) -> dict[str, Any] | None:
+    """A two-input piecewise-linear network's exact linear regions on a box around ``x``
+    (``[-3, 3]²`` without one): the polygons, each law, and the region holding ``x``. ``None``
+    for other networks; a note instead when the regions cannot be found within the report's
+    bounds."""
+    from ..analysis.regions2d import regions2d
+    from ..errors import UnsupportedLayerError
+
+    graph = net.graph
+    if len(graph.features) != 2 or len(graph.inputs) != 1 or not graph.piecewise_linear:
+        return None
+    point = None if x is None else np.ravel(np.asarray(x, np.float64))
+    if point is None:
+        box = ((-3.0, 3.0), (-3.0, 3.0))
+    else:
+        box = tuple((float(v - 2 * max(1.0, abs(v))), float(v + 2 * max(1.0, abs(v))))
+                    for v in point)
+    units = sum(int(np.prod(c.layer.output_shape)) for c in graph.calls
+                if not all(op.affine for op in c.layer.ops))
+    if units > settings.max_region_units:
+        return {"box": [list(b) for b in box], "note": (
+            f"the linear regions are not drawn: the network has {units} units that bend, more "
+            f"than the report follows ({settings.max_region_units}); net.regions2d(box) "
+            f"computes them")}
+    try:
+        regions = regions2d(graph, box)
+    except UnsupportedLayerError as exc:
+        return {"box": [list(b) for b in box], "note": f"the linear regions are not drawn: {exc}"}
+    holding = None
+    listed = []
+    for i, region in enumerate(regions):
+        a1, a2, b = (float(v) for v in region.law(output))
+        vertices = [[float(u), float(v)] for u, v in region.vertices]
+        if point is not None and holding is None and _inside(vertices, point):
+            holding = i
+        listed.append({"vertices": vertices, "law": [finite(a1), finite(a2), finite(b)],
+                       "exact_vertices": [[str(u), str(v)] for u, v in region.vertices]
+                       if len(regions) <= settings.max_regions_listed else None})
+    names = [str(f) for f in graph.features]
+    return {"box": [list(b) for b in box], "inputs": names, "output": str(graph.targets[output]),
+            "count": len(regions), "regions": listed, "holding_x": holding,
+            "x": None if point is None else [finite(v) for v in point]}
+
+
+def region_lines(regions: dict[str, Any]) -> list[str]:
+    """The linear regions in words: how many on which box, the one holding ``x`` with its law
+    and corners, and (when few) every region's law."""
+    if "note" in regions:
+        return [regions["note"]]
+    (a, b), (c, d) = regions["box"]
+    i1, i2 = regions["inputs"]
+    out = [f"{regions['count']} linear regions on [{number_text(a)}, {number_text(b)}] × "
+           f"[{number_text(c)}, {number_text(d)}] (exact: convex polygons with rational "
+           f"corners; on each, {regions['output']} is affine)"]
+
+    def law(r: dict[str, Any]) -> str:
+        a1, a2, b0 = r["law"]
+        return (f"{regions['output']} = {number_text(a1)}·{i1} + {number_text(a2)}·{i2} + "
+                f"{number_text(b0)}").replace("+ -", "- ")
+
+    def corners(r: dict[str, Any]) -> str:
+        return ", ".join(f"({number_text(u, 6)}, {number_text(v, 6)})" for u, v in r["vertices"])
+
+    k = regions["holding_x"]
+    if k is not None:
+        r = regions["regions"][k]
+        out.append(f"x lies in region {k}: {law(r)}; corners {corners(r)}")
+    if regions["count"] <= 12:
+        out += [f"region {i}: {law(r)}; corners {corners(r)}"
+                for i, r in enumerate(regions["regions"])]
+    return out
+
+
+def _inside(vertices: list[list[float]], point: np.ndarray) -> bool:
+    """Whether ``point`` lies in the convex polygon (counter-clockwise), edges included."""
+    n = len(vertices)
+    for i in range(n):
+        (x1, y1), (x2, y2) = vertices[i], vertices[(i + 1) % n]
+        if (x2 - x1) * (point[1] - y1) - (y2 - y1) * (point[0] - x1) < -1e-12:
+            return False
+    return True
 
 
 def _why_data(explanation: Any, output: int, outputs: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from .model import Curve
 
-__all__ = ["plot_svg"]
+__all__ = ["plot_svg", "regions_svg"]
 
 
 def plot_svg(curve: Curve) -> str:
@@ -42,6 +42,42 @@ def plot_svg(curve: Curve) -> str:
     ax.grid(alpha=0.3)
     buffer = io.StringIO()
     # rc_context restores the settings on exit: ids salted for byte-identical output.
+    with matplotlib.rc_context({"svg.hashsalt": "symnet", "svg.fonttype": "path"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def regions_svg(regions: dict) -> str:
+    """The exact linear regions of a two-input network as a map: each polygon coloured by the
+    output at its centre, outlined, with the input marked."""
+    from matplotlib.collections import PolyCollection
+
+    fig = Figure(figsize=(5.2, 4.4))
+    FigureCanvasSVG(fig)
+    ax = fig.subplots()
+    polygons = [r["vertices"] for r in regions["regions"]]
+    centres = [[sum(v[0] for v in p) / len(p), sum(v[1] for v in p) / len(p)] for p in polygons]
+    values = [r["law"][0] * c[0] + r["law"][1] * c[1] + r["law"][2]
+              for r, c in zip(regions["regions"], centres)]
+    collection = PolyCollection(polygons, array=values, cmap="coolwarm", edgecolors="white",
+                                linewidths=0.6)
+    ax.add_collection(collection)
+    fig.colorbar(collection, ax=ax, label=f"{regions['output']} at the region's centre")
+    (a, b), (c, d) = regions["box"]
+    ax.set_xlim(a, b)
+    ax.set_ylim(c, d)
+    if regions.get("holding_x") is not None:
+        ax.add_collection(PolyCollection([polygons[regions["holding_x"]]], facecolors="none",
+                                         edgecolors="black", linewidths=1.4))
+    if regions.get("x") is not None:
+        ax.plot([regions["x"][0]], [regions["x"][1]], "o", color="black", markersize=5,
+                label="x")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel(regions["inputs"][0])
+    ax.set_ylabel(regions["inputs"][1])
+    ax.set_title(f"{regions['count']} linear regions", fontsize=10)
+    buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "symnet", "svg.fonttype": "path"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     svg = buffer.getvalue()

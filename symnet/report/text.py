@@ -10,7 +10,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..escape import terminal_text
-from .model import listed_lines, number_text
+from .model import listed_lines, number_text, region_lines
 from .notation import broadcast_operand, direct_argument, hadamard_parts, positive_first
 
 __all__ = ["render_text", "text"]
@@ -174,6 +174,8 @@ def render_text(data: dict[str, Any]) -> str:
     else:
         out.append("Closed form (trained numbers substituted):")
         out += [f"  {o['name']} = {o['text']}" for o in closed["outputs"]]
+    if data.get("regions"):
+        out += ["", "Linear regions:"] + [f"  {line}" for line in region_lines(data["regions"])]
     if "evaluation" in data:
         ev = data["evaluation"]
         shown = ", ".join(number_text(v) for v in ev["input"][:16])
