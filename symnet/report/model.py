@@ -512,7 +512,7 @@ def _regions(net: Any, x: Any, output: int, settings: ReportSettings) -> dict[st
     for other networks; a note instead when the regions cannot be found within the report's
     bounds."""
     from ..analysis.regions2d import regions2d
-    from ..errors import UnsupportedLayerError
+    from ..errors import InvalidInputError, UnsupportedLayerError
 
     graph = net.graph
     if len(graph.features) != 2 or len(graph.inputs) != 1 or not graph.piecewise_linear:
@@ -532,7 +532,7 @@ def _regions(net: Any, x: Any, output: int, settings: ReportSettings) -> dict[st
             f"computes them")}
     try:
         regions = regions2d(graph, box)
-    except UnsupportedLayerError as exc:
+    except (UnsupportedLayerError, InvalidInputError) as exc:
         return {"box": [list(b) for b in box], "note": f"the linear regions are not drawn: {exc}"}
     holding = None
     listed = []

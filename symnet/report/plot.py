@@ -40,12 +40,7 @@ def plot_svg(curve: Curve) -> str:
     ax.set_xlabel(curve.x_name)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
-    buffer = io.StringIO()
-    # rc_context restores the settings on exit: ids salted for byte-identical output.
-    with matplotlib.rc_context({"svg.hashsalt": "symnet", "svg.fonttype": "path"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    return _svg(fig)
 
 
 def regions_svg(regions: dict) -> str:
@@ -77,8 +72,18 @@ def regions_svg(regions: dict) -> str:
     ax.set_xlabel(regions["inputs"][0])
     ax.set_ylabel(regions["inputs"][1])
     ax.set_title(f"{regions['count']} linear regions", fontsize=10)
+    return _svg(fig)
+
+
+def _svg(fig: Figure) -> str:
+    """The figure as SVG text for a page: no date, stable ids, no RDF metadata block."""
     buffer = io.StringIO()
+    # rc_context restores the settings on exit: ids salted for byte-identical output.
     with matplotlib.rc_context({"svg.hashsalt": "symnet", "svg.fonttype": "path"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg"):]
+    start, end = svg.find("<metadata>"), svg.find("</metadata>")
+    if 0 <= start < end:
+        svg = svg[:start] + svg[end + len("</metadata>"):]
+    return svg
