@@ -169,7 +169,9 @@ class Network:
         Raises:
             ExpressionTooLarge: the estimated size exceeds ``max_size``; nothing is built.
         """
-        return forms.closed_form(self.graph, simplify=simplify, max_size=max_size)
+        from .deep import deep_call
+
+        return deep_call(forms.closed_form, self.graph, simplify=simplify, max_size=max_size)
 
     def closed_form_function(self, *, max_size: int = forms.DEFAULT_MAX_SIZE) -> Any:
         """The closed form compiled to numpy (``lambdify`` with common subexpressions
@@ -286,9 +288,11 @@ class Network:
         """The report as text: ``"latex"`` (a complete document), ``"mathml"`` (XML),
         ``"html"`` (a complete page), ``"markdown"``, ``"json"`` or ``"text"``; with ``x``, it
         includes ``trace(x)`` and ``why(x)`` (with ``target`` and ``domain``)."""
+        from .deep import deep_call
         from .report import render
 
-        return render(self, format, x, settings=settings, target=target, domain=domain)
+        return deep_call(render, self, format, x, settings=settings, target=target,
+                         domain=domain)
 
     def save_report(self, path: Any, x: Any = None, *, target: Any = None,
                     domain: Any = None) -> Path:
