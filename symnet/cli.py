@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
+from .deep import deep_call
 from .errors import InvalidInputError, SymnetError
 from .files import parse_vector, write_output
 
@@ -358,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.run(args))
+        # on a thread with room for the recursion of SymPy over deep networks' formulas
+        return int(deep_call(args.run, args))
     except SymnetError as exc:
         sys.stderr.write(f"symnet: error: {_one_line(exc)}\n")
         return EXIT_USAGE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .files import write_output
+from .files import staged_folder, write_output
 from .report import FORMATS, render
 
 __all__ = ["DEMO_INPUTS", "write_demo"]
@@ -27,20 +27,21 @@ def write_demo(folder: Path) -> list[Path]:
     from . import examples
     from .network import explain
 
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, build in (("seed_regressor", examples.seed_regressor),
-                        ("regressor_2x_plus_5", examples.regressor_2x_plus_5),
-                        ("seed_mlp", examples.seed_mlp)):
-        net = explain(build())
-        x, target, domain = DEMO_INPUTS[name]
-        for fmt in FORMATS:
-            path = folder / f"{name}{_SUFFIX[fmt]}"
-            write_output(render(net, fmt, x, target=target, domain=domain), str(path))
-            written.append(path)
-        if name in INTERACTIVE:
-            path = folder / f"{name}.explorer.html"
-            write_output(render(net, "html", x, target=target, domain=domain,
-                                interactive=True), str(path))
-            written.append(path)
+    with staged_folder(folder) as stage:  # every report, or none
+        for name, build in (("seed_regressor", examples.seed_regressor),
+                            ("regressor_2x_plus_5", examples.regressor_2x_plus_5),
+                            ("seed_mlp", examples.seed_mlp)):
+            net = explain(build())
+            x, target, domain = DEMO_INPUTS[name]
+            for fmt in FORMATS:
+                file = f"{name}{_SUFFIX[fmt]}"
+                write_output(render(net, fmt, x, target=target, domain=domain),
+                             str(stage / file))
+                written.append(Path(folder) / file)
+            if name in INTERACTIVE:
+                file = f"{name}.explorer.html"
+                write_output(render(net, "html", x, target=target, domain=domain,
+                                    interactive=True), str(stage / file))
+                written.append(Path(folder) / file)
     return written

@@ -11,15 +11,18 @@ import math
 import os
 import re
 import secrets
+import shutil
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["FLOAT32_MAX", "parse_number", "parse_vector", "write_output"]
+__all__ = ["FLOAT32_MAX", "parse_number", "parse_vector", "staged_folder", "write_output"]
 
 #: The largest finite float32: inputs beyond it cannot be given to a float32 network.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -121,3 +124,59 @@ def _stream(raw: bytes, path: Path, shown: str) -> None:
             handle.write(raw)
     except OSError as exc:
         raise InvalidInputError(f"cannot write {shown}: {exc.strerror}") from None
+
+
+@contextmanager
+def staged_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """A fresh folder beside ``folder`` to write a set of files into; on success they take
+    their place in ``folder`` (renamed into it whole when it does not exist yet, else each
+    file replaced atomically, other files kept), on any failure nothing of them is left.
+
+    ``folder`` existing as a file, or a parent that cannot be created or written, is an
+    ``InvalidInputError`` before anything is written.
+    """
+    target = Path(folder)
+    shown = repr(str(target))
+    if target.exists() and not target.is_dir():
+        raise InvalidInputError(f"cannot write into {shown}: it exists and is not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create the folder {str(target.parent)!r}: "
+                                f"{exc.strerror}") from None
+    while True:
+        stage = target.parent / f".{target.name[:100]}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.mkdir(stage)  # 0777 less the umask, as the folder itself would be
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write into {shown}: {exc.strerror}") from None
+    try:
+        yield stage
+        _move_into(stage, target, shown)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_into(stage: Path, target: Path, shown: str) -> None:
+    try:
+        if not target.exists():
+            os.rename(stage, target)
+            return
+        if not os.access(target, os.W_OK):
+            raise InvalidInputError(f"cannot write into {shown}: permission denied")
+        for path in sorted(stage.rglob("*")):
+            final = target / path.relative_to(stage)
+            if path.is_dir():
+                if final.exists() and not final.is_dir():
+                    raise InvalidInputError(f"cannot write into {shown}: {str(final)!r} "
+                                            "exists and is not a folder")
+                final.mkdir(exist_ok=True)
+            else:
+                if final.is_dir():
+                    raise InvalidInputError(f"cannot write {str(final)!r}: it is a folder")
+                os.replace(path, final)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write into {shown}: {exc.strerror}") from None

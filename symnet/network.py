@@ -171,7 +171,9 @@ class Network:
         Raises:
             ExpressionTooLarge: the estimated size exceeds ``max_size``; nothing is built.
         """
-        return forms.closed_form(self.graph, simplify=simplify, max_size=max_size)
+        from .deep import deep_call
+
+        return deep_call(forms.closed_form, self.graph, simplify=simplify, max_size=max_size)
 
     def closed_form_function(self, *, max_size: int = forms.DEFAULT_MAX_SIZE) -> Any:
         """The closed form compiled to numpy (``lambdify`` with common subexpressions
@@ -322,10 +324,11 @@ class Network:
         output ``why`` explains, by default a classifier's predicted class, else 0). With
         ``domain``, the simplification also removes the units dead on it.
         ``interactive=True`` (HTML) adds the explorer: move the input, watch every layer."""
+        from .deep import deep_call
         from .report import render
 
-        return render(self, format, x, settings=settings, target=target, domain=domain,
-                      output=output, interactive=interactive)
+        return deep_call(render, self, format, x, settings=settings, target=target,
+                         domain=domain, output=output, interactive=interactive)
 
     def save_report(self, path: Any, x: Any = None, *, target: Any = None,
                     domain: Any = None, output: int | None = None,

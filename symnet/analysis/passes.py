@@ -94,19 +94,30 @@ def _affine(node: Node, shapes: Shapes) -> Affine | None:
     n_in = shapes[node.inputs[0]]
     if len(n_in) != 1 or len(shapes[node.output]) != 1:
         return None
-    form = node.op.as_affine(n_in[0])
+    # an op affine entry by entry keeps its diagonal (a 1-D weight) until it is merged
+    form = node.op.as_diagonal(n_in[0]) or node.op.as_affine(n_in[0])
     if form is None:
         return None
     return Affine(np.asarray(form[0], np.float64), np.asarray(form[1], np.float64),
                   (node.layer,), batchnorm=isinstance(node.op, BatchNormInference))
 
 
+def _dense(op: Affine) -> Affine:
+    """The op with its weight as a matrix (a diagonal one given as its diagonal)."""
+    return replace(op, weight=np.diag(op.weight)) if op.weight.ndim == 1 else op
+
+
 def _merge(nodes: list[Node], ops: list[Affine]) -> Node:
     weight, bias, origin = ops[0].weight, ops[0].bias, list(ops[0].origin)
     for op in ops[1:]:
-        weight, bias = weight @ op.weight, bias @ op.weight + op.bias
+        if op.weight.ndim == 1:  # x W ⊙ d: the columns scaled, no n×n product
+            weight = weight * op.weight if weight.ndim == 1 else weight * op.weight[None, :]
+            bias = bias * op.weight + op.bias
+        else:
+            weight = weight[:, None] * op.weight if weight.ndim == 1 else weight @ op.weight
+            bias = bias @ op.weight + op.bias
         origin += [o for o in op.origin if o not in origin]
-    merged = Affine(weight, bias, tuple(origin))
+    merged = _dense(Affine(weight, bias, tuple(origin)))
     return Node(merged, nodes[0].inputs, nodes[-1].output, " + ".join(origin))
 
 
@@ -187,7 +198,7 @@ def merge_affine(nodes: tuple[Node, ...], shapes: Shapes) -> PassResult:
                 notes.append(f"merged {' + '.join(layers[:-1])} with {layers[-1]}")
             out.append(_merge(run, ops))
         elif ops and not isinstance(run[0].op, Affine):
-            out.append(Node(ops[0], run[0].inputs, run[0].output, run[0].layer))
+            out.append(Node(_dense(ops[0]), run[0].inputs, run[0].output, run[0].layer))
         else:
             out.extend(run)
     return PassResult("merge affine maps", nodes, _relink(out, nodes[0].inputs[0]),

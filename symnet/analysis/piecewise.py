@@ -24,7 +24,7 @@ from ..backends import ExactLinearizedBackend, LinearizedBackend, exact_interval
 from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph
 
-__all__ = ["Inequalities", "Piece", "domain_of", "linearize", "network_pieces", "region",
+__all__ = ["Piece", "Region", "domain_of", "linearize", "network_pieces", "region",
            "sweep_pieces", "walk", "walked_pieces"]
 
 
@@ -49,54 +49,111 @@ def linearize(graph: Graph, x: Any, require: bool = True
     return a, out[0] - a @ x0, x0, backend
 
 
-class Inequalities(Sequence):
-    """The linear inequalities ``lo <= t0 + grad·(x - x0) <= hi`` that bound a region, one
-    SymPy relation per bound, built when read (a network of a few hundred inputs has thousands
-    of terms: counting them must not cost building them)."""
+class Region(Sequence):
+    """The linear inequalities ``lo <= t0 + g·(x − x0) <= hi`` that bound a linear region,
+    as a sequence of SymPy relationals in the input symbols.
 
-    def __init__(self, rows: list[tuple[float, np.ndarray, str, float]], features: Any,
-                 x0: np.ndarray) -> None:
-        self._rows, self._features, self._x0 = rows, tuple(features), x0.tolist()
+    Each relational is built when it is asked for: a layer of 20,000 units on 2,000 inputs
+    bounds its region by 40,000 inequalities of 2,000 terms each, which as SymPy objects
+    would take minutes and gigabytes; their numbers are here at once (:meth:`arrays`).
+    """
+
+    def __init__(self, symbols: Sequence[sp.Symbol], x0: np.ndarray, offsets: np.ndarray,
+                 gradients: np.ndarray, bounds: np.ndarray, upper: np.ndarray) -> None:
+        self.symbols = tuple(symbols)
+        self.x0 = x0
+        self._offsets, self._gradients = offsets, gradients
+        self._bounds, self._upper = bounds, upper
+
+    @classmethod
+    def of(cls, symbols: Sequence[sp.Symbol], x0: np.ndarray, decisions: Sequence[Any]
+           ) -> Region:
+        """The inequalities of a linearization's decisions: each unit whose value moves with
+        the input, its lower bound then its upper one (the finite ones), unit by unit."""
+        offsets, gradients, bounds, upper = [], [], [], []
+        for d in decisions:
+            t0 = np.asarray(d.t0, dtype=np.float64)
+            grad = np.asarray(d.grad, dtype=np.float64).reshape(len(t0), -1)
+            ends = np.stack([np.asarray(d.lo, dtype=np.float64),
+                             np.asarray(d.hi, dtype=np.float64)], axis=1)  # (units, 2)
+            keep = np.isfinite(ends) & np.any(grad != 0, axis=1)[:, None]
+            unit, side = np.nonzero(keep)  # row-major: unit by unit, lower first
+            offsets.append(t0[unit])
+            gradients.append(grad[unit])
+            bounds.append(ends[unit, side])
+            upper.append(side == 1)
+        if not offsets:
+            return cls(symbols, x0, np.zeros(0), np.zeros((0, x0.size)), np.zeros(0),
+                       np.zeros(0, dtype=bool))
+        return cls(symbols, x0, np.concatenate(offsets), np.concatenate(gradients),
+                   np.concatenate(bounds), np.concatenate(upper))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(t0, G, bound, upper)``: row ``i`` is ``t0[i] + G[i]·(x − x0) <= bound[i]`` when
+        ``upper[i]``, else ``>= bound[i]``."""
+        return self._offsets, self._gradients, self._bounds, self._upper
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._bounds)
 
     @property
     def finite(self) -> bool:
         """Whether every coefficient is a finite number (NaN weights make NaN bounds, which
         SymPy cannot state as inequalities)."""
-        return all(np.isfinite(t0) and np.isfinite(bound) and np.all(np.isfinite(grad))
-                   for t0, grad, _, bound in self._rows)
+        return bool(np.all(np.isfinite(self._offsets)) and np.all(np.isfinite(self._bounds))
+                    and np.all(np.isfinite(self._gradients)))
+
+    def _build(self, i: int) -> sp.Basic:
+        grad = self._gradients[i]
+        # t0 + g·(x − x0) written as g·x + c (c in float64, as the region is computed)
+        constant = float(self._offsets[i] - grad @ self.x0)
+        terms = [sp.Float(g) * s for g, s in zip(grad, self.symbols) if g != 0]
+        expr = sp.Add(*terms, sp.Float(constant))
+        bound = sp.Float(self._bounds[i])
+        # unevaluated: SymPy would otherwise try to decide the sign of a sum of 2,000 terms
+        relation = sp.LessThan if self._upper[i] else sp.GreaterThan
+        return relation(expr, bound, evaluate=False)
+
+    def text(self, i: int) -> str:
+        """Inequality ``i`` as plain text (``0.75*x_1 - 0.5*x_2 + 0.1 >= 0``), the inputs in
+        their order: written from the numbers, not printed by SymPy (which sorts the terms
+        of a long sum slowly)."""
+        grad = self._gradients[i]
+        parts = []
+        for g, sym in zip(grad, self.symbols):
+            if g != 0:
+                parts.append(f"{'-' if g < 0 else '+'} {_float_text(abs(g))}*{sym}")
+        constant = float(self._offsets[i] - grad @ self.x0)
+        if constant != 0 or not parts:
+            parts.append(f"{'-' if constant < 0 else '+'} {_float_text(abs(constant))}")
+        text = " ".join(parts)
+        text = ("-" + text[2:]) if text.startswith("-") else text[2:]
+        return f"{text} {'<=' if self._upper[i] else '>='} {_float_text(self._bounds[i])}"
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        t0, grad, side, bound = self._rows[index]
-        expr = sp.Add(sp.Float(t0), *(
-            sp.Mul(sp.Float(g), sp.Add(s, sp.Float(-v), evaluate=False), evaluate=False)
-            for g, s, v in zip(grad.tolist(), self._features, self._x0) if g != 0),
-            evaluate=False)
-        relation = sp.GreaterThan if side == ">=" else sp.LessThan
-        return relation(expr, sp.Float(bound), evaluate=False)
+            return [self._build(i) for i in range(len(self))[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError("region index out of range")
+        return self._build(index % len(self))
+
+    def __repr__(self) -> str:
+        return f"<Region: {len(self)} inequalities in {len(self.symbols)} inputs>"
+
+
+def _float_text(value: float) -> str:
+    """A float64 with the 15 significant digits SymPy shows of a ``Float``."""
+    return repr(float(f"{float(value):.15g}"))
 
 
 def region(graph: Graph, x0: np.ndarray, backend: LinearizedBackend) -> Any:
-    """The region of a linearization: an ``Interval`` for one input, else the
-    :class:`Inequalities` in the input symbols."""
+    """The region of a linearization: an ``Interval`` for one input, else a :class:`Region`
+    (a sequence of linear inequalities in the input symbols)."""
     if x0.size == 1:
         low, high = interval(backend.decisions, float(x0[0]))
         return sp.Interval(sp.Float(low) if np.isfinite(low) else -sp.oo,
                            sp.Float(high) if np.isfinite(high) else sp.oo)
-    rows = []
-    for d in backend.decisions:
-        for t0, grad, lo, hi in zip(d.t0, d.grad, d.lo, d.hi):
-            if not np.any(grad):
-                continue
-            if np.isfinite(lo):
-                rows.append((float(t0), np.asarray(grad), ">=", float(lo)))
-            if np.isfinite(hi):
-                rows.append((float(t0), np.asarray(grad), "<=", float(hi)))
-    return Inequalities(rows, graph.features, np.asarray(x0, dtype=np.float64).reshape(-1))
+    return Region.of(graph.features, x0, backend.decisions)
 
 
 def domain_of(graph: Graph, domain: Any) -> tuple[float, float]:

@@ -233,7 +233,7 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
     ``multiple_choice``, the final part offers the catalogue's wrong answers as choices; with
     ``moodle``, ``moodle.xml``: the class set as Moodle questions.
     """
-    from ..files import write_output
+    from ..files import staged_folder, write_output
     from .classcsv import write_csv
     from .sheet import render_sheets
 
@@ -258,27 +258,27 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
         from .moodle import moodle_xml
 
         files["moodle.xml"] = moodle_xml(exercise, multiple_choice)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    # written into a folder beside it, then moved in: the whole set or nothing (a full disk,
+    # a failing pdflatex leave no half exercise)
+    with staged_folder(folder) as stage:
         if students:
-            (folder / "sheets").mkdir(exist_ok=True)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot create the folder {str(folder)!r}: {exc.strerror}"
-                                ) from None
-    model_path = folder / "exercise.keras"
-    try:
-        exercise.model.save(model_path)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {str(model_path)!r}: {exc.strerror}") from None
-    written = [model_path]
-    for name, content in files.items():
-        write_output(content, str(folder / name))
-        written.append(folder / name)
-    if pdf:
-        from ..report.pdf import latex_to_pdf
+            (stage / "sheets").mkdir()
+        try:
+            exercise.model.save(stage / "exercise.keras")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write {str(folder / 'exercise.keras')!r}: "
+                                    f"{exc.strerror}") from None
+        names = ["exercise.keras"]
+        for name, content in files.items():
+            write_output(content, str(stage / name))
+            names.append(name)
+        if pdf:
+            from ..report.pdf import latex_to_pdf
 
-        for name in [n for n in files if n.endswith(".tex")]:
-            written.append(latex_to_pdf(files[name], folder / (name[:-4] + ".pdf")))
+            for name in [n for n in files if n.endswith(".tex")]:
+                latex_to_pdf(files[name], stage / (name[:-4] + ".pdf"))
+                names.append(name[:-4] + ".pdf")
+    written = [folder / name for name in names]
     return written
 
 

@@ -17,8 +17,7 @@ the numbers the student would have found, so a mistake is diagnosed when they ma
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,15 +125,22 @@ class Mistake:
                 chain.append(Node(op, (previous,), name, layer))
                 previous = name
             nodes[a[0]:b[-1] + 1] = chain
-        for i in sorted(self.reported, reverse=True):
-            # the written value keeps the tensor's name; the right one goes on as name~
-            n = nodes[i]
-            right = n.output + "~"
-            later = [Node(m.op, tuple(right if k == n.output else k for k in m.inputs),
-                          m.output, m.layer) for m in nodes[i + 1:]]
-            nodes[i:] = [Node(self.reported[i], n.inputs, n.output, n.layer),
-                         Node(n.op, n.inputs, right, n.layer), *later]
-        return tuple(nodes)
+        if not self.reported:
+            return tuple(nodes)
+        # the written value keeps the tensor's name; the right one goes on as name~, which
+        # every later node reads instead (one pass: a mistake reported in each of 500 layers)
+        out: list[Node] = []
+        rename: dict[str, str] = {}
+        for i, n in enumerate(nodes):
+            inputs = tuple(rename.get(k, k) for k in n.inputs) if rename else n.inputs
+            if i in self.reported:
+                right = n.output + "~"
+                out += [Node(self.reported[i], inputs, n.output, n.layer),
+                        Node(n.op, inputs, right, n.layer)]
+                rename[n.output] = right
+            else:
+                out.append(n if inputs == n.inputs else Node(n.op, inputs, n.output, n.layer))
+        return tuple(out)
 
 
 def _lower_first(text: str) -> str:
@@ -229,15 +235,26 @@ def pairs(mistakes: list[Mistake], limit: int = MAX_PAIRS) -> list[Mistake]:
     """Two different mistakes made together, for every pair that can be; the likeliest
     first (two misconceptions, each made everywhere, then one of them with a slip in one
     layer, then two slips), at most ``limit``."""
-    ranked = sorted(itertools.combinations(mistakes, 2),
-                    key=lambda ab: -(ab[0].everywhere + ab[1].everywhere))
-    out = []
-    for a, b in ranked:
+    out: list[Mistake] = []
+    for a, b in _ranked_pairs(mistakes):
         if a.compatible(b):
             out.append(a + b)
             if len(out) >= limit:
                 break
     return out
+
+
+def _ranked_pairs(mistakes: list[Mistake]) -> Iterator[tuple[Mistake, Mistake]]:
+    """Every pair (in the order of ``itertools.combinations``) with both made everywhere,
+    then with one, then with none: generated lazily, as the few thousand tried are wanted,
+    not the million pairs of a network of 500 layers sorted."""
+    for wanted in (2, 1, 0):
+        for i, a in enumerate(mistakes):
+            if wanted == 2 and not a.everywhere:
+                continue
+            for b in mistakes[i + 1:]:
+                if a.everywhere + b.everywhere == wanted:
+                    yield a, b
 
 
 def _activations_on_outputs(graph: Graph, last: set[int]) -> list[tuple[Mistake, str]]:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 from ..errors import InvalidInputError, ModelLoadError, SymnetWarning, UnsupportedLayerError
 from ..layers import is_supported_class, supported_layers, unsupported
 from ..ops import ACTIVATIONS
+from . import checks
 
 __all__ = ["KerasGraph", "KerasNode", "import_keras", "load_model", "read_graph", "scan_config"]
 
@@ -67,7 +71,8 @@ def _load_file(path: Path) -> Any:
         if hdf5 and path.suffix.lower() == ".keras":
             model = _load_hdf5_named_keras(keras, path)
         else:
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            with _sequential_built_once(keras):
+                model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except UnsupportedLayerError:
         raise
     except Exception as exc:  # Keras raises many types for a bad file; all mean the same here.
@@ -82,12 +87,59 @@ def _load_file(path: Path) -> Any:
     return _declared_input(keras, model, config, path)
 
 
+_PATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _sequential_built_once(keras: Any) -> Iterator[None]:
+    """Keras' ``Sequential.from_config`` adds the layers one by one and rebuilds the whole
+    model after each (quadratic: a Sequential of 500 layers took 38 s to load, 2.9 s here).
+    While a file is read, only the last layer's ``add`` rebuilds: the model Keras ends with is
+    the same, built once."""
+    cls = keras.Sequential
+    original, add = cls.__dict__.get("from_config"), cls.__dict__.get("add")
+    if not isinstance(original, classmethod) or not callable(add):  # another Keras
+        yield
+        return
+    calls: list[list[int]] = []  # per from_config running: [layers, adds seen, add depth]
+
+    def deferred(self: Any, layer: Any, rebuild: bool = True) -> None:
+        if not calls:
+            add(self, layer, rebuild=rebuild)
+            return
+        top = calls[-1]
+        top[2] += 1
+        try:
+            if top[2] == 1:  # from_config's own call, not add's nested one for an Input
+                top[1] += 1
+            add(self, layer, rebuild=rebuild and top[2] == 1 and top[1] >= top[0])
+        finally:
+            top[2] -= 1
+
+    def from_config(klass: Any, config: Any, custom_objects: Any = None) -> Any:
+        layers = config.get("layers") if isinstance(config, dict) else None
+        calls.append([len(layers) if isinstance(layers, list) else 0, 0, 0])
+        try:
+            return original.__func__(klass, config, custom_objects)
+        finally:
+            calls.pop()
+
+    with _PATCH_LOCK:
+        cls.from_config, cls.add = classmethod(from_config), deferred
+        try:
+            yield
+        finally:
+            cls.from_config, cls.add = original, add
+
+
 def _writer(path: Path) -> str | None:
     """The Keras version a ``.keras`` archive says wrote it."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return str(json.loads(archive.read("metadata.json")).get("keras_version"))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, AttributeError):
+            text = checks.read_member(archive, "metadata.json", str(path), limit=64 * 1024)
+            return str(json.loads(text).get("keras_version"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, AttributeError,
+            RecursionError):
         return None
 
 
@@ -143,28 +195,44 @@ def _declared_input(keras: Any, model: Any, config: dict[str, Any], path: Path) 
 
 
 def _read_config(path: Path, hdf5: bool) -> dict[str, Any]:
+    """The model's config, checked (see :mod:`symnet.io.checks`) before anything uses it:
+    member names and sizes, JSON size and depth, the config's shape, and the parameters it
+    declares against the weights the file holds."""
+    where = str(path)
     try:
         if not hdf5:
             with zipfile.ZipFile(path) as archive:
-                text = archive.read("config.json").decode("utf-8")
+                checks.check_archive(archive, where)
+                text = checks.read_member(archive, "config.json", where).decode("utf-8")
+                names = set(archive.namelist())
+                weights = (archive.getinfo("model.weights.h5").file_size
+                           if "model.weights.h5" in names else None)
         else:
             import h5py
 
             with h5py.File(path, "r") as handle:
-                raw = handle.attrs.get("model_config")
-                if raw is None:
-                    raise ModelLoadError(f"cannot read model file {str(path)!r}: the HDF5 file "
+                if "model_config" not in handle.attrs:
+                    raise ModelLoadError(f"cannot read model file {where!r}: the HDF5 file "
                                          "holds no model_config (weights only?)")
+                size = handle.attrs.get_id("model_config").get_storage_size()
+                if size > checks.MAX_CONFIG_BYTES:
+                    raise ModelLoadError(f"cannot read model file {where!r}: its model_config "
+                                         f"holds {size:,} bytes, over the limit of "
+                                         f"{checks.MAX_CONFIG_BYTES:,}")
+                raw = handle.attrs.get("model_config")
                 text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-        config = json.loads(text)
+            weights = path.stat().st_size
+        config = checks.parse_config(text, where)
     except ModelLoadError:
         raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise ModelLoadError(
-            f"cannot read model file {str(path)!r}: not a valid Keras {path.suffix} file "
-            f"({type(exc).__name__}: {exc})") from exc
+            f"cannot read model file {where!r}: not a valid Keras {path.suffix} file "
+            f"({type(exc).__name__}: {str(exc)[:200]})") from exc
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ModelLoadError(f"cannot read model file {str(path)!r}: no model config inside")
+        raise ModelLoadError(f"cannot read model file {where!r}: no model config inside")
+    checks.check_shape(config, where)
+    checks.check_parameters(config, where, weights)
     return config
 
 

@@ -195,6 +195,13 @@ class Op:
     def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(W, b)`` in float64 with ``f(x) = x W + b`` on vectors of ``n`` entries, for an
         affine op; ``None`` otherwise."""
+        diagonal = self.as_diagonal(n)
+        return None if diagonal is None else (np.diag(diagonal[0]), diagonal[1])
+
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(d, b)`` with ``f(x) = x ⊙ d + b`` on vectors of ``n`` entries, for an op that is
+        affine entry by entry (a bias, a BatchNorm, the identity); ``None`` otherwise. Passes
+        merge these without the n×n matrix (a bias of 20,000 units: 3.2 GB)."""
         return None
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:

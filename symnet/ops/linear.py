@@ -75,8 +75,8 @@ class BiasAdd(Op):
     def forward(self, backend: Any, x: Any) -> Any:
         return x + backend.weight(self.bias)
 
-    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.eye(n), np.asarray(self.bias.value, np.float64)
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.ones(n), np.asarray(self.bias.value, np.float64).reshape(-1)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         return (Rewrite("bias_omitted", "the bias of {layer} was left out: add b after x·K.",
@@ -155,12 +155,12 @@ class Rescale(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sizes[0] + 4
 
-    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         def values(v: float | Param) -> np.ndarray:
             array = np.asarray(v.value if isinstance(v, Param) else v, np.float64)
             return np.broadcast_to(array.reshape(-1) if array.ndim else array, (n,)).copy()
 
-        return np.diag(values(self.scale)), values(self.offset)
+        return values(self.scale), values(self.offset)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         return (Rewrite("normalization_omitted", f"the rescaling of {{layer}} "

@@ -143,11 +143,11 @@ class BatchNormInference(Op):
             shift = shift + np.asarray(self.beta.value, np.float64).reshape(-1)
         return scale, shift
 
-    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         if self.variant != "inference" or len(self.sample_shape) > 1:
             return None
         scale, shift = self.scale_shift()
-        return np.diag(scale), shift
+        return np.broadcast_to(scale, (n,)).copy(), np.broadcast_to(shift, (n,)).copy()
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         eps = self.epsilon.value
@@ -355,13 +355,13 @@ class Normalize(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sizes[0] + 8
 
-    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         mean = np.broadcast_to(np.asarray(self.mean.value, np.float64).reshape(-1), (n,))
         sd = self._floor().numpy(np.broadcast_to(
             np.asarray(self.variance.value, np.float64).reshape(-1), (n,)))
         if self.invert:
-            return np.diag(sd), mean
-        return np.diag(1.0 / sd), -mean / sd
+            return np.array(sd, dtype=np.float64), mean.copy()
+        return 1.0 / sd, -mean / sd
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         from .shape import Identity

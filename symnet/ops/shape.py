@@ -35,8 +35,8 @@ class Identity(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sizes[0]
 
-    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.eye(n), np.zeros(n)
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.ones(n), np.zeros(n)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         from .linear import Rescale
@@ -81,8 +81,8 @@ class Reshape(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return sizes[0]
 
-    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.eye(n), np.zeros(n)
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.ones(n), np.zeros(n)
 
     def describe(self) -> str:
         return "identity" if self.identity else f"reshape to {self.target_shape}"
