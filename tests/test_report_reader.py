@@ -335,3 +335,17 @@ def test_two_input_reports_draw_the_exact_regions(keras, tmp_path):
     assert f"x lies in region {regions['holding_x']}" in print_report(report, "text")
     log = compile_latex(print_report(report, "latex"), tmp_path)
     assert max(overfull(log), default=0.0) <= 3.0
+
+
+def test_a_deep_network_gets_its_report(keras):
+    """100 layers: the structural form is said as the composition of the layers' formulas
+    (SymPy's printers take time quadratic in depth), every format is written."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((2,))] + [L.Dense(2, activation="relu")
+                                                    for _ in range(100)] + [L.Dense(1)])
+    randomize(model, 5)
+    report = build_report(symnet.explain(model), [0.5, -0.5])
+    assert "101 layer calls" in report.data["structural_form"]["too_deep"]
+    for fmt in FORMATS:
+        out = print_report(report, fmt)
+        assert "f_{101}" in out or "f_101" in out or "<mn>101</mn>" in out, fmt

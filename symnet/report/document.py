@@ -92,6 +92,8 @@ def render_latex(data: dict[str, Any]) -> str:
             out += _weights_latex(layer, e)
     out += [r"\subsection*{The whole network}",
             _display(data["structural_form"]["latex"], data["structural_form"]["text"])]
+    if data["structural_form"].get("too_deep"):
+        out.append(e(data["structural_form"]["too_deep"], limit=None) + r".\par")
     if data.get("simplification"):
         out.append(r"\subsection*{Simplification at inference}")
         out.append(r"\begin{itemize}")
@@ -277,6 +279,8 @@ def render_markdown(data: dict[str, Any]) -> str:
                 out.append(f"- {symbol} = {values(p['listed'])}")
             out.append("")
     out += ["## The whole network", "", *display(data["structural_form"]["latex"])]
+    if data["structural_form"].get("too_deep"):
+        out += [m(data["structural_form"]["too_deep"], limit=None) + ".", ""]
     if data.get("simplification"):
         out += ["## Simplification at inference", ""]
         for step in data["simplification"]:

@@ -166,6 +166,8 @@ def render_html(data: dict[str, Any], plot: str | None = None,
         if layer["parameters"]:
             out += _weights_html(layer)
     out += ["<h2>The whole network</h2>", mathml(data["structural_form"]["latex"])]
+    if data["structural_form"].get("too_deep"):
+        out.append(f"<p class=note>{t(data['structural_form']['too_deep'])}.</p>")
     if data.get("simplification"):
         out.append("<h2>Simplification at inference</h2><ul>")
         for step in data["simplification"]:

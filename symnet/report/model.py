@@ -49,6 +49,8 @@ class ReportSettings:
     """Two-input networks: the linear regions are drawn when at most this many units bend."""
     max_regions_listed: int = 12
     """... and listed in a table (exact vertices) when there are at most this many."""
+    max_structural_depth: int = 40
+    """Networks of more layer calls have their structural form said as a composition."""
     max_closed_form: int = 2500
     """The closed form is printed only when its estimated size (SymPy nodes) is at most this:
     beyond, no reader can use it, and the structural form and the trace say more."""
@@ -372,7 +374,7 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
         "trainable_count": net.trainable_count,
         "non_trainable_count": net.non_trainable_count,
         "layers": layers,
-        "structural_form": _formula(net.structural_form()),
+        "structural_form": _structural(net, settings),
     }
     data["simplification"] = _simplification(net, domain)
     data["closed_form"] = _closed_form(net, settings)
@@ -435,6 +437,23 @@ def _curve(graph: Any, pieces: list[Piece], x: Any, target: Any, domain: Any) ->
     return Curve(str(graph.features[0]), str(graph.targets[0]), grid, evaluate(grid), inside,
                  evaluate(inside) if inside.size else inside, target_values, label, sample,
                  sample_value, at_sample)
+
+
+def _structural(net: Any, settings: ReportSettings) -> dict[str, Any]:
+    """The structural form, or for a network deeper than a reader can follow in one formula
+    (and than SymPy's printers handle in reasonable time: they walk each subformula at every
+    level), the composition of the layers' formulas, said as such."""
+    depth = len(net.graph.calls)
+    if depth <= settings.max_structural_depth:
+        return _formula(net.structural_form())
+    outputs = ", ".join(str(s) for s in net.outputs)
+    inputs = ", ".join(str(s) for s in net.inputs[:3]) + (", ..." if len(net.inputs) > 3 else "")
+    return {"text": f"{outputs} = f_{depth}(... f_2(f_1({inputs})) ...)",
+            "latex": rf"f_{{{depth}}} \circ \cdots \circ f_{{2}} \circ f_{{1}}",
+            "srepr": None,
+            "too_deep": f"not written out: the network has {depth} layer calls, more than one "
+                        f"formula can show readably ({settings.max_structural_depth}); it is "
+                        f"the composition of the layers' formulas above, in order"}
 
 
 def _closed_form(net: Any, settings: ReportSettings) -> dict[str, Any]:

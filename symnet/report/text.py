@@ -160,7 +160,10 @@ def render_text(data: dict[str, Any]) -> str:
             lines = listed_lines(p["listed"], width=80)
             out.append(f"      {p['symbol'] or p['keras_name']} = {lines[0]}")
             out += [f"        {line}" for line in lines[1:]]
-    out += ["", "Whole network (structural form):", f"  {data['structural_form']['text']}", ""]
+    out += ["", "Whole network (structural form):", f"  {data['structural_form']['text']}"]
+    if data["structural_form"].get("too_deep"):
+        out.append(f"  ({data['structural_form']['too_deep']})")
+    out.append("")
     if data.get("simplification"):
         out.append("Simplification (at inference):")
         for step in data["simplification"]:
