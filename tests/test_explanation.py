@@ -80,3 +80,19 @@ def test_why_on_the_seed_mlp(keras):
             h = w[0] * (h - w[2]) / np.sqrt(w[3] + layer.epsilon) + w[1]
     np.testing.assert_array_equal(e.active["activation"], h > 0)
     assert e.value == pytest.approx(float(predict(model, x[None].astype(np.float32))[0, 5]))
+
+
+def test_summary_of_a_wide_input_stays_readable(keras):
+    from .conftest import randomize
+
+    model = keras.Sequential([keras.Input((40,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(1)])
+    randomize(model, 1)
+    net = symnet.explain(model)
+    x = np.linspace(-1, 1, 40)
+    explanation = net.why(x)
+    law = next(line for line in explanation.summary().splitlines() if line.startswith("local"))
+    assert "smaller terms" in law and len(law) < 400
+    a, b = net.local_affine(x)
+    assert float(np.ravel(a) @ x + np.ravel(b)[0]) == pytest.approx(explanation.value,
+                                                                        rel=1e-5)

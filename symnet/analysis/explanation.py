@@ -216,7 +216,7 @@ class Explanation:
         shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
         lines = [f"{self.output} at x = {shown_x}: {self.value:.7g} (float32, as model.predict)"]
         if self.local_law is not None:
-            lines.append(f"local law: {self.output} = {round_floats(self.local_law, 7)}")
+            lines.append(f"local law: {self.output} = {_law_text(self.local_law)}")
             if isinstance(self.region, sp.Interval):
                 start, end = (_number(v) for v in (self.region.start, self.region.end))
                 lines.append(f"  exact for {start:.6g} <= {self.x_name} <= {end:.6g}")
@@ -308,6 +308,21 @@ class Explanation:
         if self.local_law is None:
             return f"$${latex(self.output)} = {self.value:.7g}$$"
         return f"$${latex(self.output)} = {latex(round_floats(self.local_law, 7))}$$"
+
+
+def _law_text(law: Any, shown: int = 12) -> str:
+    """An affine law for a terminal: in full up to ``shown`` inputs, else its largest
+    coefficients and a count of the others (the JSON has every one)."""
+    terms = sp.Add.make_args(law)
+    if len(terms) <= shown + 1:
+        return str(round_floats(law, 7))
+    constant = sum((t for t in terms if not t.free_symbols), sp.S.Zero)
+    linear = sorted((t for t in terms if t.free_symbols),
+                    key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
+    head = sp.Add(*linear[:shown], evaluate=False)
+    c = float(constant)
+    return (f"{round_floats(head, 7)} + ... ({len(linear) - shown} smaller terms) "
+            f"{'-' if c < 0 else '+'} {abs(c):.7g}")
 
 
 def _number(v: Any) -> float:

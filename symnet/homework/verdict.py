@@ -82,7 +82,11 @@ class Verdict:
                          f"{round(self.score * len(self.steps))} of {len(self.steps)})")
         if self.counterexample:
             c = self.counterexample
-            lines.append(f"counterexample: at {c['input']} the network gives {c['network']:.7g}, "
+            point = c["input"]
+            if isinstance(point, (list, tuple)) and len(point) > 8:  # all of it in the JSON
+                point = "[" + ", ".join(f"{v:.7g}" for v in point[:8]) + \
+                    f", ... ({len(point)} values)]"
+            lines.append(f"counterexample: at {point} the network gives {c['network']:.7g}, "
                          f"the formula {c['formula']:.7g}")
         lines += list(self.notes)
         if self.tolerance:
