@@ -349,3 +349,35 @@ def test_a_deep_network_gets_its_report(keras):
     for fmt in FORMATS:
         out = print_report(report, fmt)
         assert "f_{101}" in out or "f_101" in out or "<mn>101</mn>" in out, fmt
+
+
+def shoelace(vertices: list[list[float]]) -> float:
+    v = np.asarray(vertices)
+    return abs(float(v[:, 0] @ np.roll(v[:, 1], -1) - v[:, 1] @ np.roll(v[:, 0], -1))) / 2
+
+
+def test_a_two_input_classifier_gets_its_exact_decision_regions(keras):
+    from matplotlib.path import Path as Polygon
+
+    from symnet.analysis.regions2d import regions2d
+
+    L = keras.layers
+    model = keras.Sequential([keras.Input((2,)), L.Dense(8, activation="relu"),
+                              L.Dense(6, activation="relu"), L.Dense(3, activation="softmax")])
+    randomize(model, 3)
+    net = symnet.explain(model)
+    regions = build_report(net, [0.5, -0.2]).data["regions"]
+    assert regions["logits"] and regions["classes"]
+    (a, b), (c, d) = regions["box"]
+    covered = sum(shoelace(cell["vertices"]) for cell in regions["classes"])
+    assert covered == pytest.approx((b - a) * (d - c), rel=1e-9)
+    points = np.random.default_rng(0).uniform([a, c], [b, d], size=(400, 2))
+    predicted = np.argmax(np.asarray(net.evaluate(points, "float64")), axis=1)
+    for point, k in zip(points, predicted):
+        owners = {cell["class"] for cell in regions["classes"]
+                  if Polygon(cell["vertices"]).contains_point(point)}
+        assert owners <= {int(k)}, (point, owners, k)
+    plain = keras.Sequential([keras.Input((2,)), L.Dense(3, activation="relu"), L.Dense(1)])
+    randomize(plain, 4)
+    with pytest.raises(UnsupportedLayerError, match="softmax"):
+        regions2d(symnet.explain(plain).graph, ((0, 1), (0, 1)), logits=True)

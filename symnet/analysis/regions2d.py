@@ -24,7 +24,7 @@ from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph, Node, run_nodes
 from .exactline import _batch, _continuous, _dense, _f, _laws, _nodes, _q, _rows
 
-__all__ = ["Region", "regions2d"]
+__all__ = ["Region", "class_cells", "regions2d"]
 
 Point = tuple[fmpq, fmpq]
 
@@ -106,11 +106,12 @@ def _law(polygon: list[Point], values: dict[Point, list[fmpq]]
     return slopes, intercepts
 
 
-def regions2d(graph: Graph, box: Any) -> list[Region]:
+def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
     """The linear regions of a two-input network on ``box`` = ``((x_low, x_high), (y_low,
     y_high))``: convex polygons with rational vertices covering the box, each with its affine
     law. For chains of affine ops and continuous piecewise-linear activations
-    (``UnsupportedLayerError`` otherwise)."""
+    (``UnsupportedLayerError`` otherwise). ``logits``: a final softmax is left out, so that a
+    classifier's regions carry the laws of its logits (the softmax keeps their order)."""
     if len(graph.features) != 2 or len(graph.inputs) != 1:
         raise InvalidInputError(f"regions2d needs a network with two inputs; this one has "
                                 f"{len(graph.features)}")
@@ -118,6 +119,12 @@ def regions2d(graph: Graph, box: Any) -> list[Region]:
     nodes = _nodes(graph)
     if nodes is None:
         raise UnsupportedLayerError("regions2d needs a chain of layers")
+    if logits:
+        from ..ops.activations import Softmax
+
+        if not nodes or not isinstance(nodes[-1].op, Softmax) or nodes[-1].op.log:
+            raise UnsupportedLayerError("logits=True needs a network that ends with a softmax")
+        nodes = nodes[:-1]
     plan: list[Any] = []
     for node in nodes:
         if node.op.affine:
@@ -175,3 +182,53 @@ def _apply(kinks: list[fmpq], laws: list[tuple[fmpq, fmpq]], v: fmpq) -> fmpq:
 
     s, t = laws[bisect.bisect_right(kinks, v)]
     return s * v + t
+
+
+def class_cells(regions: list[Region]) -> list[tuple[tuple[tuple[Fraction, Fraction], ...], int]]:
+    """Where each class wins: every region cut, exactly, into the convex cells on which one
+    output (a logit) is the largest — ``(corners, class)`` pairs; their borders are the
+    decision boundary."""
+    cells = []
+    for region in regions:
+        k = len(region.intercept)
+        for c in range(k):
+            polygon = list(region.vertices)
+            for j in range(k):
+                if j == c or not polygon:
+                    continue
+                # keep l_c - l_j >= 0: the cells meet on the lines of equal logits
+                a = region.slope[c][0] - region.slope[j][0]
+                b = region.slope[c][1] - region.slope[j][1]
+                d = region.intercept[c] - region.intercept[j]
+                polygon = _clip(polygon, a, b, d)
+            if len(polygon) >= 3 and _area(polygon) > 0:
+                cells.append((tuple(polygon), c))
+    return cells
+
+
+def _clip(polygon: list[tuple[Fraction, Fraction]], a: Fraction, b: Fraction, d: Fraction
+          ) -> list[tuple[Fraction, Fraction]]:
+    """The part of a convex polygon where ``a x + b y + d >= 0`` (Sutherland–Hodgman, exact)."""
+    out = []
+    n = len(polygon)
+    for i in range(n):
+        p, q = polygon[i], polygon[(i + 1) % n]
+        fp, fq = a * p[0] + b * p[1] + d, a * q[0] + b * q[1] + d
+        if fp >= 0:
+            out.append(p)
+        if (fp >= 0) != (fq >= 0):
+            t = fp / (fp - fq)
+            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+    unique = []
+    for point in out:
+        if not unique or unique[-1] != point:
+            unique.append(point)
+    if len(unique) > 1 and unique[0] == unique[-1]:
+        unique.pop()
+    return unique
+
+
+def _area(polygon: list[tuple[Fraction, Fraction]]) -> Fraction:
+    n = len(polygon)
+    return sum((polygon[i][0] * polygon[(i + 1) % n][1] - polygon[(i + 1) % n][0] * polygon[i][1]
+                for i in range(n)), Fraction(0)) / 2

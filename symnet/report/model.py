@@ -534,7 +534,9 @@ def _regions(net: Any, x: Any, output: int, settings: ReportSettings) -> dict[st
     from ..errors import InvalidInputError, UnsupportedLayerError
 
     graph = net.graph
-    if len(graph.features) != 2 or len(graph.inputs) != 1 or not graph.piecewise_linear:
+    classifier = is_classifier(net) and not graph.piecewise_linear
+    if len(graph.features) != 2 or len(graph.inputs) != 1 or not (
+            graph.piecewise_linear or classifier):
         return None
     point = None if x is None else np.ravel(np.asarray(x, np.float64))
     if point is None:
@@ -550,9 +552,17 @@ def _regions(net: Any, x: Any, output: int, settings: ReportSettings) -> dict[st
             f"than the report follows ({settings.max_region_units}); net.regions2d(box) "
             f"computes them")}
     try:
-        regions = regions2d(graph, box)
+        regions = regions2d(graph, box, logits=classifier)
     except (UnsupportedLayerError, InvalidInputError) as exc:
+        if classifier:
+            return None  # not piecewise linear before its softmax: nothing exact to draw
         return {"box": [list(b) for b in box], "note": f"the linear regions are not drawn: {exc}"}
+    classes = None
+    if classifier:
+        from ..analysis.regions2d import class_cells
+
+        classes = [{"vertices": [[float(u), float(v)] for u, v in corners], "class": k}
+                   for corners, k in class_cells(regions)]
     holding = None
     listed = []
     for i, region in enumerate(regions):
@@ -566,7 +576,8 @@ def _regions(net: Any, x: Any, output: int, settings: ReportSettings) -> dict[st
     names = [str(f) for f in graph.features]
     return {"box": [list(b) for b in box], "inputs": names, "output": str(graph.targets[output]),
             "count": len(regions), "regions": listed, "holding_x": holding,
-            "x": None if point is None else [finite(v) for v in point]}
+            "x": None if point is None else [finite(v) for v in point],
+            "logits": classifier, "classes": classes}
 
 
 def region_lines(regions: dict[str, Any]) -> list[str]:
@@ -576,9 +587,22 @@ def region_lines(regions: dict[str, Any]) -> list[str]:
         return [regions["note"]]
     (a, b), (c, d) = regions["box"]
     i1, i2 = regions["inputs"]
+    what = f"the logit of {regions['output']} (before the softmax)" if regions.get("logits") \
+        else regions["output"]
     out = [f"{regions['count']} linear regions on [{number_text(a)}, {number_text(b)}] × "
            f"[{number_text(c)}, {number_text(d)}] (exact: convex polygons with rational "
-           f"corners; on each, {regions['output']} is affine)"]
+           f"corners; on each, {what} is affine)"]
+    if regions.get("classes") is not None:
+        total = (b - a) * (d - c)
+        shares: dict[int, float] = {}
+        for cell in regions["classes"]:
+            v = cell["vertices"]
+            area = abs(sum(v[i][0] * v[(i + 1) % len(v)][1] - v[(i + 1) % len(v)][0] * v[i][1]
+                           for i in range(len(v)))) / 2
+            shares[cell["class"]] = shares.get(cell["class"], 0.0) + area
+        out.append("predicted class by area of the box: " + ", ".join(
+            f"class {k} {100 * shares[k] / total:.1f}%" for k in sorted(shares)) +
+            f" ({len(regions['classes'])} exact cells; their borders are the decision boundary)")
 
     def law(r: dict[str, Any]) -> str:
         a1, a2, b0 = r["law"]

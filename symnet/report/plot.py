@@ -52,13 +52,29 @@ def regions_svg(regions: dict) -> str:
     FigureCanvasSVG(fig)
     ax = fig.subplots()
     polygons = [r["vertices"] for r in regions["regions"]]
-    centres = [[sum(v[0] for v in p) / len(p), sum(v[1] for v in p) / len(p)] for p in polygons]
-    values = [r["law"][0] * c[0] + r["law"][1] * c[1] + r["law"][2]
-              for r, c in zip(regions["regions"], centres)]
-    collection = PolyCollection(polygons, array=values, cmap="coolwarm", edgecolors="white",
-                                linewidths=0.6)
-    ax.add_collection(collection)
-    fig.colorbar(collection, ax=ax, label=f"{regions['output']} at the region's centre")
+    if regions.get("classes"):  # a classifier: the cells of each predicted class
+        from matplotlib.patches import Patch
+
+        colours = matplotlib.colormaps["tab10"]
+        cells = regions["classes"]
+        ax.add_collection(PolyCollection([c["vertices"] for c in cells],
+                                         facecolors=[colours(c["class"] % 10) for c in cells],
+                                         edgecolors="none", alpha=0.55))
+        ax.add_collection(PolyCollection(polygons, facecolors="none", edgecolors="white",
+                                         linewidths=0.5))
+        shown = sorted({c["class"] for c in cells})
+        ax.legend(handles=[Patch(color=colours(k % 10), alpha=0.55, label=f"class {k}")
+                           for k in shown], loc="upper left", fontsize=7,
+                  bbox_to_anchor=(1.02, 1.0))
+    else:
+        centres = [[sum(v[0] for v in p) / len(p), sum(v[1] for v in p) / len(p)]
+                   for p in polygons]
+        values = [r["law"][0] * c[0] + r["law"][1] * c[1] + r["law"][2]
+                  for r, c in zip(regions["regions"], centres)]
+        collection = PolyCollection(polygons, array=values, cmap="coolwarm",
+                                    edgecolors="white", linewidths=0.6)
+        ax.add_collection(collection)
+        fig.colorbar(collection, ax=ax, label=f"{regions['output']} at the region's centre")
     (a, b), (c, d) = regions["box"]
     ax.set_xlim(a, b)
     ax.set_ylim(c, d)
@@ -66,9 +82,9 @@ def regions_svg(regions: dict) -> str:
         ax.add_collection(PolyCollection([polygons[regions["holding_x"]]], facecolors="none",
                                          edgecolors="black", linewidths=1.4))
     if regions.get("x") is not None:
-        ax.plot([regions["x"][0]], [regions["x"][1]], "o", color="black", markersize=5,
-                label="x")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.plot([regions["x"][0]], [regions["x"][1]], "o", color="black", markersize=5)
+        ax.annotate("x", (regions["x"][0], regions["x"][1]), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)
     ax.set_xlabel(regions["inputs"][0])
     ax.set_ylabel(regions["inputs"][1])
     ax.set_title(f"{regions['count']} linear regions", fontsize=10)
