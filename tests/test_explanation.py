@@ -96,3 +96,24 @@ def test_summary_of_a_wide_input_stays_readable(keras):
     a, b = net.local_affine(x)
     assert float(np.ravel(a) @ x + np.ravel(b)[0]) == pytest.approx(explanation.value,
                                                                         rel=1e-5)
+
+
+def test_why_gives_the_polygon_around_x_of_a_two_input_network(keras):
+    from matplotlib.path import Path as Polygon
+
+    from .conftest import randomize
+
+    L = keras.layers
+    model = keras.Sequential([keras.Input((2,)), L.Dense(8, activation="relu"),
+                              L.Dense(6, activation="relu"), L.Dense(1)])
+    randomize(model, 3)
+    net = symnet.explain(model)
+    x = [0.5, -0.2]
+    corners = net.why(x).polygon()
+    box = ((x[0] - 2, x[0] + 2), (x[1] - 2, x[1] + 2))
+    exact = [r for r in net.regions2d(box)
+             if Polygon([(float(a), float(b)) for a, b in r.vertices]).contains_point(x)]
+    assert len(exact) == 1
+    expected = sorted((float(a), float(b)) for a, b in exact[0].vertices)
+    np.testing.assert_allclose(sorted(corners), expected, atol=1e-9)
+    assert "the polygon with corners" in net.why(x).summary()

@@ -222,6 +222,10 @@ class Explanation:
                 lines.append(f"  exact for {start:.6g} <= {self.x_name} <= {end:.6g}")
             else:
                 lines.append(f"  exact on the region bounded by {len(self.region)} inequalities")
+                corners = self.polygon()
+                if corners:
+                    shown = ", ".join(f"({a:.6g}, {b:.6g})" for a, b in corners)
+                    lines.append(f"  in the plane around x: the polygon with corners {shown}")
         for layer, mask in self.active.items():
             on = np.flatnonzero(mask)
             lines.append(f"{terminal_text(layer, limit=200)}: {on.size} of {mask.size} units active"
@@ -255,6 +259,26 @@ class Explanation:
         lines.extend(self.notes)
         return "\n".join(lines) + "\n"
 
+    def polygon(self) -> list[tuple[float, float]] | None:
+        """For a two-input network: the corners of the linear region around ``x`` (float64,
+        counter-clockwise), within the box ``x_i ± 2·max(1, |x_i|)`` when the region is
+        unbounded; ``None`` otherwise. (``net.regions2d`` gives every region, exactly.)"""
+        if self.region is None or self.x.size != 2 or not hasattr(self.region, "arrays"):
+            return None
+        t0, grad, bound, upper = self.region.arrays()
+        x0 = np.asarray(self.x, dtype=np.float64).reshape(-1)
+        r = [2 * max(1.0, abs(float(v))) for v in x0]
+        polygon = [(x0[0] - r[0], x0[1] - r[1]), (x0[0] + r[0], x0[1] - r[1]),
+                   (x0[0] + r[0], x0[1] + r[1]), (x0[0] - r[0], x0[1] + r[1])]
+        for t, g, b, up in zip(t0, grad, bound, upper):
+            # t + g·(p − x0) >= b (lower bound) or <= b (upper): as a·p + c >= 0
+            sign = -1.0 if up else 1.0
+            a, c = sign * g, sign * (t - g @ x0 - b)
+            polygon = _clip(polygon, a, c)
+            if len(polygon) < 3:
+                return None
+        return [(float(u), float(v)) for u, v in polygon]
+
     def grouped_contributions(self, limit: int = 20) -> list[tuple[str, float]]:
         """The contributions, largest first, with the terms that are exactly 0 (units the
         activation switched off) grouped into one line, and the smallest beyond ``limit``
@@ -284,6 +308,7 @@ class Explanation:
             "local_law": None if self.local_law is None else str(self.local_law),
             "region": region,
             "region_omitted": omitted,
+            "polygon": None if (corners := self.polygon()) is None else [list(c) for c in corners],
             "region_inequalities": None if self.region is None or isinstance(
                 self.region, sp.Interval) else len(self.region),
             "dead_units": {k: v.tolist() for k, v in self.dead_units.items()},
@@ -308,6 +333,21 @@ class Explanation:
         if self.local_law is None:
             return f"$${latex(self.output)} = {self.value:.7g}$$"
         return f"$${latex(self.output)} = {latex(round_floats(self.local_law, 7))}$$"
+
+
+def _clip(polygon: list[tuple[float, float]], a: np.ndarray, c: float
+          ) -> list[tuple[float, float]]:
+    """The part of a convex polygon where ``a·p + c >= 0`` (Sutherland–Hodgman)."""
+    out = []
+    for i, p in enumerate(polygon):
+        q = polygon[(i + 1) % len(polygon)]
+        fp, fq = float(a @ p + c), float(a @ q + c)
+        if fp >= 0:
+            out.append(p)
+        if (fp >= 0) != (fq >= 0):
+            t = fp / (fp - fq)
+            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+    return out
 
 
 def _law_text(law: Any, shown: int = 12) -> str:
