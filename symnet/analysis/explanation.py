@@ -17,6 +17,7 @@ from ..escape import terminal_text
 from ..graph import Graph, LayerCall
 from ..ops import BiasAdd, MatMul
 from .forms import lambdify, round_floats
+from .geometry import clip
 from .piecewise import Piece, domain_of, linearize, network_pieces, region
 
 __all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units", "substitute",
@@ -273,8 +274,7 @@ class Explanation:
         for t, g, b, up in zip(t0, grad, bound, upper):
             # t + g·(p − x0) >= b (lower bound) or <= b (upper): as a·p + c >= 0
             sign = -1.0 if up else 1.0
-            a, c = sign * g, sign * (t - g @ x0 - b)
-            polygon = _clip(polygon, a, c)
+            polygon = clip(polygon, sign * g[0], sign * g[1], sign * (t - g @ x0 - b))
             if len(polygon) < 3:
                 return None
         return [(float(u), float(v)) for u, v in polygon]
@@ -333,21 +333,6 @@ class Explanation:
         if self.local_law is None:
             return f"$${latex(self.output)} = {self.value:.7g}$$"
         return f"$${latex(self.output)} = {latex(round_floats(self.local_law, 7))}$$"
-
-
-def _clip(polygon: list[tuple[float, float]], a: np.ndarray, c: float
-          ) -> list[tuple[float, float]]:
-    """The part of a convex polygon where ``a·p + c >= 0`` (Sutherland–Hodgman)."""
-    out = []
-    for i, p in enumerate(polygon):
-        q = polygon[(i + 1) % len(polygon)]
-        fp, fq = float(a @ p + c), float(a @ q + c)
-        if fp >= 0:
-            out.append(p)
-        if (fp >= 0) != (fq >= 0):
-            t = fp / (fp - fq)
-            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
-    return out
 
 
 def _law_text(law: Any, shown: int = 12) -> str:

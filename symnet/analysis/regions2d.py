@@ -23,6 +23,7 @@ from ..backends.exact import ExactBackend
 from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph, Node, run_nodes
 from .exactline import _batch, _continuous, _dense, _f, _laws, _nodes, _q, _rows
+from .geometry import area, clip
 
 __all__ = ["Region", "class_cells", "regions2d"]
 
@@ -42,10 +43,7 @@ class Region:
 
     @property
     def area(self) -> Fraction:
-        v = self.vertices
-        twice = sum(v[i][0] * v[(i + 1) % len(v)][1] - v[(i + 1) % len(v)][0] * v[i][1]
-                    for i in range(len(v)))
-        return Fraction(twice) / 2
+        return Fraction(area(list(self.vertices)))
 
     def law(self, output: int = 0) -> tuple[Fraction, Fraction, Fraction]:
         """``(a_1, a_2, b)``: output ``output`` is ``a_1 x_1 + a_2 x_2 + b`` here."""
@@ -200,35 +198,7 @@ def class_cells(regions: list[Region]) -> list[tuple[tuple[tuple[Fraction, Fract
                 a = region.slope[c][0] - region.slope[j][0]
                 b = region.slope[c][1] - region.slope[j][1]
                 d = region.intercept[c] - region.intercept[j]
-                polygon = _clip(polygon, a, b, d)
-            if len(polygon) >= 3 and _area(polygon) > 0:
+                polygon = clip(polygon, a, b, d)
+            if len(polygon) >= 3 and area(polygon) > 0:
                 cells.append((tuple(polygon), c))
     return cells
-
-
-def _clip(polygon: list[tuple[Fraction, Fraction]], a: Fraction, b: Fraction, d: Fraction
-          ) -> list[tuple[Fraction, Fraction]]:
-    """The part of a convex polygon where ``a x + b y + d >= 0`` (Sutherland–Hodgman, exact)."""
-    out = []
-    n = len(polygon)
-    for i in range(n):
-        p, q = polygon[i], polygon[(i + 1) % n]
-        fp, fq = a * p[0] + b * p[1] + d, a * q[0] + b * q[1] + d
-        if fp >= 0:
-            out.append(p)
-        if (fp >= 0) != (fq >= 0):
-            t = fp / (fp - fq)
-            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
-    unique = []
-    for point in out:
-        if not unique or unique[-1] != point:
-            unique.append(point)
-    if len(unique) > 1 and unique[0] == unique[-1]:
-        unique.pop()
-    return unique
-
-
-def _area(polygon: list[tuple[Fraction, Fraction]]) -> Fraction:
-    n = len(polygon)
-    return sum((polygon[i][0] * polygon[(i + 1) % n][1] - polygon[(i + 1) % n][0] * polygon[i][1]
-                for i in range(n)), Fraction(0)) / 2

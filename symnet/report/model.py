@@ -583,6 +583,8 @@ def _regions(net: Any, x: Any, output: int, settings: ReportSettings) -> dict[st
 def region_lines(regions: dict[str, Any]) -> list[str]:
     """The linear regions in words: how many on which box, the one holding ``x`` with its law
     and corners, and (when few) every region's law."""
+    from ..analysis.geometry import area
+
     if "note" in regions:
         return [regions["note"]]
     (a, b), (c, d) = regions["box"]
@@ -596,10 +598,8 @@ def region_lines(regions: dict[str, Any]) -> list[str]:
         total = (b - a) * (d - c)
         shares: dict[int, float] = {}
         for cell in regions["classes"]:
-            v = cell["vertices"]
-            area = abs(sum(v[i][0] * v[(i + 1) % len(v)][1] - v[(i + 1) % len(v)][0] * v[i][1]
-                           for i in range(len(v)))) / 2
-            shares[cell["class"]] = shares.get(cell["class"], 0.0) + area
+            size = abs(area([tuple(v) for v in cell["vertices"]]))
+            shares[cell["class"]] = shares.get(cell["class"], 0.0) + size
         out.append("predicted class by area of the box: " + ", ".join(
             f"class {k} {100 * shares[k] / total:.1f}%" for k in sorted(shares)) +
             f" ({len(regions['classes'])} exact cells; their borders are the decision boundary)")
