@@ -360,12 +360,10 @@ def _batch(shape: tuple[int, ...], rows: list[list[fmpq]]) -> np.ndarray:
     return arr.reshape((len(rows),) + tuple(shape))
 
 
-def split(graph: Graph, low: float, high: float) -> list[Piece] | None:
-    """The exact pieces of a chain of affine ops and continuous piecewise-linear activations
-    (ExactLine): ``None`` for any other network."""
-    nodes = _nodes(graph)
-    if nodes is None or not nodes:
-        return None
+def _plan(nodes: tuple[Node, ...]) -> tuple[list[Any] | None, Node | None]:
+    """Each node as splitting follows it: the node itself when affine, else the kinks and the
+    piece laws of its activation (exact rationals); ``(None, node)`` at the first node that is
+    neither affine nor a continuous piecewise-linear activation."""
     plan: list[Any] = []
     for node in nodes:
         if node.op.affine:
@@ -373,12 +371,24 @@ def split(graph: Graph, low: float, high: float) -> list[Piece] | None:
             continue
         found = _laws(node.op)
         if found is None:
-            return None
+            return None, node
         kinks = [_q(k) for k in found[0]]
         laws = [(_q(s), _q(t)) for s, t in found[1]]
         if not _continuous(kinks, laws):
-            return None
+            return None, node
         plan.append((kinks, laws))
+    return plan, None
+
+
+def split(graph: Graph, low: float, high: float) -> list[Piece] | None:
+    """The exact pieces of a chain of affine ops and continuous piecewise-linear activations
+    (ExactLine): ``None`` for any other network."""
+    nodes = _nodes(graph)
+    if nodes is None or not nodes:
+        return None
+    plan, _ = _plan(nodes)
+    if plan is None:
+        return None
     lo = None if not np.isfinite(low) else _q(Fraction(low))
     hi = None if not np.isfinite(high) else _q(Fraction(high))
     xs = [v for v in (lo, hi) if v is not None] or [fmpq(0)]

@@ -22,7 +22,7 @@ from flint import fmpq
 from ..backends.exact import ExactBackend
 from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph, Node, run_nodes
-from .exactline import _batch, _continuous, _dense, _f, _laws, _nodes, _q, _rows
+from .exactline import _batch, _dense, _f, _nodes, _plan, _q, _rows
 from .geometry import area, clip
 
 __all__ = ["Region", "class_cells", "regions2d"]
@@ -123,19 +123,11 @@ def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
         if not nodes or not isinstance(nodes[-1].op, Softmax) or nodes[-1].op.log:
             raise UnsupportedLayerError("logits=True needs a network that ends with a softmax")
         nodes = nodes[:-1]
-    plan: list[Any] = []
-    for node in nodes:
-        if node.op.affine:
-            plan.append(node)
-            continue
-        found = _laws(node.op)
-        kinks = [_q(k) for k in found[0]] if found else []
-        laws = [(_q(s), _q(t)) for s, t in found[1]] if found else []
-        if found is None or not _continuous(kinks, laws):
-            raise UnsupportedLayerError(
-                f"regions2d follows affine layers and continuous piecewise-linear activations; "
-                f"layer {node.layer!r} is neither", layer=node.layer)
-        plan.append((kinks, laws))
+    plan, refused = _plan(nodes)
+    if plan is None:
+        raise UnsupportedLayerError(
+            f"regions2d follows affine layers and continuous piecewise-linear activations; "
+            f"layer {refused.layer!r} is neither", layer=refused.layer)
     corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     values: dict[Point, list[fmpq]] = {p: [p[0], p[1]] for p in corners}
     polygons = [corners]

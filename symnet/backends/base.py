@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Backend", "ObjectBackend"]
+__all__ = ["Backend", "ObjectBackend", "points_inside"]
 
 
 class Backend:
@@ -143,3 +143,18 @@ class ObjectBackend(Backend):
         for r, row in enumerate(rows):
             sums[r, 0] = self.add_all(list(row)) / n
         return back(sums, moved[:-1] + (1,), axis)
+
+
+def points_inside(kinks: list[Any], index: int, zero: Any) -> tuple[Any, Any]:
+    """Two points strictly inside piece ``index`` of a piecewise-linear function with the
+    sorted ``kinks`` (0: left of every kink), in the number type of ``kinks`` (``zero`` when
+    there is none): where a piece's law is read from its values."""
+    lo = kinks[index - 1] if index > 0 else None
+    hi = kinks[index] if index < len(kinks) else None
+    if lo is not None and hi is not None:
+        return lo + (hi - lo) / 4, lo + 3 * (hi - lo) / 4
+    if hi is not None:
+        return hi - 2, hi - 1
+    if lo is not None:
+        return lo + 1, lo + 2
+    return zero, zero + 1

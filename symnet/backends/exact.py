@@ -37,7 +37,7 @@ from flint import fmpz_mat
 
 from ..errors import InvalidInputError
 from ..functions import number
-from .base import ObjectBackend
+from .base import ObjectBackend, points_inside
 
 __all__ = ["OUTPUT_DIGITS", "WORK_DIGITS", "ExactBackend", "FractionBackend", "dyadic",
            "exact_fraction", "integer_matrix"]
@@ -331,16 +331,7 @@ def _piece_law(fn: Any, index: int) -> tuple[Fraction, Fraction] | None:
     kink), from its values at two points inside the piece; ``None`` if they are not rational.
     The value at a rational point is SymPy's exact one, so the law is the piece's own."""
     kinks = [sp.Rational(k.numerator, k.denominator) for k in _fraction_kinks(fn) or ()]
-    lo = kinks[index - 1] if index > 0 else None
-    hi = kinks[index] if index < len(kinks) else None
-    if lo is not None and hi is not None:
-        a, b = lo + (hi - lo) / 4, lo + 3 * (hi - lo) / 4
-    elif hi is not None:
-        a, b = hi - 2, hi - 1
-    elif lo is not None:
-        a, b = lo + 1, lo + 2
-    else:
-        a, b = sp.Integer(0), sp.Integer(1)
+    a, b = points_inside(kinks, index, sp.Integer(0))
     fa, fb = (sp.sympify(fn.sympy(p)) for p in (a, b))
     if not (fa.is_Rational and fb.is_Rational):
         return None

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .base import points_inside
 from .exact import ExactBackend
 from .float import FloatBackend
 
@@ -160,14 +161,7 @@ class ExactLinearizedBackend(ExactBackend):
             return cached
         lo = kinks[index - 1] if index > 0 else None
         hi = kinks[index] if index < len(kinks) else None
-        if lo is not None and hi is not None:
-            a, b = lo + (hi - lo) / 4, lo + 3 * (hi - lo) / 4
-        elif hi is not None:
-            a, b = hi - 2, hi - 1
-        elif lo is not None:
-            a, b = lo + 1, lo + 2
-        else:
-            a, b = Fraction(0), Fraction(1)
+        a, b = points_inside(kinks, index, Fraction(0))
         fa, fb = (self.apply(fn, v) for v in (a, b))
         slope = (fb - fa) / (b - a)
         result = (slope, fa - slope * a, lo, hi)
