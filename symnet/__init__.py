@@ -37,14 +37,15 @@ __all__ = [
 ]
 
 
-def explain(model: Any, *, input_names: Any = None, output_names: Any = None) -> Network:
+def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
+            reader: str = "auto") -> Network:
     """Read a Keras model (object or ``.keras``/``.h5`` path) and give its :class:`Network`.
 
     See :func:`symnet.network.explain`.
     """
     from .network import explain as _explain
 
-    return _explain(model, input_names=input_names, output_names=output_names)
+    return _explain(model, input_names=input_names, output_names=output_names, reader=reader)
 
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,

@@ -86,7 +86,7 @@ def _explain(args: argparse.Namespace) -> int:
     fmt = _report_format(args)
     progress = Progress()
     progress(f"reading {args.model}")
-    net = explain(args.model)
+    net = explain(args.model, reader=args.reader)
     progress(f"writing the {fmt} report of {net.param_count:,} parameters")
     x = _sample(args.input, net)
     if fmt == "pdf":
@@ -110,7 +110,7 @@ def _why(args: argparse.Namespace) -> int:
     from .report import strict_json
     from .report.model import is_classifier, predicted_output
 
-    net = explain(args.model)
+    net = explain(args.model, reader=args.reader)
     x = _sample(args.input, net)
     output, note = args.output_index, ""
     if output is None:
@@ -136,7 +136,7 @@ def _check(args: argparse.Namespace) -> int:
     from .homework import check
     from .network import explain
 
-    net = explain(args.model)
+    net = explain(args.model, reader=args.reader)
     if args.answers is not None:
         return _grade(net, args)
     if args.input is None and args.formula is None:
@@ -208,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="each layer's formula and the whole network's",
                                   description="Print the formulas of a model (.keras or .h5).")
     explain.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    _reader_arg(explain)
     explain.add_argument("--input", type=_vector_arg, metavar="X",
                          help="an input sample: a number or comma-separated numbers")
     explain.add_argument("--format", choices=("latex", "pdf", "mathml", "html", "markdown",
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "contributions, the local law and where it holds, the error "
                               "against a target.")
     why.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    _reader_arg(why)
     why.add_argument("--input", type=_vector_arg, metavar="X", required=True,
                      help="the input sample: a number or comma-separated numbers")
     why.add_argument("--target", metavar="FORMULA",
@@ -251,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check an answer, per-layer steps or a formula against the network; exit "
         "status 0 if correct, 1 if wrong, 2 for bad input.")
     check.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    _reader_arg(check)
     check.add_argument("--input", type=_vector_arg, metavar="X",
                        help="the input sample: a number or comma-separated numbers")
     given = check.add_mutually_exclusive_group(required=True)
@@ -312,6 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reader_arg(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--reader", choices=("auto", "file", "keras"), default="auto",
+                         help="how the model file is read: auto (default): a Sequential model "
+                         "of common layers saved by Keras 3 from the file itself, without "
+                         "TensorFlow, any other with Keras; keras: always with Keras; file: "
+                         "never with Keras (an error if it cannot)")
+
+
 def _domain_arg(text: str) -> tuple[float, float]:
     values = _vector_arg(text)
     if len(values) != 2 or not values[0] < values[1]:
@@ -353,6 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     # The command owns its process: TensorFlow's C++ start-up logs are not for our users.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import io
+
+    io.QUIET_IMPORT = True
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

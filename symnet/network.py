@@ -8,7 +8,7 @@ it on a backend (:mod:`symnet.backends`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ REPORT_SUFFIXES = {".tex": "latex", ".pdf": "pdf", ".html": "html", ".htm": "htm
 
 
 def explain(model: Any, *, input_names: Sequence[str] | None = None,
-            output_names: Sequence[str] | None = None) -> Network:
+            output_names: Sequence[str] | None = None, reader: str = "auto") -> Network:
     """Read a Keras model and turn every layer into its exact formula.
 
     Args:
@@ -42,6 +42,12 @@ def explain(model: Any, *, input_names: Sequence[str] | None = None,
         input_names: names of the input features, one per feature in row-major order across
             the model's inputs (default ``x`` for one feature, else ``x_1 ... x_n``).
         output_names: names of the outputs likewise (default ``y`` or ``y_1 ... y_m``).
+        reader: how a file is read. ``"auto"`` (default): a Sequential model of common layers
+            (Dense, BatchNormalization, activations, Dropout, Flatten) saved by Keras 3 is read
+            from the file itself, without importing Keras or TensorFlow, and every other file
+            by Keras; ``"keras"``: always by Keras; ``"file"``: always without Keras, or a
+            ``ModelLoadError`` saying why not. Either way the network is the same; a network
+            read from the file loads the Keras model when ``Network.model`` is first used.
 
     Returns:
         The :class:`Network`.
@@ -51,16 +57,17 @@ def explain(model: Any, *, input_names: Sequence[str] | None = None,
         UnsupportedLayerError: a layer (``Lambda``, custom, or an unsupported option) has no
             exact converter; the message names it and lists what is supported.
     """
-    from .io.keras import load_model, read_graph
+    from .io.keras import read_model
     from .layers import build_graph
 
-    keras_model = load_model(model)
-    keras_graph = read_graph(keras_model)
+    source = read_model(model, reader)
+    keras_graph = source.graph
     features = _names(input_names, sum(math.prod(s) for s in keras_graph.input_shapes), "x",
                       "input")
     targets = _names(output_names, sum(math.prod(s) for s in keras_graph.output_shapes), "y",
                      "output")
-    return Network(build_graph(keras_graph, features, targets), keras_model.name, keras_model)
+    return Network(build_graph(keras_graph, features, targets), source.name, source.model,
+                   load=source.load, layer_names=source.layer_names)
 
 
 def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tuple[sp.Symbol, ...]:
@@ -86,16 +93,39 @@ def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tup
 class Network:
     """A Keras model as mathematics. Build it with :func:`symnet.explain`."""
 
-    def __init__(self, graph: Graph, name: str, model: Any = None) -> None:
+    def __init__(self, graph: Graph, name: str, model: Any = None, *,
+                 load: Callable[[], Any] | None = None,
+                 layer_names: Sequence[str] | None = None) -> None:
         self.graph = graph
         """The network as a typed graph of ops: what every analysis reads."""
         self.name = name
-        self.model = model
-        """The Keras model this network was read from (``None`` after unpickling)."""
+        self._model = model
+        self._load = load
+        self.keras_layer_names: tuple[str, ...] = tuple(
+            layer_names if layer_names is not None else
+            [layer.name for layer in getattr(model, "layers", [])])
+        """The names of the Keras model's ``model.layers``, in order."""
+
+    @property
+    def model(self) -> Any:
+        """The Keras model this network was read from (``None`` after unpickling). A network
+        read from its file without Keras loads it with Keras here, when first asked."""
+        if self._model is None and self._load is not None:
+            self._model = self._load()
+            self._load = None
+        return self._model
 
     def __getstate__(self) -> dict[str, Any]:
         # The Keras model stays behind: a pickled network is its mathematics.
-        return {"graph": self.graph, "name": self.name, "model": None}
+        return {"graph": self.graph, "name": self.name, "_model": None, "_load": None,
+                "keras_layer_names": self.keras_layer_names}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        state.setdefault("_model", state.pop("model", None))
+        state.setdefault("_load", None)
+        state.setdefault("keras_layer_names", ())
+        self.__dict__.update(state)
 
     # --- what it is ---------------------------------------------------------------------
 

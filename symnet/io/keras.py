@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from ..layers import is_supported_class, supported_layers, unsupported
 from ..ops import ACTIVATIONS
 from . import checks
 
-__all__ = ["KerasGraph", "KerasNode", "import_keras", "load_model", "read_graph", "scan_config"]
+__all__ = ["KerasGraph", "KerasNode", "ModelSource", "import_keras", "load_model", "read_graph",
+           "read_model", "scan_config"]
 
 _MODEL_CLASSES = {"Sequential", "Functional", "Model"}
 SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -31,9 +33,37 @@ SUFFIXES = (".keras", ".h5", ".hdf5")
 
 def import_keras() -> Any:
     """Import Keras (its backend, TensorFlow, with it)."""
+    from . import QUIET_IMPORT  # the command line's choice (see symnet.io)
+
+    if QUIET_IMPORT and "keras" not in sys.modules:
+        with _native_stderr_kept_back():
+            import keras
     import keras
 
     return keras
+
+
+@contextmanager
+def _native_stderr_kept_back() -> Iterator[None]:
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            except BaseException:
+                os.dup2(saved, 2)
+                sink.seek(0)
+                sys.stderr.write(sink.read().decode("utf-8", "replace"))
+                raise
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def load_model(source: Any) -> Any:
@@ -49,6 +79,13 @@ def load_model(source: Any) -> Any:
 
 
 def _load_file(path: Path) -> Any:
+    config, hdf5 = _checked_config(path)
+    return _keras_load(path, config, hdf5)
+
+
+def _checked_config(path: Path) -> tuple[dict[str, Any], bool]:
+    """A model file's config, checked and scanned (nothing a file says is run), and whether
+    the file is HDF5."""
     if not path.exists():
         raise ModelLoadError(f"cannot read model file {str(path)!r}: no such file")
     if path.is_dir():
@@ -66,6 +103,11 @@ def _load_file(path: Path) -> Any:
         raise ModelLoadError(f"cannot load model file {str(path)!r}: its config is a list of "
                              "layers, as Keras 2.0-2.2 wrote Sequential models; Keras 3 cannot "
                              "read it (load it with Keras 2 and save it again)")
+    return config, hdf5
+
+
+def _keras_load(path: Path, config: dict[str, Any], hdf5: bool) -> Any:
+    """Keras' reading of a checked file (safe mode, no compilation)."""
     keras = import_keras()
     try:
         if hdf5 and path.suffix.lower() == ".keras":
@@ -85,6 +127,89 @@ def _load_file(path: Path) -> Any:
     if not isinstance(model, keras.Model):
         raise ModelLoadError(f"{str(path)!r} holds a {type(model).__name__}, not a Keras model")
     return _declared_input(keras, model, config, path)
+
+
+READERS = ("auto", "file", "keras")
+
+
+@dataclass
+class ModelSource:
+    """A model as read: its graph of layer calls, its name, the names of ``model.layers``,
+    and the Keras model (``model``), or how to load it when it is first needed (``load``)."""
+
+    graph: KerasGraph
+    name: str
+    layer_names: tuple[str, ...]
+    model: Any = None
+    load: Callable[[], Any] | None = None
+
+
+def read_model(source: Any, reader: str = "auto") -> ModelSource:
+    """Read a model object or file into a :class:`ModelSource`.
+
+    ``reader``: ``"keras"`` loads every file with Keras (and TensorFlow); ``"file"`` reads the
+    file without Keras (:mod:`symnet.io.saved`: Sequential models of common layers saved by
+    Keras 3), and fails for any other; ``"auto"`` (the default) reads without Keras when it can
+    and with Keras otherwise. A file read without Keras is loaded with Keras only when the Keras
+    model itself is asked for (``Network.model``, a report's agreement with ``model.predict``),
+    and only if the file has not changed since.
+    """
+    from .saved import LAYERS, NotForThisReader, read_saved
+
+    if reader not in READERS:
+        raise InvalidInputError(f"reader must be one of {', '.join(READERS)}, received "
+                                f"{str(reader)[:40]!r}")
+    if not isinstance(source, (str, os.PathLike)):
+        if reader == "file":
+            raise InvalidInputError("reader='file' reads a .keras file; a model object is read "
+                                    "by Keras")
+        model = load_model(source)
+        return ModelSource(read_graph(model), model.name,
+                           tuple(layer.name for layer in model.layers), model)
+    path = Path(source)
+    config, hdf5 = _checked_config(path)
+    if reader != "keras":
+        try:
+            if hdf5:
+                raise NotForThisReader("an HDF5 file")
+            try:
+                graph, name, names = read_saved(path, config)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise NotForThisReader(f"{type(exc).__name__}: {str(exc)[:100]}") from exc
+            digest = _digest(path)
+            return ModelSource(graph, name, names, None, lambda: _load_unchanged(path, digest))
+        except NotForThisReader as why:
+            if reader == "file":
+                raise ModelLoadError(
+                    f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
+                    f"knows Sequential models saved by Keras 3 whose layers are "
+                    f"{', '.join(sorted(LAYERS))}") from None
+    model = _keras_load(path, config, hdf5)
+    return ModelSource(read_graph(model), model.name,
+                       tuple(layer.name for layer in model.layers), model)
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load_unchanged(path: Path, digest: str) -> Any:
+    """Keras' model of a file symnet read without Keras, if the file is still the one read."""
+    try:
+        same = _digest(path) == digest
+    except OSError:
+        same = False
+    if not same:
+        raise ModelLoadError(f"model file {str(path)!r} has changed (or gone) since symnet read "
+                             "it; read it again")
+    config, hdf5 = _checked_config(path)
+    return _keras_load(path, config, hdf5)
 
 
 _PATCH_LOCK = threading.Lock()

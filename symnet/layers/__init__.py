@@ -86,6 +86,24 @@ def is_supported_class(cls: type) -> bool:
     return converter_of(cls) is not None
 
 
+def layer_kind(layer: Any) -> str:
+    """A layer's Keras class name (a layer read from its file without Keras says it)."""
+    from ..io.saved import SavedLayer
+
+    return layer.kind if isinstance(layer, SavedLayer) else type(layer).__name__
+
+
+def converter_for(layer: Any) -> Converter | None:
+    """The converter of a layer: a Keras layer by its class, a layer read from its file by
+    the Keras class it names."""
+    from ..io.saved import SavedLayer
+
+    if isinstance(layer, SavedLayer):
+        _load_converters()
+        return _BY_NAME.get(layer.kind)
+    return converter_of(type(layer))
+
+
 #: Why some Keras classes are refused, for the error message.
 REFUSED = {
     "Masking": "a mask makes later layers skip time steps per sample: the formula would differ "
@@ -131,7 +149,7 @@ class LayerContext:
         self.index = index
         self.name = name
         """The layer's name (a path through nested models)."""
-        self.kind: str = type(layer).__name__
+        self.kind: str = layer_kind(layer)
         self.config: dict[str, Any] = layer.get_config()
         self.input_shapes = input_shapes
         self.output_shapes = output_shapes
@@ -292,8 +310,8 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
                   scalars: Sequence[sp.Symbol] = (), roles: tuple[str, ...] = (),
                   options: Sequence[tuple[str, Any]] = ()) -> LayerFormula:
     """The :class:`LayerFormula` of one Keras layer, or ``UnsupportedLayerError``."""
-    kind = type(layer).__name__
-    convert = converter_of(type(layer))
+    kind = layer_kind(layer)
+    convert = converter_for(layer)
     if convert is None:
         raise unsupported(name, kind)
     ctx = LayerContext(layer, name, index, input_shapes, output_shapes, input_symbols,
@@ -363,7 +381,7 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
     layers = keras_graph.layers
     numbering: dict[int, int] = {}
     for _, layer in layers:
-        if type(layer).__name__ != "InputLayer":
+        if layer_kind(layer) != "InputLayer":
             numbering[id(layer)] = len(numbering) + 1
     converted: dict[int, LayerFormula] = {}
     first_options: dict[int, Any] = {}
@@ -372,7 +390,7 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
     calls: list[LayerCall] = []
     for knode in keras_graph.nodes:
         layer = knode.layer
-        if type(layer).__name__ == "InputLayer":
+        if layer_kind(layer) == "InputLayer":
             name = tensor.get(knode.output)
             if name is not None and id(layer) not in converted and any(
                     layer is m for _, m in layers):
@@ -398,7 +416,7 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
             raise UnsupportedLayerError(
                 f"layer {knode.name!r} is called with different options "
                 f"({dict(knode.options)} here); one formula per layer needs the same call",
-                layer=knode.name, kind=type(layer).__name__)
+                layer=knode.name, kind=layer_kind(layer))
         first_options.setdefault(id(layer), knode.options)
         formula = converted[id(layer)]
         first = len(nodes)
@@ -414,9 +432,9 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
             if shapes.get(out_name) != tuple(expected):
                 got = shapes.get(out_name, "no output")
                 raise UnsupportedLayerError(
-                    f"layer {knode.name!r} ({type(layer).__name__}): its ops give shape {got}, "
+                    f"layer {knode.name!r} ({layer_kind(layer)}): its ops give shape {got}, "
                     f"Keras gives {tuple(expected)}; refusing a formula that does not fit",
-                    layer=knode.name, kind=type(layer).__name__)
+                    layer=knode.name, kind=layer_kind(layer))
         for key, out_name, out_symbol in zip(knode.outputs, out_names, out_symbols):
             tensor[key], symbols[out_name] = out_name, out_symbol
         calls.append(LayerCall(formula, tuple(in_names), tuple(out_names),

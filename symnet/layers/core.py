@@ -24,7 +24,13 @@ from . import LayerContext, converter
 
 
 def resolve_activation(ctx: LayerContext, function: Any) -> tuple[str, Op | None]:
-    """The op that *is* this Keras activation (found by identity, never by name alone)."""
+    """The op that *is* this Keras activation (found by identity, never by name alone; a
+    layer read from its file without Keras gives the name its file says, which Keras maps to
+    that function)."""
+    from ..io.saved import SavedLayer
+
+    if isinstance(ctx.layer, SavedLayer) and isinstance(function, str):
+        return function, ACTIVATIONS[function]
     import keras
 
     for name, op in ACTIVATIONS.items():

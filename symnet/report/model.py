@@ -21,6 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..analysis.forms import round_floats
 from ..analysis.piecewise import Piece, domain_of, network_pieces
 from ..errors import ExpressionTooLarge
+from ..escape import terminal_text
 
 __all__ = ["SCHEMA", "Curve", "ReportModel", "ReportSettings", "build_report", "finite",
            "matrix_latex", "number_text", "region_lines", "shape_text", "trace_data",
@@ -211,8 +212,16 @@ def matrix_latex(value: np.ndarray, settings: ReportSettings) -> str:
 
 def _agreement(net: Any, x: Any) -> dict[str, Any] | None:
     """Largest |symnet − model.predict| on the samples shown, as a power-of-ten bound (so that
-    the report reads the same on every machine)."""
-    model = getattr(net, "model", None)
+    the report reads the same on every machine). A network read from its file without Keras
+    has Keras load the file now: the agreement is always with Keras' own reading."""
+    from ..errors import SymnetError
+
+    try:
+        model = getattr(net, "model", None)
+    except SymnetError as exc:
+        return {"samples": 0, "max_abs_diff_below": None,
+                "text": f"Keras could not load the model, so agreement with model.predict was "
+                        f"not measured ({terminal_text(str(exc), 200)})"}
     if model is None:
         return None
     if x is None:
@@ -326,9 +335,7 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
     pieces = None
     if len(graph.features) == 1 and graph.piecewise_linear:
         pieces = network_pieces(graph, domain)
-    keras_model = getattr(net, "model", None)
-    keras_index = {} if keras_model is None else {
-        layer.name: i for i, layer in enumerate(getattr(keras_model, "layers", []))}
+    keras_index = {name: i for i, name in enumerate(getattr(net, "keras_layer_names", ()))}
     layers = []
     for layer in net.layers:
         shape = layer.input_shape

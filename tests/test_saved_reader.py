@@ -1,0 +1,310 @@
+"""Reading ``.keras`` files without Keras (symnet.io.saved): the same network as Keras' reading,
+for every layer and option that reader knows; Keras reads everything else; no TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from symnet import ModelLoadError
+from symnet.examples import seed_regressor_path
+from symnet.io.saved import LAYERS, activation_name, snake_case
+from symnet.ops import ACTIVATIONS
+
+from .conftest import WILD_MODELS, predict, randomize, require_wild_models
+
+
+def same_network(a, b) -> None:
+    """Two networks are one: names, shapes, ops, formulas, constants, every weight's bits."""
+    ga, gb = a.graph, b.graph
+    assert a.name == b.name and a.keras_layer_names == b.keras_layer_names
+    assert (ga.inputs, ga.outputs, ga.shapes, ga.features, ga.targets) == (
+        gb.inputs, gb.outputs, gb.shapes, gb.features, gb.targets)
+    assert [(n.output, n.inputs, n.layer, type(n.op).__name__, n.op.describe())
+            for n in ga.nodes] == [(n.output, n.inputs, n.layer, type(n.op).__name__,
+                                    n.op.describe()) for n in gb.nodes]
+    assert [(c.inputs, c.outputs, c.nodes, c.layer.name) for c in ga.calls] == [
+        (c.inputs, c.outputs, c.nodes, c.layer.name) for c in gb.calls]
+    assert len(ga.layers) == len(gb.layers)
+    for la, lb in zip(ga.layers, gb.layers):
+        assert (la.name, la.kind, la.note, la.input_shape, la.output_shape, la.is_input) == (
+            lb.name, lb.kind, lb.note, lb.input_shape, lb.output_shape, lb.is_input)
+        assert sp.srepr(la.formula) == sp.srepr(lb.formula)
+        assert dict(la.constants) == dict(lb.constants)
+        assert len(la.params) == len(lb.params)
+        for pa, pb in zip(la.params, lb.params):
+            assert (pa.name, pa.symbol, pa.trainable, pa.meaning, pa.weight) == (
+                pb.name, pb.symbol, pb.trainable, pb.meaning, pb.weight)
+            assert pa.value.dtype == pb.value.dtype and pa.value.tobytes() == pb.value.tobytes()
+
+
+def both_readers(model, path: Path):
+    """The file read without Keras and by Keras; checked to be one network, and to compute
+    what ``model.predict`` does."""
+    model.save(path)
+    fast = symnet.explain(path, reader="file")
+    slow = symnet.explain(path, reader="keras")
+    same_network(fast, slow)
+    x = np.random.default_rng(1).normal(size=(6, *fast.input_shapes[0])).astype(np.float32)
+    np.testing.assert_allclose(fast.evaluate(x), predict(model, x), rtol=1e-5, atol=1e-6)
+    return fast, slow
+
+
+ACTIVATION_NAMES = sorted(ACTIVATIONS)
+
+
+def sequential(keras, shape, *layers, name="m"):
+    model = keras.Sequential([keras.Input(shape), *layers], name=name)
+    randomize(model, seed=len(layers))
+    return model
+
+
+def test_every_activation_name_reads_as_keras_function_does(keras, tmp_path):
+    """A saved activation name gives the op Keras' function for that name gives (aliases such
+    as swish = silu included)."""
+    from symnet.layers.core import resolve_activation
+
+    class Ctx:  # what resolve_activation reads of a context
+        layer = None
+
+        def reject(self, why):
+            return AssertionError(why)
+
+    for name in ACTIVATION_NAMES:
+        assert resolve_activation(Ctx(), keras.activations.get(name))[0] == activation_name(name)
+    layers = [keras.layers.Dense(3, activation=name, name=f"d_{name}")
+              for name in ACTIVATION_NAMES if name not in ("softmax", "log_softmax")]
+    layers += [keras.layers.Activation("softmax"), keras.layers.Activation("log_softmax"),
+               keras.layers.Activation("swish")]
+    fast, _ = both_readers(sequential(keras, (3,), *layers), tmp_path / "acts.keras")
+    assert {layer.constants["activation"] for layer in fast.layers} >= {"silu", "hard_silu"}
+
+
+def test_snake_case_is_keras_own():
+    from keras.src.utils import naming
+
+    for kind in [*LAYERS, "InputLayer", "ReLU", "PReLU", "Conv2DTranspose"]:
+        assert snake_case(kind) == naming.to_snake_case(kind)
+
+
+@pytest.mark.parametrize("case", [
+    "dense", "dense_no_bias", "dense_rank3", "batchnorm", "batchnorm_options", "batchnorm_axis1",
+    "activations", "regularization", "frozen_layers", "frozen_model", "names_out_of_order"])
+def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
+    L = keras.layers
+    models = {
+        "dense": lambda: sequential(keras, (3,), L.Dense(5, activation="relu"), L.Dense(2)),
+        "dense_no_bias": lambda: sequential(keras, (3,), L.Dense(4, use_bias=False,
+                                                                 activation="tanh"), L.Dense(1)),
+        "dense_rank3": lambda: sequential(keras, (2, 3), L.Dense(4, activation="relu"),
+                                          L.Flatten(), L.Dense(2, activation="softmax")),
+        "batchnorm": lambda: sequential(keras, (4,), L.Dense(6), L.BatchNormalization(),
+                                        L.ReLU(), L.Dense(1)),
+        "batchnorm_options": lambda: sequential(
+            keras, (4,), L.BatchNormalization(center=False, epsilon=0.01),
+            L.BatchNormalization(scale=False, momentum=0.5), L.BatchNormalization(
+                center=False, scale=False), L.Dense(2)),
+        "batchnorm_axis1": lambda: sequential(keras, (3, 4), L.BatchNormalization(axis=1),
+                                              L.BatchNormalization(axis=-1), L.Flatten(),
+                                              L.Dense(1)),
+        "activations": lambda: sequential(
+            keras, (4,), L.ReLU(max_value=2.5, negative_slope=0.1, threshold=0.3),
+            L.LeakyReLU(negative_slope=0.25), L.ELU(alpha=0.7), L.Dense(3),
+            L.Softmax(axis=-1), L.Activation("linear")),
+        "regularization": lambda: sequential(
+            keras, (4,), L.Dropout(0.3), L.GaussianNoise(0.2), L.GaussianDropout(0.1),
+            L.AlphaDropout(0.2), L.ActivityRegularization(l1=0.01), L.Dense(1)),
+        "frozen_layers": lambda: _frozen(sequential(
+            keras, (3,), L.Dense(4), L.BatchNormalization(), L.Dense(1)), [0, 1]),
+        "frozen_model": lambda: _frozen(sequential(keras, (3,), L.Dense(4), L.Dense(1)), None),
+        "names_out_of_order": lambda: sequential(
+            keras, (3,), L.Dense(4, name="zeta", activation="relu"), L.Dense(4, name="alpha"),
+            L.BatchNormalization(name="dense"), L.Dense(1, name="batch_normalization")),
+    }
+    fast, slow = both_readers(models[case](), tmp_path / f"{case}.keras")
+    assert fast.model is not None  # Keras loads the file on request
+    x = np.linspace(-1, 1, int(np.prod(fast.input_shapes[0]))).reshape(fast.input_shapes[0])
+    assert fast.evaluate(x, "exact").tolist() == slow.evaluate(x, "exact").tolist()
+
+
+def _frozen(model, layers):
+    if layers is None:
+        model.trainable = False
+    else:
+        for i in layers:
+            model.layers[i].trainable = False
+    return model
+
+
+@pytest.mark.parametrize("case", ["functional", "lora", "renorm", "float64", "normalization",
+                                  "hdf5", "activation_object"])
+def test_other_models_are_read_by_keras(keras, tmp_path, case):
+    """What the file reader does not know exactly is Keras' to read: ``auto`` gives Keras'
+    reading, ``file`` says why it cannot."""
+    L = keras.layers
+    if case == "functional":
+        inp = keras.Input((3,))
+        model = keras.Model(inp, L.Dense(1)(L.Dense(4, activation="relu")(inp)))
+    elif case == "lora":
+        model = sequential(keras, (3,), L.Dense(4), L.Dense(1))
+        model.layers[0].enable_lora(2)
+    elif case == "renorm":
+        model = sequential(keras, (3,), L.BatchNormalization(renorm=True), L.Dense(1))
+    elif case == "float64":
+        model = sequential(keras, (3,), L.Dense(4, dtype="float64"), L.Dense(1))
+    elif case == "normalization":
+        model = sequential(keras, (3,), L.Normalization(mean=[1, 2, 3], variance=[1, 4, 9]),
+                           L.Dense(1))
+    else:
+        model = sequential(keras, (3,), L.Dense(4), L.Dense(1))
+    path = tmp_path / ("m.h5" if case == "hdf5" else "m.keras")
+    model.save(path)
+    if case == "activation_object":
+        _edit_config(path, lambda c: c["config"]["layers"][1]["config"].update(activation={
+            "module": "keras.activations", "class_name": "function", "config": "relu",
+            "registered_name": "function"}))
+    with pytest.raises(ModelLoadError, match="without Keras"):
+        symnet.explain(path, reader="file")
+    try:
+        auto = symnet.explain(path)
+    except symnet.SymnetError as exc:  # what Keras' reading says of it, the same either way
+        with pytest.raises(type(exc)):
+            symnet.explain(path, reader="keras")
+        return
+    assert auto._model is not None  # read by Keras
+    same_network(auto, symnet.explain(path, reader="keras"))
+
+
+def _edit_config(path: Path, edit) -> None:
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    edit(config)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _edit_weights(path: Path, edit) -> None:
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    weights = path.with_suffix(".h5")
+    weights.write_bytes(members["model.weights.h5"])
+    with h5py.File(weights, "r+") as handle:
+        edit(handle)
+    members["model.weights.h5"] = weights.read_bytes()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("tamper", ["swap_groups", "extra_variable", "renamed", "missing"])
+def test_weights_that_do_not_fit_the_config_are_not_guessed(keras, tmp_path, tamper):
+    """Weights stored under other groups, with another count or naming another layer: the file
+    reader does not guess which is which."""
+    model = sequential(keras, (3,), keras.layers.Dense(3, name="a"),
+                       keras.layers.Dense(3, name="b"), keras.layers.Dense(1))
+    path = tmp_path / "m.keras"
+    model.save(path)
+
+    def edit(handle):
+        layers = handle["layers"]
+        if tamper == "swap_groups":
+            layers.move("dense", "tmp")
+            layers.move("dense_1", "dense")
+            layers.move("tmp", "dense_1")
+        elif tamper == "extra_variable":
+            layers["dense/vars"].create_dataset("2", data=np.zeros(3, np.float32))
+        elif tamper == "renamed":
+            layers["dense/vars"].attrs["name"] = "c"
+        else:
+            del layers["dense_2"]
+
+    _edit_weights(path, edit)
+    with pytest.raises(ModelLoadError, match="without Keras"):
+        symnet.explain(path, reader="file")
+
+
+def test_model_is_loaded_by_keras_only_from_the_file_read(keras, tmp_path):
+    model = sequential(keras, (2,), keras.layers.Dense(3, activation="relu"),
+                       keras.layers.Dense(1))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    net = symnet.explain(path)
+    assert net._model is None  # read without Keras
+    report = net.report("text", [0.5, -1.0])
+    assert "identical to model.predict" in report or "largest difference from model.predict" \
+        in report
+    assert net._model is not None
+    again = symnet.explain(path)
+    other = sequential(keras, (2,), keras.layers.Dense(3), keras.layers.Dense(1))
+    other.save(path)
+    with pytest.raises(ModelLoadError, match="has changed"):
+        again.model  # noqa: B018
+    clone = pickle.loads(pickle.dumps(symnet.explain(path)))
+    assert clone.model is None
+    assert clone.keras_layer_names == tuple(layer.name for layer in other.layers)
+
+
+def _run(code: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=env, timeout=300, check=True)
+
+
+def test_why_and_check_do_not_import_tensorflow():
+    """The CLI's why and check on the bundled regressor never import Keras or TensorFlow, and
+    answer as Keras' reading does."""
+    model = str(seed_regressor_path())
+    code = ("import sys; from symnet.cli import main; code = main(sys.argv[1:]); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'; "
+            "sys.exit(code)")
+    fast = _run(code, "why", model, "--input", "10", "--target", "2*x + 5")
+    slow = _run(code.replace("assert", "pass #"), "why", model, "--input", "10", "--target",
+                "2*x + 5", "--reader", "keras")
+    assert fast.stdout == slow.stdout and "25.00466" in fast.stdout
+    checked = subprocess.run([sys.executable, "-c", code, "check", model, "--input", "10",
+                              "--answer", "20.475"], capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 1 and "imported" not in checked.stderr
+    assert "ReLU" in checked.stdout or "relu" in checked.stdout.lower()
+
+
+def test_cli_keeps_tensorflow_start_up_logs_back(tmp_path):
+    """``symnet explain`` imports TensorFlow for the agreement line; TensorFlow's native logs
+    do not reach the user's terminal."""
+    done = subprocess.run([sys.executable, "-m", "symnet", "explain",
+                           str(seed_regressor_path()), "--input", "10"],
+                          capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert done.returncode == 0 and "model.predict" in done.stdout
+    assert done.stderr == ""
+
+
+def test_real_models_read_without_keras_are_keras_reading(keras):
+    """Every real model of wild-models the file reader takes (saved by Keras 3.4 to 3.11) is
+    the network Keras reads."""
+    require_wild_models()
+    taken = []
+    for path in sorted(WILD_MODELS.glob("*.keras")):
+        try:
+            fast = symnet.explain(path, reader="file")
+        except ModelLoadError:
+            continue
+        except symnet.SymnetError:
+            continue
+        same_network(fast, symnet.explain(path, reader="keras"))
+        taken.append(path.stem)
+    assert {"diabetes_123cryptic", "rain_arj010", "nyhouse_ahmed", "flownet_2mdtln",
+            "obesity_abdallah", "ferrari_amiya"} <= set(taken)
