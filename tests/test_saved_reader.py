@@ -100,7 +100,8 @@ def test_snake_case_is_keras_own():
 
 @pytest.mark.parametrize("case", [
     "dense", "dense_no_bias", "dense_rank3", "batchnorm", "batchnorm_options", "batchnorm_axis1",
-    "activations", "regularization", "frozen_layers", "frozen_model", "names_out_of_order"])
+    "activations", "regularization", "frozen_layers", "frozen_model", "names_out_of_order",
+    "functional_chain"])
 def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
     L = keras.layers
     models = {
@@ -131,11 +132,22 @@ def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
         "names_out_of_order": lambda: sequential(
             keras, (3,), L.Dense(4, name="zeta", activation="relu"), L.Dense(4, name="alpha"),
             L.BatchNormalization(name="dense"), L.Dense(1, name="batch_normalization")),
+        "functional_chain": lambda: _chain(keras, (2, 3), L.Dense(4, activation="relu"),
+                                           L.BatchNormalization(), L.Flatten(), L.Dense(2)),
     }
     fast, slow = both_readers(models[case](), tmp_path / f"{case}.keras")
     assert fast.model is not None  # Keras loads the file on request
     x = np.linspace(-1, 1, int(np.prod(fast.input_shapes[0]))).reshape(fast.input_shapes[0])
     assert fast.evaluate(x, "exact").tolist() == slow.evaluate(x, "exact").tolist()
+
+
+def _chain(keras, shape, *layers):
+    x = start = keras.Input(shape, name="features")
+    for layer in layers:
+        x = layer(x)
+    model = keras.Model(start, x, name="chain")
+    randomize(model, seed=3)
+    return model
 
 
 def _frozen(model, layers):
@@ -147,15 +159,18 @@ def _frozen(model, layers):
     return model
 
 
-@pytest.mark.parametrize("case", ["functional", "lora", "renorm", "float64", "normalization",
-                                  "hdf5", "activation_object"])
+@pytest.mark.parametrize("case", ["functional", "shared", "lora", "renorm", "float64",
+                                  "normalization", "hdf5", "activation_object"])
 def test_other_models_are_read_by_keras(keras, tmp_path, case):
     """What the file reader does not know exactly is Keras' to read: ``auto`` gives Keras'
     reading, ``file`` says why it cannot."""
     L = keras.layers
-    if case == "functional":
+    if case == "functional":  # not a chain: a skip connection
         inp = keras.Input((3,))
-        model = keras.Model(inp, L.Dense(1)(L.Dense(4, activation="relu")(inp)))
+        model = keras.Model(inp, L.Add()([inp, L.Dense(3, activation="relu")(inp)]))
+    elif case == "shared":  # a layer called twice
+        inp, dense = keras.Input((3,)), L.Dense(3, activation="relu")
+        model = keras.Model(inp, dense(dense(inp)))
     elif case == "lora":
         model = sequential(keras, (3,), L.Dense(4), L.Dense(1))
         model.layers[0].enable_lora(2)

@@ -148,11 +148,11 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     """Read a model object or file into a :class:`ModelSource`.
 
     ``reader``: ``"keras"`` loads every file with Keras (and TensorFlow); ``"file"`` reads the
-    file without Keras (:mod:`symnet.io.saved`: Sequential models of common layers saved by
-    Keras 3), and fails for any other; ``"auto"`` (the default) reads without Keras when it can
-    and with Keras otherwise. A file read without Keras is loaded with Keras only when the Keras
-    model itself is asked for (``Network.model``, a report's agreement with ``model.predict``),
-    and only if the file has not changed since.
+    file without Keras (:mod:`symnet.io.saved`: Sequential models and functional chains of
+    common layers saved by Keras 3), and fails for any other; ``"auto"`` (the default) reads
+    without Keras when it can and with Keras otherwise. A file read without Keras is loaded
+    with Keras only when the Keras model itself is asked for (``Network.model``, a report's
+    agreement with ``model.predict``), and only if the file has not changed since.
     """
     from .saved import LAYERS, NotForThisReader, read_saved
 
@@ -182,7 +182,8 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
             if reader == "file":
                 raise ModelLoadError(
                     f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
-                    f"knows Sequential models saved by Keras 3 whose layers are "
+                    f"knows Sequential models and functional chains saved by Keras 3 whose "
+                    f"layers are "
                     f"{', '.join(sorted(LAYERS))}") from None
     model = _keras_load(path, config, hdf5)
     return ModelSource(read_graph(model), model.name,

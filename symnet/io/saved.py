@@ -4,17 +4,18 @@ A ``.keras`` file is a zip archive: ``config.json`` says what every layer is and
 (:mod:`symnet.io.keras` has already checked it and refused any ``Lambda`` or custom layer),
 ``model.weights.h5`` holds every layer's variables, numbered in the order the layer made them,
 under ``layers/<class name in snake case>[_k]/vars`` (``_k`` counting the layers of one class).
-For a Sequential model of the layers in :data:`LAYERS`, these two files are all symnet needs,
-and reading them takes milliseconds where importing TensorFlow takes seconds.
+For a Sequential model of the layers in :data:`LAYERS`, or a functional model that chains them
+one after the other, these two files are all symnet needs, and reading them takes milliseconds
+where importing TensorFlow takes seconds.
 
 This reader knows each of those layers' options and variables exactly, and steps aside
-(:class:`NotForThisReader`) for anything else: another layer class, a model that is not a plain
-Sequential, an option it does not list (LoRA, quantization, renormalization, a dtype policy
-other than float32, an activation given as an object), a variable count, shape, dtype or name
-the config does not imply, a file written by Keras 2. Keras then reads the file as before.
-What it returns is the same :class:`~symnet.io.keras.KerasGraph` Keras' reading gives, down to
-every weight's bits; ``tests/test_saved_reader.py`` compares the two for every layer and
-option here and for the real models of ``wild-models``.
+(:class:`NotForThisReader`) for anything else: another layer class, a model that is neither a
+plain Sequential nor a chain, an option it does not list (LoRA, quantization, renormalization, a
+dtype policy other than float32, an activation given as an object), a variable count, shape,
+dtype or name the config does not imply, a file written by Keras 2. Keras then reads the file
+as before. What it returns is the same :class:`~symnet.io.keras.KerasGraph` Keras' reading
+gives, down to every weight's bits; ``tests/test_saved_reader.py`` compares the two for every
+layer and option here and for the real models of ``wild-models``.
 """
 
 from __future__ import annotations
@@ -244,16 +245,21 @@ def read_saved(path: Path, config: dict[str, Any]) -> tuple[Any, str, tuple[str,
     Keras must read it."""
     from .keras import KerasGraph, KerasNode
 
-    if config.get("class_name") != "Sequential" or config.get("module") not in (None, "keras",
-                                                                               "keras.models"):
-        raise NotForThisReader(f"a {config.get('class_name')} model")
+    kind = config.get("class_name")
+    if kind not in ("Sequential", "Functional") or config.get("module") not in (
+            None, "keras", "keras.models", "keras.src.models.functional"):
+        raise NotForThisReader(f"a {kind} model")
     inner = config.get("config") or {}
     entries = inner.get("layers") or []
     if not _float32(inner.get("dtype")) or not isinstance(inner.get("name"), str):
         raise NotForThisReader("the model's dtype or name")
-    if set(inner) - {"name", "trainable", "dtype", "layers", "build_input_shape"}:
+    known = ({"name", "trainable", "dtype", "layers", "build_input_shape"} if kind == "Sequential"
+             else {"name", "trainable", "dtype", "layers", "input_layers", "output_layers"})
+    if set(inner) - known:
         raise NotForThisReader(f"model options {sorted(inner)}")
     input_name, shape = _input_shape(entries[0] if entries else None)
+    if kind == "Functional":
+        _check_chain(inner, entries)
     where = str(path)
     with zipfile.ZipFile(path) as archive:
         metadata = json.loads(checks.read_member(archive, "metadata.json", where,
@@ -262,9 +268,11 @@ def read_saved(path: Path, config: dict[str, Any]) -> tuple[Any, str, tuple[str,
         if not re.fullmatch(r"3\.\d+\.\d+.*", version):
             raise NotForThisReader(f"written by Keras {version or '(unknown)'}")
         with _weights_file(archive, where) as weights:
-            layers = _layers(entries[1:], shape, weights, inner.get("trainable", True))
-    nodes = [KerasNode(SavedLayer("InputLayer", dict(entries[0]["config"])), input_name,
-                       (f"{input_name}:0:0",), (f"{input_name}:0:0",), (shape,), (shape,))]
+            layers = _layers(entries[1:], shape, weights, inner.get("trainable", True),
+                             input_name if kind == "Functional" else None)
+    start = SavedLayer("InputLayer", dict(entries[0]["config"]))
+    nodes = [KerasNode(start, input_name, (f"{input_name}:0:0",), (f"{input_name}:0:0",),
+                       (shape,), (shape,))]
     for layer, in_shape, out_shape in layers:
         key = nodes[-1].output
         nodes.append(KerasNode(layer, layer.name, (key,), (f"{layer.name}:0:0",),
@@ -272,15 +280,53 @@ def read_saved(path: Path, config: dict[str, Any]) -> tuple[Any, str, tuple[str,
     names = [n.name for n in nodes]
     if len(set(names)) != len(names):
         raise NotForThisReader("two layers of one name")
+    # Keras' model.layers: a Sequential's leaves its InputLayer out, a functional model's not.
+    listed = nodes[1:] if kind == "Sequential" else nodes
     return (KerasGraph(tuple(nodes), (nodes[0].output,), (nodes[-1].output,), (shape,),
-                       (nodes[-1].output_shape,), tuple((n.name, n.layer) for n in nodes[1:])),
-            str(inner["name"]), tuple(names[1:]))
+                       (nodes[-1].output_shape,), tuple((n.name, n.layer) for n in listed)),
+            str(inner["name"]), tuple(n.name for n in listed))
 
 
-def _layers(entries: list[Any], shape: Shape, weights: Any, model_trainable: Any
-            ) -> list[tuple[SavedLayer, Shape, Shape]]:
+def _history(value: Any) -> Any:
+    """``[name, 0, 0]`` from ``[name, 0, 0]`` or ``[[name, 0, 0]]`` (one tensor)."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    return value
+
+
+def _check_chain(inner: dict[str, Any], entries: list[Any]) -> None:
+    """A functional model this reader takes is a chain: each layer called once, on the output
+    of the layer before it, with no other argument; one input, one output."""
+    names = [e.get("name") if isinstance(e, dict) else None for e in entries]
+    if any(not isinstance(e, dict) or e.get("name") != (e.get("config") or {}).get("name")
+           for e in entries):
+        raise NotForThisReader("layer names")
+    if entries[0].get("inbound_nodes") not in ([], None):
+        raise NotForThisReader("an InputLayer called on something")
+    for before, entry in zip(names, entries[1:]):
+        nodes = entry.get("inbound_nodes")
+        if not isinstance(nodes, list) or len(nodes) != 1 or not isinstance(nodes[0], dict):
+            raise NotForThisReader(f"layer {str(entry.get('name'))[:60]!r} called "
+                                   f"{len(nodes) if isinstance(nodes, list) else '?'} times")
+        args, kwargs = nodes[0].get("args"), nodes[0].get("kwargs", {})
+        if set(nodes[0]) - {"args", "kwargs"} or not isinstance(args, list) or len(args) != 1 \
+                or not isinstance(kwargs, dict) or any(v is not None for v in kwargs.values()):
+            raise NotForThisReader(f"the call of layer {str(entry.get('name'))[:60]!r}")
+        tensor = args[0]
+        history = (tensor.get("config") or {}).get("keras_history") if isinstance(
+            tensor, dict) and tensor.get("class_name") == "__keras_tensor__" else None
+        if history != [before, 0, 0]:
+            raise NotForThisReader(f"layer {str(entry.get('name'))[:60]!r} is not called on "
+                                   f"the layer before it")
+    if _history(inner.get("input_layers")) != [names[0], 0, 0] or _history(
+            inner.get("output_layers")) != [names[-1], 0, 0]:
+        raise NotForThisReader("the model's inputs or outputs")
+
+
+def _layers(entries: list[Any], shape: Shape, weights: Any, model_trainable: Any,
+            input_name: str | None) -> list[tuple[SavedLayer, Shape, Shape]]:
     """Each layer with its variables, input and output shapes; the weights file must hold
-    exactly the variables the configs imply."""
+    exactly the variables the configs imply (a functional model's ``input_layer`` none)."""
     if not entries:
         raise NotForThisReader("no layers")
     top = set(weights.keys())
@@ -290,6 +336,12 @@ def _layers(entries: list[Any], shape: Shape, weights: Any, model_trainable: Any
     seen: dict[str, int] = {}
     out = []
     unread = set(groups.keys())
+    if input_name is not None and "input_layer" in groups:
+        stored = groups["input_layer"]
+        if set(stored.keys()) != {"vars"} or len(stored["vars"]) or stored["vars"].attrs.get(
+                "name", input_name) != input_name:
+            raise NotForThisReader("weights group 'input_layer'")
+        unread.discard("input_layer")
     for entry in entries:
         kind = entry.get("class_name") if isinstance(entry, dict) else None
         config = entry.get("config") if isinstance(entry, dict) else None
