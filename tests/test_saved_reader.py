@@ -100,8 +100,8 @@ def test_snake_case_is_keras_own():
 
 @pytest.mark.parametrize("case", [
     "dense", "dense_no_bias", "dense_rank3", "batchnorm", "batchnorm_options", "batchnorm_axis1",
-    "activations", "regularization", "frozen_layers", "frozen_model", "names_out_of_order",
-    "functional_chain"])
+    "activations", "regularization", "frozen_layers", "frozen_model", "refrozen",
+    "names_out_of_order", "functional_chain", "functional_refrozen"])
 def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
     L = keras.layers
     models = {
@@ -134,6 +134,10 @@ def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
             L.BatchNormalization(name="dense"), L.Dense(1, name="batch_normalization")),
         "functional_chain": lambda: _chain(keras, (2, 3), L.Dense(4, activation="relu"),
                                            L.BatchNormalization(), L.Flatten(), L.Dense(2)),
+        # the model frozen, then one layer thawed: Keras reads each layer's own flag
+        "refrozen": lambda: _thawed(sequential(keras, (3,), L.Dense(4), L.BatchNormalization(),
+                                               L.Dense(1)), 0),
+        "functional_refrozen": lambda: _thawed(_chain(keras, (3,), L.Dense(4), L.Dense(1)), 1),
     }
     fast, slow = both_readers(models[case](), tmp_path / f"{case}.keras")
     assert fast.model is not None  # Keras loads the file on request
@@ -147,6 +151,12 @@ def _chain(keras, shape, *layers):
         x = layer(x)
     model = keras.Model(start, x, name="chain")
     randomize(model, seed=3)
+    return model
+
+
+def _thawed(model, index):
+    model.trainable = False
+    model.layers[index].trainable = True
     return model
 
 
@@ -225,7 +235,9 @@ def _edit_weights(path: Path, edit) -> None:
             archive.writestr(name, data)
 
 
-@pytest.mark.parametrize("tamper", ["swap_groups", "extra_variable", "renamed", "missing"])
+@pytest.mark.parametrize("tamper", ["swap_groups", "extra_variable", "renamed", "missing",
+                                    "soft_link", "external_link", "external_data",
+                                    "virtual_data", "compressed", "dtype_attribute"])
 def test_weights_that_do_not_fit_the_config_are_not_guessed(keras, tmp_path, tamper):
     """Weights stored under other groups, with another count or naming another layer: the file
     reader does not guess which is which."""
@@ -234,9 +246,38 @@ def test_weights_that_do_not_fit_the_config_are_not_guessed(keras, tmp_path, tam
     path = tmp_path / "m.keras"
     model.save(path)
 
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.array([1.5, -2.25, 3.0], np.float32).tobytes())
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as handle:
+        group = handle.create_group("g/vars")
+        group["0"], group["1"] = np.full((3, 3), 9, np.float32), np.full(3, 9, np.float32)
+
     def edit(handle):
         layers = handle["layers"]
-        if tamper == "swap_groups":
+        variables = layers["dense_1/vars"]
+        if tamper == "soft_link":
+            del variables["0"]
+            variables["0"] = h5py.SoftLink("/layers/dense/vars/0")
+        elif tamper == "external_link":
+            del layers["dense_1"]
+            layers["dense_1"] = h5py.ExternalLink(str(other), "/g")
+        elif tamper == "external_data":  # a file of the machine read as a bias
+            del variables["1"]
+            variables.create_dataset("1", shape=(3,), dtype="<f4",
+                                     external=[(str(secret), 0, 12)])
+        elif tamper == "virtual_data":
+            del variables["1"]
+            layout = h5py.VirtualLayout(shape=(3,), dtype="<f4")
+            layout[:] = h5py.VirtualSource(".", "/layers/dense/vars/1", shape=(3,))
+            variables.create_virtual_dataset("1", layout)
+        elif tamper == "compressed":
+            data = variables["0"][()]
+            del variables["0"]
+            variables.create_dataset("0", data=data, compression="gzip")
+        elif tamper == "dtype_attribute":
+            variables["0"].attrs["dtype"] = "bfloat16"
+        elif tamper == "swap_groups":
             layers.move("dense", "tmp")
             layers.move("dense_1", "dense")
             layers.move("tmp", "dense_1")
@@ -248,6 +289,46 @@ def test_weights_that_do_not_fit_the_config_are_not_guessed(keras, tmp_path, tam
             del layers["dense_2"]
 
     _edit_weights(path, edit)
+    with pytest.raises(ModelLoadError, match="without Keras"):
+        symnet.explain(path, reader="file")
+    try:  # Keras' reading decides, as for any file the file reader leaves
+        net = symnet.explain(path)
+    except symnet.SymnetError:
+        return
+    assert net._model is not None
+    bias = [p.value for layer in net.layers if layer.name == "b" for p in layer.params
+            if p.name == "bias"]
+    assert not np.array_equal(bias[0], [1.5, -2.25, 3.0])
+
+
+def _set_option(index: int, key: str, value=None, remove: bool = False):
+    def edit(config):
+        options = config["config"]["layers"][index]["config"]
+        if remove:
+            del options[key]
+        else:
+            options[key] = value
+    return edit
+
+
+@pytest.mark.parametrize("case", [
+    ("relu_negative_slope", 1, "negative_slope", -0.5, False),
+    ("leaky_negative_slope", 2, "negative_slope", -0.5, False),
+    ("leaky_no_slope", 2, "negative_slope", None, True),
+    ("activation_missing", 3, "activation", None, True),
+    ("bn_axis_list", 4, "axis", [1], False),
+    ("bn_no_epsilon", 4, "epsilon", None, True),
+    ("dense_units_text", 5, "units", "1", False)], ids=lambda c: c[0])
+def test_options_keras_would_refuse_or_default_are_left_to_keras(keras, tmp_path, case):
+    """An option missing (Keras puts its default) or one Keras refuses: the file reader does
+    not decide what it means."""
+    _, index, key, value, remove = case
+    L = keras.layers
+    model = sequential(keras, (3,), L.ReLU(), L.LeakyReLU(0.2), L.Activation("relu"),
+                       L.BatchNormalization(), L.Dense(1))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    _edit_config(path, _set_option(index, key, value, remove))
     with pytest.raises(ModelLoadError, match="without Keras"):
         symnet.explain(path, reader="file")
 

@@ -7,6 +7,7 @@ refused by name at once, so nothing a file says is ever executed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -154,7 +155,7 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     with Keras only when the Keras model itself is asked for (``Network.model``, a report's
     agreement with ``model.predict``), and only if the file has not changed since.
     """
-    from .saved import LAYERS, NotForThisReader, read_saved
+    from .saved import LAYERS, MAX_BYTES, NotForThisReader, read_saved
 
     if reader not in READERS:
         raise InvalidInputError(f"reader must be one of {', '.join(READERS)}, received "
@@ -172,11 +173,14 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
         try:
             if hdf5:
                 raise NotForThisReader("an HDF5 file")
+            if path.stat().st_size > MAX_BYTES + checks.MAX_CONFIG_BYTES:
+                raise NotForThisReader("a file over 320 MiB")
+            data = path.read_bytes()  # what is read is what the digest is of
             try:
-                graph, name, names = read_saved(path, config)
+                graph, name, names = read_saved(data, config, str(path))
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise NotForThisReader(f"{type(exc).__name__}: {str(exc)[:100]}") from exc
-            digest = _digest(path)
+            digest = hashlib.sha256(data).hexdigest()
             return ModelSource(graph, name, names, None, lambda: _load_unchanged(path, digest))
         except NotForThisReader as why:
             if reader == "file":
@@ -190,27 +194,26 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
                        tuple(layer.name for layer in model.layers), model)
 
 
-def _digest(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _load_unchanged(path: Path, digest: str) -> Any:
-    """Keras' model of a file symnet read without Keras, if the file is still the one read."""
+    """Keras' model of a file symnet read without Keras, if the file is still the one read:
+    Keras reads a private copy of the bytes whose digest was checked."""
+    import tempfile
+
     try:
-        same = _digest(path) == digest
+        data = path.read_bytes()
     except OSError:
-        same = False
-    if not same:
+        data = b""
+    if hashlib.sha256(data).hexdigest() != digest:
         raise ModelLoadError(f"model file {str(path)!r} has changed (or gone) since symnet read "
                              "it; read it again")
-    config, hdf5 = _checked_config(path)
-    return _keras_load(path, config, hdf5)
+    with tempfile.TemporaryDirectory(prefix="symnet-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_bytes(data)
+        try:
+            config, hdf5 = _checked_config(copy)
+            return _keras_load(copy, config, hdf5)
+        except ModelLoadError as exc:
+            raise ModelLoadError(str(exc).replace(str(copy), str(path))) from exc.__cause__
 
 
 _PATCH_LOCK = threading.Lock()

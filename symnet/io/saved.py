@@ -27,7 +27,6 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,67 +113,94 @@ _OFF = {"lora_rank", "lora_alpha", "quantization_config", "renorm"}
 
 Shape = tuple[int, ...]
 Weights = Callable[[dict[str, Any], Shape], list[tuple[str, Shape, bool]]]
+Check = Callable[[Any], bool]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value)
+
+
+def _at_least_0(value: Any) -> bool:
+    return _number(value) and value >= 0
+
+
+def _rate(value: Any) -> bool:
+    return _number(value) and 0 <= value <= 1
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _activation(value: Any) -> bool:
+    try:
+        activation_name(value)
+    except NotForThisReader:
+        return False
+    return value is not None
 
 
 @dataclass(frozen=True)
 class _Layer:
-    keys: frozenset[str]
-    """The options this reader knows (besides name, trainable, dtype and training-only ones)."""
+    options: dict[str, Check]
+    """The options this reader reads (besides name, trainable, dtype and the training-only
+    ones): each must be in the config and pass its check (Keras' own checks, or stricter),
+    else Keras reads the file (and applies its defaults, or refuses)."""
     weights: Weights = lambda config, shape: []
     """(name, shape, trainable) of each variable, in the order Keras makes and saves them."""
     output: Callable[[dict[str, Any], Shape], Shape] = lambda config, shape: shape
 
 
-def _axis(config: dict[str, Any], shape: Shape) -> int:
-    axis = config.get("axis", -1)
-    if isinstance(axis, list) and len(axis) == 1:
-        axis = axis[0]
-    if not isinstance(axis, int) or isinstance(axis, bool) or not (
-            -len(shape) <= axis <= len(shape)) or axis == 0:
+def _axis_length(config: dict[str, Any], shape: Shape) -> int:
+    axis = config["axis"]
+    if not -len(shape) <= axis <= len(shape) or axis == 0:
         raise NotForThisReader(f"axis {axis!r}")
     return shape[axis - 1] if axis > 0 else shape[axis]
 
 
 def _dense_weights(config: dict[str, Any], shape: Shape) -> list[tuple[str, Shape, bool]]:
-    units = config.get("units")
-    if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-        raise NotForThisReader(f"units {units!r}")
+    units = config["units"]
     out = [("kernel", (shape[-1], units), True)]
-    if config.get("use_bias", True) is True:
-        out.append(("bias", (units,), True))
-    elif config.get("use_bias") is not False:
-        raise NotForThisReader(f"use_bias {config.get('use_bias')!r}")
-    return out
+    return out + [("bias", (units,), True)] if config["use_bias"] else out
 
 
 def _bn_weights(config: dict[str, Any], shape: Shape) -> list[tuple[str, Shape, bool]]:
-    n = (_axis(config, shape),)
-    out = []
-    for option, name in (("scale", "gamma"), ("center", "beta")):
-        if config.get(option, True) is True:
-            out.append((name, n, True))
-        elif config.get(option) is not False:
-            raise NotForThisReader(f"{option} {config.get(option)!r}")
+    n = (_axis_length(config, shape),)
+    out = [(name, n, True) for option, name in (("scale", "gamma"), ("center", "beta"))
+           if config[option]]
     return out + [("moving_mean", n, False), ("moving_variance", n, False)]
+
+
+def _axes(value: Any) -> bool:
+    return _integer(value) or (isinstance(value, list) and len(value) > 0
+                               and all(_integer(a) for a in value))
 
 
 #: The layers this reader knows, by Keras class name.
 LAYERS: dict[str, _Layer] = {
-    "Dense": _Layer(frozenset({"units", "activation", "use_bias"}), _dense_weights,
+    "Dense": _Layer({"units": lambda v: _integer(v) and v >= 1, "activation": _activation,
+                     "use_bias": _flag}, _dense_weights,
                     lambda c, s: (*s[:-1], int(c["units"]))),
-    "BatchNormalization": _Layer(frozenset({"axis", "epsilon", "center", "scale"}),
-                                 _bn_weights),
-    "Activation": _Layer(frozenset({"activation"})),
-    "ReLU": _Layer(frozenset({"max_value", "negative_slope", "threshold"})),
-    "LeakyReLU": _Layer(frozenset({"negative_slope"})),
-    "ELU": _Layer(frozenset({"alpha"})),
-    "Softmax": _Layer(frozenset({"axis"})),
-    "Dropout": _Layer(frozenset({"rate"})),
-    "AlphaDropout": _Layer(frozenset({"rate"})),
-    "GaussianDropout": _Layer(frozenset({"rate"})),
-    "GaussianNoise": _Layer(frozenset({"stddev"})),
-    "ActivityRegularization": _Layer(frozenset({"l1", "l2"})),
-    "Flatten": _Layer(frozenset({"data_format"}), output=lambda c, s: (math.prod(s),)),
+    "BatchNormalization": _Layer({"axis": _integer, "epsilon": lambda v: _number(v) and v > 0,
+                                  "center": _flag, "scale": _flag}, _bn_weights),
+    "Activation": _Layer({"activation": _activation}),
+    "ReLU": _Layer({"max_value": lambda v: v is None or _at_least_0(v),
+                    "negative_slope": _at_least_0, "threshold": _at_least_0}),
+    "LeakyReLU": _Layer({"negative_slope": _at_least_0}),
+    "ELU": _Layer({"alpha": _number}),
+    "Softmax": _Layer({"axis": _axes}),
+    "Dropout": _Layer({"rate": _rate}),
+    "AlphaDropout": _Layer({"rate": _rate}),
+    "GaussianDropout": _Layer({"rate": _rate}),
+    "GaussianNoise": _Layer({"stddev": _number}),
+    "ActivityRegularization": _Layer({"l1": _number, "l2": _number}),
+    "Flatten": _Layer({"data_format": lambda v: v == "channels_last"},
+                      output=lambda c, s: (math.prod(s),)),
 }
 
 
@@ -199,17 +225,16 @@ def _check_options(kind: str, config: dict[str, Any]) -> None:
         if key in _OFF:
             if value not in (None, False, 0):
                 raise NotForThisReader(f"{kind} option {key}={str(value)[:40]}")
-        elif key not in spec.keys | _COMMON | _TRAINING_ONLY:
+        elif key not in spec.options.keys() | _COMMON | _TRAINING_ONLY:
             raise NotForThisReader(f"{kind} option {key!r}")
+    for key, valid in spec.options.items():
+        if key not in config or not valid(config[key]):
+            raise NotForThisReader(f"{kind} option {key}={str(config.get(key, '(none)'))[:40]}")
     if not _float32(config.get("dtype")):
         raise NotForThisReader(f"{kind} dtype {str(config.get('dtype'))[:60]}")
     if not isinstance(config.get("name"), str) or not isinstance(config.get("trainable", True),
                                                                  bool):
         raise NotForThisReader(f"{kind} name or trainable")
-    if kind == "Flatten" and config.get("data_format") != "channels_last":
-        raise NotForThisReader(f"Flatten data_format {config.get('data_format')!r}")
-    if "activation" in spec.keys:
-        activation_name(config.get("activation"))
 
 
 def _input_shape(entry: Any) -> tuple[str, Shape]:
@@ -239,10 +264,11 @@ def _weights_file(archive: zipfile.ZipFile, where: str) -> Any:
     return h5py.File(io.BytesIO(data), "r")
 
 
-def read_saved(path: Path, config: dict[str, Any]) -> tuple[Any, str, tuple[str, ...]]:
-    """The graph of a checked ``.keras`` file (``config`` as :mod:`symnet.io.keras` read it),
-    the model's name and its layers' names (``model.layers``); :class:`NotForThisReader` when
-    Keras must read it."""
+def read_saved(data: bytes, config: dict[str, Any], where: str
+               ) -> tuple[Any, str, tuple[str, ...]]:
+    """The graph of a ``.keras`` file's bytes whose config :mod:`symnet.io.keras` has checked
+    (``config``), the model's name and its layers' names (``model.layers``);
+    :class:`NotForThisReader` when Keras must read it."""
     from .keras import KerasGraph, KerasNode
 
     kind = config.get("class_name")
@@ -260,15 +286,17 @@ def read_saved(path: Path, config: dict[str, Any]) -> tuple[Any, str, tuple[str,
     input_name, shape = _input_shape(entries[0] if entries else None)
     if kind == "Functional":
         _check_chain(inner, entries)
-    where = str(path)
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if checks.parse_config(checks.read_member(archive, "config.json", where).decode(
+                "utf-8"), where) != config:
+            raise NotForThisReader("the file changed while it was read")
         metadata = json.loads(checks.read_member(archive, "metadata.json", where,
                                                  limit=64 * 1024))
         version = str(metadata.get("keras_version", "")) if isinstance(metadata, dict) else ""
         if not re.fullmatch(r"3\.\d+\.\d+.*", version):
             raise NotForThisReader(f"written by Keras {version or '(unknown)'}")
         with _weights_file(archive, where) as weights:
-            layers = _layers(entries[1:], shape, weights, inner.get("trainable", True),
+            layers = _layers(entries[1:], shape, weights,
                              input_name if kind == "Functional" else None)
     start = SavedLayer("InputLayer", dict(entries[0]["config"]))
     nodes = [KerasNode(start, input_name, (f"{input_name}:0:0",), (f"{input_name}:0:0",),
@@ -323,23 +351,64 @@ def _check_chain(inner: dict[str, Any], entries: list[Any]) -> None:
         raise NotForThisReader("the model's inputs or outputs")
 
 
-def _layers(entries: list[Any], shape: Shape, weights: Any, model_trainable: Any,
-            input_name: str | None) -> list[tuple[SavedLayer, Shape, Shape]]:
+def _member(group: Any, name: str, kind: type) -> Any:
+    """A member of a weights file's group, reached by a hard link and of the kind expected
+    (Keras' ``safe_get_h5_group`` / ``safe_get_h5_dataset`` refuse soft and external links)."""
+    import h5py
+
+    link = group.get(name, getlink=True)
+    if not isinstance(link, h5py.HardLink):
+        raise NotForThisReader(f"weights file member {name!r}: {type(link).__name__}")
+    member = group[name]
+    if not isinstance(member, kind):
+        raise NotForThisReader(f"weights file member {name!r}: {type(member).__name__}")
+    return member
+
+
+def _array(dataset: Any, shape: Shape, where: str) -> np.ndarray:
+    """A variable's values: a plain float32 dataset stored in the file itself, uncompressed, of
+    the shape the config implies (no external, virtual or compressed data, no attributes)."""
+    if (tuple(dataset.shape) != shape or dataset.dtype != np.dtype("<f4")
+            or dataset.external or dataset.is_virtual or len(dataset.attrs)
+            or dataset.compression is not None
+            or dataset.id.get_storage_size() != dataset.nbytes):
+        raise NotForThisReader(f"{where}: {dataset.shape} {dataset.dtype}, expected {shape} "
+                               "float32 stored plainly")
+    return np.array(dataset[()])
+
+
+def _variables(groups: Any, group: str, layer: str) -> Any:
+    """The ``vars`` group of one layer's weights group, or None when the file has none."""
+    import h5py
+
+    if group not in groups:
+        return None
+    stored = _member(groups, group, h5py.Group)
+    if set(stored.keys()) != {"vars"} or len(stored.attrs):
+        raise NotForThisReader(f"weights group {group!r}")
+    variables = _member(stored, "vars", h5py.Group)
+    if set(variables.attrs) - {"name"} or variables.attrs.get("name", layer) != layer:
+        raise NotForThisReader(f"weights group {group!r} names another layer")
+    return variables
+
+
+def _layers(entries: list[Any], shape: Shape, weights: Any, input_name: str | None
+            ) -> list[tuple[SavedLayer, Shape, Shape]]:
     """Each layer with its variables, input and output shapes; the weights file must hold
     exactly the variables the configs imply (a functional model's ``input_layer`` none)."""
+    import h5py
+
     if not entries:
         raise NotForThisReader("no layers")
     top = set(weights.keys())
-    if top - {"layers", "vars", "optimizer"} or len(weights.get("vars", {})):
+    if top - {"layers", "vars", "optimizer"} or len(_member(weights, "vars", h5py.Group)):
         raise NotForThisReader(f"weights file groups {sorted(top)}")
-    groups = weights.get("layers", {})
+    groups = _member(weights, "layers", h5py.Group) if "layers" in top else {}
     seen: dict[str, int] = {}
     out = []
     unread = set(groups.keys())
     if input_name is not None and "input_layer" in groups:
-        stored = groups["input_layer"]
-        if set(stored.keys()) != {"vars"} or len(stored["vars"]) or stored["vars"].attrs.get(
-                "name", input_name) != input_name:
+        if len(_variables(groups, "input_layer", input_name)):
             raise NotForThisReader("weights group 'input_layer'")
         unread.discard("input_layer")
     for entry in entries:
@@ -357,29 +426,21 @@ def _layers(entries: list[Any], shape: Shape, weights: Any, model_trainable: Any
             seen[group] = 0
         spec = LAYERS[kind]
         expected = spec.weights(config, shape)
-        stored = groups.get(group)
+        variables = _variables(groups, group, config["name"])
         unread.discard(group)
-        variables = stored.get("vars") if stored is not None else None
-        if stored is not None and (set(stored.keys()) != {"vars"} or variables is None):
-            raise NotForThisReader(f"weights group {group!r}")
-        if variables is not None and variables.attrs.get("name", config["name"]) != config["name"]:
-            raise NotForThisReader(f"weights group {group!r} names another layer")
         count = len(variables) if variables is not None else 0
         if count != len(expected) or (variables is not None and set(variables.keys()) != {
                 str(i) for i in range(count)}):
             raise NotForThisReader(f"{config['name']}: {count} variables stored, "
                                    f"{len(expected)} expected")
-        trainable = bool(config.get("trainable", True)) and model_trainable is not False
-        values = []
-        for i, (name, want, learned) in enumerate(expected):
-            dataset = variables[str(i)]
-            if tuple(dataset.shape) != want or dataset.dtype != np.float32:
-                raise NotForThisReader(f"{config['name']}/{name}: {dataset.shape} "
-                                       f"{dataset.dtype}, expected {want} float32")
-            values.append(SavedVariable(name, np.array(dataset[()]),
-                                        learned and trainable))
+        # As Keras reads it: the layer's own flag (a model's does not reach its layers).
+        trainable = bool(config.get("trainable", True))
+        values = tuple(
+            SavedVariable(name, _array(_member(variables, str(i), h5py.Dataset), want,
+                                       f"{config['name']}/{name}"), learned and trainable)
+            for i, (name, want, learned) in enumerate(expected))
         out_shape = tuple(spec.output(config, shape))
-        out.append((SavedLayer(kind, dict(config), tuple(values)), shape, out_shape))
+        out.append((SavedLayer(kind, dict(config), values), shape, out_shape))
         shape = out_shape
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
