@@ -319,9 +319,8 @@ def _reader_arg(command: argparse.ArgumentParser) -> None:
     command.add_argument("--reader", choices=("auto", "file", "keras"), default="auto",
                          help="how the model file is read: auto (default): a Sequential model "
                          "(or a functional chain) of common layers saved by Keras 3 from the "
-                         "file itself, without "
-                         "TensorFlow, any other with Keras; keras: always with Keras; file: "
-                         "never with Keras (an error if it cannot)")
+                         "file itself, without TensorFlow, any other with Keras; keras: always "
+                         "with Keras; file: never with Keras (an error if it cannot)")
 
 
 def _domain_arg(text: str) -> tuple[float, float]:

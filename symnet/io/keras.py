@@ -164,17 +164,16 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
         if reader == "file":
             raise InvalidInputError("reader='file' reads a .keras file; a model object is read "
                                     "by Keras")
-        model = load_model(source)
-        return ModelSource(read_graph(model), model.name,
-                           tuple(layer.name for layer in model.layers), model)
+        return _keras_source(load_model(source))
     path = Path(source)
     config, hdf5 = _checked_config(path)
     if reader != "keras":
         try:
             if hdf5:
                 raise NotForThisReader("an HDF5 file")
-            if path.stat().st_size > MAX_BYTES + checks.MAX_CONFIG_BYTES:
-                raise NotForThisReader("a file over 320 MiB")
+            limit = MAX_BYTES + checks.MAX_CONFIG_BYTES
+            if path.stat().st_size > limit:
+                raise NotForThisReader(f"a file over {limit // 2**20} MiB")
             data = path.read_bytes()  # what is read is what the digest is of
             try:
                 graph, name, names = read_saved(data, config, str(path))
@@ -187,9 +186,11 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
                 raise ModelLoadError(
                     f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
                     f"knows Sequential models and functional chains saved by Keras 3 whose "
-                    f"layers are "
-                    f"{', '.join(sorted(LAYERS))}") from None
-    model = _keras_load(path, config, hdf5)
+                    f"layers are {', '.join(sorted(LAYERS))}") from None
+    return _keras_source(_keras_load(path, config, hdf5))
+
+
+def _keras_source(model: Any) -> ModelSource:
     return ModelSource(read_graph(model), model.name,
                        tuple(layer.name for layer in model.layers), model)
 
@@ -213,7 +214,7 @@ def _load_unchanged(path: Path, digest: str) -> Any:
             config, hdf5 = _checked_config(copy)
             return _keras_load(copy, config, hdf5)
         except ModelLoadError as exc:
-            raise ModelLoadError(str(exc).replace(str(copy), str(path))) from exc.__cause__
+            raise ModelLoadError(str(exc).replace(str(copy), str(path))) from exc
 
 
 _PATCH_LOCK = threading.Lock()
