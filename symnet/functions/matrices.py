@@ -20,7 +20,13 @@ __all__ = ["AlongAxes", "Broadcast", "Concatenated", "ElementwiseMax", "Elementw
 class Entrywise(ElementwiseApplyFunction):
     """SymPy's ``ElementwiseApplyFunction``, also for a 1×1 matrix: SymPy's constructor calls
     the function on a 1×1 matrix itself (to catch functions that return matrices), which
-    ``Max`` refuses; a scalar function of the entries is what is meant here."""
+    ``Max`` refuses; a scalar function of the entries is what is meant here.
+
+    It prints as the function applied to the matrix, ``tanh(x W_1 + b_1)`` and
+    ``max(0, x W_1 + b_1)``, in LaTeX, plain text and pretty printing (a printer with its own
+    rule for ``ElementwiseApplyFunction`` keeps it), and as array code for numpy and the
+    array libraries ``lambdify`` targets (the function's code applied to the array).
+    """
 
     def __new__(cls, function: Any, expr: Any) -> Any:
         expr = sp.sympify(expr)
@@ -28,6 +34,94 @@ class Entrywise(ElementwiseApplyFunction):
             raise ValueError(f"expected a Lambda and a matrix, received {function}, {expr}")
         return MatrixExpr.__new__(cls, function, expr)
 
+    def _printed(self, printer: Any, method: str, parenthesize: Any) -> Any:
+        """The function's body printed with the matrix in place of its variable."""
+        own = _own_rule(printer)
+        if own is not None:
+            return own(printer, self)
+        var, body = self.function.variables[0], self.function.expr
+        arg = printer._print(self.expr)
+        if not direct_argument(body, var) and isinstance(
+                self.expr, (sp.MatAdd, sp.MatMul, sp.HadamardProduct)):
+            arg = parenthesize(arg)
+        shown = _Shown(var.name, **var.assumptions0)
+        shown.printed[method] = arg
+        # what a printer prints with plain text when it has no rule of its own for a node
+        text = sp.sstr(self.expr)
+        shown.printed.setdefault("_sympystr", text if direct_argument(body, var) else f"({text})")
+        return printer._print(body.xreplace({var: shown}))
+
+    def _latex(self, printer: Any, **kwargs: Any) -> str:
+        return self._printed(printer, "_latex", lambda a: rf"\left({a}\right)")
+
+    def _sympystr(self, printer: Any, **kwargs: Any) -> str:
+        return self._printed(printer, "_sympystr", lambda a: f"({a})")
+
+    def _pretty(self, printer: Any, **kwargs: Any) -> Any:
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return self._printed(printer, "_pretty", lambda a: prettyForm(*a.parens()))
+
+    def _array_code(self, printer: Any, **kwargs: Any) -> str:
+        var, body = self.function.variables[0], self.function.expr
+        shown = _Shown(var.name, **var.assumptions0)
+        shown.printed[printer.printmethod] = f"({printer._print(self.expr)})"
+        return f"({printer._print(body.xreplace({var: shown}))})"
+
+    _numpycode = _cupycode = _jaxcode = _torchcode = _tensorflowcode = _array_code
+
+
+class _Shown(sp.Dummy):
+    """A matrix standing in for the variable of an entrywise function while its body is
+    printed: it prints as the matrix (``printed``: printing method -> what it prints)."""
+
+    def __new__(cls, name: str, **assumptions: Any) -> _Shown:
+        obj = super().__new__(cls, name, **assumptions)
+        obj.printed = {}
+        return obj
+
+    def _shown(self, method: str, printer: Any) -> Any:
+        return self.printed.get(method) or printer._print_Symbol(self)
+
+    def _latex(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown("_latex", printer)
+
+    def _sympystr(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown("_sympystr", printer)
+
+    def _pretty(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown("_pretty", printer)
+
+    def _array_code(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown(printer.printmethod, printer)
+
+    _numpycode = _cupycode = _jaxcode = _torchcode = _tensorflowcode = _array_code
+
+
+def _own_rule(printer: Any) -> Any:
+    """A printer's own way of printing ``ElementwiseApplyFunction`` (a subclass of a SymPy
+    printer that defines it), or ``None`` for SymPy's."""
+    for klass in type(printer).__mro__:
+        if "_print_ElementwiseApplyFunction" in vars(klass):
+            own = vars(klass)["_print_ElementwiseApplyFunction"]
+            return None if klass.__module__.startswith("sympy.") else own
+    return None
+
+
+def direct_argument(body: Any, var: Any) -> bool:
+    """Whether ``var`` appears in ``body`` only as a whole argument of a function call or of
+    a square root, so that the matrix it stands for needs no parentheses there."""
+    if body == var:
+        return True
+    for node in sp.preorder_traversal(body):
+        if not node.args or var not in node.args:
+            continue
+        call = isinstance(node, (sp.Function, sp.Max, sp.Min)) and not isinstance(
+            node, sp.Heaviside)
+        root = isinstance(node, sp.Pow) and node.exp == sp.S.Half and node.base == var
+        if not (call or root):
+            return False
+    return True
 
 
 class _OnArg(MatrixExpr):
