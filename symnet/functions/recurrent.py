@@ -11,6 +11,8 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .arrays import ArrayCode, ints
+
 __all__ = ["Recurrence"]
 
 _NAMES = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
@@ -28,8 +30,16 @@ class _Lambda:
     sympy = textbook
 
 
-class Recurrence(MatrixExpr):
+class Recurrence(ArrayCode, MatrixExpr):
     """The outputs of a recurrent layer run over ``x`` (steps × features) from a zero state."""
+
+    array_function = "recurrence"
+
+    def array_arguments(self) -> list[Any]:
+        x, cell, kernel, recurrent, bias, activation, recurrent_activation, options, emit = \
+            self.args
+        return [x, str(cell), kernel, recurrent, None if bias == sp.S.Zero else bias,
+                activation, recurrent_activation, ints(options), str(emit)]
 
     def __new__(cls, x: Any, cell: Any, kernel: Any, recurrent: Any, bias: Any, activation: Any,
                 recurrent_activation: Any, options: Any, emit: Any) -> Recurrence:

@@ -257,7 +257,11 @@ class LayerContext:
     def _symbol(self, symbol: str | None, shape: tuple[int, ...]) -> sp.MatrixSymbol | None:
         if symbol is None:
             return None
-        return sp.MatrixSymbol(f"{symbol}_{self.index}{self.tag}", *matrix_shape(tuple(shape)))
+        # A name Python takes for an identifier (``sigma__2_3``, ``W_1__fw``): SymPy's lambdify
+        # cannot pass a matrix symbol whose name is not one (SymPy issue 20883); SymPy prints
+        # ``__`` as a superscript, as it does ``^``.
+        name = f"{symbol}_{self.index}{self.tag}".replace("^", "__")
+        return sp.MatrixSymbol(name, *matrix_shape(tuple(shape)))
 
     @property
     def prefix(self) -> str:

@@ -25,7 +25,7 @@ def _sqrt(m: Any) -> Any:
 
 def _over(a: Any, b: Any) -> Any:
     """``a ⊘ b``: entrywise division."""
-    return sp.HadamardProduct(a, sp.HadamardPower(b, -1))
+    return sp.HadamardProduct(a, fx.EntrywisePower(b, -1))
 
 
 def _eps(constant: Constant, like: Any) -> Any:
@@ -89,7 +89,7 @@ class BatchNormInference(Op):
         elif self.variant == "epsilon_omitted":
             denominator = _sqrt(var)
         elif self.variant == "variance_squared":
-            denominator = _sqrt(sp.HadamardPower(var, 2) + _eps(self.epsilon, var))
+            denominator = _sqrt(fx.EntrywisePower(var, 2) + _eps(self.epsilon, var))
         elif self.variant == "std_for_variance":
             denominator = _sqrt(_sqrt(var) + _eps(self.epsilon, var))
         else:
