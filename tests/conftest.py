@@ -100,7 +100,6 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
                     rtol32: float = 1e-5):
     """The Network agrees with Keras in float32, float64, exact arithmetic and its formulas."""
     import symnet
-    from symnet.analysis.forms import lambdify
 
     net = symnet.explain(model)
     expected = predict(model, x)
@@ -131,7 +130,7 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
     _record(net, worst_abs, worst_rel, worst_exact)
     if closed:
         form = net.closed_form()
-        fn = lambdify(net.inputs, list(form))
+        fn = sp.lambdify(net.inputs, list(form), "numpy")  # SymPy's own, as a user calls it
         values = np.concatenate([np.asarray(p, np.float64).reshape(-1) for p in
                                  (first if isinstance(first, list) else [first])])
         got = np.array([np.asarray(v, dtype=np.float64).reshape(-1)[0]

@@ -1,5 +1,6 @@
 """The exact backend: FLINT products, piece laws and remembered function values give the very
-rationals of the plain ``Fraction`` arithmetic it replaced, on every network kind."""
+rationals of the plain ``Fraction`` arithmetic it replaced, on every network kind; square roots
+correctly rounded, as a reference computed another way (mpmath) rounds them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symnet
 from symnet.backends import ExactBackend
@@ -122,3 +125,38 @@ def test_nan_weights_are_refused(keras):
     model.layers[0].set_weights(kernel)
     with pytest.raises(InvalidInputError, match="finite weights"):
         symnet.explain(model).evaluate(np.zeros((1, 5)), "exact")
+
+
+@settings(max_examples=300, deadline=None)
+@given(num=st.integers(1, 2**200), den=st.integers(1, 2**200))
+def test_square_roots_are_correctly_rounded(num, den):
+    """The root has ROOT_BITS significant bits and is the nearest such number to the true
+    root: ``(2n - 1)² <= 4·v·4^k < (2n + 1)²`` in integers, with ``root = n / 2^k``."""
+    from symnet.backends.exact import ROOT_BITS, correctly_rounded_root
+
+    v = Fraction(num, den)
+    root, rounded = correctly_rounded_root(v)
+    if not rounded:
+        assert root * root == v
+        return
+    assert root.denominator & (root.denominator - 1) == 0  # a dyadic rational
+    n, k = root.numerator, root.denominator.bit_length() - 1  # root = n / 2^k
+    shift = ROOT_BITS - n.bit_length()  # the same number written with ROOT_BITS bits
+    if shift < 0:
+        assert n % (1 << -shift) == 0  # no more significant bits than ROOT_BITS
+        n >>= -shift
+    else:
+        n <<= shift
+    k += shift
+    assert n.bit_length() == ROOT_BITS
+    four_a = 4 * v * Fraction(4) ** k
+    assert (2 * n - 1) ** 2 <= four_a < (2 * n + 1) ** 2
+
+
+def test_perfect_squares_stay_exact():
+    from symnet.backends.exact import correctly_rounded_root
+
+    assert correctly_rounded_root(Fraction(9, 16)) == (Fraction(3, 4), False)
+    assert correctly_rounded_root(Fraction(0)) == (Fraction(0), False)
+    root, rounded = correctly_rounded_root(Fraction(2))
+    assert rounded and abs(float(root) - 2**0.5) < 1e-16

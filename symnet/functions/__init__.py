@@ -15,7 +15,11 @@ Matrix operations (:mod:`.matrices`, :mod:`.convolution`, :mod:`.recurrent`) are
 numbers is the same function as the forward pass.
 """
 
-from sympy.core.symbol import Str  # srepr writes MatrixSymbol names with it
+# Names srepr writes that ``from sympy import *`` does not give: MatrixSymbol names, the
+# pieces of an unevaluated Piecewise, the identity function.
+from sympy.core.symbol import Str
+from sympy.functions.elementary.miscellaneous import IdentityFunction
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .activations import *  # noqa: F403
 from .activations import __all__ as _activations
@@ -30,4 +34,5 @@ from .rearrange import __all__ as _rearrange
 from .recurrent import *  # noqa: F403
 from .recurrent import __all__ as _recurrent
 
-__all__ = [*_activations, *_attention, *_convolution, *_matrices, *_rearrange, *_recurrent, "Str"]
+__all__ = [*_activations, *_attention, *_convolution, *_matrices, *_rearrange, *_recurrent,
+           "ExprCondPair", "IdentityFunction", "Str"]

@@ -194,9 +194,18 @@ class Activation(Function):
         # parenthesized: the printer takes a function call for an atom (``-2*f(x)``)
         return f"({printer._print(type(self).code(self.args[0], *self.options))})"
 
+    def _torchcode(self, printer: Any, **kwargs: Any) -> str:
+        # torch.max/min and torch's comparisons take tensors, not numbers, and SymPy's torch
+        # printer knows neither expm1 nor log1p: pieces (torch.where) and exp, log instead.
+        u = sp.Dummy("u", real=True)  # rewritten small, then the argument put in
+        code = type(self).code(u, *self.options)
+        code = code.replace(expm1, lambda a: sp.exp(a) - 1).replace(log1p,
+                                                                      lambda a: sp.log(1 + a))
+        return f"({printer._print(code.rewrite(sp.Piecewise).xreplace({u: self.args[0]}))})"
+
     # Every code printer prints the code form with its own functions.
     _pythoncode = _mpmathcode = _numpycode = _cupycode = _jaxcode = _code
-    _torchcode = _tensorflowcode = _lambdacode = _code
+    _tensorflowcode = _lambdacode = _code
 
 
 # --- the ReLU family ------------------------------------------------------------------------
@@ -675,7 +684,9 @@ class GELU(Activation):
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
-        return _cast(x, 0.5) * x * (_cast(x, 1.0) + special.erf(x / _cast(x, np.sqrt(2))))
+        if x.dtype == np.float32:  # Keras' own arithmetic: 1 + erf, cancelling for t << 0
+            return _cast(x, 0.5) * x * (_cast(x, 1.0) + special.erf(x / _cast(x, np.sqrt(2))))
+        return 0.5 * x * special.erfc(-x / np.sqrt(2))  # the same function, without cancelling
 
     def _numpycode(self, printer: Any, **kwargs: Any) -> str:
         # numpy has no erfc (its printer falls back to math's, for scalars only): scipy's,
@@ -689,6 +700,11 @@ class GELU(Activation):
         return f"(({t})/2*{erfc}(-({t})/{root}))"
 
     _cupycode = _jaxcode = _numpycode
+
+    def _torchcode(self, printer: Any, **kwargs: Any) -> str:
+        t = printer._print(self.args[0])
+        erfc = printer._module_format("torch.special.erfc")
+        return f"(({t})/2*{erfc}(-({t})/{float(np.sqrt(2))!r}))"  # torch.sqrt: tensors only
 
 
 class Mish(Activation):

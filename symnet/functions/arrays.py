@@ -40,7 +40,7 @@ class ArrayCode:
         parts = [_code(printer, a) for a in self.array_arguments()]
         return f"{name}({', '.join(parts)})"
 
-    _numpycode = _cupycode = _jaxcode = _torchcode = _tensorflowcode = _array_code
+    _numpycode = _jaxcode = _array_code
 
 
 def _code(printer: Any, a: Any) -> str:

@@ -70,7 +70,7 @@ class Entrywise(ElementwiseApplyFunction):
         shown.printed[printer.printmethod] = f"({printer._print(self.expr)})"
         return f"({printer._print(body.xreplace({var: shown}))})"
 
-    _numpycode = _cupycode = _jaxcode = _torchcode = _tensorflowcode = _array_code
+    _numpycode = _jaxcode = _array_code
 
 
 class _Shown(sp.Dummy):
@@ -97,7 +97,7 @@ class _Shown(sp.Dummy):
     def _array_code(self, printer: Any, **kwargs: Any) -> Any:
         return self._shown(printer.printmethod, printer)
 
-    _numpycode = _cupycode = _jaxcode = _torchcode = _tensorflowcode = _array_code
+    _numpycode = _jaxcode = _array_code
 
 
 def _own_rule(printer: Any) -> Any:
@@ -133,7 +133,7 @@ class EntrywisePower(sp.HadamardPower):
     def _array_code(self, printer: Any, **kwargs: Any) -> str:
         return f"(({printer._print(self.base)})**({printer._print(self.exp)}))"
 
-    _numpycode = _cupycode = _jaxcode = _torchcode = _tensorflowcode = _array_code
+    _numpycode = _jaxcode = _array_code
 
 
 class Blocks(sp.BlockMatrix):
