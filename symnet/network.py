@@ -230,7 +230,8 @@ class Network:
                                     f"{precision!r}")
         backend: Backend = ExactBackend() if precision == "exact" else FloatBackend(
             getattr(np, precision))
-        values = self.graph.run(backend, self.graph.batch(x, exact=precision == "exact"))
+        values = self.graph.run(backend, self.graph.batch(
+            x, exact=precision == "exact", dtype=getattr(backend, "dtype", np.float64)))
         outs = [backend.finish(values[key]) for key in self.graph.outputs]
         return outs[0] if len(outs) == 1 else outs
 

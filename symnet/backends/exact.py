@@ -41,7 +41,8 @@ from flint import fmpz_mat
 
 from ..errors import InvalidInputError
 from ..functions import number
-from .base import ObjectBackend, points_inside
+from .base import ObjectBackend, along_last, back, points_inside
+from .fast_exact import integer_form
 
 __all__ = ["OUTPUT_DIGITS", "ROOT_BITS", "WORK_DIGITS", "ExactBackend", "FractionBackend",
            "correctly_rounded_root", "dyadic", "exact_fraction", "integer_matrix"]
@@ -126,9 +127,13 @@ def integer_matrix(weight: Any) -> tuple[fmpz_mat, int]:
     if cached is not None and cached[0]() is weight:
         return cached[1], cached[2]
     array = _finite(np.asarray(getattr(weight, "value", weight)))
-    q, shift = dyadic(array)
-    rows, cols = array.shape
-    matrix = fmpz_mat(rows, cols, q.reshape(-1).tolist())
+    words = integer_form(array)  # machine-word numerators: several times faster
+    if words is not None:
+        matrix, shift = words
+    else:
+        q, shift = dyadic(array)
+        rows, cols = array.shape
+        matrix = fmpz_mat(rows, cols, q.reshape(-1).tolist())
     try:
         ref = weakref.ref(weight)
         weakref.finalize(weight, _MATRICES.pop, key, None)
@@ -218,9 +223,10 @@ def _root_of(fn: Any, v: Fraction) -> tuple[Fraction, bool] | None:
     real number (SymPy then says what it is)."""
     from ..functions import InverseSqrt, StdFloor
 
-    if fn.func is InverseSqrt and v > 0:
+    func = getattr(fn, "func", None)
+    if func is InverseSqrt and v > 0:
         return correctly_rounded_root(1 / v)
-    if fn.func is StdFloor and v >= 0:
+    if func is StdFloor and v >= 0:
         root, rounded = correctly_rounded_root(v)
         floor = Fraction(int(fn.options[0].p), int(fn.options[0].q))
         return (root, rounded) if root >= floor else (floor, False)
@@ -297,6 +303,22 @@ class ExactBackend(ObjectBackend):
         self.inexact = self.inexact or inexact
         return value
 
+    def softmax(self, x: np.ndarray, axis: int, log: bool = False) -> np.ndarray:
+        """Each exponential evaluated once (to ``WORK_DIGITS`` digits), the quotients exact:
+        SymPy would evaluate every quotient's whole sum again (38 × 38 exponentials for the
+        seed MLP's 38 classes)."""
+        rows, moved = along_last(x, axis)
+        out = np.empty(rows.shape, dtype=object)
+        for r, row in enumerate(rows):
+            exps = [self.apply(_EXP, v) for v in row]
+            total = sum(exps, Fraction(0))
+            if log:
+                lse = self.from_sympy(sp.log(self.to_sympy(total)))
+                out[r] = [v - lse for v in row]
+            else:
+                out[r] = [e / total for e in exps]
+        return back(out, moved, axis)
+
     def _law(self, fn: Any, v: Fraction) -> tuple[Fraction, Fraction] | None:
         """The affine law of the piece of ``fn`` strictly containing ``v`` (``None`` on a kink,
         where a jump may decide, or when a piece is not rational: SymPy decides there)."""
@@ -325,6 +347,19 @@ class ExactBackend(ObjectBackend):
             r = sp.Rational(v.numerator, v.denominator)
             out.reshape(-1)[i] = sp.Float(r, OUTPUT_DIGITS) if self.inexact else r
         return out
+
+
+class _Exp:
+    """``exp`` where ``apply`` expects an elementwise function (hashable: remembered)."""
+
+    piecewise_linear = False
+
+    @staticmethod
+    def sympy(v: Any) -> Any:
+        return sp.exp(v)
+
+
+_EXP = _Exp()
 
 
 def _hashable(fn: Any) -> bool:
@@ -379,7 +414,8 @@ def _reference_root(fn: Any, v: Fraction) -> tuple[Fraction, bool] | None:
 
     from ..functions import InverseSqrt, StdFloor
 
-    if not ((fn.func is InverseSqrt and v > 0) or (fn.func is StdFloor and v >= 0)):
+    func = getattr(fn, "func", None)
+    if not ((func is InverseSqrt and v > 0) or (func is StdFloor and v >= 0)):
         return None
     with mpmath.workprec(4 * ROOT_BITS):
         arg = mpmath.mpf(v.numerator) / v.denominator
