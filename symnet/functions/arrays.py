@@ -20,8 +20,8 @@ __all__ = ["ArrayCode", "ints", "symnet_along_axes", "symnet_attending", "symnet
            "symnet_concatenated", "symnet_convolution", "symnet_entrywise_max",
            "symnet_entrywise_min", "symnet_global_pooling", "symnet_log_softmax_rows",
            "symnet_lookup", "symnet_pooling", "symnet_rearranged", "symnet_recurrence",
-           "symnet_resampled", "symnet_reshaped", "symnet_rms_rows", "symnet_softmax_rows",
-           "symnet_standardize_rows"]
+           "symnet_reduced", "symnet_resampled", "symnet_reshaped", "symnet_rms_rows",
+           "symnet_softmax_rows", "symnet_standardize_rows"]
 
 
 class ArrayCode:
@@ -127,6 +127,15 @@ def symnet_along_axes(x: Any, kind: str, axes: tuple[int, ...], shape: tuple[int
         spread = ((t - mean) ** 2).mean(axis=axes, keepdims=True)
         out = (t - mean if kind == "standardize" else t) / np.sqrt(spread + epsilon)
     return out.reshape(_view(shape))
+
+
+def symnet_reduced(x: Any, kind: str, axes: tuple[int, ...], shape: tuple[int, ...],
+                   keepdims: bool) -> np.ndarray:
+    t = _matrix(x).reshape(shape)
+    out = t.sum(axis=axes, keepdims=keepdims)
+    if kind == "mean":
+        out = out / math.prod(shape[a] for a in axes)
+    return out.reshape(_view(out.shape))
 
 
 def symnet_concatenated(axis: int, shapes: tuple[tuple[int, ...], ...], *xs: Any) -> np.ndarray:
