@@ -125,3 +125,19 @@ def test_a_saved_file_with_an_unknown_operation_is_refused_before_keras_reads_it
         scan_config(config)
     with pytest.raises(UnsupportedLayerError, match=r"keras\.ops\.power"):
         symnet.explain(path)
+
+
+def test_a_constant_keras_adds_along_another_axis_is_refused(keras):
+    """Keras' TensorFlow backend adds a constant that squeezes to a vector with
+    tf.nn.bias_add, guessing its axis: (2, 1, 1) on inputs (2, 3, 2) goes along the last
+    axis there, not the first as broadcasting puts it. Refused, since model.predict is not
+    x + c; where the guess is right, converted."""
+    x = keras.Input((2, 3, 2))
+    c = np.array([[[1.0]], [[2.0]]], np.float32)
+    wrong = keras.Model(x, keras.ops.add(x, c))
+    data = sample(2, 3, 2)
+    assert not np.allclose(np.asarray(wrong(data)), data + c)  # Keras' own result is not x + c
+    with pytest.raises(UnsupportedLayerError, match="bias_add"):
+        symnet.explain(wrong)
+    right = keras.Model(x, keras.ops.add(x, np.array([1.0, 2.0], np.float32)))
+    assert_faithful(right, sample(2, 3, 2))

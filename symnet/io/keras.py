@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import InvalidInputError, ModelLoadError, SymnetWarning, UnsupportedLayerError
 from ..layers import (
+    config_problems,
     is_supported_class,
     supported_layers,
     supported_operations,
@@ -572,6 +573,15 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
     for layer in model.layers:
         if not _is_model(layer) and not is_supported_class(type(layer)):
             raise unsupported(name_prefix + layer.name, type(layer).__name__)
+        problems = [] if _is_model(layer) else config_problems(layer)
+        if problems:  # an option its converter has not declared: refused before anything else
+            from ..escape import terminal_text
+
+            where = name_prefix + layer.name
+            raise UnsupportedLayerError(
+                f"layer {terminal_text(where, 200)!r} of class {type(layer).__name__}: "
+                f"{terminal_text('; '.join(problems), 600)}", layer=where,
+                kind=type(layer).__name__)
 
     order: list[tuple[Any, int, Any]] = []
     seen: set[tuple[int, int]] = set()

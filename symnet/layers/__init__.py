@@ -26,10 +26,11 @@ from ..errors import SymnetWarning, UnsupportedLayerError
 from ..functions import canonical
 from ..graph import Graph, LayerCall, LayerFormula, Node, Step
 from ..ops import Constant, Identity, Op, Param, matrix_shape
+from .spec import LayerSpec
 
 __all__ = ["Definition", "LayerContext", "build_graph", "convert_layer", "converter",
-           "is_supported_class", "operation", "supported_layers", "supported_operations",
-           "unsupported"]
+           "is_supported_class", "operation", "spec_of", "supported_layers",
+           "supported_operations", "unsupported"]
 
 Converter = Callable[["LayerContext"], Any]
 _BY_NAME: dict[str, Converter] = {}
@@ -38,30 +39,49 @@ _OPERATIONS: dict[str, Converter] = {}
 """Keras operations that are not layers (``x + y``, ``keras.ops.mean``), by kind (``ops.add``)."""
 
 
-def converter(*targets: str | type) -> Callable[[Converter], Converter]:
+_SPECS: dict[Any, LayerSpec] = {}
+"""What each converter understands of its layer's config, by Keras class name (or class)."""
+
+
+def converter(*targets: str | type, config: LayerSpec | None = None
+              ) -> Callable[[Converter], Converter]:
     """Register a function as the converter of Keras layer classes (by name) or of classes
-    given explicitly."""
+    given explicitly. ``config`` declares the config keys and values it understands
+    (:mod:`symnet.layers.spec`): required for Keras' classes, whose configs are checked
+    against it before the converter runs."""
 
     def register(fn: Converter) -> Converter:
         for target in targets:
             table: dict[Any, Converter] = _BY_NAME if isinstance(target, str) else _BY_CLASS
             if target in table:
                 raise RuntimeError(f"two converters for {target}")
+            if config is None and isinstance(target, str):
+                raise RuntimeError(f"the converter of {target} declares no config spec")
             table[target] = fn
+            if config is not None:
+                _SPECS[target] = config
         return fn
 
     return register
 
 
-def operation(*kinds: str) -> Callable[[Converter], Converter]:
+def spec_of(target: str | type) -> LayerSpec | None:
+    """The config a converter declares it understands (``None``: none declared)."""
+    _load_converters()
+    return _SPECS.get(target)
+
+
+def operation(*kinds: str, config: LayerSpec) -> Callable[[Converter], Converter]:
     """Register a function as the converter of Keras operations that are not layers, by kind
-    (``ops.`` and the operation's name: ``ops.add``, ``ops.mean``...)."""
+    (``ops.`` and the operation's name: ``ops.add``, ``ops.mean``...); ``config`` declares the
+    operation's settings it understands."""
 
     def register(fn: Converter) -> Converter:
         for kind in kinds:
             if kind in _OPERATIONS:
                 raise RuntimeError(f"two converters for {kind}")
             _OPERATIONS[kind] = fn
+            _SPECS[kind] = config
         return fn
 
     return register
@@ -318,6 +338,8 @@ class LayerContext:
                              [input_shape or self.input_shape], self.output_shapes,
                              self.input_symbols[:1], self.output_symbols, self.scalars)
         inner.tag = tag
+        if _BY_NAME.get(inner.kind) is not None:  # a wrapped Keras layer: its own spec
+            check_config(inner)
         return inner
 
     def absorb(self, inner: LayerContext, values: Sequence[int]) -> list[int]:
@@ -364,6 +386,7 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
     ctx = LayerContext(layer, name, index, input_shapes, output_shapes, input_symbols,
                        output_symbols, scalars)
     ctx.roles, ctx.options = tuple(roles), dict(options)
+    check_config(ctx)
     if ctx.options.get("training") is True:
         raise ctx.reject("called with training=True: it computes as in training even at "
                          "inference (dropout and noise at random), which no formula is")
@@ -403,6 +426,23 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
         output_symbols=output_symbols, steps=tuple(ctx.steps), outputs=outputs,
         constant_symbols=tuple(ctx.constant_symbols), is_input=ctx.rhs is not None,
         definitions=tuple(ctx.definitions))
+
+
+def config_problems(layer: Any) -> list[str]:
+    """Why a Keras layer's config is not one its converter declares it understands."""
+    declared = _SPECS.get(layer_kind(layer)) if converter_of(type(layer)) is not None else None
+    return [] if declared is None else declared.problems(layer.get_config())
+
+
+def check_config(ctx: LayerContext) -> None:
+    """Refuse by name a config key or value the layer's converter has not declared (a wrapped
+    layer's config is checked when its own context is made)."""
+    declared = _SPECS.get(ctx.kind) or _SPECS.get(type(ctx.layer))
+    if declared is None:
+        return
+    problems = declared.problems(ctx.config)
+    if problems:
+        raise ctx.reject("; ".join(problems))
 
 
 def _output_names(stem: str, count: int) -> list[str]:

@@ -31,6 +31,11 @@ from ..ops import (
     leaky_relu_fn,
 )
 from . import LayerContext, operation
+from .spec import Axes, Choice, Free, Number, spec
+
+#: An operation's settings are its attributes; it has no name, trainable flag or dtype of its
+#: own in them.
+NONE = spec()
 
 _ARITHMETIC = {"ops.add": "add", "ops.subtract": "subtract", "ops.multiply": "multiply",
                "ops.divide": "divide", "ops.true_divide": "divide"}
@@ -68,7 +73,27 @@ def _constant(ctx: LayerContext, value: Any) -> float | Any:
                             "array the operation is called with")
 
 
-@operation(*_ARITHMETIC)
+def _bias_add_guess(ctx: LayerContext, constant: np.ndarray) -> None:
+    """Keras' TensorFlow backend adds a constant that squeezes to a vector with
+    ``tf.nn.bias_add``, along the last axis when its length is the last axis', else along the
+    first: refuse where that is not numpy's broadcasting (the definition)."""
+    shape = tuple(ctx.input_shape)
+    kept = [k for k, d in enumerate((1,) * (len(shape) - constant.ndim) + constant.shape)
+            if d > 1]
+    if len(kept) != 1:
+        return
+    n = shape[kept[0]]
+    if n not in (shape[0], shape[-1]):
+        return
+    guessed = len(shape) - 1 if shape[-1] == n else 0
+    if guessed != kept[0]:
+        raise ctx.reject(
+            f"a constant of shape {constant.shape} added to inputs of shape {shape}: Keras' "
+            f"TensorFlow backend adds it along axis {guessed + 1} (tf.nn.bias_add), not along "
+            f"axis {kept[0] + 1} as broadcasting does, so model.predict is not x + c")
+
+
+@operation(*_ARITHMETIC, config=NONE)
 def arithmetic(ctx: LayerContext) -> int:
     kind = _ARITHMETIC[ctx.kind]
     arguments = dict(ctx.layer.arguments)
@@ -85,6 +110,8 @@ def arithmetic(ctx: LayerContext) -> int:
     if len(ctx.input_shapes) == 1 and len(arguments) == 1:
         position, value = next(iter(arguments.items()))
         constant = _constant(ctx, value)
+        if kind == "add" and not isinstance(constant, float):
+            _bias_add_guess(ctx, constant.value)
         ctx.constants["constant"] = value if isinstance(constant, float) else None
         return ctx.apply(ConstantArithmetic(kind, constant, position == 0,
                                             tuple(ctx.input_shape)))
@@ -92,12 +119,12 @@ def arithmetic(ctx: LayerContext) -> int:
                      f"{len(ctx.input_shapes)} tensor(s) and {len(arguments)} constant(s)")
 
 
-@operation("ops.negative")
+@operation("ops.negative", config=NONE)
 def negative(ctx: LayerContext) -> int:
     return ctx.apply(ConstantArithmetic("multiply", -1.0, False, tuple(ctx.input_shape)))
 
 
-@operation("ops.matmul")
+@operation("ops.matmul", config=NONE)
 def matmul(ctx: LayerContext) -> int:
     arguments = dict(ctx.layer.arguments)
     if len(ctx.input_shapes) == 2 and not arguments:
@@ -136,7 +163,7 @@ def _axes(ctx: LayerContext, axis: Any, what: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-@operation("ops.concatenate")
+@operation("ops.concatenate", config=spec(axis=Axes()))
 def concatenate(ctx: LayerContext) -> int:
     if ctx.layer.arguments:
         raise ctx.reject("a constant among the concatenated tensors")
@@ -149,7 +176,7 @@ def concatenate(ctx: LayerContext) -> int:
     return ctx.apply(Concat(axis, tuple(shapes)), *ctx.inputs)
 
 
-@operation("ops.reshape")
+@operation("ops.reshape", config=spec(newshape=Free("the new shape, batch axis first")))
 def reshape(ctx: LayerContext) -> int:
     newshape = ctx.config.get("newshape")
     first = newshape[0] if isinstance(newshape, (list, tuple)) and newshape else None
@@ -162,7 +189,7 @@ def reshape(ctx: LayerContext) -> int:
     return ctx.apply(Reshape(tuple(ctx.input_shape), out))
 
 
-@operation("ops.transpose")
+@operation("ops.transpose", config=spec(axes=Free("a permutation, batch axis first")))
 def transpose(ctx: LayerContext) -> int:
     axes = ctx.config.get("axes")
     rank = len(ctx.input_shape) + 1
@@ -177,7 +204,8 @@ def transpose(ctx: LayerContext) -> int:
                                order))
 
 
-@operation("ops.mean", "ops.sum")
+@operation("ops.mean", "ops.sum", config=spec(axis=Axes(none=True),
+                                                keepdims=Choice((True, False))))
 def reduce(ctx: LayerContext) -> int:
     axes = _axes(ctx, ctx.config.get("axis"), "axis")
     keepdims = bool(ctx.config.get("keepdims", False))
@@ -195,14 +223,16 @@ _PLAIN = {"ops.relu": "relu", "ops.relu6": "relu6", "ops.sigmoid": "sigmoid",
           "ops.hard_tanh": "hard_tanh"}
 
 
-@operation(*_PLAIN)
+@operation(*_PLAIN, config=NONE)
 def plain_activation(ctx: LayerContext) -> int:
     ctx.constants["activation"] = _PLAIN[ctx.kind]
     return ctx.apply(ACTIVATIONS[_PLAIN[ctx.kind]])
 
 
 @operation("ops.elu", "ops.celu", "ops.leaky_relu", "ops.gelu", "ops.squareplus",
-           "ops.soft_shrink", "ops.hard_shrink")
+           "ops.soft_shrink", "ops.hard_shrink", config=spec(
+               alpha=Number(), negative_slope=Number(0), approximate=Choice((False,)),
+               b=Choice((4,)), threshold=Choice((0.5,))))
 def activation_with_setting(ctx: LayerContext) -> int:
     c = ctx.config
     if ctx.kind == "ops.elu":
@@ -228,7 +258,7 @@ def activation_with_setting(ctx: LayerContext) -> int:
     return ctx.apply(op)
 
 
-@operation("ops.softmax", "ops.log_softmax")
+@operation("ops.softmax", "ops.log_softmax", config=spec(axis=Axes(none=True)))
 def softmax(ctx: LayerContext) -> int:
     axes = _axes(ctx, ctx.config.get("axis", -1), "axis")
     if len(axes) != 1:
