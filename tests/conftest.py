@@ -65,6 +65,21 @@ def require_wild_models() -> Path:
     return WILD_MODELS
 
 
+SEEDS = WILD_MODELS.parent / "seeds"
+
+
+def require_seed_question(name: str) -> Path:
+    """A seed question's text beside the project; skip when absent, fail when
+    SYMNET_REQUIRE_TOOLS=1 (CI has it). The tests' own figures are in tests/data."""
+    path = SEEDS / name
+    if not path.is_file():
+        message = f"the seed question is not at {path}"
+        if os.environ.get("SYMNET_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return path
+
+
 @pytest.fixture(scope="session")
 def keras():
     from symnet.io.keras import import_keras
