@@ -42,7 +42,7 @@ from flint import fmpz_mat
 from ..errors import InvalidInputError
 from ..functions import number
 from .base import ObjectBackend, along_last, back, points_inside
-from .fast_exact import integer_form
+from .fast_exact import integer_form, limb_product
 
 __all__ = ["OUTPUT_DIGITS", "ROOT_BITS", "WORK_DIGITS", "ExactBackend", "FractionBackend",
            "correctly_rounded_root", "dyadic", "exact_fraction", "integer_matrix"]
@@ -289,6 +289,12 @@ class ExactBackend(ObjectBackend):
         array = getattr(weight, "value", weight)
         if np.ndim(array) != 2:
             return super().matmul_weight(x, weight)
+        rows = x.reshape(-1, x.shape[-1])
+        if rows.shape[1] == np.shape(array)[0]:
+            nums, dens = _numerators(rows)  # a few rows: exact float64 limb products
+            out = limb_product(nums, dens, rows.shape[0], weight)
+            if out is not None:
+                return out.reshape(x.shape[:-1] + (out.shape[-1],))
         matrix, shift = integer_matrix(weight)
         return _product(x, matrix, 1 << shift)
 
