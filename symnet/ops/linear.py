@@ -9,7 +9,7 @@ import numpy as np
 import sympy as sp
 
 from ..functions import number
-from .base import Op, Param, Rewrite, broadcast_row, spread
+from .base import Grads, Op, Param, Rewrite, broadcast_row, spread, transposed, unbroadcast
 from .shape import Identity
 
 __all__ = ["Affine", "BiasAdd", "MatMul", "Rescale"]
@@ -59,6 +59,17 @@ class MatMul(Op):
         n, m = self.kernel.shape[:2]
         return f"x·K {n}->{m}"
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        n, m = (int(d) for d in self.kernel.shape)
+        rows_x, rows_g = x.reshape(-1, n), g.reshape(-1, m)
+        kernel = backend.matmul(np.ascontiguousarray(rows_x.T), rows_g)
+        return Grads((backend.matmul_weight(g, transposed(self.kernel)),),
+                     {self.kernel: kernel})
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        return Grads((g * self.kernel.symbol.T,), {self.kernel: xs[0].T * g})
+
 
 @dataclass(frozen=True, eq=False)
 class BiasAdd(Op):
@@ -84,6 +95,13 @@ class BiasAdd(Op):
 
     def describe(self) -> str:
         return f"+ b ({self.bias.size})"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        return Grads((g,), {self.bias: unbroadcast(g, self.bias.shape)})
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        rows = int(g.shape[0])
+        return Grads((g,), {self.bias: g if rows == 1 else sp.OneMatrix(1, rows) * g})
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +136,11 @@ class Affine(Op):
     def describe(self) -> str:
         n, m = self.weight.shape
         return f"affine {n}->{m} ({' + '.join(self.origin)})"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        dx = backend.matmul_weight(g.reshape(g.shape[0], -1), transposed(self.weight))
+        return Grads((dx.reshape(x.shape),))
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,3 +195,16 @@ class Rescale(Op):
             return str(v.symbol) if isinstance(v, Param) else f"{v:g}"
 
         return f"{shown(self.scale)}·x + {shown(self.offset)}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        params: dict[Param, Any] = {}
+        if isinstance(self.scale, Param):
+            params[self.scale] = unbroadcast(g * xs[0], self.scale.shape)
+        if isinstance(self.offset, Param):
+            params[self.offset] = unbroadcast(g, self.offset.shape)
+        return Grads((g * self._value(backend, self.scale),), params)
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
+        if isinstance(self.scale, Param):
+            return None
+        return Grads((number(self.scale) * g,))
