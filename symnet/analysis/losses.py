@@ -4,9 +4,9 @@ A Keras loss is a mean over the last axis of each output, then over the batch (K
 ``sum_over_batch_size``: the per-sample losses summed and divided by how many there are).
 Its gradient follows TensorFlow: the crossentropies clip probabilities to ``[ε, 1 − ε]`` with
 Keras' ``ε = 1e-7`` (the gradient is 0 where the clip bites) — except when the output comes
-straight from a sigmoid (``binary_crossentropy``) or a softmax (the categorical ones): Keras
-then computes the loss from the logits, and its gradient with respect to them is ``ŷ − t``
-(:attr:`Loss.fused`).
+straight from a sigmoid or a softmax: Keras then computes the loss from their logits (whichever
+of the two made them, :meth:`Loss.fuses`), and its gradient with respect to the logits is
+``ŷ − t`` (the textbook's simplification of softmax + crossentropy).
 
 A formula such as ``"(t - y)^2/2"`` is read by the safe parser, never evaluated as Python,
 applied to every output entry with its target, and **summed** over the outputs and the
@@ -96,19 +96,20 @@ class Loss:
         return self.name == "sparse_categorical_crossentropy"
 
     def fuses(self, op: Any) -> bool:
-        """Whether Keras computes this loss from the logits of an output made by ``op``
-        (a sigmoid for ``binary_crossentropy``, a softmax for the categorical ones)."""
-        if self.name == "binary_crossentropy":
-            return isinstance(op, Elementwise) and op.fn.func is Sigmoid and op.fixed is None
-        if self.name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
-            if isinstance(op, Softmax) and not op.log:
-                if op._axis() is not None:
-                    raise InvalidInputError(
-                        f"{self.name}: the output is a softmax along axis {op.axis} but Keras "
-                        "computes the crossentropy of its logits along the last axis; refusing "
-                        "a loss that is not the network's")
-                return True
-        return False
+        """Whether Keras computes this loss from the logits of an output made by ``op``.
+
+        Keras' sigmoid and softmax keep their input on their output (``_keras_logits``), and
+        each crossentropy then uses those logits whichever of the two made them: a
+        ``binary_crossentropy`` of a softmax output is the sigmoid crossentropy of the
+        softmax's input, a ``categorical_crossentropy`` of a sigmoid output the softmax
+        crossentropy of the sigmoid's input (along the last axis). symnet computes what
+        Keras computes."""
+        if self.name not in ("binary_crossentropy", "categorical_crossentropy",
+                             "sparse_categorical_crossentropy"):
+            return False
+        if isinstance(op, Elementwise):
+            return op.fn.func is Sigmoid and op.fixed is None
+        return isinstance(op, Softmax) and not op.log
 
     def describe(self) -> str:
         return self.name if self.keras else f"Σ {self.name} over the outputs and samples"

@@ -262,6 +262,7 @@ class Resample(Op):
         for axis, shape in zip((1, 2), reversed(shapes)):
             lows, highs, weights = bilinear_taps(self.input_shape[axis - 1],
                                                  self.target_shape[axis - 1])
+            lows, highs = np.asarray(lows, np.int64), np.asarray(highs, np.int64)
             if grad.dtype == object:
                 w = np.array([backend.const(0) + _rational(backend, v) for v in weights],
                              dtype=object)
