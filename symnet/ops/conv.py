@@ -277,7 +277,8 @@ class Pool(Op):
                                    dtype=object)
             else:
                 inverse = (1 / counts).astype(flat_g.dtype)
-            shares = np.broadcast_to((valid * inverse[:, None])[None, :, :, None],
+            zero = backend.const(0) if flat_g.dtype == object else flat_g.dtype.type(0)
+            shares = np.broadcast_to(np.where(valid, inverse[:, None], zero)[None, :, :, None],
                                      patches.shape)
         return Grads((scatter_windows(backend, flat_g[:, :, None, :] * shares, self.window, x),))
 
