@@ -66,6 +66,9 @@ class LayerFormula:
     definitions: tuple[Any, ...] = field(default=(), repr=False)
     """Equations that define the notation of the formula (what ``⋆`` computes, a recurrence's
     step), for reports."""
+    config: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The layer's Keras config as read (what acts only while training, for one training
+    step: regularizers, constraints, BatchNorm's momentum)."""
 
     @property
     def output_symbol(self) -> sp.MatrixSymbol:

@@ -355,7 +355,7 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
         output_shape=output_shapes[0], note=ctx.note, input_symbols=input_symbols,
         output_symbols=output_symbols, steps=tuple(ctx.steps), outputs=outputs,
         constant_symbols=tuple(ctx.constant_symbols), is_input=ctx.rhs is not None,
-        definitions=tuple(ctx.definitions))
+        definitions=tuple(ctx.definitions), config=dict(ctx.config))
 
 
 def _output_names(stem: str, count: int) -> list[str]:
