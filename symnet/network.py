@@ -276,6 +276,14 @@ class Network:
         return train_step(self.graph, x, target, loss=loss, optimizer=optimizer,
                           learning_rate=learning_rate, **options)
 
+    def with_weights(self, weights: Any) -> Network:
+        """The same network with some weights replaced (``"layer/weight"`` -> array, e.g. a
+        :meth:`train_step`'s result, or a textbook's numbers); float64 arrays stay float64."""
+        from .training import with_weights
+
+        return Network(with_weights(self.graph, weights), self.name,
+                       layer_names=self.keras_layer_names)
+
     # --- one sample: the hand calculation and the local law -----------------------------
 
     def trace(self, x: Any) -> Trace:

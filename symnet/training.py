@@ -18,6 +18,7 @@ keeps its value.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +37,11 @@ from .analysis.gradients import (
 from .analysis.losses import loss_of
 from .errors import InvalidInputError, UnsupportedLayerError
 from .functions.activations import Activation
-from .graph import Graph, Node
-from .ops import BatchNormInference, Fn, Identity, Param
+from .graph import Graph, LayerCall, LayerFormula, Node
+from .ops import BatchNormInference, Fn, Identity, Op, Param
 from .ops.normalization import BatchNormTraining
 
-__all__ = ["OPTIMIZERS", "TrainStep", "train_step", "training_nodes"]
+__all__ = ["OPTIMIZERS", "TrainStep", "train_step", "training_nodes", "with_weights"]
 
 #: Optimizer -> its options and their Keras defaults.
 OPTIMIZERS: dict[str, dict[str, Any]] = {
@@ -336,3 +337,69 @@ def _update(backend: Any, name: str, s: Mapping[str, Any], w: Any, g: Any, lr: A
         denominator = velocity + _c(backend, s["epsilon"])
     increment = (lr * g) / backend.map(_SQRT, denominator)
     return w - increment  # with momentum: 0·momentum + increment, the same on the first step
+
+
+def with_weights(graph: Graph, weights: Mapping[str, Any]) -> Graph:
+    """The graph with some weights replaced (``"layer/weight"`` -> array of the weight's
+    shape): the network after a training step, or with a textbook's numbers. Float arrays keep
+    their dtype (float64 numbers stay float64 in the float64 and exact computations; float32
+    runs round them as Keras would)."""
+    keys = parameter_keys(graph)
+    by_key = {key: p for p, key in keys.items()}
+    unknown = sorted(set(weights) - set(by_key))
+    if unknown:
+        raise InvalidInputError(f"no weight named {unknown}; the weights are "
+                                f"{sorted(by_key)}")
+    new: dict[int, Param] = {}
+    for key, value in weights.items():
+        p = by_key[key]
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind != "f":
+            arr = arr.astype(np.float64)
+        if arr.shape != p.shape:
+            raise InvalidInputError(f"weight {key!r} has shape {p.shape}, received an array of "
+                                    f"shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InvalidInputError(f"weight {key!r}: expected finite numbers")
+        new[id(p)] = Param(p.name, p.symbol, np.array(arr), p.trainable, p.meaning, p.weight)
+
+    def op_with(op: Op) -> Op:
+        if not dataclasses.is_dataclass(op):
+            return op
+        changes = {}
+        for f in dataclasses.fields(op):
+            value = getattr(op, f.name)
+            if isinstance(value, Param) and id(value) in new:
+                changes[f.name] = new[id(value)]
+            elif isinstance(value, Op):
+                inner = op_with(value)
+                if inner is not value:
+                    changes[f.name] = inner
+        return dataclasses.replace(op, **changes) if changes else op
+
+    layers: dict[int, LayerFormula] = {}
+    for layer in graph.layers:
+        params = tuple(new.get(id(p), p) for p in layer.params)
+        steps = tuple(dataclasses.replace(step, op=op_with(step.op)) for step in layer.steps)
+        layers[id(layer)] = dataclasses.replace(layer, params=params, steps=steps)
+    nodes = tuple(Node(op_with(n.op), n.inputs, n.output, n.layer) for n in graph.nodes)
+    calls = tuple(LayerCall(layers[id(c.layer)], c.inputs, c.outputs, c.nodes)
+                  for c in graph.calls)
+    used = {id(p) for n in nodes for p in _params_of(n.op)}
+    left = [by_key[k] for k in weights if id(new[id(by_key[k])]) not in used]
+    if left:
+        raise UnsupportedLayerError(f"weights {[keys[p] for p in left]} could not be replaced "
+                                    "in their ops")
+    return dataclasses.replace(graph, layers=tuple(layers[id(lay)] for lay in graph.layers),
+                               calls=calls, nodes=nodes)
+
+
+def _params_of(op: Op) -> list[Param]:
+    out = list(op.params())
+    for f in dataclasses.fields(op):  # type: ignore[arg-type]
+        value = getattr(op, f.name)
+        if isinstance(value, Op):
+            out.extend(_params_of(value))
+    return out

@@ -18,6 +18,7 @@ Every computation runs on a backend (float32, float64, exact, symbolic), as the 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -134,6 +135,11 @@ def loss_of(loss: Any) -> Loss:
     if not isinstance(loss, str):
         raise InvalidInputError(f"loss must be a Keras loss name or a formula of y and t, "
                                 f"received {type(loss).__name__}")
+    return _loss_of(loss)
+
+
+@functools.lru_cache(maxsize=256)
+def _loss_of(loss: str) -> Loss:
     name = KERAS_LOSSES.get(loss.strip())
     if name is not None:
         return Loss(name)
@@ -323,8 +329,7 @@ def _formula_grad(loss: Loss, backend: Any, y: Any, t: Any) -> Any:
 def _entries(expr: sp.Expr, backend: Any, y: Any, t: Any) -> Any:
     """``expr`` at every entry of ``y`` with its target, on ``backend``."""
     if y.dtype != object:
-        fn = sp.lambdify((Y, T), expr, modules=[{"Heaviside": _heaviside,
-                                                   "sign": np.sign}, "numpy"])
+        fn = _numeric(expr)
         with np.errstate(all="ignore"):
             out = np.asarray(fn(y, t), dtype=np.float64)
         return np.broadcast_to(out, y.shape).astype(y.dtype)
@@ -333,6 +338,13 @@ def _entries(expr: sp.Expr, backend: Any, y: Any, t: Any) -> Any:
         yv, tv = backend.to_sympy(y[index]), backend.to_sympy(t[index])
         out[index] = backend.from_sympy(expr.xreplace({Y: yv, T: tv}))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _numeric(expr: sp.Expr) -> Any:
+    """``expr`` of ``y`` and ``t`` compiled to numpy, once per formula."""
+    return sp.lambdify((Y, T), expr, modules=[{"Heaviside": _heaviside, "sign": np.sign},
+                                              "numpy"])
 
 
 def _heaviside(x: Any, h0: Any = 0.5) -> Any:
