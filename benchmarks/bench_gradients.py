@@ -74,7 +74,8 @@ def main() -> dict[str, float]:
     ours = [g.parameters[f"{v.path.split('/')[-2]}/{v.name}"] for v in variables]
     theirs = [np.asarray(a) for a in tape()]
     numpy_backward(steps, x, t)
-    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs))
+    scale = max(float(np.max(np.abs(b))) for b in theirs)
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs)) / scale
     t_ours = best_of(lambda: net.gradient(x, t, loss=LOSS), 5)
     t_tape = best_of(tape, 5)
     t_numpy = best_of(lambda: numpy_backward(steps, x, t), 5)
