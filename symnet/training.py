@@ -38,7 +38,7 @@ from .analysis.losses import loss_of
 from .errors import InvalidInputError, UnsupportedLayerError
 from .functions.activations import Activation
 from .graph import Graph, LayerCall, LayerFormula, Node
-from .ops import BatchNormInference, Fn, Identity, Op, Param
+from .ops import BatchNormInference, Fn, Op, Param
 from .ops.normalization import BatchNormTraining
 
 __all__ = ["OPTIMIZERS", "TrainStep", "train_step", "training_nodes", "with_weights"]
@@ -82,39 +82,63 @@ def training_nodes(graph: Graph, random_layers: str = "refuse") -> tuple[Node, .
         raise InvalidInputError(f"random_layers must be 'refuse' or 'omit', received "
                                 f"{random_layers!r}")
     by_name = {layer.name: layer for layer in graph.layers}
+    checked: set[str] = set()
     nodes = []
     for node in graph.nodes:
         layer = by_name.get(node.layer)
         config = dict(layer.config) if layer is not None else {}
         kind = layer.kind if layer is not None else ""
-        if layer is not None:
+        if layer is not None and layer.name not in checked:
+            checked.add(layer.name)
             _refuse_training_options(layer.name, kind, config)
-        op = node.op
-        if kind in RANDOM_LAYERS and isinstance(op, Identity):
-            option = RANDOM_LAYERS[kind]
-            amount = float(config.get(option) or 0.0)
-            if amount > 0 and random_layers == "refuse":
+            randomness = _random_options(kind, config)
+            if randomness and random_layers == "refuse":
                 raise UnsupportedLayerError(
-                    f"layer {node.layer!r} ({kind}, {option}={amount:g}) acts at random while "
+                    f"layer {node.layer!r} ({kind}, {randomness}) acts at random while "
                     "training, which no exact step reproduces; pass random_layers='omit' to "
                     "leave it out (the step Keras takes when it happens to keep every unit)",
                     layer=node.layer, kind=kind)
+        op = node.op
         if isinstance(op, BatchNormInference) and config.get("trainable", True):
             op = BatchNormTraining.of(op, float(config.get("momentum", 0.99)))
         nodes.append(node if op is node.op else Node(op, node.inputs, node.output, node.layer))
     return tuple(nodes)
 
 
+def _configs(config: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """A layer's config and those of the layers it wraps (Bidirectional, TimeDistributed)."""
+    yield config
+    for value in config.values():
+        if isinstance(value, dict):
+            inner = value.get("config") if isinstance(value.get("config"), dict) else None
+            if inner is not None and "class_name" in value:
+                yield from _configs(inner)
+
+
+def _random_options(kind: str, config: Mapping[str, Any]) -> str:
+    """What makes a layer act at random while training (``""``: nothing)."""
+    option = RANDOM_LAYERS.get(kind)
+    if option is not None and float(config.get(option) or 0.0) > 0:
+        return f"{option}={float(config[option]):g}"
+    for inner in _configs(config):
+        for key in ("dropout", "recurrent_dropout"):
+            value = inner.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                return f"{key}={float(value):g}"
+    return ""
+
+
 def _refuse_training_options(name: str, kind: str, config: Mapping[str, Any]) -> None:
-    for key, value in config.items():
-        if value is None or not isinstance(key, str):
-            continue
-        if key.endswith(("_regularizer", "_constraint")):
-            what = "regularizer adds to the loss" if key.endswith("r") else (
-                "constraint rewrites the weight after the step")
-            raise UnsupportedLayerError(
-                f"layer {name!r} ({kind}) has {key}={_shown(value)}: Keras' {what} while "
-                "training, which symnet does not reproduce", layer=name, kind=kind)
+    for inner in _configs(config):
+        for key, value in inner.items():
+            if value is None or not isinstance(key, str):
+                continue
+            if key.endswith(("_regularizer", "_constraint")):
+                what = "regularizer adds to the loss" if key.endswith("r") else (
+                    "constraint rewrites the weight after the step")
+                raise UnsupportedLayerError(
+                    f"layer {name!r} ({kind}) has {key}={_shown(value)}: Keras' {what} while "
+                    "training, which symnet does not reproduce", layer=name, kind=kind)
     if kind == "BatchNormalization" and config.get("renorm"):
         raise UnsupportedLayerError(f"layer {name!r} (BatchNormalization) uses renorm=True "
                                     "while training, which symnet does not reproduce",

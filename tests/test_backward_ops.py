@@ -65,6 +65,9 @@ def keras_ops():
         "layer_norm_axes": ((3, 4), L.LayerNormalization(axis=[1, 2])),
         "batch_norm_axis1": ((3, 4), L.BatchNormalization(axis=1)),
         "prelu_shared": ((3, 4), L.PReLU(shared_axes=[1])),
+        "simple_rnn_sequence": ((3, 2), L.SimpleRNN(2, return_sequences=True)),
+        "simple_rnn_backwards_relu": ((3, 2), L.SimpleRNN(3, go_backwards=True,
+                                                          activation="relu")),
     }
     out = {}
     for name, (shape, layer) in models.items():
@@ -107,7 +110,8 @@ OP_NAMES = sorted(make_ops(np.random.default_rng(11), 3)) + [
     "conv2d_same_stride", "conv2d_groups_dilated", "conv1d_causal", "depthwise2d",
     "transpose2d", "transpose1d_output_padding", "max_pool_same", "avg_pool_same",
     "global_max", "global_avg_keepdims", "zero_padding", "cropping", "upsampling_bilinear",
-    "upsampling_nearest", "permute", "layer_norm_axes", "batch_norm_axis1", "prelu_shared"]
+    "upsampling_nearest", "permute", "layer_norm_axes", "batch_norm_axis1", "prelu_shared",
+    "simple_rnn_sequence", "simple_rnn_backwards_relu"]
 OP_NAMES = [n for n in OP_NAMES if not n.startswith(("bn_epsilon", "bn_variance",
                                                       "bn_std"))]
 

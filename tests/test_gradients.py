@@ -458,3 +458,34 @@ def test_tape_helper_sees_non_trainable_weights(keras):
     model = sequential(keras, (2,), keras.layers.BatchNormalization())
     _, weights, _ = tape(keras, model, sample(2), targets((2,)), "mse")
     assert all(w is not None for w in weights)
+
+
+# --- recurrent ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options", [
+    {}, {"return_sequences": True}, {"go_backwards": True, "activation": "relu"},
+    {"use_bias": False, "activation": "linear", "return_sequences": True},
+])
+def test_simple_rnn(keras, options):
+    model = sequential(keras, (4, 3), keras.layers.SimpleRNN(3, **options),
+                       keras.layers.Flatten(), keras.layers.Dense(2))
+    assert_gradient(keras, model, sample(4, 3, scale=0.8), targets((2,)), "mse",
+                    family="SimpleRNN", exact=1)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+def test_bidirectional_simple_rnn(keras, merge_mode):
+    model = sequential(keras, (3, 2), keras.layers.Bidirectional(
+        keras.layers.SimpleRNN(2, return_sequences=True), merge_mode=merge_mode),
+        keras.layers.Flatten(), keras.layers.Dense(1))
+    assert_gradient(keras, model, sample(3, 2, scale=0.8), targets((1,)), "mse",
+                    family="Bidirectional(SimpleRNN)", exact=1)
+
+
+@pytest.mark.parametrize("layer", ["GRU", "LSTM"])
+def test_gated_cells_are_refused_by_name(keras, layer):
+    model = sequential(keras, (3, 2), getattr(keras.layers, layer)(2), keras.layers.Dense(1))
+    net = symnet.explain(model)
+    with pytest.raises(UnsupportedLayerError, match=rf"{layer.lower()}.*no gradient.*not "
+                                                    r"written yet"):
+        net.gradient(sample(3, 2), targets((1,)), loss="mse")

@@ -179,3 +179,22 @@ def test_step_fidelity_summary():
     """Keeps the figures for the report (printed with -s)."""
     for label, worst in sorted(STEP_FIDELITY.items()):
         print(f"train_step vs train_on_batch  {label:<60} {worst:.2e}")
+
+
+def test_recurrent_dropout_is_refused_and_simple_rnn_steps(keras):
+    model = keras.Sequential([keras.Input((3, 2)),
+                              keras.layers.Bidirectional(keras.layers.SimpleRNN(
+                                  2, dropout=0.2)), keras.layers.Dense(1)])
+    randomize(model, 9)
+    net = symnet.explain(model)
+    x, t = batch((3, 2)), batch((1,), seed=10)
+    with pytest.raises(UnsupportedLayerError, match=r"dropout=0.2"):
+        net.train_step(x, t, loss="mse", learning_rate=0.1)
+    plain = keras.Sequential([keras.Input((3, 2)),
+                              keras.layers.Bidirectional(keras.layers.SimpleRNN(2)),
+                              keras.layers.Dense(1)])
+    plain.set_weights(model.get_weights())
+    step = symnet.explain(plain).train_step(x, t, loss="mse", learning_rate=0.1,
+                                            optimizer="adam")
+    _, after, _ = keras_step(keras, plain, x, t, "mse", "adam", {}, 0.1)
+    compare(symnet.explain(plain), plain, step, after, "adam bidirectional SimpleRNN")
