@@ -309,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .gradient_cli import add_commands
 
-    add_commands(commands)  # grad, step
+    add_commands(commands, _reader_arg, _vector_arg)  # grad, step
 
     demo = commands.add_parser("demo", help="write the bundled examples' reports",
                                description="Write the reports of the bundled example models.")

@@ -11,9 +11,13 @@ from .errors import InvalidInputError
 __all__ = ["add_commands"]
 
 
-def add_commands(commands: Any) -> None:
-    """Add ``grad`` and ``step`` to the ``symnet`` command's subparsers."""
-    from .cli import _reader_arg, _vector_arg
+EXIT_OK = 0
+
+
+def add_commands(commands: Any, reader_arg: Any, vector_arg: Any) -> None:
+    """Add ``grad`` and ``step`` to the ``symnet`` command's subparsers (``reader_arg`` adds
+    the command line's ``--reader``, ``vector_arg`` reads ``--input``'s numbers)."""
+    _reader_arg, _vector_arg = reader_arg, vector_arg
 
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
@@ -66,9 +70,12 @@ def add_commands(commands: Any) -> None:
 
 
 def _rate_arg(text: str) -> float:
-    from .cli import _vector_arg
+    from .files import parse_vector
 
-    values = _vector_arg(text)
+    try:
+        values = parse_vector(text, what="")
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     if len(values) != 1 or not values[0] >= 0:
         raise argparse.ArgumentTypeError(f"expected one number ≥ 0, received {text!r}")
     return values[0]
@@ -113,7 +120,6 @@ def _batch(args: argparse.Namespace, net: Any) -> tuple[Any, Any]:
 
 
 def _grad(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK
     from .files import write_output
     from .gradient_format import gradient_json, gradient_text
     from .network import explain
@@ -129,7 +135,6 @@ def _grad(args: argparse.Namespace) -> int:
 
 
 def _step(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK
     from .files import write_output
     from .gradient_format import step_json, step_text
     from .network import explain

@@ -52,10 +52,9 @@ OPTIMIZERS: dict[str, dict[str, Any]] = {
 #: Options every Keras optimizer takes (``None``: off).
 COMMON = {"clipnorm": None, "clipvalue": None, "global_clipnorm": None, "weight_decay": None}
 
-#: Layer classes whose training behaviour is random, and the option that makes it so.
-RANDOM_LAYERS = {"Dropout": "rate", "SpatialDropout1D": "rate", "SpatialDropout2D": "rate",
-                 "SpatialDropout3D": "rate", "AlphaDropout": "rate", "GaussianDropout": "rate",
-                 "GaussianNoise": "stddev"}
+#: Config options that make a layer act at random while training (Dropout's and the noise
+#: layers' ``rate`` or ``stddev``, a recurrent layer's ``dropout`` and ``recurrent_dropout``).
+RANDOM_OPTIONS = ("rate", "stddev", "dropout", "recurrent_dropout")
 
 
 class _Sqrt(Activation):
@@ -86,12 +85,12 @@ def training_nodes(graph: Graph, random_layers: str = "refuse") -> tuple[Node, .
     nodes = []
     for node in graph.nodes:
         layer = by_name.get(node.layer)
-        config = dict(layer.config) if layer is not None else {}
+        config = dict(layer.training_config) if layer is not None else {}
         kind = layer.kind if layer is not None else ""
         if layer is not None and layer.name not in checked:
             checked.add(layer.name)
             _refuse_training_options(layer.name, kind, config)
-            randomness = _random_options(kind, config)
+            randomness = _random_options(config)
             if randomness and random_layers == "refuse":
                 raise UnsupportedLayerError(
                     f"layer {node.layer!r} ({kind}, {randomness}) acts at random while "
@@ -115,13 +114,10 @@ def _configs(config: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
                 yield from _configs(inner)
 
 
-def _random_options(kind: str, config: Mapping[str, Any]) -> str:
+def _random_options(config: Mapping[str, Any]) -> str:
     """What makes a layer act at random while training (``""``: nothing)."""
-    option = RANDOM_LAYERS.get(kind)
-    if option is not None and float(config.get(option) or 0.0) > 0:
-        return f"{option}={float(config[option]):g}"
     for inner in _configs(config):
-        for key in ("dropout", "recurrent_dropout"):
+        for key in RANDOM_OPTIONS:
             value = inner.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
                 return f"{key}={float(value):g}"
@@ -139,13 +135,13 @@ def _refuse_training_options(name: str, kind: str, config: Mapping[str, Any]) ->
                 raise UnsupportedLayerError(
                     f"layer {name!r} ({kind}) has {key}={_shown(value)}: Keras' {what} while "
                     "training, which symnet does not reproduce", layer=name, kind=kind)
-    if kind == "BatchNormalization" and config.get("renorm"):
-        raise UnsupportedLayerError(f"layer {name!r} (BatchNormalization) uses renorm=True "
-                                    "while training, which symnet does not reproduce",
+    if config.get("renorm"):
+        raise UnsupportedLayerError(f"layer {name!r} ({kind}) uses renorm=True while "
+                                    "training, which symnet does not reproduce",
                                     layer=name, kind=kind)
-    if kind == "ActivityRegularization" and (config.get("l1") or config.get("l2")):
-        raise UnsupportedLayerError(f"layer {name!r} (ActivityRegularization) adds to the loss "
-                                    "while training, which symnet does not reproduce",
+    if config.get("l1") or config.get("l2"):  # ActivityRegularization
+        raise UnsupportedLayerError(f"layer {name!r} ({kind}) adds l1/l2 of its output to the "
+                                    "loss while training, which symnet does not reproduce",
                                     layer=name, kind=kind)
 
 
