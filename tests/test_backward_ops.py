@@ -179,13 +179,13 @@ VECTOR_OPS = [n for n in sorted(make_ops(np.random.default_rng(11), 3))
 
 
 @pytest.mark.parametrize("name", VECTOR_OPS)
-@settings(max_examples=2, deadline=None)
+@settings(max_examples=1, deadline=None)
 @given(seed=st.integers(0, 2**16))
 def test_backward_is_sympys_diff_of_the_formula(name, seed):
     """∂/∂x of Σ g ⊙ formula(x), SymPy's derivative of the printed formula, at a point."""
     op, _ = all_ops()[name]
     rng = np.random.default_rng(seed)
-    rows, n = 2, 3
+    rows, n = 1, 3  # rows of the matrix view: the finite differences cover (2, 3)
     x_values = np.round(rng.normal(0.0, 1.5, (rows, n)), 2) + sp.Rational(1, 997)
     entries = sp.symbols(f"u0:{rows * n}", real=True)
     x_symbol = sp.MatrixSymbol("x", rows, n)
