@@ -423,16 +423,6 @@ def test_bad_loss_and_target_are_refused(keras):
         net.gradient(sample(3), targets((2,)), loss="mse", precision="float16")
 
 
-def test_op_without_backward_names_the_layer(keras):
-    a = keras.Input((3, 4))
-    out = keras.layers.MultiHeadAttention(2, 2)(a, a)
-    model = keras.Model(a, keras.layers.Flatten()(out))
-    randomize(model, 0)
-    net = symnet.explain(model)
-    with pytest.raises(UnsupportedLayerError, match="multi_head_attention.*no gradient"):
-        net.gradient(sample(3, 4), targets((12,)), loss="mse")
-
-
 def test_saliency_is_the_input_gradient_of_one_output(keras):
     model = sequential(keras, (3,), keras.layers.Dense(4, activation="relu"),
                        keras.layers.Dense(2))
@@ -489,3 +479,30 @@ def test_gated_cells_are_refused_by_name(keras, layer):
     with pytest.raises(UnsupportedLayerError, match=rf"{layer.lower()}.*no gradient.*not "
                                                     r"written yet"):
         net.gradient(sample(3, 2), targets((1,)), loss="mse")
+
+
+# --- attention ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("layer", "options", "call"), [
+    ("Attention", {}, {}), ("Attention", {"use_scale": True}, {"use_causal_mask": True}),
+    ("Attention", {"score_mode": "concat", "use_scale": True}, {}),
+    ("AdditiveAttention", {}, {}), ("AdditiveAttention", {"use_scale": True}, {}),
+])
+def test_attention(keras, layer, options, call):
+    q, v = keras.Input((3, 4)), keras.Input((5, 4))
+    k = keras.layers.Dense(4)(v)
+    out = getattr(keras.layers, layer)(**options)([q, v, k], **call)
+    model = keras.Model([q, v], keras.layers.Dense(2)(keras.layers.Flatten()(out)))
+    randomize(model, 5)
+    assert_gradient(keras, model, [sample(3, 4, scale=0.8), sample(5, 4, seed=2, scale=0.8)],
+                    targets((2,)), "mse", family="Attention, AdditiveAttention", exact=1)
+
+
+@pytest.mark.parametrize("options", [{}, {"use_causal_mask": True}])
+def test_multi_head_attention(keras, options):
+    a = keras.Input((3, 4))
+    out = keras.layers.MultiHeadAttention(2, 3)(a, a, **options)
+    model = keras.Model(a, keras.layers.Dense(2)(keras.layers.Flatten()(out)))
+    randomize(model, 6)
+    assert_gradient(keras, model, sample(3, 4, scale=0.8), targets((2,)), "mse",
+                    family="MultiHeadAttention", exact=1)
