@@ -31,7 +31,10 @@ _GREEK = {"delta": "δ", "gamma": "γ", "beta": "β", "mu": "μ", "sigma": "σ",
 
 def _name(name: str) -> str:
     stem, sep, rest = name.partition("_")
-    return _GREEK.get(stem, stem) + sep + rest
+    power = ""
+    if stem.endswith("^2"):
+        stem, power = stem[:-2], "²"
+    return _GREEK.get(stem, stem) + power + sep + rest
 
 
 class _Text(StrPrinter):
@@ -55,7 +58,42 @@ class _Text(StrPrinter):
         return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'])}^∘{self._print(expr.exp)}"
 
     def _print_MatMul(self, expr: Any) -> str:
-        return " ".join(self.parenthesize(a, 45) for a in expr.args)
+        args = list(expr.args)
+        ones = [a for a in args if isinstance(a, sp.OneMatrix)]
+        if ones and args[0] is ones[0] and int(ones[0].shape[0]) == 1 and len(args) > 1:
+            rest = sp.MatMul(*args[1:]) if len(args) > 2 else args[1]
+            return f"Σ_rows({self._print(rest)})"  # 1ᵀ M: the sum of M's rows
+        # a row or a number repeated over a matrix (1 b, ε 1): the repeated thing
+        kept = [a for a in args if not isinstance(a, sp.OneMatrix)]
+        coeff = [a for a in kept if not getattr(a, "is_Matrix", False)]
+        mats = [a for a in kept if getattr(a, "is_Matrix", False)]
+        parts = []
+        if coeff:
+            number = sp.Mul(*coeff)
+            if number == -1:
+                parts.append("−")
+            elif number != 1:
+                parts.append(self.parenthesize(number, 45))
+        parts += [self.parenthesize(a, 45) for a in mats]
+        text = " ".join(parts)
+        return text.replace("− ", "−", 1) if text.startswith("− ") else text
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        positive, negative = [], []
+        for term in expr.args:
+            coeff, rest = term.as_coeff_mmul() if hasattr(term, "as_coeff_mmul") else (1, term)
+            if coeff.is_number and coeff < 0:
+                negative.append(self._print(sp.MatMul(-coeff, *rest.args)
+                                            if isinstance(rest, sp.MatMul) else -term))
+            else:
+                positive.append(self._print(term))
+        text = " + ".join(positive) if positive else ""
+        for n in negative:
+            text = f"{text} − {n}" if text else f"−{n}"
+        return text
+
+    def _print_Reshape(self, expr: Any) -> str:
+        return f"reshape({self._print(expr.args[0])})"
 
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
         body = expr.function.expr
@@ -63,7 +101,9 @@ class _Text(StrPrinter):
         if name.endswith("Prime"):
             label = name[:-5].lower().replace("sigmoid", "σ")
             return f"{label}'({self._print(expr.expr)})"
-        return f"[{self._print(body)}]({self._print(expr.expr)})"
+        variable = expr.function.variables[0]
+        inner = sp.Symbol(f"({self._print(expr.expr)})")
+        return self._print(body.xreplace({variable: inner}))
 
     def _print_OneMatrix(self, expr: Any) -> str:
         return f"1_{expr.shape[0]}×{expr.shape[1]}"

@@ -40,8 +40,9 @@ class VectorJacobian(MatrixExpr):
     """``J_op(g)``: the vector–Jacobian product of an op that has no textbook form, ``g``
     pulled back through it (shaped like the op's input)."""
 
-    def __new__(cls, g: Any, name: str, rows: int, cols: int) -> VectorJacobian:
-        return MatrixExpr.__new__(cls, g, sp.Symbol(name), sp.Integer(rows), sp.Integer(cols))
+    def __new__(cls, g: Any, name: Any, rows: Any, cols: Any) -> VectorJacobian:
+        name = name if isinstance(name, sp.Symbol) else sp.Symbol(str(name))
+        return MatrixExpr.__new__(cls, g, name, sp.Integer(rows), sp.Integer(cols))
 
     @property
     def shape(self) -> tuple[Any, Any]:
