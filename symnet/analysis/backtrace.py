@@ -223,14 +223,21 @@ def _loss_step(graph: Graph, gradient: Any, sample: int, put: Any, substituted: 
         t = sp.MatrixSymbol("t" if len(graph.outputs) == 1 else f"t^({k + 1})", rows, cols)
         t_value = np.asarray(finish(run.backend, target) if np.asarray(target).dtype == object
                              else target)[sample]
-        if not spec.sparse:
-            put(t, t_value)
+        if spec.sparse:  # class indices: t is their one-hot rows
+            labels = np.asarray(t_value, dtype=np.float64).astype(np.int64)
+            t_value = (np.arange(cols) == labels[..., None]).astype(np.int64)
+        put(t, t_value)
         targets.append(t_value)
         put(y, value(out))
         formula = _loss_gradient_formula(spec, y, t, fused, count, batch, cols)
         g = grad(at)
-        quantities.append(Quantity(y if not fused else sp.MatrixSymbol(
-            f"z_{y.name}", rows, cols), formula, substituted(formula), g, gradient=True))
+        symbol = y
+        if fused:  # the output layer's pre-activation z_k
+            call = next((c for c in graph.calls if any(
+                run.nodes[i].output == at for i in c.nodes)), None)
+            if call is not None:
+                symbol = sp.MatrixSymbol(f"z_{_layer_number(graph, call)}", rows, cols)
+        quantities.append(Quantity(symbol, formula, substituted(formula), g, gradient=True))
         fused_flags.append(fused)
         expressions[at] = formula if formula is not None else sp.MatrixSymbol(
             f"dL/d{y.name}", rows, cols)
