@@ -506,3 +506,40 @@ def test_multi_head_attention(keras, options):
     randomize(model, 6)
     assert_gradient(keras, model, sample(3, 4, scale=0.8), targets((2,)), "mse",
                     family="MultiHeadAttention", exact=1)
+
+
+# --- the backward trace ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("precision", ["float64", "exact"])
+def test_trace_formulas_with_their_numbers_are_the_values(keras, precision):
+    """Each formula of the trace, with the numbers put in and made explicit, is the value the
+    backward pass computed; the values are the gradient's."""
+    from symnet.analysis.forms import explicit
+
+    model = sequential(keras, (3,), keras.layers.Dense(4, activation="relu"),
+                       keras.layers.BatchNormalization(),
+                       keras.layers.Dense(3, activation="tanh"),
+                       keras.layers.Dense(2, activation="softmax"))
+    net = symnet.explain(model)
+    g = net.gradient(sample(3)[:1], targets((2,), kind="probability")[:1],
+                     loss="categorical_crossentropy", precision=precision)
+    trace = g.trace()
+    assert [s.layer for s in trace.steps] == [layer.name for layer in reversed(model.layers)]
+    checked = 0
+    for step in trace.steps:
+        np.testing.assert_allclose(np.asarray(step.delta.value, np.float64),
+                                   np.asarray(g.deltas[step.layer], np.float64)[0], rtol=1e-12)
+        for q in step.parameters:
+            np.testing.assert_allclose(np.asarray(q.value, np.float64),
+                                       np.asarray(g.parameters[q.key], np.float64), rtol=1e-12)
+        for q in (step.delta, step.output_gradient, step.slope, *step.parameters,
+                  *step.input_gradient):
+            if q is None or q.substituted is None:
+                continue
+            got = np.array(explicit(q.substituted).evalf(20), dtype=np.float64).reshape(-1)
+            np.testing.assert_allclose(got, np.asarray(q.value, np.float64).reshape(-1),
+                                       rtol=1e-8, atol=1e-10, err_msg=f"{step.layer} {q.symbol}")
+            checked += 1
+    assert checked >= 10
+    first = str(trace.steps[-1].delta.formula)  # δ_1 = (γ_2 ⊙ δ_2 ⊘ √(σ²_2 + ε_2)) ⊙ relu'(z_1)
+    assert "ReLUPrime" in first and "delta_2" in first and "gamma_2" in first
