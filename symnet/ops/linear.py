@@ -63,7 +63,7 @@ class MatMul(Op):
         x = xs[0]
         n, m = (int(d) for d in self.kernel.shape)
         rows_x, rows_g = x.reshape(-1, n), g.reshape(-1, m)
-        kernel = backend.matmul(np.ascontiguousarray(rows_x.T), rows_g)
+        kernel = backend.matmul(rows_x.T, rows_g)  # a view: BLAS reads it transposed
         return Grads((backend.matmul_weight(g, transposed(self.kernel)),),
                      {self.kernel: kernel})
 

@@ -199,16 +199,19 @@ class BatchNormInference(Op):
         root = backend.map(_INV_SQRT, var + backend.const(self.epsilon.value))
         gamma = None if self.gamma is None else self._weight(backend, self.gamma)
         scale = root if gamma is None else root * gamma
-        normalized = (x - mean) * root
         shape = self._shape() if self.sample_shape else self.mean.shape
-        params = {self.mean: unbroadcast(-(g * scale), shape),
+        # two sums over the batch carry every parameter's gradient: Σ g and Σ g ⊙ x, as
+        # Σ g ⊙ (x − μ) = Σ g ⊙ x − μ Σ g
+        total = unbroadcast(g, shape)
+        centred = unbroadcast(g * x, shape) - total * mean.reshape(total.shape)
+        r, s = root.reshape(total.shape), scale.reshape(total.shape)
+        params = {self.mean: -(total * s),
                   # ∂/∂σ² of (x − μ)(σ² + ε)^(−1/2) is −½ (x − μ)(σ² + ε)^(−3/2)
-                  self.variance: unbroadcast(g * normalized * scale * root
-                                             * backend.const(-0.5), shape)}
+                  self.variance: centred * s * r * r * backend.const(-0.5)}
         if self.gamma is not None:
-            params[self.gamma] = unbroadcast(g * normalized, shape)
+            params[self.gamma] = centred * r
         if self.beta is not None:
-            params[self.beta] = unbroadcast(g, shape)
+            params[self.beta] = total
         return Grads((g * scale,), {p: v.reshape(p.shape) for p, v in params.items()})
 
     def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
