@@ -543,3 +543,12 @@ def test_trace_formulas_with_their_numbers_are_the_values(keras, precision):
     assert checked >= 10
     first = str(trace.steps[-1].delta.formula)  # δ_1 = (γ_2 ⊙ δ_2 ⊘ √(σ²_2 + ε_2)) ⊙ relu'(z_1)
     assert "ReLUPrime" in first and "delta_2" in first and "gamma_2" in first
+
+
+def test_jupyter_shows_the_formulas(keras):
+    model = sequential(keras, (2,), keras.layers.Dense(3, activation="sigmoid"),
+                       keras.layers.Dense(1))
+    g = symnet.explain(model).gradient([0.5, -1.0], [1.0], loss="(t - y)^2/2")
+    latex = g._repr_latex_()
+    assert latex.startswith("$$\\begin{aligned}") and r"\sigma'" in latex
+    assert r"\frac{\partial L}{\partial W_{1}}" in latex

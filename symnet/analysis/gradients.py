@@ -251,6 +251,10 @@ class Gradient:
         return (f"<Gradient {self.loss_name}: loss {self.loss}, {len(self.parameters)} "
                 f"parameter arrays, {self.precision}>")
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the backward trace's formulas (of the first sample)."""
+        return self.trace()._repr_latex_()
+
 
 def finish(backend: Any, value: Any) -> Any:
     """A backend's array as returned to the user (exact: SymPy numbers)."""
