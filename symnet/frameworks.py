@@ -125,9 +125,16 @@ class OnnxRuntimeReference:
             for k, a, shape in zip(self.inputs, arrays, self.input_shapes):
                 sample = np.ascontiguousarray(a[i], np.float32)
                 feed[k] = sample.reshape((1, *shape)) if self.batch else sample.reshape(shape)
-            rows.append([np.asarray(v, np.float64).reshape(-1)
-                         for v in session.run(self.outputs, feed)])
+            rows.append([_numbers(v) for v in session.run(self.outputs, feed)])
         return [np.stack([r[k] for r in rows]) for k in range(len(self.outputs))]
+
+
+def _numbers(value: Any) -> np.ndarray:
+    """An output as one row of numbers (a ZipMap's list of maps: the values, in class
+    order)."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return np.asarray([list(d.values()) for d in value], np.float64).reshape(-1)
+    return np.asarray(value, np.float64).reshape(-1)
 
 
 # --- PyTorch ---------------------------------------------------------------------------------

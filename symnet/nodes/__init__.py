@@ -193,8 +193,8 @@ class Builder:
 
                 if isinstance(value, Label):
                     self.labels[out] = value
-                elif isinstance(value, np.ndarray):
-                    self.constants[out] = value
+                elif isinstance(value, (np.ndarray, np.generic)):
+                    self.constants[out] = np.asarray(value)
                     self.recipes[out] = (node, k)
                 else:
                     self.tensors[out] = value

@@ -130,8 +130,6 @@ def matmul(ctx: NodeContext) -> Any:
     w = ctx.const(1)
     if w.ndim != 2:
         raise ctx.reject(f"the weight has shape {w.shape}; expected a matrix")
-    if len(ctx.full_shape(x)) < 2:
-        raise ctx.reject("a vector times a matrix is supported with a batch axis only")
     weight = ctx.param(1, "W", f"weight, shape (in, out) = {tuple(w.shape)}: output unit j "
                        "uses column j")
     return ctx.apply(MatMul(weight), x)
