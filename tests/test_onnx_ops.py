@@ -8,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .onnx_graphs import assert_matches_ort, helper, make_model, newest_ort_opset, rng_weights
 from symnet import UnsupportedLayerError
 from symnet.ops import MatMul
+
+from .onnx_graphs import assert_matches_ort, helper, make_model, newest_ort_opset, rng_weights
 
 FAST = settings(max_examples=8, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -156,9 +156,9 @@ def _checked(onnx: Any, model: Any, where: str, base: Path | None, name: str) ->
         # The checker reads the graph only: external data was read above, by name and bounds.
         onnx.checker.check_model(_without_data(onnx, model), full_check=False)
     except Exception as exc:
-        raise ModelLoadError(f"{where}: the ONNX checker refuses the model: "
-                             f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__}"
-                             ) from exc
+        said = str(exc).strip()
+        first = said.splitlines()[0][:200] if said else type(exc).__name__
+        raise ModelLoadError(f"{where}: the ONNX checker refuses the model: {first}") from exc
     nodes = _ordered(onnx, graph, where, set(initializers))
     known = set(initializers)
     inputs = []

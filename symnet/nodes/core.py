@@ -137,7 +137,7 @@ def matmul(ctx: NodeContext) -> Any:
 
 # --- activations ----------------------------------------------------------------------------
 
-def _elementwise(op: Any):  # noqa: ANN202
+def _elementwise(op: Any):
     def convert(ctx: NodeContext) -> Any:
         if ctx.is_const(0):
             raise ctx.reject("an activation of a constant is not supported")
