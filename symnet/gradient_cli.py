@@ -154,8 +154,7 @@ def _step(args: argparse.Namespace) -> int:
                           learning_rate=args.learning_rate, precision=args.precision,
                           frozen=args.frozen,
                           random_layers="omit" if args.omit_random else "refuse", **options)
-    before = {f"{layer.name}/{p.name}": p.value for layer in net.layers for p in layer.params
-              if p.weight}
+    before = {key: p.value for p, key in step.gradient.keys.items()}
     text = step_json(step) if args.format == "json" else step_text(step, before)
     write_output(text, args.output)
     return EXIT_OK

@@ -277,7 +277,7 @@ class Network:
         """
         from .analysis.gradients import gradient
 
-        return gradient(self.graph, x, target, loss, precision)
+        return gradient(self.graph, x, target, loss, precision, framework=self.framework)
 
     def saliency(self, x: Any, output: int = 0, precision: str = "float32") -> Any:
         """``∂y_k/∂x`` of output ``output`` (an index into ``net.outputs``) at every sample of
@@ -291,20 +291,21 @@ class Network:
                    learning_rate: Any, **options: Any) -> Any:
         """The weights after one step of Keras' optimizer on the batch ``(x, target)`` from
         fresh optimizer state, as ``model.train_on_batch`` gives them: a mapping
-        ``"layer/weight"`` -> the new array (see :func:`symnet.training.train_step` for the
+        ``"layer/weight"`` (ONNX, PyTorch: the framework's name) -> the new array (see
+        :func:`symnet.training.train_step` for the
         optimizers, their options, frozen weights and layers that act while training)."""
         from .training import train_step
 
         return train_step(self.graph, x, target, loss=loss, optimizer=optimizer,
-                          learning_rate=learning_rate, **options)
+                          learning_rate=learning_rate, framework=self.framework, **options)
 
     def with_weights(self, weights: Any) -> Network:
         """The same network with some weights replaced (``"layer/weight"`` -> array, e.g. a
         :meth:`train_step`'s result, or a textbook's numbers); float64 arrays stay float64."""
         from .training import with_weights
 
-        return Network(with_weights(self.graph, weights), self.name,
-                       layer_names=self.keras_layer_names)
+        return Network(with_weights(self.graph, weights, self.framework), self.name,
+                       layer_names=self.keras_layer_names, framework=self.framework)
 
     # --- one sample: the hand calculation and the local law -----------------------------
 

@@ -75,8 +75,11 @@ class _Sqrt(Activation):
 _SQRT = Fn(_Sqrt, name="sqrt")
 
 
-def training_nodes(graph: Graph, random_layers: str = "refuse") -> tuple[Node, ...]:
-    """The graph's nodes as Keras runs them while training (see the module's docstring)."""
+def training_nodes(graph: Graph, random_layers: str = "refuse",
+                   framework: str = "keras") -> tuple[Node, ...]:
+    """The graph's nodes as Keras runs them while training (see the module's docstring). A
+    network read from ONNX or PyTorch has no Keras training mode: its BatchNorms are refused
+    (PyTorch's own differs: momentum counted the other way, unbiased running variance)."""
     if random_layers not in ("refuse", "omit"):
         raise InvalidInputError(f"random_layers must be 'refuse' or 'omit', received "
                                 f"{random_layers!r}")
@@ -98,6 +101,11 @@ def training_nodes(graph: Graph, random_layers: str = "refuse") -> tuple[Node, .
                     "leave it out (the step Keras takes when it happens to keep every unit)",
                     layer=node.layer, kind=kind)
         op = node.op
+        if isinstance(op, BatchNormInference) and framework != "keras":
+            raise UnsupportedLayerError(
+                f"layer {node.layer!r} ({kind}): a batch normalization read from {framework} "
+                "has no Keras training mode; symnet's training step is Keras'",
+                layer=node.layer, kind=kind)
         if isinstance(op, BatchNormInference) and config.get("trainable", True):
             op = BatchNormTraining.of(op, float(config.get("momentum", 0.99)))
         nodes.append(node if op is node.op else Node(op, node.inputs, node.output, node.layer))
@@ -183,7 +191,7 @@ class TrainStep(Mapping[str, Any]):
 def train_step(graph: Graph, x: Any, target: Any, *, loss: Any, optimizer: str = "sgd",
                learning_rate: Any, precision: str = "float32",
                frozen: Iterable[str] = (), random_layers: str = "refuse",
-               **options: Any) -> TrainStep:
+               framework: str = "keras", **options: Any) -> TrainStep:
     """The weights after ``model.train_on_batch(x, target)`` with a fresh Keras optimizer.
 
     Args:
@@ -213,23 +221,24 @@ def train_step(graph: Graph, x: Any, target: Any, *, loss: Any, optimizer: str =
     spec = loss_of(loss)
     backend = backend_for(precision)
     exact = precision == "exact"
-    nodes = training_nodes(graph, random_layers)
+    nodes = training_nodes(graph, random_layers, framework)
     arrays = graph.batch(x, exact=exact)
     batch = int(arrays[0].shape[0])
     targets = targets_of(graph, target, batch, spec, exact,
                          np.float64 if exact else getattr(np, precision))
     run = backward(graph, backend, arrays, targets, spec, nodes)
-    gradient = _gradient_of(graph, run, spec, precision)
+    gradient = _gradient_of(graph, run, spec, precision, framework)
 
-    keys = parameter_keys(graph)
+    keys = parameter_keys(graph, framework)
     frozen = set(frozen)
     known = set(keys.values()) | {layer.name for layer in graph.layers}
     missing = sorted(frozen - known)
     if missing:
         raise InvalidInputError(f"frozen names no weight or layer: {missing}")
     moving = _moving_statistics(graph, nodes, run)
+    layer_of = {p: layer.name for layer in graph.layers for p in layer.params}
     trainable = [p for p, key in keys.items() if p.trainable and key not in frozen
-                 and key.split("/")[0] not in frozen]
+                 and layer_of[p] not in frozen]
     grads = []
     for p in trainable:
         g = run.params.get(p)
@@ -359,12 +368,12 @@ def _update(backend: Any, name: str, s: Mapping[str, Any], w: Any, g: Any, lr: A
     return w - increment  # with momentum: 0·momentum + increment, the same on the first step
 
 
-def with_weights(graph: Graph, weights: Mapping[str, Any]) -> Graph:
+def with_weights(graph: Graph, weights: Mapping[str, Any], framework: str = "keras") -> Graph:
     """The graph with some weights replaced (``"layer/weight"`` -> array of the weight's
     shape): the network after a training step, or with a textbook's numbers. Float arrays keep
     their dtype (float64 numbers stay float64 in the float64 and exact computations; float32
     runs round them as Keras would)."""
-    keys = parameter_keys(graph)
+    keys = parameter_keys(graph, framework)
     by_key = {key: p for p, key in keys.items()}
     unknown = sorted(set(weights) - set(by_key))
     if unknown:

@@ -72,16 +72,32 @@ def tape(keras, model, x, t, loss):
 def weight_keys(net, model) -> dict[int, str]:
     """id(Keras variable) -> symnet's key ``layer_name/weight_name``, layer by layer in
     ``get_weights()`` order (Keras' own paths vary: a Sequential built in code prefixes its
-    name, a wrapped layer adds the inner layer's, a loaded one may not)."""
+    name, a wrapped layer adds the inner layer's, a loaded one may not). A nested model's
+    layers are named by their path (``inner_model/dense``) in symnet: their variables are
+    matched by name and value."""
     keys = {}
+    names = {layer.name for layer in net.layers}
+    loose = []
     for layer in model.layers:
         if not layer.weights:
+            continue
+        if layer.name not in names:
+            loose.extend(layer.weights)
             continue
         ours = [p for p in net.layer(layer.name).params if p.weight]
         assert len(ours) == len(layer.weights), (layer.name, ours, layer.weights)
         for variable, p in zip(layer.weights, ours):
             assert p.name.split("/")[-1] == variable.name, (p.name, variable.name)
             keys[id(variable)] = f"{layer.name}/{p.name}"
+    candidates = [(f"{layer.name}/{p.name}", p) for layer in net.layers for p in layer.params
+                  if p.weight]
+    for variable in loose:
+        value = np.asarray(variable.numpy())
+        found = [k for k, p in candidates if p.name.split("/")[-1] == variable.name
+                 and p.value.shape == value.shape and np.array_equal(p.value, value)
+                 and k not in keys.values()]
+        assert found, variable.path
+        keys[id(variable)] = found[0]
     return keys
 
 

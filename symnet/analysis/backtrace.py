@@ -196,7 +196,7 @@ def backward_trace(graph: Graph, gradient: Any, sample: int = 0) -> BackwardTrac
     steps = []
     for call in reversed(graph.calls):
         step = _layer_step(graph, run, call, expressions, value, grad, put, substituted,
-                           one, sample)
+                           one, sample, gradient.keys)
         if step is not None:
             steps.append(step)
     return BackwardTrace(sample, batch, gradient.precision, gradient.loss_name, loss_step,
@@ -290,7 +290,7 @@ def _loss_gradient_formula(spec: Loss, y: Any, t: Any, fused: bool, count: int, 
 
 def _layer_step(graph: Graph, run: Any, call: LayerCall, expressions: dict[str, Any],
                 value: Any, grad: Any, put: Any, substituted: Any, one: bool,
-                sample: int) -> BackwardStep | None:
+                sample: int, gradient_keys: Any) -> BackwardStep | None:
     nodes = run.nodes
     if call.output not in run.grads and not any(t in run.grads for t in
                                                 (nodes[i].output for i in call.nodes)):
@@ -367,7 +367,7 @@ def _layer_step(graph: Graph, run: Any, call: LayerCall, expressions: dict[str, 
                 expr[t] = e if t not in expr else expr[t] + e
         params.update(formula_params)
     put(delta, grad(delta_at))
-    keys = {p: f"{call.layer.name}/{p.name}" for p in call.layer.params if p.weight}
+    keys = {p: gradient_keys[p] for p in call.layer.params if p in gradient_keys}
     totals = run.params
     param_quantities = []
     for p, key in keys.items():

@@ -47,14 +47,15 @@ def backend_for(precision: str) -> Backend:
     return ExactBackend() if precision == "exact" else FloatBackend(getattr(np, precision))
 
 
-def parameter_keys(graph: Graph) -> dict[Param, str]:
-    """Each weight array -> ``"layer_name/weight_name"``, as Keras' ``weights[j].path`` names
-    it after the model's own name (``get_weights()`` order)."""
+def parameter_keys(graph: Graph, framework: str = "keras") -> dict[Param, str]:
+    """Each weight array -> its key: ``"layer_name/weight_name"`` for a Keras model, as
+    ``weights[j].path`` names it after the model's own name (``get_weights()`` order); the
+    framework's own name for ONNX and PyTorch (``fc1.weight``, the ``state_dict`` key)."""
     keys: dict[Param, str] = {}
     for layer in graph.layers:
         for p in layer.params:
             if p.weight:
-                keys[p] = f"{layer.name}/{p.name}"
+                keys[p] = f"{layer.name}/{p.name}" if framework == "keras" else p.name
     return keys
 
 
@@ -222,6 +223,8 @@ class Gradient:
     precision: str
     loss_name: str
     inputs_gradient: tuple[Any, ...] = field(repr=False, default=())
+    keys: Mapping[Param, str] = field(repr=False, default_factory=dict)
+    """Each weight array -> its key in ``parameters``."""
     undefined: Mapping[str, str] = field(repr=False, default_factory=dict)
     run: BackwardRun | None = field(repr=False, default=None)
     graph: Graph | None = field(repr=False, default=None)
@@ -298,7 +301,7 @@ def delta_tensor(nodes: Sequence[Node], call: LayerCall) -> str:
 
 
 def gradient(graph: Graph, x: Any, target: Any, loss: Any, precision: str = "float32",
-             nodes: Sequence[Node] | None = None) -> Gradient:
+             nodes: Sequence[Node] | None = None, framework: str = "keras") -> Gradient:
     """The loss on ``(x, target)`` and its gradients (see :meth:`symnet.Network.gradient`)."""
     spec = loss_of(loss)
     backend = backend_for(precision)
@@ -308,12 +311,13 @@ def gradient(graph: Graph, x: Any, target: Any, loss: Any, precision: str = "flo
     targets = targets_of(graph, target, batch, spec, exact,
                          np.float64 if exact else getattr(np, precision))
     run = backward(graph, backend, arrays, targets, spec, nodes)
-    return _gradient_of(graph, run, spec, precision)
+    return _gradient_of(graph, run, spec, precision, framework)
 
 
-def _gradient_of(graph: Graph, run: BackwardRun, spec: Loss, precision: str) -> Gradient:
+def _gradient_of(graph: Graph, run: BackwardRun, spec: Loss, precision: str,
+                 framework: str = "keras") -> Gradient:
     backend = run.backend
-    keys = parameter_keys(graph)
+    keys = parameter_keys(graph, framework)
     parameters: dict[str, Any] = {}
     for p, key in keys.items():
         value = run.params.get(p)
@@ -335,7 +339,7 @@ def _gradient_of(graph: Graph, run: BackwardRun, spec: Loss, precision: str) -> 
         deltas=MappingProxyType({k: finish(backend, v) for k, v in deltas.items()}),
         outputs=MappingProxyType({k: finish(backend, v) for k, v in outputs.items()}),
         precision=precision, loss_name=spec.name, inputs_gradient=tuple(inputs),
-        undefined=run.undefined, run=run, graph=graph)
+        keys=MappingProxyType(keys), undefined=run.undefined, run=run, graph=graph)
 
 
 def saliency(graph: Graph, x: Any, output: int = 0, precision: str = "float32") -> Any:

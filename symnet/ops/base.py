@@ -163,14 +163,21 @@ def no_derivative(op: Op, why: str) -> Exception:
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
-    """``grad`` (batch first) summed over the batch and over the axes a parameter of per-sample
-    ``shape`` was broadcast along (numpy's rules), reshaped to ``shape``."""
+    """``grad`` (batch first) summed over the axes a parameter of ``shape`` was broadcast
+    along, as numpy broadcast it against the batch (the batch axis, and the per-sample axes
+    where the parameter has 1), reshaped to ``shape``. ``shape`` may hold the per-sample axes
+    only (Keras' ``(n,)``) or a leading 1 for the batch (ONNX's ``(1, n)``)."""
     arr = np.asarray(grad)
-    sample = arr.shape[1:]
-    aligned_shape = aligned(tuple(shape), len(sample))
-    axes = (0, *(k + 1 for k, (p, s) in enumerate(zip(aligned_shape, sample)) if p == 1 and s != 1))
+    shape = tuple(int(d) for d in shape)
+    if len(shape) > arr.ndim:
+        raise ValueError(f"a parameter of shape {shape} does not broadcast against a gradient "
+                         f"of shape {arr.shape}")
+    full = aligned(shape, arr.ndim)
+    axes = tuple(k for k, (p, s) in enumerate(zip(full, arr.shape)) if p == 1 and s != 1)
+    if not axes:
+        return arr.reshape(shape)
     total = arr.sum(axis=axes, keepdims=True) if arr.dtype != object else _object_sum(arr, axes)
-    return total.reshape(tuple(shape))
+    return total.reshape(shape)
 
 
 class Transposed:

@@ -197,10 +197,18 @@ class Conv(Op):
                      {self.kernel: self._unkernel(dk)})
 
     def _unkernel(self, dk: Any) -> Any:
-        """A gradient laid out as :meth:`_kernel` gives the kernel, in the kernel's shape."""
+        """A gradient laid out as :meth:`_kernel` gives the kernel, in the kernel's shape: the
+        steps of :meth:`_kernel` undone in reverse."""
         shape = self.kernel.shape
+        taps = self.window.size
         if self.layout == TRANSPOSED:
             return np.swapaxes(dk.reshape(*shape[:-2], shape[-1], shape[-2]), -1, -2)
+        if self.layout == OUT_IN_KERNEL:  # (out, in/g, taps) -> (taps, in/g, out)
+            moved = dk.reshape(taps, shape[1], shape[0])
+            return np.ascontiguousarray(np.transpose(moved, (2, 1, 0))).reshape(shape)
+        if self.layout == IN_OUT_KERNEL:  # (in, out, taps) -> (taps, in, out)
+            moved = dk.reshape(taps, shape[0], shape[1])
+            return np.ascontiguousarray(np.transpose(moved, (1, 2, 0))).reshape(shape)
         return dk.reshape(shape)
 
 

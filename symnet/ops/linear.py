@@ -80,14 +80,20 @@ class MatMul(Op):
 
     def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
         x = xs[0]
-        n, m = (int(d) for d in self.kernel.shape)
+        n, m = (int(d) for d in self.in_out.shape)
         rows_x, rows_g = x.reshape(-1, n), g.reshape(-1, m)
+        if self.transposed:  # K stored (out, in): ∂L/∂K = gᵀ x, ∂L/∂x = g K
+            return Grads((backend.matmul_weight(g, self.kernel),),
+                         {self.kernel: backend.matmul(rows_g.T, rows_x)})
         kernel = backend.matmul(rows_x.T, rows_g)  # a view: BLAS reads it transposed
         return Grads((backend.matmul_weight(g, transposed(self.kernel)),),
                      {self.kernel: kernel})
 
     def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
-        return Grads((g * self.kernel.symbol.T,), {self.kernel: xs[0].T * g})
+        k = self.kernel.symbol
+        if self.transposed:
+            return Grads((g * k,), {self.kernel: g.T * xs[0]})
+        return Grads((g * k.T,), {self.kernel: xs[0].T * g})
 
 
 @dataclass(frozen=True, eq=False)

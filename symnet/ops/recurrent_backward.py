@@ -21,8 +21,9 @@ __all__ = ["recurrent_backward"]
 def recurrent_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
     """``op.backward`` for a :class:`~symnet.ops.recurrent.Recurrent` op."""
     if op.cell != "simple":
-        raise no_derivative(op, f"the backward pass through a {op.describe()} cell is not "
-                            "written yet (simple RNNs are)")
+        name = {"gru": "GRU", "lstm": "LSTM"}.get(op.cell, op.cell)
+        raise no_derivative(op, f"the backward pass through {name} cells is not written yet "
+                            "(through simple RNNs it is)")
     from .derivatives import derivative
 
     kernel = backend.weight(op.kernel)
