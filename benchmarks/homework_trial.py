@@ -82,7 +82,8 @@ PLANS = {
          "missing_activation"),
         ("output bias left out", lambda w, x, o: sig(dense(w, x, no_output_bias=True), 4),
          "bias_omitted"),
-        ("wrong input (x1 and x2 swapped)", lambda w, x, o: sig(dense(w, x[::-1]), 4), "wrong"),
+        ("wrong input (x1 read one too high)",
+         lambda w, x, o: sig(dense(w, x + np.array([1.0, 0.0])), 4), "wrong"),
         ("a neighbour's answer", lambda w, x, o: o, "other_variant"),
         ("hidden values rounded to whole numbers",
          lambda w, x, o: sig(dense(w, x, round_to=0), 4), "close"),
@@ -163,8 +164,10 @@ def misleads(expect: str, row: dict) -> str:
     if correct:
         return "a wrong answer marked right" if expect != "other_variant" else \
             "a copied answer marked right (the variants coincide)"
-    if code == "too_imprecise" and not rounded(row["answer"], row["expected"][0]):
-        return "too_imprecise for a number that is not the output rounded"
+    if code == "too_imprecise":
+        if not rounded(row["answer"], row["expected"][0]):
+            return "too_imprecise for a number that is not the output rounded"
+        return ""  # a fact; the message names what else gives the number
     if expect == "close" and code not in ("close",):
         return f"{code} where the answer is close (early rounding)"
     if expect == "other_variant" and code != "other_variant":
@@ -194,9 +197,12 @@ def trial(root: Path) -> dict[str, int]:
         answers = []
         right = [sig(HAND[kind](w, np.array([float(t) for t in x.split(",")])), 6)
                  for _, x in xs]
+        own = [float(r) for r in right]
         for i, ((student, x), (what, make, expect)) in enumerate(zip(xs, plan)):
             vector = np.array([float(t) for t in x.split(",")])
-            neighbour = right[(i + 1) % len(right)]
+            # a neighbour whose answer is not also this student's rounded (a tie at few digits)
+            neighbour = next(right[j] for j in [*range(i + 1, len(xs)), *range(i)]
+                             if not rounded(right[j], own[i]))
             answers.append((student, x, make(w, vector, neighbour), what, expect))
         with (folder / "answers.csv").open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -254,10 +260,11 @@ def traps(root: Path) -> None:
         print(f"  symnet {' '.join(argv[2:])}: exit {code}; {(err or out).splitlines()[0][:120]}")
     folder = root / "dense"
     student, x = inputs(folder)[0]
+    spaced = x.replace(",", " ")
     for label, text in (("Unicode minus", f'student,input,answer\nA,"{x}",−26\n'),
-                        ("decimal comma ;", f"student;input;answer\nA;{x};-26,0\n"),
+                        ("decimal comma ;", f"student;input;answer\nA;{spaced};-26,0\n"),
                         ("circled letter", f'student,input,answer\nA,"{x}",C\n'),
-                        ("misspelled step column", f'student,input,h1,answer\nA,"{x}",1,-26\n')):
+                        ("misspelled step column", f'student,input,hiden_1,answer\nA,"{x}",1,-26\n')):
         path = folder / "trap.csv"
         path.write_text(text, encoding="utf-8")
         code, out, err = run(["check", str(folder / "exercise.keras"), "--answers", str(path),

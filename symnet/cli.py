@@ -155,18 +155,30 @@ def _check(args: argparse.Namespace) -> int:
         raise InvalidInputError("--format csv is for grading a class (--answers FILE.csv)")
     verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
                     formula=args.formula, domain=args.domain, digits=args.digits,
-                    rtol=args.rtol, atol=args.atol)
+                    rtol=args.rtol, atol=args.atol, close=args.close,
+                    key=_exercise_key(args), interface="cli")
     text = (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False) + "\n"
             if args.format == "json" else verdict.summary())
     write_output(text, args.output)
     return EXIT_OK if verdict.correct else EXIT_WRONG
 
 
+def _exercise_key(args: argparse.Namespace) -> Any:
+    """The exercise's key: ``--key FILE``, else ``exercise.json`` beside the model when it was
+    written for this very model file."""
+    from .homework.key import find_key, load_key
+
+    if args.key is not None:
+        return load_key(args.key)
+    return find_key(args.model)
+
+
 def _grade(net: Any, args: argparse.Namespace) -> int:
     from .homework import Policy
     from .homework.grade import grade_file, render_grades
 
-    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol))
+    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol, args.close),
+                      key=_exercise_key(args), decimal_comma=args.decimal_comma or None)
     write_output(render_grades(rows, args.format), args.output)
     return EXIT_OK if all(r.correct for r in rows) else EXIT_WRONG
 
@@ -272,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: 1e-4)")
     check.add_argument("--atol", type=_tolerance_arg, default=1e-6, metavar="A",
                        help="absolute tolerance (default: 1e-6)")
+    check.add_argument("--close", type=_tolerance_arg, default=0.01, metavar="R",
+                       help="a wrong answer within this relative distance of the right one "
+                       "is 'close' (default: 0.01, 1 %%)")
+    check.add_argument("--key", metavar="FILE.json",
+                       help="the exercise's key (default: exercise.json beside the model, if "
+                       "written for it): the sheet's notation, its step columns, its letters")
+    check.add_argument("--decimal-comma", action="store_true",
+                       help="--answers: read -26,5 as -26.5 (the default for a ;-separated "
+                       "CSV); the numbers of one cell are then separated by spaces")
     check.add_argument("--format", choices=("text", "json", "csv"), default="text",
                        help="output format (default: text; csv: grades of --answers, safe to "
                        "open in a spreadsheet)")
@@ -368,7 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     io.QUIET_IMPORT = True
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_values(list(sys.argv[1:] if argv is None else argv),
+                                              parser))
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -381,6 +403,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("symnet: error: interrupted\n")
         return 130
+
+
+def _options_with_values(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """Every long option of every command that takes a value, and every option string."""
+    valued, every = set(), set()
+    for action in parser._actions:  # argparse keeps its actions there
+        every.update(action.option_strings)
+        if action.option_strings and action.nargs is None and action.const is None \
+                and not isinstance(action, argparse._StoreConstAction):
+            valued.update(o for o in action.option_strings if o.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                more = _options_with_values(sub)
+                valued |= more[0]
+                every |= more[1]
+    return valued, every
+
+
+_NEGATIVE = re.compile(r"-[0-9.,−]")
+
+
+def _negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--input -2,-1,1`` as ``--input=-2,-1,1``: argparse takes a value that starts with a
+    minus for an option and stops (``expected one argument``). Every long option that takes a
+    value, of every command, gets the value that follows it when that value starts like a
+    negative number."""
+    valued, every = _options_with_values(parser)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            out += argv[i:]
+            break
+        if token in valued and i + 1 < len(argv) and argv[i + 1] not in every \
+                and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _one_line(exc: BaseException) -> str:
