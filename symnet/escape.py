@@ -77,10 +77,13 @@ def _tex_latin(ch: str) -> str | None:
 def tex_unsettable(text: object, scripts: bool = True) -> list[str]:
     """The characters of ``text`` that :func:`tex_text` cannot set (it shows them as ``?``):
     with ``scripts``, Greek and Cyrillic are settable."""
+    import unicodedata
+
     out = []
     for ch in str(text):
         if ch in _TEX_SPECIAL or ch in _TEX_UNICODE or " " <= ch <= "~" or ch in "\t\n" \
-                or _tex_latin(ch) is not None or (scripts and _tex_script(ch) is not None):
+                or _tex_latin(ch) is not None or (scripts and _tex_script(ch) is not None) \
+                or unicodedata.category(ch) in ("Cc", "Cf"):  # control: shown as ?, no letter
             continue
         out.append(ch)
     return out

@@ -28,7 +28,9 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..escape import terminal_text
 from .designs import Design, Stage, apart, design
+from .decide import rounded_digits
 from .diagnose import Diagnoser
+from .numbers import read_numbers
 
 __all__ = ["Exercise", "Variant", "WrongAnswer", "build_exercise", "make_exercise",
            "read_roster"]
@@ -105,9 +107,18 @@ def _mistake_answers(diagnoser: Diagnoser, x: np.ndarray) -> list[WrongAnswer]:
 
 
 def _telling(answer: float, wrong: list[WrongAnswer], digits: int) -> bool:
-    """Whether the right answer and every mistake's are pairwise apart."""
+    """Whether the right answer and every mistake's are pairwise apart, and no mistake's
+    answer, written as it comes out (``-12``), is also another answer rounded (-11.5 to two
+    digits): a student who makes that mistake and writes what they found must not be told
+    that their number is the right one rounded."""
     values = [answer] + [w.value for w in wrong]
-    return all(apart(a, b, digits) for a, b in itertools.combinations(values, 2))
+    if not all(apart(a, b, digits) for a, b in itertools.combinations(values, 2)):
+        return False
+    for w in wrong:
+        written = read_numbers(f"{w.value:.10g}", "answer")
+        if rounded_digits(written, np.array([answer])) is not None:
+            return False
+    return True
 
 
 def _student_rng(seed: int, student: str | None) -> np.random.Generator:

@@ -82,8 +82,13 @@ def grade_file(net: Any, path: str | Path, policy: Policy | None = None, *,
                interface: str = "class") -> list[Graded]:
     """Grade the class CSV at ``path`` (UTF-8 with or without BOM, or UTF-16): first its
     inputs are read, to know every variant of the class (``other_variant``), then its rows
-    are graded as they are read."""
+    are graded as they are read. ``key``: the exercise's key; by default the
+    ``exercise.json`` beside the CSV, when it is this network's exercise."""
+    from .key import key_beside
+
     shown = repr(terminal_text(str(path), limit=120))
+    if key is None:
+        key = key_beside(path, net)
     variants = class_variants(net, path, key, decimal_comma)
     with open_class_csv(path) as text:
         return list(grade(net, text, policy, shown=shown, key=key, variants=variants,

@@ -23,7 +23,8 @@ from ..escape import terminal_text
 from .notation import Notation
 from .variants import input_key
 
-__all__ = ["FORMAT", "ExerciseKey", "KeyStage", "KeyVariant", "find_key", "load_key"]
+__all__ = ["FORMAT", "ExerciseKey", "KeyStage", "KeyVariant", "find_key", "key_beside",
+           "load_key"]
 
 FORMAT = "symnet-exercise-key"
 VERSION = 1
@@ -120,6 +121,16 @@ class ExerciseKey:
         return {s.key: np.asarray(s.values, np.float64).reshape(-1)
                 for s in design.stages(list(self.weights), x, given)}
 
+    def matches(self, net: Any) -> bool:
+        """Whether ``net`` has this exercise's weights (every array, in order, to float32)."""
+        mine = [np.asarray(p.value, np.float64).reshape(-1) for layer in net.graph.layers
+                for p in layer.params if p.weight]
+        if len(mine) != len(self.weights):
+            return False
+        return all(a.size == b.size and np.allclose(a, np.asarray(b, np.float32).reshape(-1),
+                                                    rtol=0, atol=0)
+                   for a, b in zip(mine, self.weights))
+
     # --- JSON -----------------------------------------------------------------------------
 
     def to_json(self) -> str:
@@ -185,6 +196,18 @@ def load_key(path: str | Path) -> ExerciseKey:
     except UnicodeDecodeError:
         raise InvalidInputError(f"key {shown} is not UTF-8 JSON") from None
     return ExerciseKey.from_json(text, shown)
+
+
+def key_beside(path: str | Path, net: Any) -> ExerciseKey | None:
+    """The key in the folder of ``path`` (a class CSV), when it is ``net``'s exercise."""
+    beside = Path(path).with_name("exercise.json")
+    if not beside.is_file():
+        return None
+    try:
+        key = load_key(beside)
+    except InvalidInputError:
+        return None
+    return key if key.matches(net) else None
 
 
 def find_key(model: str | Path) -> ExerciseKey | None:
