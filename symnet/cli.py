@@ -184,21 +184,45 @@ def _grade(net: Any, args: argparse.Namespace) -> int:
 
 
 def _exercise(args: argparse.Namespace) -> int:
-    from .homework.exercise import make_exercise, read_roster
+    from .homework.exercise import make_exercise, read_roster, write_exercise
 
-    if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
-        raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a {args.kind} "
-                                "exercise has a fixed shape")
-    widths = parse_vector(args.layers or "3", "--layers")
-    if any(w != int(w) for w in widths):
-        raise InvalidInputError(f"--layers: whole numbers of units, received {args.layers!r}")
     students = read_roster(args.students) if args.students else None
     folder = Path(args.output or f"exercise-{args.seed}")
-    for path in make_exercise(args.seed, folder, [int(w) for w in widths],
-                              2 if args.inputs is None else args.inputs, pdf=args.pdf,
-                              students=students, digits=args.digits,
-                              multiple_choice=args.multiple_choice, moodle=args.moodle,
-                              kind=args.kind):
+    options = dict(pdf=args.pdf, multiple_choice=args.multiple_choice, moodle=args.moodle,
+                   qti=args.qti, decimal_comma=args.decimal_comma)
+    if args.model is not None:
+        from .homework.model import build_model_exercise, parse_values
+
+        if args.layers is not None or args.kind != "dense":
+            raise InvalidInputError("--model sets the network: --layers and --kind are for "
+                                    "the drawn exercises")
+        if args.pdf:
+            from .report.pdf import require_engine
+
+            require_engine()
+        values = parse_values(args.inputs) if args.inputs is not None else tuple(
+            float(v) for v in range(-3, 4))
+        exercise = build_model_exercise(args.model, values, students, args.digits, args.seed)
+        written = write_exercise(exercise, folder, **options)  # type: ignore[arg-type]
+    else:
+        if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
+            raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a "
+                                    f"{args.kind} exercise has a fixed shape")
+        widths = parse_vector(args.layers or "3", "--layers")
+        if any(w != int(w) for w in widths):
+            raise InvalidInputError(f"--layers: whole numbers of units, received "
+                                    f"{args.layers!r}")
+        inputs = 2
+        if args.inputs is not None:
+            if not re.fullmatch(r"[0-9]{1,2}", args.inputs.strip()):
+                raise InvalidInputError(f"--inputs: the number of input features of a dense "
+                                        f"exercise (with --model: the values to draw inputs "
+                                        f"from), received {args.inputs!r}")
+            inputs = int(args.inputs)
+        written = make_exercise(args.seed, folder, [int(w) for w in widths], inputs,
+                                students=students, digits=args.digits, kind=args.kind,
+                                **options)  # type: ignore[arg-type]
+    for path in written:
         sys.stderr.write(f"wrote {path}\n")
     return EXIT_OK
 
@@ -311,8 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "steps")
     exercise.add_argument("--layers", metavar="W1,W2,...",
                           help="hidden layer widths of a dense exercise (default: 3)")
-    exercise.add_argument("--inputs", type=int,
-                          help="input features of a dense exercise (default: 2)")
+    exercise.add_argument("--inputs", metavar="N | VALUES",
+                          help="input features of a dense exercise (default: 2); with --model, "
+                          "the values each input entry is drawn from: -3..3 (default) or "
+                          "0,0.5,1")
+    exercise.add_argument("--model", metavar="MODEL",
+                          help="set the exercise on this network (.keras or .h5: a chain of "
+                          "Dense layers, one output) instead of a drawn one")
     exercise.add_argument("--pdf", action="store_true",
                           help="also compile the sheets to PDF (needs pdflatex)")
     exercise.add_argument("--students", metavar="FILE",
@@ -324,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the final part as a choice among the catalogue's wrong answers")
     exercise.add_argument("--moodle", action="store_true",
                           help="also write moodle.xml: the class set as Moodle questions")
+    exercise.add_argument("--qti", action="store_true",
+                          help="also write canvas-qti.zip: the class set as a Canvas quiz "
+                          "(IMS QTI 1.2)")
+    exercise.add_argument("--decimal-comma", action="store_true",
+                          help="write class.csv for a spreadsheet that uses the decimal comma "
+                          "(;-separated, the input's numbers separated by spaces)")
     exercise.add_argument("-o", "--output", metavar="DIR",
                           help="folder to write into (default: exercise-SEED)")
     exercise.set_defaults(run=_exercise)

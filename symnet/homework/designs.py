@@ -116,6 +116,9 @@ class Design:
     kind: ClassVar[str]
     task_rule: ClassVar[str] = ""
     """The sentence of the task that states the activation and any rule of the calculation."""
+    every_mistake_apart: ClassVar[bool] = True
+    """Whether every catalogued mistake must change the answer (a drawn network is drawn
+    again until it does; a given network's mistakes that change nothing are left out)."""
 
     def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
         raise NotImplementedError

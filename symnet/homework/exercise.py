@@ -27,8 +27,8 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..escape import terminal_text
-from .designs import Design, Stage, apart, design
 from .decide import rounded_digits
+from .designs import Design, Stage, apart, design
 from .diagnose import Diagnoser
 from .numbers import read_numbers
 
@@ -91,8 +91,14 @@ class Exercise:
         return self.design.kind
 
 
-def _mistake_answers(diagnoser: Diagnoser, x: np.ndarray) -> list[WrongAnswer]:
-    """Each catalogued mistake that changes the final answer, with its answer."""
+def _mistake_answers(diagnoser: Diagnoser, x: np.ndarray, notation: Any = None
+                     ) -> list[WrongAnswer]:
+    """Each catalogued mistake that changes the final answer, with its answer and its
+    sentence in the sheet's notation."""
+    from .messages import mistake_message
+    from .notation import Notation
+
+    notation = notation or Notation()
     arrays = [x.reshape((1,) + diagnoser.graph.shapes[diagnoser.graph.inputs[0]])]
     out = []
     for mistake in diagnoser.singles:
@@ -101,7 +107,7 @@ def _mistake_answers(diagnoser: Diagnoser, x: np.ndarray) -> list[WrongAnswer]:
         values, rows = diagnoser.run(mistake, arrays)
         if not all(k in values for k in diagnoser.graph.outputs):
             continue  # the mistake changes a shape the network cannot go on with
-        out.append(WrongAnswer(mistake.code, mistake.layers, mistake.message,
+        out.append(WrongAnswer(mistake.code, mistake.layers, mistake_message(mistake, notation),
                                float(diagnoser.graph.output_values(values)[rows][0, 0])))
     return out
 
@@ -135,7 +141,16 @@ def _variant(diagnoser: Diagnoser, shape: Design, weights: Sequence[np.ndarray],
     if not shape.interesting(stages):
         return None
     answer = float(stages[-1].values.reshape(-1)[0])
-    wrong = _mistake_answers(diagnoser, x)
+    from .notation import Notation
+
+    wrong = _mistake_answers(diagnoser, x, Notation.from_dict(shape.notation()))
+    if not shape.every_mistake_apart:  # a given network: what a mistake cannot change, it
+        wrong = [w for w in wrong if apart(w.value, answer, digits)]  # cannot be asked about
+        values: list[WrongAnswer] = []
+        for w in wrong:
+            if all(apart(w.value, v.value, digits) for v in values):
+                values.append(w)
+        wrong = values
     if not _telling(answer, wrong, digits):
         return None
     distinct: list[WrongAnswer] = []
