@@ -120,6 +120,13 @@ def _why(args: argparse.Namespace) -> int:
             note = (f"output {output} of {size}: the predicted class (the largest); "
                     f"--output-index K explains another\n")
     explanation = net.why(x, target=args.target, output=output, domain=args.domain)
+    from .homework.key import find_key
+
+    key = find_key(args.model)
+    if key is not None and args.format != "json":  # an exercise: its sheet's notation
+        from .homework.notation import why_in_notation
+
+        explanation = why_in_notation(explanation, net, key.notation)
     if args.format == "json":
         text = json.dumps(strict_json({**explanation.to_dict(), "output_index": output}),
                           indent=2, ensure_ascii=False, allow_nan=False) + "\n"

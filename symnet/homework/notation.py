@@ -132,3 +132,47 @@ class Notation:
         return Notation(interface, {str(k): LayerNames(**{a: str(b) for a, b in v.items()
                                                            if a in LayerNames.__dataclass_fields__})
                                     for k, v in data.items()})
+
+
+def why_in_notation(explanation: Any, net: Any, notation: Notation) -> Any:
+    """``why`` of an exercise's network, its labels in the sheet's notation: each term of the
+    output layer as ``h⁽²⁾₁·W₃[1,1]`` (entries from 1), the units active and clipped as
+    ``h⁽¹⁾₂``. The numbers are the explanation's own."""
+    from dataclasses import replace
+
+    layer = net.graph.calls[-1].layer.name
+    names = notation.layers.get(layer)
+    if names is None or not explanation.contributions:
+        return explanation
+    source = names.input
+    if source in ("P", "H", "Z"):
+        source = f"flatten({source})"
+    labels = []
+    terms = list(explanation.contributions.items())
+    weight_terms = [t for t in terms if "·" in t[0]]
+    column = 1
+    for i, (_, value) in enumerate(weight_terms):
+        labels.append((f"{source}{subscript(i + 1)}·{names.kernel}[{i + 1},{column}]", value))
+    if len(terms) > len(weight_terms):
+        labels.append((f"{names.bias}[{column}]", terms[-1][1]))
+    notes = []
+    for name, mask in explanation.active.items():
+        shown = notation.layers.get(name)
+        if shown is None:
+            continue
+        on = [i for i, v in enumerate(mask) if v]
+        off = [i for i, v in enumerate(mask) if not v]
+        line = f"{shown.output}: {len(on)} of {len(mask)} units active"
+        if on:
+            line += " (" + ", ".join(f"{shown.output}{subscript(i + 1)}" for i in on) + ")"
+        if off:
+            line += "; clipped to 0: " + ", ".join(f"{shown.output}{subscript(i + 1)}"
+                                                   for i in off)
+        notes.append(line)
+    for name, dead in explanation.dead_units.items():
+        shown = notation.layers.get(name)
+        if shown is not None and len(dead):
+            notes.append("dead on the domain: " + ", ".join(
+                f"{shown.output}{subscript(int(i) + 1)}" for i in dead))
+    return replace(explanation, contributions=dict(labels), active={}, dead_units={},
+                   notes=tuple(notes) + tuple(explanation.notes))
