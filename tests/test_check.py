@@ -227,7 +227,8 @@ def test_cli_exit_codes(capsys, tmp_path):
     capsys.readouterr()
     assert main(["check", model, "--input", "10", "--answer", "22.86"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("wrong: The relu activation of layer 'dense' was forgotten")
+    assert out.startswith("wrong: Reproduced exactly by one mistake (it gives 22.85751): the "
+                          "relu activation of layer 'dense' was forgotten")
     steps = tmp_path / "steps.json"
     steps.write_text(json.dumps({"dense_1": [24.597]}))
     assert main(["check", model, "--input", "10", "--steps", str(steps)]) == 0

@@ -130,7 +130,8 @@ def rounded_digits(got: Numbers, expected: np.ndarray) -> int | None:
                 found = place
         if found is None:
             return None
-        shown = math.floor(math.log10(abs(float(e)))) - found + 1 if e != 0 else 0
+        # digits counted from the number's first (``-10`` gives one digit of -9.75: its tens)
+        shown = math.floor(math.log10(abs(float(d)))) - found + 1 if d != 0 else 0
         fewest = shown if fewest is None else min(fewest, shown)
     return fewest
 
@@ -189,15 +190,24 @@ def _distinct(hypotheses: Sequence[Hypothesis], chosen: Hypothesis | None = None
     """The other explanations worth naming: one per value (the first), no pair when a single
     mistake fits, none that gives what the chosen one gives."""
     singles = any(h.kind == "single" for h in hypotheses)
-    seen = [] if chosen is None else [np.asarray(chosen.values, np.float64).reshape(-1)]
+    mistakes = ("single", "pair")
+
+    def group(h: Hypothesis) -> str:
+        return "mistake" if h.kind in mistakes else h.kind
+
+    seen = [] if chosen is None else [(group(chosen), np.asarray(chosen.values,
+                                                                 np.float64).reshape(-1))]
     out = []
     for h in hypotheses:
         if h is chosen or (singles and h.kind == "pair"):
             continue
         v = np.asarray(h.values, np.float64).reshape(-1)
-        if any(v.shape == s.shape and np.allclose(v, s, rtol=1e-9, atol=1e-12) for s in seen):
+        # one per value among the mistakes; another student's answer is always named
+        if any(g == group(h) and v.shape == s.shape and np.allclose(v, s, rtol=1e-9,
+                                                                       atol=1e-12)
+               for g, s in seen):
             continue
-        seen.append(v)
+        seen.append((group(h), v))
         out.append(h)
     return tuple(out)
 
@@ -299,7 +309,7 @@ def _worded(h: Hypothesis, confidence: str, got: Numbers, off: str, policy: Poli
                 f"{value}, which matches only at the digits written ({off}).")
     message = _sentence(h.message)
     if confidence == "exact":
-        return f"{message} This mistake reproduces the answer: it gives {value}."
+        return f"Reproduced exactly by one mistake (it gives {value}): {_lower(message)}"
     if confidence == "pair":
         return (f"Possibly two mistakes together: {_lower(message)} No single mistake gives "
                 f"{_written(got)}; these two together give {value}, which may be a coincidence."
