@@ -213,7 +213,7 @@ def trial(root: Path) -> dict[str, int]:
         assert code in (0, 1), err
         rows = json.loads(out)["rows"]
         print(f"\n== {kind} (seed 42) ==")
-        for (student, x, answer, what, expect), row in zip(answers, rows):
+        for (_, _, answer, what, expect), row in zip(answers, rows):
             bad = misleads(expect, row)
             figures["rows"] += 1
             should_be_right = expect == "correct"
@@ -240,7 +240,7 @@ def distinct(root: Path) -> None:
                                       ("rnn", 42, (3,), names30)):
         try:
             ex = build_exercise(seed, layers, 2, names, 3, kind)
-        except Exception as exc:  # noqa: BLE001 - a refusal is a figure too
+        except Exception as exc:  # a refusal is a figure too
             print(f"  {kind} seed {seed} layers {list(layers)}, {len(names)} students: "
                   f"refused: {exc}")
             continue
@@ -259,12 +259,13 @@ def traps(root: Path) -> None:
         code, out, err = run(argv)
         print(f"  symnet {' '.join(argv[2:])}: exit {code}; {(err or out).splitlines()[0][:120]}")
     folder = root / "dense"
-    student, x = inputs(folder)[0]
+    _, x = inputs(folder)[0]
     spaced = x.replace(",", " ")
     for label, text in (("Unicode minus", f'student,input,answer\nA,"{x}",−26\n'),
                         ("decimal comma ;", f"student;input;answer\nA;{spaced};-26,0\n"),
                         ("circled letter", f'student,input,answer\nA,"{x}",C\n'),
-                        ("misspelled step column", f'student,input,hiden_1,answer\nA,"{x}",1,-26\n')):
+                        ("misspelled step column",
+                         f'student,input,hiden_1,answer\nA,"{x}",1,-26\n')):
         path = folder / "trap.csv"
         path.write_text(text, encoding="utf-8")
         code, out, err = run(["check", str(folder / "exercise.keras"), "--answers", str(path),
