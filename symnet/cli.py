@@ -463,14 +463,14 @@ def _options_with_values(parser: argparse.ArgumentParser) -> tuple[set[str], set
     return valued, every
 
 
-_NEGATIVE = re.compile(r"-[0-9.,−]")
+_NEGATIVE = re.compile(r"-[^-]")
 
 
 def _negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """``--input -2,-1,1`` as ``--input=-2,-1,1``: argparse takes a value that starts with a
     minus for an option and stops (``expected one argument``). Every long option that takes a
-    value, of every command, gets the value that follows it when that value starts like a
-    negative number."""
+    value, of every command, gets the value that follows it when that value starts with one
+    minus (a negative number, ``-x + 1``) and is not one of the command's options."""
     valued, every = _options_with_values(parser)
     out: list[str] = []
     i = 0

@@ -183,12 +183,19 @@ def test_moodle_xml_parses_back(keras, tmp_path):
     make_exercise(7, tmp_path / "ex", widths=(3, 2), students=["Ana", "Bo & <Cy>"],
                   digits=3, multiple_choice=True, moodle=True)
     root = ET.parse(tmp_path / "ex" / "moodle.xml").getroot()
-    questions = root.findall("question")
-    assert [q.get("type") for q in questions] == ["category", "numerical", "multichoice",
-                                                  "numerical", "multichoice"]
+    everything = root.findall("question")
+    # one category per kind and seed (numerical), a sibling for the multiple choice
+    assert [q.get("type") for q in everything] == ["category", "numerical", "numerical",
+                                                   "category", "multichoice", "multichoice"]
+    assert [q.findtext("category/text") for q in everything if q.get("type") == "category"] \
+        == ["$course$/top/symnet/dense exercise 7",
+            "$course$/top/symnet/dense exercise 7 (multiple choice)"]
+    numerical = [q for q in everything if q.get("type") == "numerical"]
+    choices = [q for q in everything if q.get("type") == "multichoice"]
+
     weights = weights_of(tmp_path / "ex")
     key = list(csv.DictReader(io.StringIO((tmp_path / "ex" / "key.csv").read_text())))
-    for q, row in zip(questions[1::2], key):
+    for q, row in zip(numerical, key, strict=True):
         x = [float(v) for v in row["input"].lstrip("'").split(",")]
         y = by_hand(weights, x)
         answers = q.findall("answer")
@@ -199,12 +206,16 @@ def test_moodle_xml_parses_back(keras, tmp_path):
         wrong = {round(w, 9) for w in catalogue_by_hand(weights, x).values()}
         for a in answers[1:]:
             assert a.get("fraction") == "0" and round(float(a.findtext("text")), 9) in wrong
-            assert a.findtext("feedback/text")
+            feedback = a.findtext("feedback/text")
+            assert feedback and not re.search(r"\([a-z_]+\)", feedback)  # words, no codes
             # no wrong answer lies within the right one's tolerance, nor the other way round
             assert abs(float(a.findtext("text")) - y) > tolerance + float(a.findtext(
                 "tolerance"))
-        assert row["student"] in q.findtext("name/text")
-    for q in questions[2::2]:
+        # named by exercise, kind and variant (the sheet's number), never by student
+        assert row["student"] not in q.findtext("name/text")
+        number = key.index(row) + 1
+        assert q.findtext("name/text") == f"Exercise 7 (dense), variant {number:03d}, numerical"
+    for q in choices:
         right = [a for a in q.findall("answer") if a.get("fraction") == "100"]
         assert len(right) == 1 and len(q.findall("answer")) >= 3
 
