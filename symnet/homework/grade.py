@@ -483,20 +483,26 @@ def render_grades(rows: list[Graded], format: str = "text") -> str:
                            "summary": summarize(rows).to_dict()}, indent=2) + "\n"
     layers = list(dict.fromkeys(k for r in rows for k in r.steps))
     if format == "csv":
-        header = ["student", "input", "answer", "correct", "code", "message", "expected"]
+        header = ["student", "input", "answer", "correct", "code", "confidence", "message",
+                  "expected"]
         if layers:
             header += ["score", *[f"{layer}:status" for layer in layers]]
         return write_csv(header, (
-            [r.student, r.input, r.answer, "yes" if r.correct else "no", r.code, r.message,
+            [r.student, r.input, r.answer, "yes" if r.correct else "no", r.code, r.confidence,
+             r.message,
              "" if r.expected is None else ",".join(f"{v:.7g}" for v in r.expected),
              *([] if not layers else [
                  "" if r.score is None else f"{r.score:.3g}",
                  *[r.steps.get(layer, "") for layer in layers]])] for r in rows))
-    table = [["student", "input", "answer", "verdict", "diagnosis"]]
+    from .classcsv import unguarded
+
+    table = [["student", "input", "answer", "verdict", "diagnosis", "how sure"]]
     for r in rows:
-        table.append([terminal_text(r.student, limit=40), terminal_text(r.input, limit=40),
+        table.append([terminal_text(r.student, limit=40),
+                      terminal_text(unguarded(r.input), limit=40),
                       terminal_text(r.answer, limit=40),
-                      "correct" if r.correct else "wrong", r.code])
+                      "correct" if r.correct else "wrong", r.code,
+                      "" if r.correct or r.code == "invalid" else r.confidence])
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))

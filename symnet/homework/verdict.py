@@ -338,7 +338,9 @@ def steps_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], written: dict[
                        tolerance=policy.describe(), steps=tuple(verdicts), score=score)
     first = wrong[0]
     abs_error, rel_error = _errors(first.got, first.expected)
-    diagnosis = Diagnosis(first.code, _capital(first.message))
+    confidence = ("certain" if first.code == "too_imprecise" else
+                  "none" if first.code == "unknown" else "exact")
+    diagnosis = Diagnosis(first.code, _capital(first.message), confidence)
     layers = match.mistake.layers if match is not None else ()
     return Verdict(False, first.expected, first.got, abs_error, rel_error, first.layer,
                    diagnosis, tolerance=policy.describe(), layers=layers,
