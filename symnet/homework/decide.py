@@ -36,6 +36,7 @@ import decimal
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -180,9 +181,19 @@ def _what(h: Hypothesis) -> str:
     return f"{h.code.replace('_', ' ').replace('+', ' with ')} ({_shown(h.values)})"
 
 
-def _closer(got: np.ndarray, values: np.ndarray, gap: float) -> bool:
-    values = np.asarray(values, np.float64).reshape(-1)
-    return values.size == got.size and float(np.max(np.abs(got - values), initial=0.0)) < gap
+def _near(got: Numbers, hypotheses: Sequence[Hypothesis], gap: float, policy: Policy
+          ) -> list[Hypothesis]:
+    """The hypotheses closer to the numbers than the right values are, and within one and a
+    half units of their last digit (or the tolerance): the only ones :func:`fit` can match."""
+    sized = [h for h in hypotheses if np.size(h.values) == got.size]
+    if not sized:
+        return []
+    values = np.array([np.asarray(h.values, np.float64).reshape(-1) for h in sized])
+    with np.errstate(invalid="ignore"):
+        gaps = np.abs(values - got.values)
+        allowance = np.maximum(3 * got.half_units(), policy.atol + policy.rtol * np.abs(values))
+        keep = np.all(gaps <= allowance, axis=1) & (np.max(gaps, axis=1) < gap)
+    return [h for h, k in zip(sized, keep) if k]
 
 
 def _distinct(hypotheses: Sequence[Hypothesis], chosen: Hypothesis | None = None
@@ -221,12 +232,14 @@ def _also(also: Sequence[Hypothesis]) -> str:
 
 
 def decide(got: Numbers, expected: np.ndarray, policy: Policy,
-           hypotheses: Sequence[Hypothesis] = (), *, hint: str = "") -> Decision:
+           hypotheses: Sequence[Hypothesis] = (), *, hint: str = "",
+           judgement: Any = None) -> Decision:
     """The diagnosis of the numbers ``got`` against the right ``expected`` ones (float64, one
     per number), given what each hypothesis gives. ``hint``: what to do to learn more (give
-    the steps), in the words of the interface in use."""
+    the steps), in the words of the interface in use. ``judgement``: ``judge(got, expected,
+    policy)`` when the caller has it already."""
     expected = np.asarray(expected, np.float64).reshape(-1)
-    j = judge(got, expected, policy)
+    j = judgement if judgement is not None else judge(got, expected, policy)
     gap = float(np.max(np.abs(got.values - expected), initial=0.0))
     scale = float(np.max(np.abs(expected), initial=0.0))
     rel = gap / scale if scale else math.inf
@@ -238,9 +251,11 @@ def decide(got: Numbers, expected: np.ndarray, policy: Policy,
         return Decision("rounding", "certain", f"The answer is the right value {_shown(expected)}"
                         f" rounded to the {shown} significant digits it shows.", **distance)
     # a hypothesis no closer to the number than the right value explains nothing; the right
-    # method rounded early explains a number only when it reproduces it
-    fits = [(h, fit(got, h.values, policy)) for h in hypotheses
-            if _closer(got.values, h.values, gap)]
+    # method rounded early explains a number only when it reproduces it. All of them are
+    # looked at at once (a class of 100,000 distinct answers: a dozen hypotheses a row), and
+    # only those near enough are fitted digit by digit.
+    near = _near(got, hypotheses, gap, policy)
+    fits = [(h, fit(got, h.values, policy)) for h in near]
     fits = [(h, f) for h, f in fits if f is not None and (f == "exact" or h.kind != "early")]
     exact = [h for h, f in fits if f == "exact"]
     loose = [h for h, f in fits if f == "rounding"]

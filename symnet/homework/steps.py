@@ -75,6 +75,10 @@ class StepVerdict:
     ``unknown``."""
     message: str
     notes: tuple[UnitNote, ...] = ()
+    shown: str = ""
+    """The layer as the notation names it (``h⁽¹⁾`` on an exercise's sheet)."""
+    wrong_names: tuple[str, ...] = ()
+    """The wrong units as the notation names them (``h⁽¹⁾₁``, or ``unit 0``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "status": self.status,
@@ -216,7 +220,8 @@ def _judge_step(graph: Graph, call: LayerCall, got: Numbers, expected: np.ndarra
     shape = tuple(graph.shapes[call.output])
     against_truth = judge(got, expected, policy)
     against_own = judge(got, own, policy)
-    base = dict(layer=name, expected=expected, got=got.values, own_expected=own)
+    base = dict(layer=name, expected=expected, got=got.values, own_expected=own,
+                shown=shown if notation.sheet else "")
     if against_truth.right.all():
         return StepVerdict(status="right", wrong_units=(), code=against_truth.code or "correct",
                            message=f"the values of {shown} are the right ones.", **base)
@@ -226,6 +231,7 @@ def _judge_step(graph: Graph, call: LayerCall, got: Numbers, expected: np.ndarra
                            "are what the layer gives from the values written before it.",
                            **base)
     wrong = np.flatnonzero(~(against_truth.right | against_own.right))
+    base["wrong_names"] = tuple(notation.entry(name, int(u), shape) for u in wrong[:64])
     from .decide import output_rounded
 
     if output_rounded(got, expected) and against_truth.imprecise.any():
@@ -297,6 +303,5 @@ def _first_wrong(diagnoser: Diagnoser, arrays: list[np.ndarray], call: LayerCall
 
 
 def _with_diagnosis(verdict: StepVerdict, match: Match, notation: Notation) -> StepVerdict:
-    return StepVerdict(verdict.layer, verdict.status, verdict.wrong_units, verdict.expected,
-                       verdict.got, verdict.own_expected, match.mistake.code,
-                       mistake_message(match.mistake, notation), verdict.notes)
+    return replace(verdict, code=match.mistake.code,
+                   message=mistake_message(match.mistake, notation))

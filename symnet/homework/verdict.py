@@ -92,10 +92,18 @@ class Verdict:
             lines.append(f"expected {_show(self.expected)}, got {_show(self.got)}"
                          + _gap(self.expected, self.got, self.abs_error))
         if self.first_wrong_step:
-            lines.append(f"first wrong step: {self.first_wrong_step}")
+            shown = next((s.shown for s in self.steps if s.layer == self.first_wrong_step
+                          and s.shown), "")
+            lines.append(f"first wrong step: {shown} ({self.first_wrong_step})" if shown
+                         else f"first wrong step: {self.first_wrong_step}")
         for step in self.steps:
-            line = f"  {step.layer}: {step.status}"
-            if step.status == "wrong":
+            layer = f"{step.shown} ({step.layer})" if step.shown else step.layer
+            line = f"  {layer}: {step.status}"
+            if step.status == "wrong" and step.wrong_names and step.shown:
+                more = len(step.wrong_units) - 12
+                line += (f" ({step.code}; {', '.join(step.wrong_names[:12])}"
+                         + (f" and {more} more" if more > 0 else "") + ")")
+            elif step.status == "wrong":
                 line += f" ({step.code}; units {list(step.wrong_units)[:12]})"
             lines.append(line)
             lines += [f"    {note.describe()}" for note in step.notes[:4]]
@@ -266,10 +274,15 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
     # the common case first, for a whole class at once: within the tolerance
     within = np.all(gaps <= policy.atol + policy.rtol * np.abs(expected), axis=1)
     verdicts: list[Verdict | None] = [None] * len(answers)
-    todo = []
+    todo, judgements = [], {}
     for i, got in enumerate(answers):
-        if within[i] or judge(got, expected[i], policy).right.all():
+        if within[i]:
             verdicts[i] = _verdict(got, expected[i], decide(got, expected[i], policy), policy)
+            continue
+        judgements[i] = judge(got, expected[i], policy)
+        if judgements[i].right.all():
+            verdicts[i] = _verdict(got, expected[i], decide(
+                got, expected[i], policy, judgement=judgements[i]), policy)
         else:
             todo.append(i)
     if not todo:
@@ -280,7 +293,18 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
 
     sub = [a[todo] for a in arrays]
     found = diagnoser.candidates(sub, [answers[i] for i in todo], pick, policy)
-    early = diagnoser.early(sub, pick)
+    # the right method rounded early: only where it comes near what was written (all rows at
+    # once; the policy then looks at those digit by digit)
+    written = np.stack([answers[i].values for i in todo])
+    units = np.stack([3 * answers[i].half_units() for i in todo])
+    early = []
+    for words, values in diagnoser.early(sub, pick):
+        if values.shape != written.shape:
+            continue
+        with np.errstate(invalid="ignore"):
+            close = np.all(np.abs(values - written) <= np.maximum(
+                units, policy.atol + policy.rtol * np.abs(values)), axis=1)
+        early.append((words, values, close))
     hint = notation.hint
     if diagnoser.stopped:
         hint = ("Not every pair of mistakes was tried before the time allowed ran out. "
@@ -289,10 +313,11 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
         hypotheses = [_hypothesis(m, notation) for m in found[k]]
         hypotheses += [Hypothesis("close", f"the calculation with every intermediate value "
                                   f"rounded to {words}", values[k], "early")
-                       for words, values in early]
+                       for words, values, close in early if close[k]]
         if variants is not None:
             hypotheses += variants.near(answers[i], None if own is None else own[i])
-        decision = decide(answers[i], expected[i], policy, hypotheses, hint=hint)
+        decision = decide(answers[i], expected[i], policy, hypotheses, hint=hint,
+                          judgement=judgements[i])
         verdicts[i] = _verdict(answers[i], expected[i], decision, policy)
     return verdicts  # type: ignore[return-value]
 
