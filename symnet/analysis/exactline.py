@@ -109,7 +109,7 @@ def _tail(nodes: tuple[Node, ...]) -> tuple[list[list[fmpq]], list[fmpq]] | None
     for node in nodes:
         op = node.op
         if isinstance(op, (MatMul, Affine)):
-            weight = op.kernel if isinstance(op, MatMul) else op.weight
+            weight = op.in_out if isinstance(op, MatMul) else op.weight
             if np.ndim(getattr(weight, "value", weight)) != 2:
                 return None
             if not np.all(np.isfinite(getattr(weight, "value", weight))):
@@ -329,7 +329,7 @@ def _dense(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
         return [[v + c for v, c in zip(row, b)] for row in rows]
     if not isinstance(op, (MatMul, Affine)):
         return None
-    weight = op.kernel if isinstance(op, MatMul) else op.weight
+    weight = op.in_out if isinstance(op, MatMul) else op.weight
     array = np.asarray(getattr(weight, "value", weight))
     if array.ndim != 2 or array.shape[0] != len(rows[0]) or not np.all(np.isfinite(array)):
         return None

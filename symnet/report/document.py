@@ -131,9 +131,10 @@ def _break(line: str) -> list[str]:
 def _weights_latex(layer: dict[str, Any], e: Any) -> list[str]:
     """The layer's arrays: a table (``get_weights()`` index, Keras name, symbol, shape,
     trainable, meaning), then their numbers."""
+    index_head, name_head = layer.get("columns", (r"\texttt{get\_weights()}", "Keras name"))
     out = [r"{\footnotesize\begin{tabularx}{\linewidth}{@{}r l l l l "
            r">{\raggedright\arraybackslash}X@{}}",
-           r"\toprule \texttt{get\_weights()} & Keras name & symbol & shape & trainable & "
+           rf"\toprule {index_head} & {name_head} & symbol & shape & trainable & "
            r"meaning \\ \midrule"]
     for p in layer["parameters"]:
         index = "--" if p["weights_index"] is None else f"{{[{p['weights_index']}]}}"
@@ -160,7 +161,8 @@ def _latex_sample(data: dict[str, Any], e: Any) -> list[str]:
     ev = data["evaluation"]["input"]
     shown = ", ".join(_n(v) for v in ev[:16]) + (r", \dots" if len(ev) > 16 else "")
     out = [r"\subsection*{The hand calculation}",
-           f"At input ({shown}); every number as Keras computes it (float32)."]
+           f"At input ({shown}); every number as {data.get('computes', 'Keras')} computes it "
+           "(float32)."]
     for step in data["trace"]:
         out.append(rf"\paragraph{{{e(step['layer'])} ({e(step['kind'])})}}")
         out.append(_display(step["formula_latex"], step["formula_text"]))
@@ -265,7 +267,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         if layer["note"]:
             out += [m(layer["note"], limit=None), ""]
         if layer["parameters"]:
-            out += ["| `get_weights()` | Keras name | symbol | shape | trainable | meaning |",
+            heads = layer.get("columns", ("`get_weights()`", "Keras name"))
+            out += [f"| {heads[0]} | {heads[1]} | symbol | shape | trainable | meaning |",
                     "| ---: | --- | --- | --- | --- | --- |"]
             for p in layer["parameters"]:
                 index = "–" if p["weights_index"] is None else f"[{p['weights_index']}]"
@@ -302,7 +305,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         shown = ", ".join(number(v) for v in data["evaluation"]["input"][:16])
         out += [f"## The hand calculation at input ({shown}"
                 f"{', …' if len(data['evaluation']['input']) > 16 else ''})", "",
-                "Every number as Keras computes it (float32).", ""]
+                f"Every number as {data.get('computes', 'Keras')} computes it (float32).", ""]
         for step in data["trace"]:
             out += [f"### {m(step['layer'])} ({m(step['kind'])})", "",
                     *display(step["formula_latex"])]

@@ -87,8 +87,9 @@ def trace_html(steps: list[dict[str, Any]]) -> str:
 
 def _weights_html(layer: dict[str, Any]) -> list[str]:
     e, t = html_text, partial(html_text, limit=None)
-    out = ['<div class="scroll"><table><thead><tr><th><code>get_weights()</code></th>'
-           "<th>Keras name</th><th>symbol</th><th>shape</th><th>trainable</th><th>meaning</th>"
+    heads = layer.get("columns", ("<code>get_weights()</code>", "Keras name"))
+    out = [f'<div class="scroll"><table><thead><tr><th>{heads[0]}</th>'
+           f"<th>{heads[1]}</th><th>symbol</th><th>shape</th><th>trainable</th><th>meaning</th>"
            "</tr></thead><tbody>"]
     for p in layer["parameters"]:
         index = "–" if p["weights_index"] is None else f"[{p['weights_index']}]"
@@ -196,7 +197,8 @@ def render_html(data: dict[str, Any], plot: str | None = None,
         shown = ", ".join(number_text(v) for v in data["evaluation"]["input"][:16])
         more = ", …" if len(data["evaluation"]["input"]) > 16 else ""
         out.append(f"<h2>The hand calculation at input ({e(shown)}{more})</h2>"
-                   "<p class=note>Every number as Keras computes it (float32).</p>")
+                   f"<p class=note>Every number as {e(data.get('computes', 'Keras'))} computes "
+                   "it (float32).</p>")
         out.append(trace_html(data["trace"]))
         out.append("<h2>Why this value</h2>")
         out += why_html(data["why"])

@@ -216,6 +216,8 @@ def _agreement(net: Any, x: Any) -> dict[str, Any] | None:
     has Keras load the file now: the agreement is always with Keras' own reading."""
     from ..errors import SymnetError
 
+    if getattr(net, "reference", None) is not None:
+        return _reference_agreement(net, x)
     try:
         model = getattr(net, "model", None)
     except SymnetError as exc:
@@ -250,6 +252,35 @@ def _agreement(net: Any, x: Any) -> dict[str, Any] | None:
             "text": ("identical to model.predict" if worst == 0 else
                      f"largest difference from model.predict: below {bound:.0e}") +
                     f" (on {samples[0].shape[0]} sample{'s' if samples[0].shape[0] > 1 else ''})"}
+
+
+def _reference_agreement(net: Any, x: Any) -> dict[str, Any]:
+    """The largest |symnet − the framework| (ONNX Runtime, the module's forward), as a
+    power-of-ten bound."""
+    reference = net.reference
+    if x is None:
+        rng = np.random.default_rng(0)
+        samples = [rng.normal(size=(8, *shape)).astype(np.float32) for shape in net.input_shapes]
+    else:
+        samples = [np.asarray(a, np.float32).reshape((1, *a.shape[1:])) for a in
+                   net.graph.sample(x)]
+    try:
+        theirs = reference(samples)
+    except Exception as exc:  # the framework's own error, whatever it is
+        return {"samples": 0, "max_abs_diff_below": None,
+                "text": f"{reference.name} could not run, so agreement was not measured "
+                        f"({type(exc).__name__}: {terminal_text(str(exc), 160)})"}
+    ours = net.evaluate(samples if len(samples) > 1 else samples[0])
+    ours = ours if isinstance(ours, list) else [ours]
+    worst = max(float(np.max(np.abs(np.asarray(a, np.float64).reshape(len(b), -1) -
+                                    np.asarray(b, np.float64).reshape(len(b), -1))))
+                for a, b in zip(ours, theirs))
+    bound = 10.0 ** math.ceil(math.log10(worst)) if worst > 0 else 0.0
+    n = int(samples[0].shape[0])
+    return {"samples": n, "max_abs_diff_below": bound,
+            "text": (f"identical to {reference.name}" if worst == 0 else
+                     f"largest difference from {reference.name}: below {bound:.0e}") +
+                    f" (on {n} sample{'s' if n > 1 else ''})"}
 
 
 def _closed_lines(expr: Any, settings: ReportSettings) -> list[str]:
@@ -336,6 +367,10 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
     if len(graph.features) == 1 and graph.piecewise_linear:
         pieces = network_pieces(graph, domain)
     keras_index = {name: i for i, name in enumerate(getattr(net, "keras_layer_names", ()))}
+    # A network from ONNX or PyTorch names its arrays as the file does (fc1.weight).
+    framework = getattr(net, "framework", "keras")
+    keras = framework == "keras"
+    columns = ("", "ONNX name" if framework == "onnx" else "PyTorch name")
     layers = []
     for layer in net.layers:
         shape = layer.input_shape
@@ -353,10 +388,11 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
             "definitions": [{"latex": d.latex, "text": d.text} for d in layer.definitions],
             "note": layer.note,
             "constants": {k: v for k, v in layer.constants.items()},
+            **({} if keras else {"columns": list(columns)}),
             "parameters": [{
                 "name": p.name,
-                "weights_index": next(index) if p.weight else None,
-                "keras_name": f"{layer.name}/{p.name}",
+                "weights_index": (next(index) if p.weight else None) if keras else None,
+                "keras_name": f"{layer.name}/{p.name}" if keras else p.name,
                 "symbol": None if p.symbol is None else str(p.symbol),
                 "symbol_latex": None if p.symbol is None else _formula(p.symbol)["latex"],
                 "shape": list(p.shape),
@@ -383,6 +419,12 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
         "layers": layers,
         "structural_form": _structural(net, settings),
     }
+    if not keras:
+        data["framework"] = framework
+        data["computes"] = "ONNX Runtime" if framework == "onnx" else "PyTorch"
+        dropped = getattr(net, "dropped_outputs", {})
+        if dropped:
+            data["outputs_left_out"] = dict(dropped)
     data["simplification"] = _simplification(net, domain)
     data["closed_form"] = _closed_form(net, settings)
     data["agreement"] = _agreement(net, x)

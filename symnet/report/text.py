@@ -153,8 +153,8 @@ def render_text(data: dict[str, Any]) -> str:
             out.append(f"      {layer['note']}")
         if not layer["parameters"]:
             continue
-        table = _table([["get_weights()", "Keras name", "symbol", "shape", "trainable",
-                         "meaning"], *weights_rows(layer)])
+        table = _table([[*layer.get("columns", ("get_weights()", "Keras name")), "symbol",
+                         "shape", "trainable", "meaning"], *weights_rows(layer)])
         out += ["      " + line for line in table.splitlines()]
         for p in layer["parameters"]:
             lines = listed_lines(p["listed"], width=80)
@@ -184,7 +184,8 @@ def render_text(data: dict[str, Any]) -> str:
         shown = ", ".join(number_text(v) for v in ev["input"][:16])
         more = " ..." if len(ev["input"]) > 16 else ""
         outputs = ", ".join(number_text(v) for v in ev["output"][:16])
-        out += ["", f"Hand calculation at input [{shown}{more}] (float32, as Keras computes):"]
+        out += ["", f"Hand calculation at input [{shown}{more}] (float32, as "
+                f"{data.get('computes', 'Keras')} computes):"]
         out += trace_lines(data["trace"])
         out += [f"  output: [{outputs}{' ...' if len(ev['output']) > 16 else ''}]"]
         out += ["", "Why this value:"] + [f"  {line}" for line in
