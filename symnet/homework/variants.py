@@ -26,22 +26,28 @@ class VariantIndex:
 
     outputs: dict[tuple[float, ...], np.ndarray] = field(default_factory=dict)
     students: dict[tuple[float, ...], list[str]] = field(default_factory=dict)
+    """The first few students of each input (a class that shares inputs has thousands)."""
+    counts: dict[tuple[float, ...], int] = field(default_factory=dict)
     _sorted: list[tuple[float, tuple[float, ...]]] | None = None
 
     def add(self, student: str, key: tuple[float, ...], output: np.ndarray) -> None:
-        self.outputs.setdefault(key, np.asarray(output, np.float64).reshape(-1))
+        if key not in self.outputs:
+            self.outputs[key] = np.asarray(output, np.float64).reshape(-1)
+            self._sorted = None
         names = self.students.setdefault(key, [])
-        if student not in names:
+        if len(names) < 3 and student not in names:
             names.append(student)
-        self._sorted = None
+            self.counts[key] = self.counts.get(key, 0) + 1
+        elif student not in names:
+            self.counts[key] = self.counts.get(key, 0) + 1
 
     def __len__(self) -> int:
         return len(self.outputs)
 
     def who(self, key: tuple[float, ...]) -> str:
         names = self.students.get(key) or ["another student"]
-        shown = ", ".join(names[:3])
-        return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        more = self.counts.get(key, len(names)) - len(names)
+        return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
     def near(self, got: Numbers, own: tuple[float, ...] | None) -> list[Hypothesis]:
         """The variants (other than ``own``) whose right answer lies within one and a half
