@@ -174,8 +174,9 @@ def grade(net: Any, text: Any, policy: Policy | None = None, shown: str = "the a
         known = [*BASE_COLUMNS, *(list(stage_columns)[:8] if stage_columns else sorted(
             layers)[:8])]
         raise InvalidInputError(
-            f"{shown} has column{'s' if len(unknown) > 1 else ''} that name no part of the "
-            f"exercise: {terminal_text(unknown[:10], limit=200)}; the columns are "
+            f"{shown} has {len(unknown)} column"
+            f"{'s that name' if len(unknown) > 1 else ' that names'} no part of the exercise: "
+            f"{terminal_text(unknown[:10], limit=200)}; the columns are "
             f"{', '.join(repr(k) for k in known)}"
             + (" ... (the class CSV written by symnet exercise has them all)"
                if stage_columns else " (and the layers' names for steps)"))
