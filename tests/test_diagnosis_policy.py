@@ -251,3 +251,15 @@ def test_each_confidence_has_its_words():
     d = decide(numbers("-40"), right, policy, [Hypothesis("x", "x.", np.array([-40.0]))])
     assert (d.code, d.confidence, d.also[0].code) == ("too_imprecise", "certain", "x")
     assert decide(numbers("-40.5"), right, policy).code == "correct"
+
+
+def test_the_digits_written_do_not_change_a_wrong_numbers_code():
+    # the dense class: -32 (a neighbour's answer) and -1 (a wrong input) for -30.5;
+    # -32 was too_imprecise and -32.0 unknown; neither is -30.5 rounded
+    policy = Policy()
+    for written in ("-32", "-32.0", "-32.00", "-1", "-1.0"):
+        d = decide(numbers(written), np.array([-30.5]), policy)
+        assert (d.code, d.confidence) == ("unknown", "none"), (written, d.message)
+        assert "significant digit" not in d.message
+    assert decide(numbers("-30"), np.array([-30.5]), policy).code == "too_imprecise"
+    assert decide(numbers("-31"), np.array([-30.5]), policy).code == "too_imprecise"
