@@ -164,7 +164,8 @@ def test_negative_numbers_on_every_numeric_option(dense_class, capsys, tmp_path)
     y = float(by_hand(w, x)["y"][0])
     assert main(["check", model, "--input", "-2,-1", "--answer", f"{y / 10:g}e1"]) == 0
     assert main(["check", model, "--input", "-2,-1", "--answer", f"{y - 26:.4g}"]) == 1
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "(--steps FILE.json)" in out and "steps=" not in out  # the command line's words
     # each numeric option takes a value that starts with a minus; out-of-range ones are
     # refused by their own check, never with "expected one argument"
     for argv in (["explain", model, "--input", "-2,-1", "--format", "json"],
