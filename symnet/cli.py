@@ -228,9 +228,9 @@ def _exercise(args: argparse.Namespace) -> int:
     if args.model is not None:
         from .homework.model import build_model_exercise, parse_values
 
-        if args.layers is not None or args.kind != "dense":
-            raise InvalidInputError("--model sets the network: --layers and --kind are for "
-                                    "the drawn exercises")
+        if args.layers is not None or args.kind != "dense" or args.activation or args.loss:
+            raise InvalidInputError("--model sets the network: --layers, --kind, "
+                                    "--activation and --loss are for the drawn exercises")
         if args.pdf:
             from .report.pdf import require_engine
 
@@ -243,6 +243,12 @@ def _exercise(args: argparse.Namespace) -> int:
         if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
             raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a "
                                     f"{args.kind} exercise has a fixed shape")
+        if args.kind != "backprop" and (args.activation or args.loss):
+            raise InvalidInputError("--activation and --loss set a backprop exercise "
+                                    "(--kind backprop)")
+        if args.kind == "backprop":
+            options["backprop"] = {k: v for k, v in (("activation", args.activation),
+                                                     ("loss", args.loss)) if v}
         widths = parse_vector(args.layers or "3", "--layers")
         if any(w != int(w) for w in widths):
             raise InvalidInputError(f"--layers: whole numbers of units, received "
@@ -377,10 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
         "sheet (.tex, .html) and the answer key (key.txt, steps.json).")
     exercise.add_argument("--seed", type=_seed_arg, required=True,
                           help="the exercise's number (0 or more)")
-    exercise.add_argument("--kind", choices=("dense", "conv", "rnn"), default="dense",
+    exercise.add_argument("--kind", choices=("dense", "conv", "rnn", "backprop"),
+                          default="dense",
                           help="dense: a ReLU network (default); conv: a 5×5 image, a 2×2 "
                           "filter and 2×2 max pooling; rnn: a simple RNN of 2 units over 3 "
-                          "steps")
+                          "steps; backprop: the forward pass, the loss, every delta and "
+                          "gradient and one step of gradient descent through a 2-2-2 network")
+    exercise.add_argument("--activation", choices=("sigmoid", "relu"),
+                          help="backprop: sigmoid layers (default) or a ReLU layer and a "
+                          "linear output")
+    exercise.add_argument("--loss", choices=("squared_error", "mse"),
+                          help="backprop: E = ½ Σ (t − ŷ)² (squared_error, default) or the "
+                          "mean squared error")
     exercise.add_argument("--layers", metavar="W1,W2,...",
                           help="hidden layer widths of a dense exercise (default: 3)")
     exercise.add_argument("--inputs", metavar="N | VALUES",

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..escape import terminal_text
-from .backprop import BackMistake, Backprop, Part, pairs
+from .backprop import AFTER, BackMistake, Backprop, Part, pairs
 from .decide import Hypothesis, decide, fit
 from .diagnose import EARLY_ROUNDINGS, TIME_LIMIT, RoundingBackend
 from .notation import Notation
@@ -86,10 +86,10 @@ def read_parts(engine: Backprop, truth: Mapping[Part, np.ndarray], gradients: An
         if engine.rate is None:
             raise InvalidInputError("updated= needs the learning_rate of the step")
         for name, values in _mapping(updated, "updated").items():
-            if name not in engine.by_key:
+            if name not in engine.by_key and name != "loss":
                 raise InvalidInputError(
-                    f"updated: {terminal_text(name, 80)!r} is no weight; the weights are "
-                    f"{', '.join(map(repr, weights[:12]))}")
+                    f"updated: {terminal_text(name, 80)!r} is no weight; give 'loss' (the "
+                    f"loss after the step) or a weight ({', '.join(map(repr, weights[:12]))})")
             written[Part("updated", name)] = read_numbers(values, f"updated[{name!r}]")
     for part, got in written.items():
         size = int(np.size(truth[part]))
@@ -129,7 +129,9 @@ def check_backprop(net: Any, x: Any, *, target: Any, loss: Any, gradients: Any =
     arrays = graph.batch(x)
     targets = targets_of(graph, target, int(arrays[0].shape[0]), spec, False, np.float64)
     rate = None if learning_rate is None else _number(learning_rate, "learning_rate")
-    engine = Backprop(graph, spec, arrays, targets, rate, getattr(net, "framework", "keras"))
+    after = updated is not None and "loss" in _mapping(updated, "updated")
+    engine = Backprop(graph, spec, arrays, targets, rate, getattr(net, "framework", "keras"),
+                      after=after)
     truth = engine.evaluate(None)
     written = read_parts(engine, truth, gradients, updated)
     if not written:
@@ -139,7 +141,7 @@ def check_backprop(net: Any, x: Any, *, target: Any, loss: Any, gradients: Any =
         if not np.all(np.isfinite(truth[part])):
             raise InvalidInputError(f"{part.describe()} is not a finite number at this input "
                                     "(an overflow or a NaN/Inf weight): it cannot be graded")
-    given = {p: got.values for p, got in written.items() if p.kind in ("delta", "gradient")}
+    given = {p: got.values for p, got in written.items() if p != AFTER}
     own = engine.evaluate(None, overrides=given) if given else truth
     names = dict(names or {})
     verdicts: list[StepVerdict] = []
@@ -182,9 +184,11 @@ def check_backprop(net: Any, x: Any, *, target: Any, loss: Any, gradients: Any =
     for who, values in (variants or {}).get(first, []):
         hypotheses.append(Hypothesis("other_variant", f"the answer for {who}'s input", values,
                                      "variant", who=who))
-    hint = HINTS[notation.interface]
+    complete = all(p in written for p in engine.parts() if p.kind in ("delta", "gradient"))
+    hint = "" if complete else HINTS[notation.interface]
     if search.stopped:
-        hint = "Not every pair of mistakes was tried before the time allowed ran out. " + hint
+        hint = ("Not every pair of mistakes was tried before the time allowed ran out. "
+                + hint).strip()
     got = written[first]
     decision = decide(got, truth[first], policy, hypotheses, hint=hint)
     steps = [_step_code(v, search, written, policy, notation) for v in verdicts]

@@ -28,10 +28,10 @@ from ..analysis.gradients import backward, deltas_of, parameter_keys
 from ..analysis.losses import Loss
 from ..backends import FloatBackend
 from ..graph import Graph, Node
-from ..ops import Identity, Op, Param
+from ..ops import Identity, Op
 from .mistakes import _fill
 
-__all__ = ["BackMistake", "Backprop", "Part", "catalogue", "pairs"]
+__all__ = ["AFTER", "BackMistake", "Backprop", "Part", "catalogue", "pairs"]
 
 
 @dataclass(frozen=True, order=True)
@@ -51,12 +51,17 @@ class Part:
         """In words, with the report's names."""
         if self.kind == "loss":
             return "the loss"
+        if self == AFTER:
+            return "the loss after the step"
         if self.kind == "delta":
             return f"δ of {self.name!r}"
         if self.kind == "gradient":
             return f"∂L/∂{self.name!r}"
         return f"{self.name!r} after the step"
 
+
+AFTER = Part("updated", "loss")
+"""The loss of the network after the step (on the same batch): ``updated={"loss": ...}``."""
 
 UPDATES = ("ascent", "no_rate", "rate_twice", "kept")
 """How a weight is updated wrong: ``w + η g``, ``w − g``, ``w − η² g``, ``w``."""
@@ -250,11 +255,13 @@ class Backprop:
 
     def __init__(self, graph: Graph, loss: Loss, arrays: list[np.ndarray],
                  targets: list[np.ndarray], learning_rate: float | None = None,
-                 framework: str = "keras", backend: Any = None) -> None:
+                 framework: str = "keras", backend: Any = None, after: bool = False) -> None:
         from ..training import training_nodes
 
         self.graph, self.loss, self.arrays, self.targets = graph, loss, arrays, targets
         self.rate = learning_rate
+        self.after = after and learning_rate is not None
+        """Whether the loss after the step (:data:`AFTER`) is computed too."""
         self.framework = framework
         self.backend = backend or FloatBackend(np.float64)
         self.keys = parameter_keys(graph, framework)
@@ -281,6 +288,7 @@ class Backprop:
             for call in calls:
                 out += [Part("updated", self.keys[p]) for p in call.layer.params
                         if p in self.keys]
+            out.append(AFTER)
         return list(dict.fromkeys(out))
 
     def _nodes(self, base: Sequence[Node], mistake: BackMistake | None) -> tuple[Node, ...]:
@@ -327,7 +335,29 @@ class Backprop:
             grads.update({part.name: np.asarray(v, np.float64).reshape(self.by_key[
                 part.name].shape) for part, v in overrides.items() if part.kind == "gradient"})
         out.update(self._updated(grads, mistake, run))
+        if self.after:
+            weights = {part.name: v for part, v in out.items()
+                       if part.kind == "updated" and part != AFTER}
+            weights.update({part.name: np.asarray(v, np.float64).reshape(
+                self.by_key[part.name].shape) for part, v in (overrides or {}).items()
+                if part.kind == "updated" and part != AFTER})
+            out[AFTER] = self._loss_after(weights, spec, backend)
         return out
+
+    def _loss_after(self, weights: Mapping[str, np.ndarray], spec: Loss, backend: Any
+                    ) -> np.ndarray:
+        """The loss of the network with ``weights`` (the weights after the step) on the same
+        batch, as the student's loss computes it (a ½ dropped doubles it too)."""
+        from ..analysis.losses import compute
+        from ..training import with_weights
+
+        graph = with_weights(self.graph, weights, self.framework)
+        with np.errstate(all="ignore"):
+            values = graph.run(backend, self.arrays)
+            outs = [values[k] for k in graph.outputs]
+            result = compute(dataclasses.replace(spec, unfused=True), backend, outs,
+                             [None] * len(outs), list(self.targets))
+        return np.asarray(result.value, np.float64)
 
     def _override_tensors(self, overrides: Mapping[Part, Any] | None) -> dict[str, Any]:
         """The student's δs as gradients of the tensors they are taken at."""
@@ -366,6 +396,3 @@ class Backprop:
             out[Part("updated", key)] = value
         return out
 
-
-def param_of(graph: Graph, key: str, framework: str = "keras") -> Param:
-    return {k: p for p, k in parameter_keys(graph, framework).items()}[key]

@@ -215,6 +215,13 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
     if sum(given) != 1:
         raise InvalidInputError("give exactly one of answer=, steps=, formula= or "
                                 "gradients=/updated=")
+    if key is not None and getattr(key, "kind", "") == "backprop" and (
+            backprop or answer is not None):
+        from .backgrade import check_exercise
+
+        return check_exercise(net, x, key, answer=answer, gradients=gradients, updated=updated,
+                              policy=policy, notation=notation, target=target, loss=loss,
+                              learning_rate=learning_rate)
     if backprop:
         from .backcheck import check_backprop
 
