@@ -167,15 +167,17 @@ def _check(args: argparse.Namespace) -> int:
         raise InvalidInputError("--target, --loss and --learning-rate go with --gradients "
                                 "FILE.json or --updated FILE.json")
     if backprop:
-        if args.target is None or args.loss is None:
-            raise InvalidInputError("--gradients and --updated need --target T and --loss L")
+        key = _exercise_key(args)
+        if (args.target is None or args.loss is None) and getattr(key, "kind", "") != "backprop":
+            raise InvalidInputError("--gradients and --updated need --target T and --loss L "
+                                    "(a backprop exercise's key has them)")
         verdict = check(
             net, _sample(args.input, net), target=args.target, loss=args.loss,
             gradients=None if args.gradients is None else _json_file(args.gradients,
                                                                      "gradients"),
             updated=None if args.updated is None else _json_file(args.updated, "updated"),
             learning_rate=args.learning_rate, digits=args.digits, rtol=args.rtol,
-            atol=args.atol, close=args.close, interface="cli")
+            atol=args.atol, close=args.close, key=key, interface="cli")
     else:
         verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
                         formula=args.formula, domain=args.domain, digits=args.digits,

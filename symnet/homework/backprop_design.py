@@ -62,6 +62,10 @@ class BackpropStage(Stage):
         return tuple(f"{self.text}{subscript(i + 1)}" for i in range(self.values.size))
 
 
+def _quarters(rng: np.random.Generator, size: int = 2) -> np.ndarray:
+    return (2 * rng.integers(-3, 3, size=size) + 1) / 4
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -113,8 +117,11 @@ class Backprop(Design):
     # --- drawing ------------------------------------------------------------------------
 
     def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
-        return [halves(rng, (2, 2), -2, 2), halves(rng, 2, -2, 2), halves(rng, (2, 2), -2, 2),
-                halves(rng, 2, -2, 2)]
+        """Weights in halves, biases in odd quarters (±0.25, ±0.75, ±1.25): a bias left as it
+        was after the step (0.75 for 0.7451) is then never also the right bias rounded to
+        fewer digits, as 0.5 would be for 0.4951."""
+        return [halves(rng, (2, 2), -2, 2), _quarters(rng), halves(rng, (2, 2), -2, 2),
+                _quarters(rng)]
 
     def draw_input(self, rng: np.random.Generator, spread: int = 1) -> np.ndarray:
         return rng.integers(-2 * spread, 2 * spread + 1, size=2).astype(np.float64)

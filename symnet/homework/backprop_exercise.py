@@ -78,6 +78,18 @@ def _differs(a: np.ndarray, b: np.ndarray, digits: int) -> bool:
     return any(apart(float(u), float(v), digits) for u, v in zip(a, b))
 
 
+def _mistaken_for_rounding(vector: np.ndarray, right: np.ndarray) -> bool:
+    """Whether a number a mistake gives, written as it comes out (a weight left as it was,
+    ``0.5``), is also the right number rounded (0.519 to one digit): a student who makes the
+    mistake must not be told that the number is right but too imprecise."""
+    for mine, good in zip(vector, right):
+        if mine != good:
+            written = read_numbers(f"{float(mine):.10g}", "answer")
+            if rounded_digits(written, np.array([good])) is not None:
+                return True
+    return False
+
+
 def _variant(ctx: _Context, shape: Backprop, weights: Sequence[np.ndarray], x: np.ndarray,
              student: str | None, digits: int, rng: np.random.Generator) -> Variant | None:
     from .backmessages import backprop_message
@@ -97,20 +109,39 @@ def _variant(ctx: _Context, shape: Backprop, weights: Sequence[np.ndarray], x: n
     for mistake in engine.singles():
         values = engine.evaluate(mistake)
         vector = np.concatenate([np.ravel(values[p]) for _, p in keyed])
-        if not np.all(np.isfinite(vector)) or not _differs(vector, right, digits):
-            return None  # a mistake that leaves no trace: draw again
+        if not np.all(np.isfinite(vector)) or not _differs(vector, right, digits) or \
+                _mistaken_for_rounding(vector, right):
+            return None  # a mistake that leaves no trace, or looks like a rounding: again
         made.append((mistake, vector, float(values[AFTER])))
     for (_, a, _), (_, b, _) in itertools.combinations(made, 2):
         if not _differs(a, b, digits):
             return None  # two mistakes that give the same answers: draw again
-    wrong = [WrongAnswer(m.code, m.layers, backprop_message(m, ctx.notation), value)
-             for m, _, value in made]
+    # the final answers a choice (or a Moodle answer) can tell apart, in the catalogue's
+    # order; of mistakes that give the same one, the one a grader names (the one that changes
+    # the fewest parts: the update's ascent rather than the loss's sign), the other named in
+    # its feedback
+    groups: list[list[tuple[Any, float]]] = []
+    for m, _, value in made:
+        written = read_numbers(f"{value:.10g}", "answer")
+        if not apart(value, answer, digits) or rounded_digits(
+                written, np.array([answer])) is not None:
+            continue
+        group = next((g for g in groups if not apart(value, g[0][1], digits)), None)
+        if group is None:
+            groups.append([(m, value)])
+        else:
+            group.append((m, value))
+    changed = {id(m): int(np.sum(v != right)) for m, v, _ in made}
     distinct: list[WrongAnswer] = []
-    for w in wrong:  # the final answers a choice (or a Moodle answer) can tell apart
-        written = read_numbers(f"{w.value:.10g}", "answer")
-        if apart(w.value, answer, digits) and rounded_digits(written, np.array([answer])) \
-                is None and all(apart(w.value, d.value, digits) for d in distinct):
-            distinct.append(w)
+    for group in groups:
+        m, value = min(group, key=lambda item: changed[id(item[0])])
+        message = backprop_message(m, ctx.notation)
+        other = next((o for o, _ in group if o is not m), None)
+        if other is not None:
+            also = backprop_message(other, ctx.notation)
+            message += (f" The same answer comes from another mistake: {also[:1].lower()}"
+                        f"{also[1:]}")
+        distinct.append(WrongAnswer(m.code, m.layers, message, value))
     if len(distinct) < 2:
         return None
     options: list[tuple[float, str | None]] = [(answer, None)] + [
