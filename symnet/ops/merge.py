@@ -1,4 +1,5 @@
-"""Entrywise merges of several inputs of one shape: sum, difference, product, mean, max, min."""
+"""Entrywise merges of several inputs of one shape: sum, difference, product, quotient, mean,
+max, min."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ _OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool]] = {
     "subtract": (lambda a, c: a - c, lambda b, a, c: a - c, True),
     "multiply": (lambda *xs: sp.HadamardProduct(*xs), lambda b, *xs: reduce(operator.mul, xs),
                  False),
+    "divide": (lambda a, c: sp.HadamardProduct(a, sp.HadamardPower(c, -1)),
+               lambda b, a, c: a / c, False),
     "average": (lambda *xs: sp.MatAdd(*xs) / len(xs),
                 lambda b, *xs: reduce(operator.add, xs) / b.const(len(xs)), True),
     "maximum": (lambda *xs: fx.ElementwiseMax(*xs), lambda b, *xs: reduce(b.maximum, xs), False),
@@ -31,7 +34,8 @@ _OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool]] = {
 
 @dataclass(frozen=True, eq=False)
 class Merge(Op):
-    """One of ``add``, ``subtract``, ``multiply``, ``average``, ``maximum``, ``minimum``."""
+    """One of ``add``, ``subtract``, ``multiply``, ``divide`` (two inputs: an ONNX ``Div``),
+    ``average``, ``maximum``, ``minimum``."""
 
     operation: str
     shapes: tuple[tuple[int, ...], ...] = ()
@@ -49,7 +53,7 @@ class Merge(Op):
 
     @property
     def piecewise_linear(self) -> bool:
-        return self.operation != "multiply"
+        return self.operation not in ("multiply", "divide")
 
     def _out(self) -> tuple[int, ...]:
         return tuple(np.broadcast_shapes(*self.shapes))
