@@ -117,10 +117,11 @@ def matmul(ctx: NodeContext) -> Any:
     """``x W`` with W stored; ``x Wᵀ`` when the exporter transposed a stored weight."""
     if ctx.is_const(0) and ctx.is_const(1):
         return np.matmul(ctx.const(0), ctx.const(1))
+    if ctx.is_const(0) or not ctx.is_const(1) or np.ndim(ctx.const(1)) != 2:
+        from .tensors import product
+
+        return product(ctx)  # two computed factors, a constant on the left, a stack
     x = ctx.tensor(0)
-    if not ctx.is_const(1):
-        raise ctx.reject("both operands are computed from the input: a product of two "
-                         "computed tensors (attention scores...) is not supported")
     stored = is_transpose_of_initializer(ctx, 1)
     if stored is not None:
         weight = ctx.param(None, "W", f"weight, shape (out, in) = {tuple(stored.shape)}, as "
@@ -128,8 +129,6 @@ def matmul(ctx: NodeContext) -> Any:
                            value=stored, name=ctx.recipe(1).inputs[0])  # type: ignore[union-attr]
         return ctx.apply(MatMul(weight, transposed=True), x)
     w = ctx.const(1)
-    if w.ndim != 2:
-        raise ctx.reject(f"the weight has shape {w.shape}; expected a matrix")
     weight = ctx.param(1, "W", f"weight, shape (in, out) = {tuple(w.shape)}: output unit j "
                        "uses column j")
     return ctx.apply(MatMul(weight), x)
