@@ -456,7 +456,7 @@ class NodeContext:
             return []
         node = recipe[0]
         if node.op_type not in ("Transpose", "Reshape", "Slice", "Concat", "Unsqueeze",
-                                "Squeeze", "Identity", "Cast", "Flatten"):
+                                "Squeeze", "Identity", "Cast", "Flatten", "Expand", "Tile"):
             return []
         found: list[str] = []
         for k, name in enumerate(node.inputs):
