@@ -22,7 +22,7 @@ from symnet.analysis.forms import explicit
 from symnet.backends import ExactBackend, FloatBackend, SymbolicBackend
 from symnet.functions import number
 from symnet.ops import Fn, MatMul, Merge, Param, matrix_shape
-from symnet.ops.tensors import Joined, Pointwise, Product, Reduce
+from symnet.ops.tensors import Joined, Pointwise, Product, Reduce, Select
 
 from .onnx_graphs import (
     TensorProto,
@@ -489,3 +489,50 @@ def test_closed_form_lambdify_and_pickle(attention_net):
     step = net.trace(x[0]).steps[-1]
     np.testing.assert_allclose(step.value.reshape(-1), net.evaluate(x[:1]).reshape(-1),
                                rtol=1e-6)
+
+
+@FAST
+@given(seed=seeds, fill=st.sampled_from(["computed", "constant", "-inf"]),
+       mask_shape=st.sampled_from([(3, 4), (1, 4), (3, 1), (4,)]))
+def test_where_with_a_stored_condition(seed, fill, mask_shape):
+    """A mask filled in (masked_fill, a causal mask), the condition fixed by the file."""
+    rng = np.random.default_rng(seed)
+    mask = rng.integers(0, 2, size=mask_shape).astype(bool)
+    inits: dict[str, Any] = {"m": mask}
+    nodes = [helper.make_node("Relu", ["x"], ["r"])]
+    other = "r"
+    if fill != "computed":
+        inits["c"] = np.float32(-np.inf) if fill == "-inf" else rng_weights(rng, 4)
+        other = "c"
+    nodes += [helper.make_node("Where", ["m", "x", other], ["w"]),
+              helper.make_node("Softmax", ["w"], ["y"], axis=-1)]
+    model = make_model(nodes, [("x", [None, 3, 4])], ["y"], inits, opset=13)
+    x = rng_weights(rng, 2, 3, 4)
+    if fill == "-inf" and not np.all(mask.any(axis=-1)):
+        return  # a row of only −inf: NaN everywhere
+    net = assert_inputs_match_ort(model, [x], exact=fill != "-inf", rtol=2e-6, atol=1e-7)
+    assert net.is_piecewise_linear is False  # the softmax
+    if fill == "-inf":
+        with pytest.raises(InvalidInputError, match="finite"):
+            net.evaluate(x[:1], "exact")
+
+
+def test_where_formula_is_its_forward_pass():
+    rng = np.random.default_rng(8)
+    mask = _param("M", np.array([[1, 0, 1]], np.float32))
+    for branches, inputs in (((None, None), [rng.normal(size=(2, 3)).round(2),
+                                             rng.normal(size=(2, 1)).round(2)]),
+                             ((None, _param("c", np.float32([[-2.5]]))),
+                              [rng.normal(size=(2, 3)).round(2)])):
+        shapes = tuple(a.shape for a in inputs) if branches[1] is None else (
+            inputs[0].shape, (1, 1))
+        op = Select(mask, shapes, branches)
+        _formula_is_forward(op, inputs)
+
+
+def test_where_refuses_a_computed_condition():
+    model = make_model([helper.make_node("Greater", ["x", "z"], ["c"]),
+                        helper.make_node("Where", ["c", "x", "z"], ["y"])],
+                       [("x", [None, 3])], ["y"], {"z": np.zeros(3, np.float32)})
+    with pytest.raises(UnsupportedLayerError, match="Greater"):
+        symnet.explain(model)

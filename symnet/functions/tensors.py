@@ -15,7 +15,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .matrices import _index, _ints, _view, tensor_entry
 
-__all__ = ["Reduction", "StackedProduct"]
+__all__ = ["Reduction", "Selected", "StackedProduct"]
 
 
 def matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]
@@ -133,3 +133,26 @@ class Reduction(MatrixExpr):
         axes = ", ".join(str(a + 1) for a in _ints(self.args[2]))
         name = _KINDS[str(self.args[1])][1]
         return rf"{name}_{{\text{{axis }} {axes}}}\left({printer._print(self.args[0])}\right)"
+
+
+class Selected(MatrixExpr):
+    """``where(M, A, B)``: the entry of ``A`` where the mask ``M`` is not 0, else the entry of
+    ``B`` (matrices of one shape; a broadcast operand is a ``Broadcast``). With the mask's
+    numbers put in, each entry is one of the two; over a symbolic mask, a ``Piecewise``."""
+
+    def __new__(cls, mask: Any, a: Any, b: Any) -> Selected:
+        return super().__new__(cls, mask, a, b)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[1].shape
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        m, a, b = (arg._entry(i, j, **kwargs) for arg in self.args)
+        if m.is_number:
+            return b if m.is_zero else a
+        return sp.Piecewise((a, sp.Ne(m, 0)), (b, True))
+
+    def _latex(self, printer: Any) -> str:
+        inner = ", ".join(printer._print(a) for a in self.args)
+        return rf"\operatorname{{where}}\left({inner}\right)"

@@ -335,7 +335,12 @@ def range_(ctx: NodeContext) -> Any:
 def where(ctx: NodeContext) -> Any:
     if all(ctx.is_const(i) for i in range(3)):
         return np.where(ctx.const(0), ctx.const(1), ctx.const(2))
-    raise ctx.reject("a selection by a condition computed from the input is not supported")
+    if not ctx.is_const(0):
+        raise ctx.reject("a selection by a condition computed from the input (a "
+                         "data-dependent choice) is not supported")
+    from .tensors import select
+
+    return select(ctx)
 
 
 @converter("Tile")

@@ -1,7 +1,7 @@
 """Nodes on computed tensors that exporters write for common modules: ``MatMul`` of two
 computed tensors (attention), the reductions (``ReduceMean``... of a spelled-out LayerNorm),
 ``Concat`` of a stored constant with a computed tensor (a class token), ``Gather`` of a table
-at computed indices (an embedding)."""
+at computed indices (an embedding), ``Where`` with a stored condition (a mask filled in)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from ..ops import Identity
 from ..ops.embedding import Lookup
-from ..ops.tensors import REDUCTIONS, Joined, Product, Reduce
+from ..ops.tensors import REDUCTIONS, Joined, Product, Reduce, Select
 from . import BatchTouched, NodeContext, converter
 
 _FOLD = {"ReduceSum": np.sum, "ReduceMean": np.mean, "ReduceMax": np.max, "ReduceMin": np.min,
@@ -137,3 +137,50 @@ def lookup(ctx: NodeContext, axis: int) -> str:
                       f"of index k (0 to {rows - 1})")
     ctx.note(f"a lookup: each input index (0 to {rows - 1}) takes a row of {dim} numbers")
     return ctx.apply(Lookup(param), x)
+
+
+def _per_sample_constant(ctx: NodeContext, i: int, rank: int) -> np.ndarray:
+    """Constant input ``i`` as it meets each sample of tensors of full ``rank``: its batch
+    axis (of 1) dropped; one that varies along the batch starts the reading again."""
+    value = np.asarray(ctx.const(i))
+    if ctx.builder.batch and value.ndim >= rank:
+        if value.shape[0] != 1:
+            raise BatchTouched(f"node {ctx.node.label!r}: a constant of shape {value.shape} "
+                               "varies along the batch axis")
+        value = value.reshape(value.shape[1:])
+    return value
+
+
+def select(ctx: NodeContext) -> str:
+    """``Where`` with a stored condition: each entry from X or Y, fixed by the file."""
+    computed = [i for i in (1, 2) if not ctx.is_const(i)]
+    tensors = [ctx.tensor(i) for i in computed]
+    rank = max(ctx.rank(t) for t in tensors)
+    if ctx.builder.batch and any(ctx.rank(t) < rank for t in tensors):
+        raise BatchTouched(f"node {ctx.node.label!r}: an operand of lower rank would be "
+                           "broadcast along the batch axis")
+    mask = _per_sample_constant(ctx, 0, rank).astype(bool)
+    condition = ctx.param(None, "M", f"the condition, shape {tuple(mask.shape)}: 1 where the "
+                          "entry is taken from the first branch", value=mask.astype(np.float32),
+                          name=ctx.source_name(ctx.node.inputs[0]), trainable=False)
+    shapes, branches = [], []
+    for i in (1, 2):
+        if ctx.is_const(i):
+            value = _per_sample_constant(ctx, i, rank)
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                ctx.note("a branch holds infinities (a mask filled with −inf): float "
+                         "evaluation follows ONNX Runtime, exact evaluation refuses them")
+            branches.append(ctx.param(None, "c", f"the value where the condition is "
+                                      f"{'true' if i == 1 else 'false'}, shape "
+                                      f"{tuple(value.shape)}", value=value,
+                                      name=ctx.source_name(ctx.node.inputs[i])))
+            shapes.append(tuple(value.shape))
+        else:
+            branches.append(None)
+            shapes.append(ctx.shape(ctx.tensor(i)))
+    try:
+        op = Select(condition, (shapes[0], shapes[1]), (branches[0], branches[1]))
+        op.output_shape()
+    except ValueError as exc:
+        raise ctx.reject(str(exc)) from exc
+    return ctx.apply(op, *tensors)

@@ -25,7 +25,7 @@ from ..functions.tensors import matmul_shapes, reduced_shape
 from .activations import Fn
 from .base import Op, Param, aligned
 
-__all__ = ["Joined", "Pointwise", "Product", "Reduce", "REDUCTIONS"]
+__all__ = ["REDUCTIONS", "Joined", "Pointwise", "Product", "Reduce", "Select"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,3 +251,60 @@ class Joined(Op):
     def describe(self) -> str:
         names = [str(p.symbol) if p is not None else "x" for p in self.parts]
         return f"join {', '.join(names)} along axis {self.axis + 1}"
+
+
+@dataclass(frozen=True, eq=False)
+class Select(Op):
+    """``where(M, A, B)`` for a stored mask ``M`` (a :class:`Param` of 0s and 1s): each entry
+    from ``A`` where the mask is 1, else from ``B`` (numpy's broadcasting). ``A`` and ``B`` are
+    computed tensors or stored constants (``branches``: a :class:`Param`, or ``None`` for the
+    next input) — a mask filled in (``masked_fill``), a choice fixed by the file. A fixed
+    choice of entries: affine in the inputs."""
+
+    mask: Param
+    shapes: tuple[tuple[int, ...], tuple[int, ...]]
+    """The per-sample shapes of ``A`` and ``B``."""
+    branches: tuple[Param | None, Param | None] = (None, None)
+    arity = 0
+    affine = True
+
+    def params(self) -> tuple[Param, ...]:
+        return (self.mask, *[p for p in self.branches if p is not None])
+
+    def _out(self) -> tuple[int, ...]:
+        return tuple(np.broadcast_shapes(self.mask.shape, *self.shapes))
+
+    def _pieces(self, xs: tuple[Any, ...], constant: Any) -> list[Any]:
+        inputs = iter(xs)
+        return [next(inputs) if p is None else constant(p) for p in self.branches]
+
+    def formula(self, *xs: Any) -> Any:
+        out = self._out()
+        shapes = (self.mask.shape, *self.shapes)
+        parts = [self.mask.symbol, *self._pieces(xs, lambda p: p.symbol)]
+        parts = [x if tuple(s) == out else fx.Broadcast(x, aligned(tuple(s), len(out)), out)
+                 for x, s in zip(parts, shapes)]
+        return fx.Selected(*parts)
+
+    def forward(self, backend: Any, *xs: Any) -> Any:
+        out = self._out()
+        batch = xs[0].shape[0]
+        mask = np.asarray(self.mask.value) != 0
+
+        def constant(p: Param) -> Any:
+            return backend.weight(p)[None]
+
+        a, b = (v.reshape((v.shape[0], *aligned(tuple(s), len(out))))
+                for v, s in zip(self._pieces(xs, constant), self.shapes))
+        chosen = np.where(mask.reshape((1, *aligned(mask.shape, len(out)))), a, b)
+        return np.broadcast_to(chosen, (batch, *out)).copy() if chosen.shape[0] != batch \
+            else chosen
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return self._out()
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return max(sizes) + 1
+
+    def describe(self) -> str:
+        return f"where({self.mask.symbol}, ·, ·)"
