@@ -23,7 +23,6 @@ from .onnx_graphs import helper, make_model, onnx, rng_weights
 REFUSED = {
     "edgeconv_tzupeiyang.onnx": "/TopK",              # k nearest neighbours: data-dependent
     "loop_bernhardruhm.onnx": "/RandomNormal",        # random numbers, then a Loop
-    "lstm_lemon234071.onnx": "output 38",             # an LSTM over a batch of 128 fixed inside
     "sentiment_adityamishra9.onnx": "Tokenizer",      # strings, com.microsoft domain
 }
 DIMS = {"gru_yhc-777.onnx": {"sequence_length": 5},

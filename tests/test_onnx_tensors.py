@@ -152,6 +152,31 @@ def test_joined_formula_is_its_forward_pass(seed, axis, where):
     _formula_is_forward(op, xs)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple"])
+def test_recurrence_options_formula_is_its_forward_pass(cell):
+    """ONNX's recurrent options in the recurrence's formula: the cell clip, a stored initial
+    state, two sequences in one sample, backwards."""
+    from symnet.ops.activations import ACTIVATIONS
+    from symnet.ops.recurrent import Recurrent
+
+    rng = np.random.default_rng(9)
+    gates = {"lstm": 4, "gru": 3, "simple": 1}[cell]
+    units, features = 2, 2
+    kernel = _param("W", rng.normal(size=(features, gates * units)))
+    recurrent = _param("U", rng.normal(size=(units, gates * units)))
+    bias = _param("b", rng.normal(size=(2, gates * units) if cell == "gru" else
+                                  (gates * units,)))
+    initial = tuple(_param(name, rng.normal(size=(2, units)))
+                    for name in (("h0", "c0") if cell == "lstm" else ("h0",)))
+    tanh, sigmoid = (ACTIVATIONS[n].fn for n in ("tanh", "sigmoid"))
+    for emit in ("sequence", "last") if cell == "simple" else ("sequence",):
+        op = Recurrent(cell, kernel, recurrent, bias, units, tanh,
+                       None if cell == "simple" else sigmoid, go_backwards=True, emit=emit,
+                       clip=0.5, initial_state=initial, sequences=2)
+        x = rng.normal(0, 1.5, size=(2, 2, features)).round(2)
+        _formula_is_forward(op, [x])
+
+
 def test_divide_merge_formula_is_its_forward_pass():
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(2, 3)).round(2), rng.uniform(0.5, 2, size=(2, 1)).round(2)

@@ -16,6 +16,9 @@ numbers is the same function as the forward pass.
 """
 
 from sympy.core.symbol import Str  # srepr writes MatrixSymbol names with it
+from sympy.functions.elementary.miscellaneous import (  # srepr writes Lambda(t, t) with it
+    IdentityFunction,
+)
 
 from .activations import *  # noqa: F403
 from .activations import __all__ as _activations
@@ -35,4 +38,4 @@ from .tensors import *  # noqa: F403
 from .tensors import __all__ as _tensors
 
 __all__ = [*_activations, *_attention, *_convolution, *_elementary, *_matrices, *_rearrange,
-           *_recurrent, *_tensors, "Str"]
+           *_recurrent, *_tensors, "IdentityFunction", "Str"]
