@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,24 +173,29 @@ def test_gelu_needs_opset_20():
 
 
 @pytest.mark.parametrize(("low", "high", "ok"), [(0.0, 6.0, True), (0.0, None, True),
-                                                 (-1.0, 1.0, True), (-2.0, 3.0, False)])
+                                                 (-1.0, 1.0, True), (-2.0, 3.0, True),
+                                                 (0.5, None, True), (None, 0.3, True)])
 @pytest.mark.parametrize("opset", [9, 13])
 def test_clip(low, high, ok, opset):
+    """Clip to any bounds (either may be absent): ReLU/ReLU6 and hard tanh by their names,
+    others as clip(t) = Min(high, Max(low, t)); piecewise linear."""
     rng = np.random.default_rng(3)
     if opset < 11:
-        attrs = {"min": low} | ({} if high is None else {"max": high})
+        attrs = ({} if low is None else {"min": low}) | ({} if high is None else {"max": high})
         model = make_model([helper.make_node("Clip", ["x"], ["y"], **attrs)],
                            [("x", [None, 5])], ["y"], opset=opset)
     else:
-        inits = {"lo": np.float32(low)} | ({} if high is None else {"hi": np.float32(high)})
-        model = make_model([helper.make_node("Clip", ["x", "lo", "hi" if high is not None
-                                                      else ""], ["y"])],
+        inits = ({} if low is None else {"lo": np.float32(low)}) | (
+            {} if high is None else {"hi": np.float32(high)})
+        model = make_model([helper.make_node("Clip", ["x", "lo" if low is not None else "",
+                                                      "hi" if high is not None else ""],
+                                             ["y"])],
                            [("x", [None, 5])], ["y"], inits, opset=opset)
-    if not ok:
-        with pytest.raises(UnsupportedLayerError, match="clipping"):
-            __import__("symnet").explain(model)
-        return
-    assert_matches_ort(model, rng_weights(rng, 4, 5, scale=4.0))
+    assert ok
+    net = assert_matches_ort(model, rng_weights(rng, 4, 5, scale=4.0))
+    assert net.is_piecewise_linear
+    if low is not None and high is not None and (low, high) not in ((0.0, 6.0), (-1.0, 1.0)):
+        assert net.layers[0].formula.rhs.has(sp.Min) and net.layers[0].formula.rhs.has(sp.Max)
 
 
 def test_prelu_per_channel():
@@ -460,8 +466,6 @@ def test_recurrent_everything_at_once(op, seed):
     assert np.max(np.abs(np.asarray(net.evaluate(x)) - other)) > 1e-3  # the clip matters
     # The formula (the clip, the stored state, the sequences in its arguments) rebuilds from
     # its srepr (that it is the forward pass: tests/test_onnx_tensors.py).
-    import sympy as sp
-
     namespace: dict = {}
     exec("from sympy import *\nfrom symnet.functions import *", namespace)
     for layer in net.layers:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from .. import functions as fx
+from ..functions import number
 from ..ops import (
     ACTIVATIONS,
     BiasAdd,
@@ -205,8 +207,9 @@ def clip(ctx: NodeContext) -> Any:
         return ctx.apply(Elementwise(relu_fn(max_value=None if high == np.inf else high)), x)
     if (low, high) == (-1.0, 1.0):
         return ctx.apply(Elementwise(Fn(fx.HardTanh, name="hard_tanh")), x)
-    raise ctx.reject(f"clipping to [{low}, {high}] is supported for a lower bound of 0 (ReLU, "
-                     "ReLU6) or [-1, 1] only")
+    bounds = tuple(number(v) if np.isfinite(v) else (sp.oo if v > 0 else -sp.oo)
+                   for v in (low, high))
+    return ctx.apply(Elementwise(Fn(fx.Clamp, bounds, name="clip")), x)
 
 
 @converter("PRelu")
