@@ -26,7 +26,15 @@ import numpy as np
 
 from .errors import InvalidInputError, ModelLoadError
 
-__all__ = ["OnnxRuntimeReference", "TorchReference", "explain_other", "framework_of"]
+__all__ = ["OnnxRuntimeReference", "TorchReference", "computed_as", "explain_other",
+           "framework_of"]
+
+
+def computed_as(net: Any) -> str:
+    """What a network's float32 numbers reproduce: ``model.predict``, ``ONNX Runtime`` or
+    ``the module's forward``."""
+    return {"onnx": OnnxRuntimeReference.name, "pytorch": TorchReference.name}.get(
+        getattr(net, "framework", "keras"), "model.predict")
 
 
 def framework_of(model: Any) -> str:

@@ -355,7 +355,9 @@ class Network:
             domain: ``(low, high)`` for a one-input network: where dead units and the largest
                 error against ``target`` are looked for (default: all reals for dead units).
         """
-        return why(self.graph, x, target, output, domain)
+        from .frameworks import computed_as
+
+        return why(self.graph, x, target, output, domain, computed_as=computed_as(self))
 
     def simplify(self, domain: Any = None) -> list[Any]:
         """The simplification passes on this chain network, each a ``PassResult`` (before,

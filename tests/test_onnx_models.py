@@ -216,3 +216,12 @@ def test_reports_of_an_onnx_model(fmt):
         data = json.loads(report)
         assert data["framework"] == "onnx"
         assert data["agreement"]["max_abs_diff_below"] <= 1e-6
+        assert "(float32, as ONNX Runtime)" in data["why"]["summary"]
+        assert data["layers"][0]["columns"] == ["ONNX name"]
+    if fmt == "text":  # the weights table has no get_weights() column (no "-" index)
+        table = report[report.index("ONNX name"):].splitlines()
+        assert table[0].split() == ["ONNX", "name", "symbol", "shape", "trainable", "meaning"]
+        assert table[2].split()[0] == "hidden1.weight"
+        assert "as model.predict" not in report and "(float32, as ONNX Runtime)" in report
+    if fmt == "markdown":
+        assert "| ONNX name | symbol |" in report and "| – |" not in report

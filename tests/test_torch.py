@@ -76,6 +76,8 @@ def test_why_says_the_same_as_for_the_keras_file(seed_pair):
     assert sorted(ours.contributions.values()) == sorted(theirs.contributions.values())
     # The terms named as PyTorch stores the weight: W_3[0, j] for h_2[j].
     assert "h_2[5]·W_3[0,5]" in ours.contributions
+    assert "(float32, as the module's forward)" in ours.summary()
+    assert "(float32, as model.predict)" in theirs.summary()
     assert net.piecewise() .args[0][0] == keras_net.piecewise().args[0][0]
 
 

@@ -131,15 +131,17 @@ def _break(line: str) -> list[str]:
 def _weights_latex(layer: dict[str, Any], e: Any) -> list[str]:
     """The layer's arrays: a table (``get_weights()`` index, Keras name, symbol, shape,
     trainable, meaning), then their numbers."""
-    index_head, name_head = layer.get("columns", (r"\texttt{get\_weights()}", "Keras name"))
-    out = [r"{\footnotesize\begin{tabularx}{\linewidth}{@{}r l l l l "
-           r">{\raggedright\arraybackslash}X@{}}",
-           rf"\toprule {index_head} & {name_head} & symbol & shape & trainable & "
+    heads = layer.get("columns", (r"\texttt{get\_weights()}", "Keras name"))
+    indexed = len(heads) == 2  # ONNX and PyTorch arrays have no get_weights() index
+    out = [r"{\footnotesize\begin{tabularx}{\linewidth}{@{}" + ("r " if indexed else "")
+           + r"l l l l >{\raggedright\arraybackslash}X@{}}",
+           rf"\toprule {' & '.join(heads)} & symbol & shape & trainable & "
            r"meaning \\ \midrule"]
     for p in layer["parameters"]:
         index = "--" if p["weights_index"] is None else f"{{[{p['weights_index']}]}}"
+        index = f"{index} & " if indexed else ""
         symbol = f"${p['symbol_latex']}$" if p["symbol_latex"] else "--"
-        out.append(rf"{index} & \texttt{{{e(p['keras_name'])}}} & {symbol} & "
+        out.append(rf"{index}\texttt{{{e(p['keras_name'])}}} & {symbol} & "
                    rf"{e(shape_text(p['shape']))} & {'yes' if p['trainable'] else 'no'} & "
                    rf"{e(p['meaning'], limit=None)} \\")
     out += [r"\bottomrule\end{tabularx}}", ""]
@@ -268,12 +270,14 @@ def render_markdown(data: dict[str, Any]) -> str:
             out += [m(layer["note"], limit=None), ""]
         if layer["parameters"]:
             heads = layer.get("columns", ("`get_weights()`", "Keras name"))
-            out += [f"| {heads[0]} | {heads[1]} | symbol | shape | trainable | meaning |",
-                    "| ---: | --- | --- | --- | --- | --- |"]
+            indexed = len(heads) == 2  # ONNX and PyTorch arrays have no get_weights() index
+            out += [f"| {' | '.join(heads)} | symbol | shape | trainable | meaning |",
+                    "| " + ("---: | " if indexed else "") + "--- | --- | --- | --- | --- |"]
             for p in layer["parameters"]:
                 index = "–" if p["weights_index"] is None else f"[{p['weights_index']}]"
+                index = f"{index} | " if indexed else ""
                 symbol = f"${p['symbol_latex']}$" if p["symbol_latex"] else "–"
-                out.append(f"| {index} | {m(p['keras_name'])} | {symbol} | "
+                out.append(f"| {index}{m(p['keras_name'])} | {symbol} | "
                            f"{shape_text(p['shape'])} | {'yes' if p['trainable'] else 'no'} | "
                            f"{m(p['meaning'], limit=None)} |")
             out.append("")

@@ -88,13 +88,15 @@ def trace_html(steps: list[dict[str, Any]]) -> str:
 def _weights_html(layer: dict[str, Any]) -> list[str]:
     e, t = html_text, partial(html_text, limit=None)
     heads = layer.get("columns", ("<code>get_weights()</code>", "Keras name"))
-    out = [f'<div class="scroll"><table><thead><tr><th>{heads[0]}</th>'
-           f"<th>{heads[1]}</th><th>symbol</th><th>shape</th><th>trainable</th><th>meaning</th>"
+    indexed = len(heads) == 2  # ONNX and PyTorch arrays have no get_weights() index
+    out = ['<div class="scroll"><table><thead><tr>' + "".join(f"<th>{h}</th>" for h in heads)
+           + "<th>symbol</th><th>shape</th><th>trainable</th><th>meaning</th>"
            "</tr></thead><tbody>"]
     for p in layer["parameters"]:
         index = "–" if p["weights_index"] is None else f"[{p['weights_index']}]"
+        index = f"<td class=n>{index}</td>" if indexed else ""
         symbol = mathml(p["symbol_latex"], "inline") if p["symbol_latex"] else "–"
-        out.append(f"<tr><td class=n>{index}</td><td><code>{e(p['keras_name'])}</code></td>"
+        out.append(f"<tr>{index}<td><code>{e(p['keras_name'])}</code></td>"
                    f"<td>{symbol}</td><td class=s>{shape_text(p['shape'])}</td>"
                    f"<td>{'yes' if p['trainable'] else 'no'}</td><td>{t(p['meaning'])}</td></tr>")
     out.append("</tbody></table></div>")

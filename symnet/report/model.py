@@ -360,6 +360,7 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
     default the predicted class of a classifier, else 0; ``interactive``: also the data of the
     HTML explorer)."""
     from ..analysis.explanation import why
+    from ..frameworks import computed_as
 
     settings = settings or ReportSettings()
     graph = net.graph
@@ -370,7 +371,8 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
     # A network from ONNX or PyTorch names its arrays as the file does (fc1.weight).
     framework = getattr(net, "framework", "keras")
     keras = framework == "keras"
-    columns = ("", "ONNX name" if framework == "onnx" else "PyTorch name")
+    # Its arrays have no get_weights() index: the weights table leaves that column out.
+    columns = ("ONNX name" if framework == "onnx" else "PyTorch name",)
     layers = []
     for layer in net.layers:
         shape = layer.input_shape
@@ -440,7 +442,8 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
         data["trace"] = trace_data(net.trace(x), settings)
         if output is None:
             output = predicted_output(net, value)
-        explanation = why(graph, x, target, output, domain, pieces=pieces)
+        explanation = why(graph, x, target, output, domain, pieces=pieces,
+                          computed_as=computed_as(net))
         data["why"] = _why_data(explanation, output, len(value.reshape(-1)))
     data["regions"] = _regions(net, x, output if x is not None else 0, settings)
     curve = None if pieces is None else _curve(graph, pieces, x, target, domain)

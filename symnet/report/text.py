@@ -86,13 +86,14 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def weights_rows(layer: dict[str, Any]) -> list[list[str]]:
-    """The weights table of one layer: ``get_weights()`` index, Keras name, symbol, shape,
-    trainable, meaning."""
+    """The weights table of one layer: ``get_weights()`` index (none for ONNX and PyTorch
+    arrays), the framework's name, symbol, shape, trainable, meaning."""
+    indexed = len(layer.get("columns", ("", ""))) == 2
     rows = []
     for p in layer["parameters"]:
         index = "-" if p["weights_index"] is None else str(p["weights_index"])
-        rows.append([index, p["keras_name"], p["symbol"] or "-", str(tuple(p["shape"])),
-                     "yes" if p["trainable"] else "no", p["meaning"]])
+        rows.append([*([index] if indexed else []), p["keras_name"], p["symbol"] or "-",
+                     str(tuple(p["shape"])), "yes" if p["trainable"] else "no", p["meaning"]])
     return rows
 
 
