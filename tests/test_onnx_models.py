@@ -225,3 +225,43 @@ def test_reports_of_an_onnx_model(fmt):
         assert "as model.predict" not in report and "(float32, as ONNX Runtime)" in report
     if fmt == "markdown":
         assert "| ONNX name | symbol |" in report and "| – |" not in report
+
+
+def test_check_on_an_onnx_network():
+    """symnet.check on a network read from ONNX (as PyTorch exports nn.Sequential(Linear,
+    ReLU, Linear)): answers, steps by node, formulas, and the mistakes diagnosed — the ReLU
+    forgotten, x·W for x·Wᵀ."""
+    w1 = np.array([[1.5, -1.0], [0.5, 2.0]], np.float32)  # (out, in), as PyTorch stores it
+    b1 = np.array([-1.0, 0.25], np.float32)
+    w2, b2 = np.array([[2.0, -3.0]], np.float32), np.array([0.5], np.float32)
+    model = make_model([helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
+                                         transB=1, name="fc1"),
+                        helper.make_node("Relu", ["h"], ["r"], name="relu"),
+                        helper.make_node("Gemm", ["r", "fc2.weight", "fc2.bias"], ["y"],
+                                         transB=1, name="fc2")],
+                       [("x", [None, 2])], ["y"], {"fc1.weight": w1, "fc1.bias": b1,
+                                                   "fc2.weight": w2, "fc2.bias": b2})
+    net = symnet.explain(model)
+    x = np.array([0.2, 1.0])
+    hidden = x @ w1.T.astype(np.float64) + b1  # one unit below 0: the ReLU matters
+    right = float((np.maximum(hidden, 0) @ w2.T + b2)[0])  # by hand
+    assert right == pytest.approx(float(np.asarray(net.evaluate(x)).reshape(-1)[0]), rel=1e-6)
+    assert symnet.check(net, x, answer=f"{right:.5f}").correct
+    verdict = symnet.check(net, x, answer=f"{float((hidden @ w2.T + b2)[0]):.5f}")
+    assert not verdict.correct and verdict.diagnosis.code == "missing_activation"
+    wrong = float((np.maximum(x @ w1 + b1, 0) @ w2.T + b2)[0])  # W used without its transpose
+    verdict = symnet.check(net, x, answer=f"{wrong:.5f}")
+    assert verdict.diagnosis.code == "transposed_kernel" and "PyTorch" in verdict.diagnosis.message
+    assert hidden.min() < 0
+    steps = {"fc1": hidden.tolist(), "relu": hidden.tolist(),
+             "fc2": (hidden @ w2.T + b2).tolist()}  # fc2 right from the student's relu
+    verdict = symnet.check(net, x, steps=steps)
+    assert verdict.first_wrong_step == "relu"
+    assert [s.status for s in verdict.steps] == ["right", "wrong", "consistent"]
+    one = make_model([helper.make_node("Gemm", ["x", "W", "b"], ["h"], transB=1),
+                      helper.make_node("Relu", ["h"], ["y"])], [("x", [None, 1])], ["y"],
+                     {"W": np.array([[3.0]], np.float32), "b": np.array([-1.0], np.float32)})
+    single = symnet.explain(one)
+    assert symnet.check(single, 2, formula="max(0, 3x - 1)").correct
+    differs = symnet.check(single, 2, formula="3x - 1")
+    assert not differs.correct and differs.counterexample is not None
