@@ -265,3 +265,32 @@ def test_check_on_an_onnx_network():
     assert symnet.check(single, 2, formula="max(0, 3x - 1)").correct
     differs = symnet.check(single, 2, formula="3x - 1")
     assert not differs.correct and differs.counterexample is not None
+
+
+def test_explorer_on_an_onnx_network(tmp_path):
+    """A scaler written with constants ((x − μ)/σ, then · c + d: WithConstant) before
+    Gemm/Relu/Gemm/Sigmoid: the explorer page computes what evaluate does; a constant divided
+    by the input (not affine) is refused by name."""
+    from .test_report_reader import explorer_output
+
+    rng = np.random.default_rng(3)
+    inits = {"mu": rng_weights(rng, 3), "sigma": np.abs(rng_weights(rng, 3)) + 0.5,
+             "c": np.float32(2.0), "d": rng_weights(rng, 1, 3), "W": rng_weights(rng, 4, 3),
+             "b": rng_weights(rng, 4), "V": rng_weights(rng, 2, 4), "e": rng_weights(rng, 2)}
+    nodes = [helper.make_node("Sub", ["x", "mu"], ["s"]),
+             helper.make_node("Div", ["s", "sigma"], ["n"]),
+             helper.make_node("Mul", ["c", "n"], ["m"]),
+             helper.make_node("Add", ["m", "d"], ["a"]),
+             helper.make_node("Gemm", ["a", "W", "b"], ["h"], transB=1),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Gemm", ["r", "V", "e"], ["z"], transB=1),
+             helper.make_node("Sigmoid", ["z"], ["y"])]
+    net = symnet.explain(make_model(nodes, [("x", [None, 3])], ["y"], inits))
+    html = net.report("html", np.zeros(3), interactive=True)
+    for x in ([0.5, -1.0, 2.0], [3.0, 0.25, -0.75]):
+        np.testing.assert_allclose(explorer_output(html, x, tmp_path),
+                                   np.ravel(net.evaluate(x, "float64")), rtol=1e-9, atol=1e-12)
+    reciprocal = make_model([helper.make_node("Div", ["c", "x"], ["y"])], [("x", [None, 3])],
+                            ["y"], {"c": np.float32(2.0)})
+    with pytest.raises(UnsupportedLayerError, match="explorer cannot compute"):
+        symnet.explain(reciprocal).report("html", interactive=True)
