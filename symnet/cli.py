@@ -307,6 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder to write into (default: exercise-SEED)")
     exercise.set_defaults(run=_exercise)
 
+    from .gradient_cli import add_commands
+
+    add_commands(commands, _reader_arg, _vector_arg)  # grad, step
+
     demo = commands.add_parser("demo", help="write the bundled examples' reports",
                                description="Write the reports of the bundled example models.")
     demo.add_argument("-o", "--output", metavar="DIR", default="reports",
