@@ -561,3 +561,165 @@ def test_where_refuses_a_computed_condition():
                        [("x", [None, 3])], ["y"], {"z": np.zeros(3, np.float32)})
     with pytest.raises(UnsupportedLayerError, match="Greater"):
         symnet.explain(model)
+
+
+# --- backward passes ------------------------------------------------------------------------------
+
+def _with_param(op: Any, param: Param, value: np.ndarray) -> Any:
+    """The op with one parameter array replaced (a field, or an entry of a tuple field)."""
+    import dataclasses
+
+    new = Param(param.name, param.symbol, value, param.trainable, param.meaning, param.weight)
+    changes = {}
+    for f in dataclasses.fields(op):
+        current = getattr(op, f.name)
+        if current is param:
+            changes[f.name] = new
+        elif isinstance(current, tuple) and any(c is param for c in current):
+            changes[f.name] = tuple(new if c is param else c for c in current)
+    assert changes, (op, param.name)
+    return dataclasses.replace(op, **changes)
+
+
+def _backward_ops() -> dict[str, tuple[Any, tuple[tuple[int, ...], ...]]]:
+    """name -> (op, per-sample input shapes) for every op this work added."""
+    from symnet.ops.activations import ACTIVATIONS
+    from symnet.ops.recurrent import Recurrent
+
+    rng = np.random.default_rng(12)
+    ops: dict[str, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
+    for a, b in SHAPE_PAIRS:
+        ops[f"product_{a}_{b}"] = (Product((a, b)), (a, b))
+    ops["product_constant_left"] = (Product(((2, 3), (3, 2)), _param("C", rng.normal(
+        size=(2, 3)))), ((3, 2),))
+    ops["product_constant_right_stack"] = (Product(((2, 2, 3), (2, 3, 1)), _param(
+        "C", rng.normal(size=(2, 3, 1))), 1), ((2, 2, 3),))
+    for kind in ("sum", "mean", "max", "min", "sum_square"):
+        ops[f"reduce_{kind}"] = (Reduce(kind, (0, 2), False, (2, 3, 2)), ((2, 3, 2),))
+    ops["reduce_mean_keepdims"] = (Reduce("mean", (1,), True, (2, 3)), ((2, 3),))
+    for fn in FUNCTIONS:
+        ops[f"pointwise_{fn.name}"] = (Pointwise(fn), ((2, 3),))
+    c = _param("c", rng.normal(size=(1, 2)))
+    ops["joined"] = (Joined(0, ((1, 2), (3, 2), (1, 2)), (c, None, _param(
+        "d", rng.normal(size=(1, 2))))), ((3, 2),))
+    ops["joined_last_axis"] = (Joined(1, ((3, 2), (3, 1)), (None, None)), ((3, 2), (3, 1)))
+    mask = _param("M", np.array([[1, 0, 1]], np.float32))
+    ops["select"] = (Select(mask, ((2, 3), (2, 1))), ((2, 3), (2, 1)))
+    ops["select_constant"] = (Select(mask, ((2, 3), (1, 3)), (None, _param(
+        "f", rng.normal(size=(1, 3))))), ((2, 3),))
+    ops["divide"] = (Merge("divide", ((2, 3), (2, 1))), ((2, 3), (2, 1)))
+    tanh = ACTIVATIONS["tanh"].fn
+    rnn = dict(cell="simple", kernel=_param("W", rng.normal(size=(2, 3))),
+               recurrent_kernel=_param("U", rng.normal(size=(3, 3))),
+               bias=_param("b", rng.normal(size=(3,))), units=3, activation=tanh)
+    ops["rnn_clip_initial_sequences"] = (Recurrent(
+        **rnn, emit="sequence", clip=0.6, sequences=2,
+        initial_state=(_param("h0", rng.normal(size=(2, 3))),)), ((2, 3, 2),))
+    ops["rnn_backwards_last_initial"] = (Recurrent(
+        **rnn, emit="last", go_backwards=True,
+        initial_state=(_param("h0", rng.normal(size=(1, 3))),)), ((3, 2),))
+    return ops
+
+
+BACKWARD_OPS = sorted(_backward_ops())
+F64 = FloatBackend(np.float64)
+
+
+def _point(rng: np.random.Generator, name: str, shapes: tuple[tuple[int, ...], ...],
+           batch: int = 2) -> list[np.ndarray]:
+    xs = [rng.normal(0.0, 1.5, (batch, *s)) + 1.234e-3 for s in shapes]
+    if any(k in name for k in ("sqrt", "log", "root", "divide")):
+        xs = [np.abs(x) + 0.3 for x in xs]
+    if "1/t" in name:
+        xs = [np.where(np.abs(x) < 0.3, 0.5, x) for x in xs]
+    return xs
+
+
+def _loss(op: Any, xs: list[np.ndarray], g: np.ndarray) -> float:
+    return float(np.sum(np.asarray(op.forward(F64, *xs), np.float64) * g))
+
+
+@pytest.mark.parametrize("name", BACKWARD_OPS)
+@settings(max_examples=3, deadline=None, derandomize=True)
+@given(seed=seeds)
+def test_backward_is_the_finite_difference_of_forward(name, seed):
+    op, shapes = _backward_ops()[name]
+    rng = np.random.default_rng(seed)
+    xs = _point(rng, name, shapes)
+    y = op.forward(F64, *xs)
+    g = rng.normal(size=np.shape(y))
+    grads = op.backward(F64, tuple(xs), y, g)
+    h = 1e-6
+    assert len(grads.inputs) == len(xs)
+    # every array has its gradient (a mask, a condition, none: it is 0)
+    assert set(grads.params) == {p for p in op.params() if p.name != "M"}, name
+    for k, x in enumerate(xs):
+        numeric = np.zeros_like(x)
+        for index in np.ndindex(*x.shape):
+            up, down = [a.copy() for a in xs], [a.copy() for a in xs]
+            up[k][index] += h
+            down[k][index] -= h
+            numeric[index] = (_loss(op, up, g) - _loss(op, down, g)) / (2 * h)
+        np.testing.assert_allclose(grads.inputs[k], numeric, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}: input {k}")
+    for param, got in grads.params.items():
+        value = np.asarray(param.value, np.float64)
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(*value.shape):
+            up, down = value.copy(), value.copy()
+            up[index] += h
+            down[index] -= h
+            numeric[index] = (_loss(_with_param(op, param, up), xs, g)
+                              - _loss(_with_param(op, param, down), xs, g)) / (2 * h)
+        np.testing.assert_allclose(np.asarray(got, np.float64), numeric, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}: {param.name}")
+        assert np.shape(got) == param.shape
+
+
+@pytest.mark.parametrize("name", BACKWARD_OPS)
+def test_backward_on_every_backend(name):
+    op, shapes = _backward_ops()[name]
+    rng = np.random.default_rng(13)
+    xs = [np.round(x, 3) + 1e-4 for x in _point(rng, name, shapes, batch=1)]
+    g = np.round(rng.normal(size=np.shape(op.forward(F64, *xs))), 3)
+    want = op.backward(F64, tuple(xs), op.forward(F64, *xs), g)
+    for backend in (FloatBackend(np.float32), ExactBackend(), SymbolicBackend()):
+        ins = [backend.inputs(x) for x in xs]
+        gb = backend.inputs(g) if not isinstance(backend, FloatBackend) else g.astype(np.float32)
+        got = op.backward(backend, tuple(ins), op.forward(backend, *ins), gb)
+        tolerance = 5e-5 if backend.name == "float32" else 1e-12
+        pairs = list(zip(got.inputs, want.inputs)) + [(got.params[p], want.params[p])
+                                                      for p in want.params]
+        for ours, theirs in pairs:
+            values = np.array([float(sp.sympify(v).evalf(30)) if backend.name == "symbolic"
+                               else float(v) for v in np.asarray(ours).reshape(-1)])
+            np.testing.assert_allclose(values, np.asarray(theirs, np.float64).reshape(-1),
+                                       rtol=tolerance, atol=tolerance,
+                                       err_msg=f"{name} on {backend.name}")
+
+
+@pytest.mark.parametrize("name", ["product_(2, 3)_(3, 4)", "product_constant_left",
+                                  "pointwise_erf", "pointwise_square", "pointwise_clip"])
+def test_backward_formula_is_the_textbook_one(name):
+    """g Bᵀ and Aᵀ g for a product, g ⊙ f'(x) for a function, made explicit, are the
+    numbers."""
+    op, shapes = _backward_ops()[name]
+    rng = np.random.default_rng(14)
+    xs = [rng.normal(size=(1, *s)) for s in shapes]
+    y = op.forward(F64, *xs)
+    g = rng.normal(size=y.shape)
+    want = op.backward(F64, tuple(xs), y, g)
+    symbols = [sp.MatrixSymbol(f"x{i}", *matrix_shape(s)) for i, s in enumerate(shapes)]
+    ys, gs = (sp.MatrixSymbol(s, *matrix_shape(y.shape[1:])) for s in ("y", "g"))
+    formula = op.backward_formula(tuple(symbols), ys, gs)
+    subs = {s: sp.ImmutableMatrix(*matrix_shape(s.shape), x.reshape(-1).tolist())
+            for s, x in zip(symbols, xs)}
+    subs.update({ys: sp.ImmutableMatrix(*matrix_shape(y.shape[1:]), y.reshape(-1).tolist()),
+                 gs: sp.ImmutableMatrix(*matrix_shape(y.shape[1:]), g.reshape(-1).tolist())})
+    subs.update({p.symbol: p.matrix() for p in op.params()})
+    pairs = list(zip(formula.inputs, want.inputs)) + [(formula.params[p], want.params[p])
+                                                      for p in want.params]
+    for ours, theirs in pairs:
+        value = np.array(explicit(ours.xreplace(subs)).evalf(20), dtype=np.float64)
+        np.testing.assert_allclose(value.reshape(-1), np.asarray(theirs).reshape(-1),
+                                   rtol=1e-9, atol=1e-12, err_msg=name)

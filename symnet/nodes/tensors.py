@@ -101,15 +101,20 @@ def join(ctx: NodeContext, present: list[int], axis: int) -> str:
             value = ctx.const(i)
             if value.ndim != len(full):
                 raise ctx.reject(f"input {i} has {value.ndim} axes, the others {len(full)}")
+            shape = tuple(value.shape)
             if ctx.builder.batch:
                 if value.shape[0] != ctx.builder.batch_value:
                     raise BatchTouched(f"node {ctx.node.label!r} (Concat): the constant of shape "
                                        f"{value.shape} does not follow the batch axis")
-                value = value.reshape(value.shape[1:])
+                shape = shape[1:]
             name = ctx.source_name(ctx.node.inputs[i])
+            source = ctx.builder.constants.get(name)
+            if source is not None and source.size == value.size and np.array_equal(
+                    source.reshape(-1), value.reshape(-1)):
+                value = source  # as the file stores it (a class token (1, 1, d))
             parts.append(ctx.param(None, "c", f"a constant joined along axis {a + 1}, shape "
                                    f"{tuple(value.shape)}", value=value, name=name))
-            shapes.append(tuple(value.shape))
+            shapes.append(shape)
         else:
             t = ctx.tensor(i)
             parts.append(None)

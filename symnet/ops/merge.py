@@ -102,6 +102,8 @@ class Merge(Op):
         elif op == "multiply":
             grads = [g * reduce(operator.mul, [x for j, x in enumerate(xs) if j != i])
                      for i in range(len(xs))]
+        elif op == "divide":  # a / c: g / c and −g a / c²
+            grads = [g / xs[1], -(g * xs[0]) / (xs[1] * xs[1])]
         else:
             # Keras folds the inputs pairwise, maximum(maximum(x_0, x_1), x_2)...; TensorFlow
             # gives a tie to the first argument (x ≥ y), so the earliest input wins a tie.

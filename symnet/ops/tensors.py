@@ -21,9 +21,10 @@ import numpy as np
 import sympy as sp
 
 from .. import functions as fx
+from ..functions import T
 from ..functions.tensors import matmul_shapes, reduced_shape
 from .activations import Fn
-from .base import Op, Param, aligned
+from .base import Grads, Op, Param, aligned, unbroadcast
 
 __all__ = ["REDUCTIONS", "Joined", "Pointwise", "Product", "Reduce", "Select"]
 
@@ -54,6 +55,36 @@ class Pointwise(Op):
 
     def describe(self) -> str:
         return self.fn.name or self.fn.key
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from .derivatives import derivative
+
+        return Grads((g * backend.map(derivative(self.fn), xs[0]),))
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from .derivatives import derivative
+
+        slope = fx.Entrywise(sp.Lambda(T, derivative(self.fn).sympy(T)), xs[0])
+        return Grads((sp.HadamardProduct(g, slope),))
+
+
+def _per_batch(grad: Any, shape: tuple[int, ...]) -> Any:
+    """A gradient (batch first) summed back to an input's per-sample ``shape`` where the input
+    was broadcast, sample by sample."""
+    if tuple(grad.shape[1:]) == tuple(shape):
+        return grad
+    return np.stack([unbroadcast(grad[b:b + 1], tuple(shape)) for b in range(grad.shape[0])])
+
+
+def _stacked_matmul(backend: Any, left: Any, right: Any) -> Any:
+    """``left @ right`` for stacks of matrices of one leading shape (batch first)."""
+    if left.dtype != object and right.dtype != object:
+        return np.matmul(left, right)
+    out = np.empty((*left.shape[:-1], right.shape[-1]), dtype=object)
+    for index in np.ndindex(*left.shape[:-2]):
+        out[index] = backend.matmul(np.ascontiguousarray(left[index]),
+                                    np.ascontiguousarray(right[index]))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,27 +125,60 @@ class Product(Op):
             return a * b.T                        # two vectors: their dot product
         return fx.StackedProduct(a, b, sa, sb)
 
-    def forward(self, backend: Any, *xs: Any) -> Any:
+    def _stacks(self, backend: Any, xs: tuple[Any, ...]) -> tuple[Any, Any, Any]:
+        """Both factors as stacks of matrices (batch, *lead, m, k) and (batch, *lead, k, n),
+        broadcast; and the constant's numbers (or ``None``)."""
         constant = None
         if self.constant is not None:
             value = backend.weight(self.constant)
             constant = value.reshape((1, *value.shape))
         a, b = self._factors(xs, constant)
         sa, sb = self._shapes()
-        out, lead, m, k, n = matmul_shapes(sa, sb)
+        _, lead, m, k, n = matmul_shapes(sa, sb)
         batch = max(a.shape[0], b.shape[0])
         lead_a = aligned(sa[:-2] if len(sa) > 1 else (), len(lead))
         lead_b = aligned(sb[:-2] if len(sb) > 1 else (), len(lead))
         left = np.broadcast_to(a.reshape((a.shape[0], *lead_a, m, k)), (batch, *lead, m, k))
         right = np.broadcast_to(b.reshape((b.shape[0], *lead_b, k, n)), (batch, *lead, k, n))
-        if left.dtype != object and right.dtype != object:
-            result = np.matmul(left, right)
-        else:
-            result = np.empty((batch, *lead, m, n), dtype=object)
-            for index in np.ndindex(batch, *lead):
-                result[index] = backend.matmul(np.ascontiguousarray(left[index]),
-                                               np.ascontiguousarray(right[index]))
-        return result.reshape((batch, *out))
+        return left, right, constant
+
+    def forward(self, backend: Any, *xs: Any) -> Any:
+        left, right, _ = self._stacks(backend, xs)
+        out = matmul_shapes(*self._shapes())[0]
+        return _stacked_matmul(backend, left, right).reshape((left.shape[0], *out))
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        """``∂L/∂A = g Bᵀ`` and ``∂L/∂B = Aᵀ g``, stack by stack, summed over the axes a
+        factor was broadcast along (a stored constant: over the batch too)."""
+        left, right, _ = self._stacks(backend, xs)
+        sa, sb = self._shapes()
+        batch, lead, m, n = left.shape[0], left.shape[1:-2], left.shape[-2], right.shape[-1]
+        gs = g.reshape((batch, *lead, m, n))
+        da = _stacked_matmul(backend, gs, np.swapaxes(right, -1, -2))
+        db = _stacked_matmul(backend, np.swapaxes(left, -1, -2), gs)
+        grads = []
+        for d, shape, promoted in ((da, sa, (1, *sa) if len(sa) == 1 else sa),
+                                   (db, sb, (*sb, 1) if len(sb) == 1 else sb)):
+            grads.append((_per_batch(d, promoted), shape, promoted, d))
+        inputs, params = [], {}
+        for index, (d, shape, promoted, full) in enumerate(grads):
+            if self.constant is not None and index == self.constant_index:
+                params[self.constant] = unbroadcast(full, promoted).reshape(
+                    self.constant.shape)
+            else:
+                inputs.append(np.asarray(d).reshape((batch, *shape)))
+        return Grads(tuple(inputs), params)
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
+        sa, sb = self._shapes()
+        if len(sa) != 2 or len(sb) != 2:
+            return None
+        a, b = self._factors(xs, None if self.constant is None else self.constant.symbol)
+        da, db = g * b.T, a.T * g
+        if self.constant is None:
+            return Grads((da, db))
+        return Grads(((db, da)[self.constant_index],),
+                     {self.constant: (da, db)[self.constant_index]})
 
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         return matmul_shapes(*self._shapes())[0]
@@ -198,6 +262,30 @@ class Reduce(Op):
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         return reduced_shape(tuple(self.sample_shape), tuple(self.axes), self.keepdims)
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        """Each entry gets the gradient of the value it went into: all of it for a sum, a
+        share for a mean, ``2x`` times it for a sum of squares; for a max or min, the entries
+        equal to it share it equally (TensorFlow's convention for ties)."""
+        from .derivatives import greater_equal
+
+        x = xs[0]
+        kept = (x.shape[0], *reduced_shape(tuple(self.sample_shape), tuple(self.axes), True))
+        spread = np.broadcast_to(g.reshape(kept), x.shape)
+        count = math.prod(self.sample_shape[a] for a in self.axes)
+        if self.kind == "sum":
+            dx = spread
+        elif self.kind == "mean":
+            dx = spread / (backend.const(count) if x.dtype == object else x.dtype.type(count))
+        elif self.kind == "sum_square":
+            dx = spread * x * backend.const(2)
+        else:
+            top = np.broadcast_to(y.reshape(kept), x.shape)
+            hit = greater_equal(backend, x, top) if self.kind == "max" else \
+                greater_equal(backend, top, x)
+            ties = Reduce("sum", self.axes, True, self.sample_shape).forward(backend, hit)
+            dx = spread * hit / np.broadcast_to(ties, x.shape)
+        return Grads((np.asarray(dx).reshape(x.shape),))
+
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         count = math.prod(self.sample_shape[a] for a in self.axes)
         return float(count * (sizes[0] + 2))
@@ -210,7 +298,8 @@ class Reduce(Op):
 class Joined(Op):
     """Tensors side by side along a per-sample ``axis``, some of them stored constants
     (``parts``: a :class:`Param` for a constant, ``None`` for the next input), e.g. a
-    transformer's class token put before the patches."""
+    transformer's class token put before the patches. A constant may be stored with the
+    batch axis of 1 the file gives it: ``shapes`` are the per-sample ones."""
 
     axis: int
     shapes: tuple[tuple[int, ...], ...]
@@ -233,10 +322,12 @@ class Joined(Op):
 
     def forward(self, backend: Any, *xs: Any) -> Any:
         batch = xs[0].shape[0]
+        shape_of = {id(p): s for p, s in zip(self.parts, self.shapes) if p is not None}
 
         def constant(p: Param) -> Any:
-            value = backend.weight(p)
-            return np.broadcast_to(value.reshape((1, *value.shape)), (batch, *value.shape))
+            # stored as the file holds it (a class token (1, 1, d)), joined as (1, d)
+            shape = shape_of[id(p)]
+            return np.broadcast_to(backend.weight(p).reshape((1, *shape)), (batch, *shape))
 
         return np.concatenate(self._pieces(xs, constant), axis=self.axis + 1)
 
@@ -251,6 +342,20 @@ class Joined(Op):
     def describe(self) -> str:
         names = [str(p.symbol) if p is not None else "x" for p in self.parts]
         return f"join {', '.join(names)} along axis {self.axis + 1}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        """Each part gets its slice of the gradient; a stored constant its slice summed over
+        the batch."""
+        inputs, params = [], {}
+        start = 0
+        for part, shape in zip(self.parts, self.shapes):
+            piece = np.take(g, range(start, start + shape[self.axis]), axis=self.axis + 1)
+            start += shape[self.axis]
+            if part is None:
+                inputs.append(piece)
+            else:
+                params[part] = unbroadcast(piece, (1, *shape)).reshape(part.shape)
+        return Grads(tuple(inputs), params)
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,3 +413,22 @@ class Select(Op):
 
     def describe(self) -> str:
         return f"where({self.mask.symbol}, ·, ·)"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        """The gradient goes to the branch each entry came from; the mask (a condition) has
+        none (left out: its gradient is 0)."""
+        out = self._out()
+        mask = (np.asarray(self.mask.value) != 0).reshape(
+            (1, *aligned(self.mask.shape, len(out))))
+        zero = backend.const(0) if g.dtype == object else g.dtype.type(0)
+        inputs: list[Any] = []
+        params: dict[Param, Any] = {}
+        for chosen, branch, shape in ((True, self.branches[0], self.shapes[0]),
+                                      (False, self.branches[1], self.shapes[1])):
+            d = np.where(mask if chosen else ~mask, g, zero)
+            if branch is None:
+                inputs.append(np.asarray(_per_batch(d, tuple(shape))).reshape(
+                    (g.shape[0], *shape)))
+            else:
+                params[branch] = unbroadcast(d, (1, *shape)).reshape(branch.shape)
+        return Grads(tuple(inputs), params)
