@@ -723,3 +723,18 @@ def test_backward_formula_is_the_textbook_one(name):
         value = np.array(explicit(ours.xreplace(subs)).evalf(20), dtype=np.float64)
         np.testing.assert_allclose(value.reshape(-1), np.asarray(theirs).reshape(-1),
                                    rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("constant_shape", [(2, 3), (1, 2, 3), (1, 1, 2, 3), (2, 1, 2, 3)])
+def test_constant_factor_against_the_batch_axis(constant_shape):
+    """C @ x with x of a free batch axis: a constant of the batch's rank with a leading 1 is
+    one matrix per sample; one of higher rank reaches the batch axis, and the model is read
+    with the whole input as one sample — either way ONNX Runtime's numbers."""
+    rng = np.random.default_rng(15)
+    model = make_model([helper.make_node("MatMul", ["C", "x"], ["y"])], [("x", [None, 3, 4])],
+                       ["y"], {"C": rng_weights(rng, *constant_shape)})
+    net = assert_inputs_match_ort(model, [rng_weights(rng, 1 if len(constant_shape) > 3 else 3,
+                                                      3, 4)])
+    batched = len(constant_shape) <= 3
+    assert net.input_shapes == (((3, 4),) if batched else ((1, 3, 4),))
+    assert net.layers[0].params[0].shape == constant_shape  # as the file stores it

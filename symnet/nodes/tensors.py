@@ -71,12 +71,13 @@ def product(ctx: NodeContext) -> str:
     for i in (0, 1):
         if i == constant_index:
             value = ctx.const(i)
+            shape = tuple(value.shape)
             if ctx.builder.batch and value.ndim >= len(fulls[1 - i]):
-                if value.shape[0] != 1:
+                if value.shape[0] != 1 or value.ndim > len(fulls[1 - i]):
                     raise BatchTouched(f"node {ctx.node.label!r} (MatMul): a constant of shape "
-                                       f"{value.shape} varies along the batch axis")
-                value = value.reshape(value.shape[1:])
-            shapes.append(tuple(value.shape))
+                                       f"{value.shape} reaches the batch axis")
+                shape = shape[1:]  # the file's (1, ...) kept as the array, per sample (...)
+            shapes.append(shape)
             param = ctx.param(None, "C", f"a constant factor, shape {tuple(value.shape)}",
                               value=value, name=ctx.source_name(ctx.node.inputs[i]))
         else:

@@ -129,9 +129,9 @@ class Product(Op):
         """Both factors as stacks of matrices (batch, *lead, m, k) and (batch, *lead, k, n),
         broadcast; and the constant's numbers (or ``None``)."""
         constant = None
-        if self.constant is not None:
-            value = backend.weight(self.constant)
-            constant = value.reshape((1, *value.shape))
+        if self.constant is not None:  # stored as the file holds it, (1, ...) or (...)
+            shape = self.shapes[self.constant_index]
+            constant = backend.weight(self.constant).reshape((1, *shape))
         a, b = self._factors(xs, constant)
         sa, sb = self._shapes()
         _, lead, m, k, n = matmul_shapes(sa, sb)
