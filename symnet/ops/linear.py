@@ -71,7 +71,7 @@ class MatMul(Op):
         flipped = Param(k.name, k.symbol, np.ascontiguousarray(k.value.T), k.trainable,
                         k.meaning, k.weight)
         return (Rewrite("transposed_kernel", "the kernel of {layer} was used transposed: Keras "
-                        "computes x·K with K of shape (in, out), so output unit j uses column j.",
+                        "computes x·W with W of shape (in, out), so output unit j uses column j.",
                         MatMul(flipped)),)
 
     def describe(self) -> str:
@@ -115,7 +115,7 @@ class BiasAdd(Op):
         return np.ones(n), np.asarray(self.bias.value, np.float64).reshape(-1)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
-        return (Rewrite("bias_omitted", "the bias of {layer} was left out: add b after x·K.",
+        return (Rewrite("bias_omitted", "the bias of {layer} was left out: add b after x·W.",
                         Identity("the bias left out")),)
 
     def describe(self) -> str:
