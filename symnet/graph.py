@@ -105,14 +105,14 @@ class LayerFormula:
         return out
 
     def _repr_latex_(self) -> str:
-        from .report.latex import latex
+        from .printing.latex import latex
 
         return "$$" + latex(self.formula) + "$$"
 
     def _repr_html_(self) -> str:
         from .escape import html_text
+        from .printing.latex import latex
         from .report.html import mathml
-        from .report.latex import latex
 
         params = "".join(f"<li>{html_text(p.symbol or p.name)}: {html_text(p.meaning, None)}</li>"
                          for p in self.params)

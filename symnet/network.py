@@ -367,7 +367,7 @@ class Network:
         """Write the report; the format follows the suffix (``.tex``, ``.pdf`` through a real
         LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``)."""
         from .files import write_output
-        from .report.pdf import latex_to_pdf
+        from .pdf import latex_to_pdf
 
         path = Path(path)
         fmt = REPORT_SUFFIXES.get(path.suffix.lower())
@@ -385,8 +385,8 @@ class Network:
 
     def _repr_html_(self) -> str:
         from .escape import html_text
+        from .printing.latex import latex
         from .report.html import mathml
-        from .report.latex import latex
 
         rows = "".join(f"<tr><td><code>{html_text(lay.name)}</code></td><td>{lay.kind}</td>"
                        f"<td>{lay.output_shape}</td><td>{lay.param_count:,}</td></tr>"
@@ -400,6 +400,6 @@ class Network:
                 f"parameters, inputs {self.input_shapes}, outputs {self.output_shapes}>")
 
     def _repr_latex_(self) -> str:
-        from .report.latex import latex
+        from .printing.latex import latex
 
         return "$$" + latex(self.structural_form()) + "$$"

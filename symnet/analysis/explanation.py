@@ -59,7 +59,7 @@ class TraceStep:
     """The symbols of ``inputs`` in the formula (``x``, ``h_1``)."""
 
     def _repr_latex_(self) -> str:
-        from ..report.latex import latex
+        from ..printing.latex import latex
 
         return "$$" + latex(sp.Eq(self.formula.lhs, self.substituted, evaluate=False)) + "$$"
 
@@ -80,7 +80,7 @@ class Trace:
         return self.steps[-1].value
 
     def _repr_latex_(self) -> str:
-        from ..report.latex import latex
+        from ..printing.latex import latex
 
         lines = [f"{latex(s.formula.lhs)} &= {latex(s.substituted)}" for s in self.steps]
         return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
@@ -328,7 +328,7 @@ class Explanation:
         return f"<pre>{escape(self.summary())}</pre>"
 
     def _repr_latex_(self) -> str:
-        from ..report.latex import latex
+        from ..printing.latex import latex
 
         if self.local_law is None:
             return f"$${latex(self.output)} = {self.value:.7g}$$"

@@ -238,7 +238,7 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
     from .sheet import render_sheets
 
     if pdf:
-        from ..report.pdf import require_engine
+        from ..pdf import require_engine
 
         require_engine()  # a missing engine is an error before anything is written
     exercise = build_exercise(seed, widths, inputs, students, digits, kind)
@@ -273,7 +273,7 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
             write_output(content, str(stage / name))
             names.append(name)
         if pdf:
-            from ..report.pdf import latex_to_pdf
+            from ..pdf import latex_to_pdf
 
             for name in [n for n in files if n.endswith(".tex")]:
                 latex_to_pdf(files[name], stage / (name[:-4] + ".pdf"))

@@ -19,7 +19,7 @@ def _display(latex: str, text: str | None = None) -> str:
     """A display formula; a long one broken across lines (never scaled). One that cannot be
     broken to fit (a wide matrix, a long remark) is printed as its plain ``text`` in a
     paragraph that wraps, or, too long for that too, replaced by a note."""
-    from .latex import break_lines, visible_length
+    from ..printing.layout import break_lines, visible_length
 
     lines = break_lines(latex, WIDTH)
     if max(visible_length(line) for line in lines) > 1.15 * WIDTH:
@@ -123,7 +123,7 @@ def render_latex(data: dict[str, Any]) -> str:
 
 
 def _break(line: str) -> list[str]:
-    from .latex import break_lines
+    from ..printing.layout import break_lines
 
     return break_lines(line, 60)
 
@@ -237,7 +237,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         return body
 
     def display(latex: str) -> list[str]:
-        from .latex import break_lines
+        from ..printing.layout import break_lines
 
         lines = break_lines(latex)
         if len(lines) == 1:

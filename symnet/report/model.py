@@ -167,8 +167,8 @@ def _listed(value: np.ndarray, settings: ReportSettings) -> dict[str, Any]:
 
 
 def _formula(expr: Any) -> dict[str, str]:
-    from .latex import latex
-    from .text import text
+    from ..printing.latex import latex
+    from ..printing.text import text
 
     return {"text": text(expr), "latex": latex(expr), "srepr": sp.srepr(expr)}
 
@@ -254,7 +254,7 @@ def _agreement(net: Any, x: Any) -> dict[str, Any] | None:
 
 def _closed_lines(expr: Any, settings: ReportSettings) -> list[str]:
     """The closed form in LaTeX, broken into lines of a few terms each."""
-    from .latex import latex
+    from ..printing.latex import latex
 
     shown = round_floats(expr, settings.digits)
     signed = []
@@ -491,8 +491,8 @@ def _closed_form(net: Any, settings: ReportSettings) -> dict[str, Any]:
 def trace_data(trace: Any, settings: ReportSettings) -> list[dict[str, Any]]:
     """The hand calculation as data: per layer the formula, the numbers put in, the values
     before the activation, the values out, and the units the activation clips."""
-    from .latex import latex, visible_length
-    from .text import text
+    from ..printing import latex, visible_length
+    from ..printing.text import text
 
     steps = []
     for step in trace.steps:
@@ -640,7 +640,7 @@ def _inside(vertices: list[list[float]], point: np.ndarray) -> bool:
 
 
 def _why_data(explanation: Any, output: int, outputs: int) -> dict[str, Any]:
-    from .latex import latex
+    from ..printing.latex import latex
 
     data = explanation.to_dict()
     law = explanation.local_law

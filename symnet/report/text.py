@@ -5,77 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
-from sympy.printing.str import StrPrinter
-
 from ..escape import terminal_text
+from ..printing.text import TextPrinter, text
 from .model import listed_lines, number_text, region_lines
-from .notation import broadcast_operand, direct_argument, hadamard_parts, positive_first
 
-__all__ = ["render_text", "text"]
-
-
-class TextPrinter(StrPrinter):
-    """``str`` of SymPy, with ``⊙`` / ``⊘`` for entrywise products and quotients, and entrywise
-    functions written as ``Max(0, b_1 + x*W_1)``."""
-
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        super().__init__(settings)
-        self._arguments: dict[Any, str] = {}
-
-    def _print_Symbol(self, expr: Any) -> str:
-        return self._arguments.get(expr) or super()._print_Symbol(expr)
-
-    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
-        var, body = expr.function.variables[0], expr.function.expr
-        arg = self._print(expr.expr)
-        if not direct_argument(body, var) and isinstance(expr.expr, (sp.MatAdd, sp.MatMul,
-                                                                      sp.HadamardProduct)):
-            arg = f"({arg})"
-        saved = dict(self._arguments)
-        self._arguments[var] = arg
-        try:
-            return self._print(body)
-        finally:
-            self._arguments = saved
-
-    def _print_MatMul(self, expr: Any) -> str:
-        operand = broadcast_operand(expr)
-        return self._print(operand) if operand is not expr else super()._print_MatMul(expr)
-
-    def _print_MatAdd(self, expr: Any) -> str:
-        terms = positive_first(list(expr.args))
-        out = self._print(terms[0])
-        for term in terms[1:]:
-            if term.could_extract_minus_sign():
-                out += " - " + self.parenthesize(-term, PRECEDENCE["Add"], strict=True)
-            else:
-                out += " + " + self.parenthesize(term, PRECEDENCE["Add"], strict=False)
-        return out
-
-    def _print_HadamardProduct(self, expr: Any) -> str:
-        factors, divisors = hadamard_parts(expr)
-
-        def part(a: Any) -> str:
-            return self.parenthesize(broadcast_operand(a), PRECEDENCE["Mul"], strict=True)
-
-        out = " ⊙ ".join(part(a) for a in factors) if factors else "𝟙"
-        return out + "".join(f" ⊘ {part(d)}" for d in divisors)
-
-    def _print_HadamardPower(self, expr: Any) -> str:
-        return f"{self.parenthesize(expr.base, 60)}^∘({self._print(expr.exp)})"
-
-    def _print_OneMatrix(self, expr: Any) -> str:
-        return "𝟙"
-
-    def _print_Equality(self, expr: Any) -> str:
-        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
-
-
-def text(expr: Any) -> str:
-    """One formula as plain text."""
-    return TextPrinter().doprint(expr)
+__all__ = ["TextPrinter", "render_text", "text"]
 
 
 def _table(rows: list[list[str]]) -> str:
