@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import display as _display
 from .errors import (
     ExpressionTooLarge,
     InvalidInputError,
@@ -92,6 +93,15 @@ def supported_layers() -> list[str]:
     from .layers import supported_layers as _supported
 
     return _supported()
+
+
+def _display_hooks() -> None:
+    # The records' Jupyter display and summaries come from the report's printers: loaded on
+    # first use, so that neither ``import symnet`` nor the analyses import the printers.
+    from .report import display  # noqa: F401  (registers the hooks)
+
+
+_display.install(_display_hooks)
 
 
 def __getattr__(name: str) -> Any:

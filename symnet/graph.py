@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .display import Displayed
 from .errors import InvalidInputError, UnsupportedLayerError
 from .ops import Constant, Identity, Op, Param
 
@@ -38,7 +39,7 @@ class Step:
 
 
 @dataclass(frozen=True, eq=False)
-class LayerFormula:
+class LayerFormula(Displayed):
     """A Keras layer as mathematics: its formula, its parameters, its shapes and counts.
 
     ``formula`` is a SymPy ``Eq`` whose left side is the layer's output symbol and whose right
@@ -103,22 +104,6 @@ class LayerFormula:
         out: dict[Any, Any] = {p.symbol: p.matrix() for p in self.params if p.symbol is not None}
         out.update({c.symbol: c.exact for c in self.constant_symbols})
         return out
-
-    def _repr_latex_(self) -> str:
-        from .printing.latex import latex
-
-        return "$$" + latex(self.formula) + "$$"
-
-    def _repr_html_(self) -> str:
-        from .escape import html_text
-        from .printing.latex import latex
-        from .report.html import mathml
-
-        params = "".join(f"<li>{html_text(p.symbol or p.name)}: {html_text(p.meaning, None)}</li>"
-                         for p in self.params)
-        return (f"<p><code>{html_text(self.name)}</code> ({html_text(self.kind)}), "
-                f"{self.param_count:,} parameters</p>{mathml(latex(self.formula))}"
-                f"<ul>{params}</ul>")
 
 
 @dataclass(frozen=True, eq=False)

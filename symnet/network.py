@@ -21,6 +21,7 @@ from .analysis.explanation import Explanation, Trace, trace, why
 from .analysis.piecewise import Piece, linearize, network_pieces, region
 from .analysis.regions2d import Region
 from .backends import Backend, ExactBackend, FloatBackend
+from .display import Displayed
 from .errors import InvalidInputError
 from .escape import safe_identifier, terminal_text
 from .graph import Graph, LayerFormula
@@ -91,7 +92,7 @@ def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tup
     return tuple(sp.Symbol(n, real=True) for n in names)
 
 
-class Network:
+class Network(Displayed):
     """A Keras model as mathematics. Build it with :func:`symnet.explain`."""
 
     def __init__(self, graph: Graph, name: str, model: Any = None, *,
@@ -383,23 +384,6 @@ class Network:
                                  interactive=interactive), path)
         return path
 
-    def _repr_html_(self) -> str:
-        from .escape import html_text
-        from .printing.latex import latex
-        from .report.html import mathml
-
-        rows = "".join(f"<tr><td><code>{html_text(lay.name)}</code></td><td>{lay.kind}</td>"
-                       f"<td>{lay.output_shape}</td><td>{lay.param_count:,}</td></tr>"
-                       for lay in self.layers)
-        return (f"<p><b>{html_text(self.name)}</b>: {self.param_count:,} parameters</p>"
-                f"<table><tr><th>layer</th><th>kind</th><th>output</th><th>params</th></tr>"
-                f"{rows}</table>{mathml(latex(self.structural_form()))}")
-
     def __repr__(self) -> str:
         return (f"<Network {self.name!r}: {len(self.layers)} layers, {self.param_count:,} "
                 f"parameters, inputs {self.input_shapes}, outputs {self.output_shapes}>")
-
-    def _repr_latex_(self) -> str:
-        from .printing.latex import latex
-
-        return "$$" + latex(self.structural_form()) + "$$"

@@ -12,10 +12,11 @@ import numpy as np
 import sympy as sp
 
 from ..backends import FloatBackend, LinearizedBackend
+from ..display import Displayed, show
 from ..errors import InvalidInputError
 from ..graph import Graph, LayerCall
 from ..ops import BiasAdd, MatMul
-from .forms import lambdify, round_floats
+from .forms import lambdify
 from .geometry import clip
 from .piecewise import Piece, domain_of, linearize, network_pieces, region
 
@@ -27,7 +28,7 @@ MAX_SHOWN = 64
 
 
 @dataclass(frozen=True, eq=False)
-class TraceStep:
+class TraceStep(Displayed):
     """One layer call of the hand calculation."""
 
     layer: str
@@ -57,18 +58,9 @@ class TraceStep:
     input_symbols: tuple[Any, ...] = field(default=(), repr=False)
     """The symbols of ``inputs`` in the formula (``x``, ``h_1``)."""
 
-    def _repr_latex_(self) -> str:
-        from ..printing.latex import latex
-
-        return "$$" + latex(sp.Eq(self.formula.lhs, self.substituted, evaluate=False)) + "$$"
-
-    def _repr_html_(self) -> str:
-        return Trace(input=self.inputs[0] if self.inputs else np.zeros(0),
-                     steps=(self,))._repr_html_()
-
 
 @dataclass(frozen=True, eq=False)
-class Trace:
+class Trace(Displayed):
     """The steps of :meth:`symnet.Network.trace`, in execution order."""
 
     input: np.ndarray
@@ -77,19 +69,6 @@ class Trace:
     @property
     def output(self) -> np.ndarray:
         return self.steps[-1].value
-
-    def _repr_latex_(self) -> str:
-        from ..printing.latex import latex
-
-        lines = [f"{latex(s.formula.lhs)} &= {latex(s.substituted)}" for s in self.steps]
-        return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
-
-    def _repr_html_(self) -> str:
-        """Each layer's formula and its numbers (in, before the activation, out), as the HTML
-        report prints them."""
-        from ..report.html import HtmlPrinter
-
-        return HtmlPrinter().doprint(self)
 
 
 def _matrix(values: np.ndarray, shape: tuple[Any, Any]) -> sp.ImmutableMatrix:
@@ -173,7 +152,7 @@ def inequalities_text(region: Any) -> tuple[list[str], int]:
 
 
 @dataclass(frozen=True, eq=False)
-class Explanation:
+class Explanation(Displayed):
     """Why one output has its value at one input (see :meth:`symnet.Network.why`)."""
 
     x: np.ndarray
@@ -211,9 +190,7 @@ class Explanation:
 
     def summary(self) -> str:
         """The explanation as lines of plain text, for a terminal."""
-        from ..report.text import TextReportPrinter
-
-        return "\n".join(TextReportPrinter()._print(self)) + "\n"
+        return str(show(self, "text"))
 
     def polygon(self) -> list[tuple[float, float]] | None:
         """For a two-input network: the corners of the linear region around ``x`` (float64,
@@ -250,21 +227,8 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
-        from ..report.json import JsonPrinter
-
-        return JsonPrinter()._print(self)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return f"<pre>{escape(self.summary())}</pre>"
-
-    def _repr_latex_(self) -> str:
-        from ..printing.latex import latex
-
-        if self.local_law is None:
-            return f"$${latex(self.output)} = {self.value:.7g}$$"
-        return f"$${latex(self.output)} = {latex(round_floats(self.local_law, 7))}$$"
+        data: dict[str, Any] = show(self, "data")
+        return data
 
 
 # --- why -------------------------------------------------------------------------------

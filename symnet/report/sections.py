@@ -283,12 +283,7 @@ class Report:
     def data(self) -> dict[str, Any]:
         """The report as the JSON printer writes it (plain data; see
         ``docs/report-schema.md``)."""
-        from .json import JsonPrinter
+        from ..display import show
 
-        return JsonPrinter(self.settings_dict()).report_data(self)
-
-    def settings_dict(self) -> dict[str, Any]:
-        """The printer settings this report was built with."""
-        from .printer import printer_settings
-
-        return printer_settings(self.settings)
+        data: dict[str, Any] = show(self, "data")
+        return data
