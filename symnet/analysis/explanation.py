@@ -325,7 +325,7 @@ def target_function(graph: Graph, target: Any) -> tuple[Any, Any]:
     """A target (formula text, SymPy expression or callable) as (what to show, a vectorised
     function of points, one per row)."""
     if isinstance(target, str):
-        from ..homework.parse import parse_formula
+        from ..parse import parse_formula
 
         target = parse_formula(target, graph.features)
     if isinstance(target, sp.Basic):
