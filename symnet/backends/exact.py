@@ -33,7 +33,7 @@ import sympy as sp
 from flint import fmpz_mat
 
 from ..errors import InvalidInputError
-from ..functions import number
+from ..numbers import number
 from .base import ObjectBackend
 from .rational import common_denominator as _int_form_of_fractions
 from .rational import dyadic, exact_fraction, integer_matrix
