@@ -168,3 +168,21 @@ def test_the_report_model_is_read_by_attribute():
                 if keyed or got:
                     found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
     assert not found, found
+
+
+def test_a_model_that_embeds_its_input_gets_every_report_without_x(keras):
+    """The rows a report evaluates on its own are whole indices inside the table for an input
+    that feeds an Embedding (real numbers made it fail)."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((3,)), L.Embedding(10, 2), L.Flatten(), L.Dense(1)])
+    randomize(model, 11)
+    net = symnet.explain(model)
+    for fmt in FORMATS:
+        assert net.report(fmt), fmt
+    data = json.loads(net.report("json"))
+    assert data["agreement"]["samples"] == 8 and data["agreement"]["max_abs_diff_below"] <= 1e-6
+    from symnet.report.model import sample_rows
+
+    (rows,) = sample_rows(net)
+    assert rows.shape == (8, 3) and np.all(rows == np.round(rows)) and rows.min() >= 0 \
+        and rows.max() <= 9

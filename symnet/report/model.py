@@ -38,7 +38,8 @@ from .sections import (
     Why,
 )
 
-__all__ = ["SCHEMA", "ReportSettings", "build_report", "is_classifier", "predicted_output"]
+__all__ = ["SCHEMA", "ReportSettings", "build_report", "is_classifier", "predicted_output",
+           "sample_rows"]
 
 
 @dataclass(frozen=True)
@@ -244,8 +245,7 @@ def _agreement(net: Any, x: Any) -> Agreement | None:
     if model is None:
         return None
     if x is None:
-        rng = np.random.default_rng(0)
-        samples = [rng.normal(size=(8, *shape)).astype(np.float32) for shape in net.input_shapes]
+        samples = sample_rows(net)
     else:
         parts = x if len(net.input_shapes) > 1 else [x]
         samples = [np.asarray(a, np.float32).reshape((1, *shape))
@@ -268,6 +268,38 @@ def _agreement(net: Any, x: Any) -> Agreement | None:
     return Agreement(count, bound, ("identical to model.predict" if worst == 0 else
                                     f"largest difference from model.predict: below {bound:.0e}")
                      + f" (on {count} sample{'s' if count > 1 else ''})")
+
+
+def sample_rows(net: Any, count: int = 8, seed: int = 0) -> list[np.ndarray]:
+    """Rows a report evaluates when it is given no input, one array per input of the network:
+    random normal numbers (float32), and for an input that indexes a table (``Embedding``),
+    random whole indices inside the table."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for key, shape in zip(net.graph.inputs, net.input_shapes):
+        size = _table_size(net.graph, key)
+        if size is None:
+            rows.append(rng.normal(size=(count, *shape)).astype(np.float32))
+        else:
+            rows.append(rng.integers(0, size, size=(count, *shape)).astype(np.float32))
+    return rows
+
+
+def _table_size(graph: Any, key: str) -> int | None:
+    """The fewest rows of the tables that the tensor ``key`` indexes (through identities),
+    or ``None`` when it indexes none."""
+    from ..ops.embedding import Lookup
+
+    sizes, todo, seen = [], [key], set()
+    while todo:
+        tensor = todo.pop()
+        for node in graph.readers(tensor):
+            if isinstance(node.op, Lookup):
+                sizes.append(int(node.op.table.shape[0]))
+            elif node.op.identity and node.output not in seen:
+                seen.add(node.output)
+                todo.append(node.output)
+    return min(sizes) if sizes else None
 
 
 def _regions(net: Any, x: Any, output: int, settings: ReportSettings
