@@ -18,24 +18,48 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .analysis.explanation import Explanation, Trace, TraceStep
+    from .analysis.passes import PassResult
+    from .analysis.piecewise import Inequalities, Piece
+    from .analysis.regions2d import Region
+    from .graph import LayerFormula
+    from .homework import Diagnosis, StepVerdict, Verdict
     from .network import Network
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Diagnosis",
+    "Explanation",
     "ExpressionTooLarge",
+    "Inequalities",
     "InvalidInputError",
+    "LayerFormula",
     "ModelLoadError",
     "Network",
+    "PassResult",
+    "Piece",
+    "Region",
+    "StepVerdict",
     "SymnetError",
     "SymnetWarning",
+    "Trace",
+    "TraceStep",
     "UnsupportedLayerError",
+    "Verdict",
     "__version__",
     "check",
     "examples",
     "explain",
     "supported_layers",
 ]
+
+#: The types the API returns, imported when first asked for (``symnet.Verdict``...).
+_TYPES = {"Network": ".network", "LayerFormula": ".graph", "Trace": ".analysis.explanation",
+          "TraceStep": ".analysis.explanation", "Explanation": ".analysis.explanation",
+          "Piece": ".analysis.piecewise", "Inequalities": ".analysis.piecewise",
+          "Region": ".analysis.regions2d", "PassResult": ".analysis.passes",
+          "Verdict": ".homework", "Diagnosis": ".homework", "StepVerdict": ".homework"}
 
 
 def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
@@ -51,7 +75,7 @@ def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
-          domain: Any = None) -> Any:
+          domain: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
 
     Args:
@@ -105,13 +129,11 @@ _display.install(_display_hooks)
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: ``symnet.examples`` and ``symnet.Network`` without importing Keras up front.
+    # Lazy: ``symnet.examples`` and the returned types without importing Keras up front.
+    import importlib
+
     if name == "examples":
-        import importlib
-
         return importlib.import_module(".examples", __name__)
-    if name == "Network":
-        from .network import Network
-
-        return Network
+    if name in _TYPES:
+        return getattr(importlib.import_module(_TYPES[name], __name__), name)
     raise AttributeError(f"module 'symnet' has no attribute {name!r}")

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -26,6 +26,9 @@ import sympy as sp
 from .display import Displayed
 from .errors import InvalidInputError, UnsupportedLayerError
 from .ops import Constant, Identity, Op, Param
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 __all__ = ["Graph", "LayerCall", "LayerFormula", "Node", "Step", "run_nodes"]
 
@@ -131,7 +134,7 @@ class LayerCall:
         return self.outputs[0]
 
 
-def run_nodes(nodes: Sequence[Node], inputs: Sequence[str], backend: Any,
+def run_nodes(nodes: Sequence[Node], inputs: Sequence[str], backend: Backend,
               arrays: Sequence[Any]) -> dict[str, Any]:
     """Every tensor's value: ``nodes`` run in order on ``backend`` from the input arrays."""
     values = {name: backend.inputs(a) for name, a in zip(inputs, arrays)}
@@ -222,7 +225,7 @@ class Graph:
 
     # --- numbers --------------------------------------------------------------------------
 
-    def run(self, backend: Any, arrays: Sequence[Any], nodes: Sequence[Node] | None = None
+    def run(self, backend: Backend, arrays: Sequence[Any], nodes: Sequence[Node] | None = None
             ) -> dict[str, Any]:
         """Every tensor's value on ``backend`` (``nodes``: a rewritten list, e.g. a mistake)."""
         return run_nodes(self.nodes if nodes is None else nodes, self.inputs, backend, arrays)

@@ -300,15 +300,15 @@ class Network(Displayed):
                 laws.append((*law, p.high))
         # Built as it is, ordered and merged: SymPy's own checks of every condition against the
         # others take minutes for 10,000 pieces and would leave nothing to change.
-        def law(s: Any, t: Any) -> Any:
+        def affine(s: Any, t: Any) -> Any:
             s, t = number(s), number(t)
             if not exact or s in (0, 1, -1) or t == 0:
                 return s * x + t
             # the very expression s*x + t evaluates to, without its generic flattening
             return sp.Add._from_args((t, sp.Mul._from_args((s, x))))
 
-        args = [(law(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
-        args.append((law(*laws[-1][:2]), sp.true))
+        args = [(affine(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
+        args.append((affine(*laws[-1][:2]), sp.true))
         return sp.Piecewise(*args, evaluate=False)
 
     def regions2d(self, box: Any) -> list[Region]:

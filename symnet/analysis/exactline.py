@@ -113,9 +113,8 @@ def _tail(nodes: tuple[Node, ...]) -> tuple[list[list[fmpq]], list[fmpq]] | None
         op = node.op
         if isinstance(op, (MatMul, Affine)):
             weight = op.kernel if isinstance(op, MatMul) else op.weight
-            if np.ndim(getattr(weight, "value", weight)) != 2:
-                return None
-            if not np.all(np.isfinite(getattr(weight, "value", weight))):
+            array = np.asarray(op.kernel.value if isinstance(op, MatMul) else op.weight)
+            if array.ndim != 2 or not np.all(np.isfinite(array)):
                 return None
             m, s = integer_matrix(weight)
             if m.nrows() != (matrix.ncols() if matrix is not None else m.nrows()):
@@ -174,7 +173,7 @@ def sweep(graph: Graph, low: float, high: float) -> list[Piece] | None:
     pre = values[head[-1].output if head else graph.inputs[0]].reshape(2, -1)
     if backend.inexact or pre.shape[1] != len(tail[0]):
         return None
-    fn = nodes[at].op.fn
+    fn = nodes[at].op.fn  # type: ignore[attr-defined]  # an Elementwise: _laws found it
     kinks = [_q(k) for k in found[0]]
     laws = [(_q(s), _q(t)) for s, t in found[1]]
     weights = tail[0]
@@ -202,8 +201,8 @@ def sweep(graph: Graph, low: float, high: float) -> list[Piece] | None:
         s, b = laws[piece]
         slope = [u + s * ai * wj for u, wj in zip(slope, w)]
         intercept = [u + (s * ci + b) * wj for u, wj in zip(intercept, w)]
-        for j, k in enumerate(kinks):
-            x = (k - ci) / ai
+        for j, kink in enumerate(kinks):
+            x = (kink - ci) / ai
             if (lo is None or x > lo) and (hi is None or x < hi):
                 events.append((x, i, j + 1 if ai > 0 else j))
     events.sort(key=lambda e: e[0])
@@ -312,11 +311,12 @@ def affine_rows(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
     if not isinstance(op, (MatMul, Affine)):
         return None
     weight = op.kernel if isinstance(op, MatMul) else op.weight
-    array = np.asarray(getattr(weight, "value", weight))
+    array = np.asarray(op.kernel.value if isinstance(op, MatMul) else op.weight)
     if array.ndim != 2 or array.shape[0] != len(rows[0]) or not np.all(np.isfinite(array)):
         return None
     matrix, shift = integer_matrix(weight)
-    nums, dens = [], []
+    nums: list[Any] = []
+    dens: list[Any] = []
     for row in rows:
         common = fmpz(1)
         for v in row:

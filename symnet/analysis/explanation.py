@@ -63,7 +63,8 @@ class TraceStep(Displayed):
 class Trace(Displayed):
     """The steps of :meth:`symnet.Network.trace`, in execution order."""
 
-    input: np.ndarray
+    input: np.ndarray | list[np.ndarray]
+    """The sample (one array per input of the network when it has several)."""
     steps: tuple[TraceStep, ...]
 
     @property

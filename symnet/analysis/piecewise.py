@@ -369,8 +369,9 @@ def sweep_pieces(graph: Graph, low: float, high: float) -> list[Piece] | None:
     if first.weight.shape[0] != 1 or not fn.piecewise_linear:
         return None
     a, c = first.weight[0], first.bias
-    out_w = steps[2].weight if len(steps) == 3 else np.eye(a.size)
-    out_b = steps[2].bias if len(steps) == 3 else np.zeros(a.size)
+    last = steps[2] if len(steps) == 3 else None
+    out_w = last.weight if isinstance(last, Affine) else np.eye(a.size)
+    out_b = last.bias if isinstance(last, Affine) else np.zeros(a.size)
     kinks = np.asarray(fn.kinks, dtype=np.float64)
     moving = np.flatnonzero(a != 0)
     crossings = ((kinks[None, :] - c[moving, None]) / a[moving, None]).reshape(-1)

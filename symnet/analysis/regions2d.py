@@ -126,6 +126,7 @@ def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
         nodes = nodes[:-1]
     steps, refused = plan(nodes)
     if steps is None:
+        assert refused is not None  # plan names the node it stopped at
         raise UnsupportedLayerError(
             f"regions2d follows affine layers and continuous piecewise-linear activations; "
             f"layer {refused.layer!r} is neither", layer=refused.layer)

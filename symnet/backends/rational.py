@@ -135,7 +135,7 @@ def fraction_product(x: np.ndarray, matrix: fmpz_mat, den: int) -> np.ndarray:
     if rows.shape[1] != n:
         raise ValueError(f"matmul: shapes {x.shape} and ({n}, {m}) do not align")
     nums, dens = row_numerators(rows)
-    prod = (fmpz_mat(rows.shape[0], n, nums) * matrix).entries() if n else [0] * (
+    prod: list[Any] = (fmpz_mat(rows.shape[0], n, nums) * matrix).entries() if n else [0] * (
         rows.shape[0] * m)
     out = np.empty(len(prod), dtype=object)
     out[:] = [Fraction(int(v), dens[i // m] * den) for i, v in enumerate(prod)]

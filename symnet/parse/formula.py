@@ -240,11 +240,10 @@ class _Reader:
         if isinstance(op, ast.Div) and b.value == 0:
             raise self.refuse("division by zero", node)
         value = None
-        if a.value is not None and b.value is not None:
-            value = self.estimate(node, lambda: {ast.Add: a.value + b.value,
-                                                 ast.Sub: a.value - b.value,
-                                                 ast.Mult: a.value * b.value,
-                                                 ast.Div: a.value / b.value}[type(op)])
+        u, v = a.value, b.value
+        if u is not None and v is not None:
+            value = self.estimate(node, lambda: {ast.Add: u + v, ast.Sub: u - v,
+                                                 ast.Mult: u * v, ast.Div: u / v}[type(op)])
         if isinstance(op, (ast.Add, ast.Sub)):
             expr = a.expr + b.expr if isinstance(op, ast.Add) else a.expr - b.expr
             degree = max(a.degree, b.degree)

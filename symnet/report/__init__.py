@@ -17,6 +17,7 @@ from .printer import matrix_latex, shape_text
 from .sections import Report
 
 if TYPE_CHECKING:
+    from ..network import Network
     from .printer import ReportPrinter
 
 __all__ = ["FORMATS", "PRINTERS", "SCHEMA", "Report", "ReportSettings", "build_report",
@@ -46,7 +47,7 @@ def printer(fmt: str, settings: Any = None) -> ReportPrinter[Any]:
     return cls(settings)  # type: ignore[no-any-return]
 
 
-def render(net: Any, fmt: str, x: Any = None, *, settings: ReportSettings | None = None,
+def render(net: Network, fmt: str, x: Any = None, *, settings: ReportSettings | None = None,
            target: Any = None, domain: Any = None, output: int | None = None,
            interactive: bool = False) -> str:
     """The report of ``net`` in format ``fmt`` (one of :data:`FORMATS`); ``interactive`` (HTML

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import UnsupportedLayerError
 from ..escape import html_text
 from .sections import Explorer, SliderInput
+
+if TYPE_CHECKING:
+    from ..graph import Node
+    from ..network import Network
 
 __all__ = ["MAX_PARAMETERS", "OPS", "explorer_data", "explorer_html", "explorer_section"]
 
@@ -42,7 +46,7 @@ def _option(v: float) -> float | None:
     return float(v) if math.isfinite(float(v)) else None
 
 
-def _node(node: Any) -> dict[str, Any]:
+def _node(node: Node) -> dict[str, Any]:
     from ..ops import BiasAdd, MatMul
     from ..ops.activations import Elementwise, Softmax
     from ..ops.linear import Affine
@@ -88,7 +92,7 @@ def _node(node: Any) -> dict[str, Any]:
     raise refuse(f"the op {op.describe()} ({type(op).__name__})")
 
 
-def explorer_section(net: Any, x: Any = None, low: float | None = None,
+def explorer_section(net: Network, x: Any = None, low: float | None = None,
                      high: float | None = None) -> Explorer:
     """The explorer of ``net``: its sliders, and the network as the page's script reads it
     (:func:`explorer_data`)."""
@@ -106,7 +110,7 @@ def explorer_section(net: Any, x: Any = None, low: float | None = None,
     return Explorer(inputs=tuple(inputs), network=explorer_data(net, inputs))
 
 
-def _require_vectors(net: Any) -> None:
+def _require_vectors(net: Network) -> None:
     graph = net.graph
     if len(graph.inputs) != 1 or len(graph.outputs) != 1 or len(net.input_shapes[0]) != 1 \
             or len(net.output_shapes[0]) != 1:
@@ -120,7 +124,7 @@ def _require_vectors(net: Any) -> None:
             f"{net.param_count:,} parameters, over the limit of {MAX_PARAMETERS:,}")
 
 
-def explorer_data(net: Any, inputs: list[SliderInput]) -> dict[str, Any]:
+def explorer_data(net: Network, inputs: list[SliderInput]) -> dict[str, Any]:
     """The network as the page's script reads it (a JSON document): inputs (names, start
     values, slider ranges), the nodes in execution order, the layers with their tensors, the
     output."""
@@ -139,15 +143,15 @@ def explorer_data(net: Any, inputs: list[SliderInput]) -> dict[str, Any]:
     layers = []
     for call in graph.calls:
         ops = [graph.nodes[i] for i in call.nodes]
-        last = ops[-1] if ops else None
-        pre = last.inputs[0] if last is not None and last.op.is_activation and len(ops) > 1 \
-            else None
+        activation = ops[-1] if len(ops) > 1 and ops[-1].op.is_activation else None
+        pre = None if activation is None else activation.inputs[0]
         matmul = next((k for k in call.nodes if isinstance(graph.nodes[k].op,
                                                            (MatMul, Affine))), None)
         bias = next((k for k in call.nodes if isinstance(graph.nodes[k].op, BiasAdd)), None)
         layers.append({"name": call.layer.name, "kind": call.layer.kind,
                        "in": call.inputs[0] if call.inputs else None, "out": call.output,
-                       "pre": pre, "activation": last.op.describe() if pre else None,
+                       "pre": pre,
+                       "activation": None if activation is None else activation.op.describe(),
                        "symbol": str(graph.symbols[call.output]),
                        "input_symbol": str(graph.symbols[call.inputs[0]]) if call.inputs
                        else None,

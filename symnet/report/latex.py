@@ -28,7 +28,8 @@ from .printer import (
 )
 
 if TYPE_CHECKING:
-    from ..analysis.explanation import Trace
+    from ..analysis.explanation import Trace, TraceStep
+    from .printer import StepValues
     from .sections import (
         Agreement,
         ClosedForm,
@@ -267,7 +268,7 @@ class LatexReportPrinter(LinePrinter):
                 out.append(self._display(w.latex, w.text))
         return out
 
-    def _unit_table(self, step: Any, parts: Any) -> list[str]:
+    def _unit_table(self, step: TraceStep, parts: StepValues) -> list[str]:
         """The values out of a layer; with an activation after other ops, unit by unit:
         before the activation, after it, and which units it clips."""
         e = tex_text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,10 @@ from .sections import (
     WeightsTable,
     Why,
 )
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+    from ..network import Network
 
 __all__ = ["SCHEMA", "ReportSettings", "build_report", "is_classifier", "predicted_output",
            "sample_rows"]
@@ -69,7 +73,7 @@ class ReportSettings:
     beyond, no reader can use it, and the structural form and the trace say more."""
 
 
-def is_classifier(net: Any) -> bool:
+def is_classifier(net: Network) -> bool:
     """A classifier: one output vector of several entries made by a softmax or a sigmoid."""
     from ..ops.activations import Elementwise, Softmax
 
@@ -86,7 +90,7 @@ def is_classifier(net: Any) -> bool:
     return isinstance(node.op, Elementwise) and node.op.fn.func.__name__ == "Sigmoid"
 
 
-def predicted_output(net: Any, value: np.ndarray) -> int:
+def predicted_output(net: Network, value: np.ndarray) -> int:
     """The output ``why`` explains by default: the predicted class of a classifier (its
     largest output), else output 0."""
     flat = np.asarray(value, np.float64).reshape(-1)
@@ -95,7 +99,7 @@ def predicted_output(net: Any, value: np.ndarray) -> int:
     return 0
 
 
-def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None,
+def build_report(net: Network, x: Any = None, settings: ReportSettings | None = None,
                  target: Any = None, domain: Any = None, output: int | None = None,
                  interactive: bool = False) -> Report:
     """Run every analysis a report shows, once (``output``: the output ``why`` explains, by
@@ -140,7 +144,7 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
         explanation = why(graph, x, target, output, domain, pieces=pieces)
         sample = [HandCalculation(flat, value.reshape(-1), net.trace(x)),
                   Why(explanation, output, int(value.size))]
-    regions = _regions(net, x, output if x is not None else 0, settings)
+    regions = _regions(net, x, output if x is not None and output is not None else 0, settings)
     if regions is not None:
         sections.append(regions)
     sections += sample or []
@@ -152,7 +156,7 @@ def build_report(net: Any, x: Any = None, settings: ReportSettings | None = None
                   sections=tuple(sections), settings=settings)
 
 
-def _layers(net: Any) -> Layers:
+def _layers(net: Network) -> Layers:
     """Each layer with its index in ``model.layers`` and its arrays as ``get_weights()``
     numbers them."""
     keras_index = {name: i for i, name in enumerate(getattr(net, "keras_layer_names", ()))}
@@ -166,7 +170,7 @@ def _layers(net: Any) -> Layers:
     return Layers(tuple(entries))
 
 
-def _curve(graph: Any, pieces: list[Piece], x: Any, target: Any, domain: Any) -> Curve:
+def _curve(graph: Graph, pieces: list[Piece], x: Any, target: Any, domain: Any) -> Curve:
     """The network on ``domain`` (default: around its breakpoints and ``x``)."""
     from ..analysis.explanation import target_function
     from ..backends import FloatBackend
@@ -197,7 +201,7 @@ def _curve(graph: Any, pieces: list[Piece], x: Any, target: Any, domain: Any) ->
                  sample_value, at_sample)
 
 
-def _structural(net: Any, settings: ReportSettings) -> StructuralForm:
+def _structural(net: Network, settings: ReportSettings) -> StructuralForm:
     """The structural form, or for a network deeper than a reader can follow in one formula
     (and than SymPy's printers handle in reasonable time: they walk each subformula at every
     level), the composition of the layers' formulas, said as such."""
@@ -207,7 +211,7 @@ def _structural(net: Any, settings: ReportSettings) -> StructuralForm:
                           tuple(net.outputs))
 
 
-def _closed_form(net: Any, settings: ReportSettings) -> ClosedForm:
+def _closed_form(net: Network, settings: ReportSettings) -> ClosedForm:
     """The closed form when a person can read it; otherwise why it is not shown."""
     from ..analysis.forms import estimate_size
 
@@ -230,7 +234,7 @@ def _closed_form(net: Any, settings: ReportSettings) -> ClosedForm:
     return ClosedForm(outputs=tuple(zip(net.outputs, exprs)))
 
 
-def _agreement(net: Any, x: Any) -> Agreement | None:
+def _agreement(net: Network, x: Any) -> Agreement | None:
     """Largest |symnet − model.predict| on the samples shown, as a power-of-ten bound (so that
     the report reads the same on every machine). A network read from its file without Keras
     has Keras load the file now: the agreement is always with Keras' own reading."""
@@ -270,7 +274,7 @@ def _agreement(net: Any, x: Any) -> Agreement | None:
                      + f" (on {count} sample{'s' if count > 1 else ''})")
 
 
-def sample_rows(net: Any, count: int = 8, seed: int = 0) -> list[np.ndarray]:
+def sample_rows(net: Network, count: int = 8, seed: int = 0) -> list[np.ndarray]:
     """Rows a report evaluates when it is given no input, one array per input of the network:
     random normal numbers (float32), and for an input that indexes a table (``Embedding``),
     random whole indices inside the table."""
@@ -285,7 +289,7 @@ def sample_rows(net: Any, count: int = 8, seed: int = 0) -> list[np.ndarray]:
     return rows
 
 
-def _table_size(graph: Any, key: str) -> int | None:
+def _table_size(graph: Graph, key: str) -> int | None:
     """The fewest rows of the tables that the tensor ``key`` indexes (through identities),
     or ``None`` when it indexes none."""
     from ..ops.embedding import Lookup
@@ -302,7 +306,7 @@ def _table_size(graph: Any, key: str) -> int | None:
     return min(sizes) if sizes else None
 
 
-def _regions(net: Any, x: Any, output: int, settings: ReportSettings
+def _regions(net: Network, x: Any, output: int, settings: ReportSettings
              ) -> RegionMap | RegionsOmitted | None:
     """A two-input piecewise-linear network's exact linear regions on a box around ``x``
     (``[-3, 3]²`` without one): the polygons, each law, and the region holding ``x``. ``None``
@@ -363,7 +367,7 @@ def _inside(vertices: list[list[float]], point: np.ndarray) -> bool:
     return True
 
 
-def _simplification(net: Any, domain: Any = None) -> Simplification | None:
+def _simplification(net: Network, domain: Any = None) -> Simplification | None:
     """The passes, before -> after, for a chain network (``None`` when it branches); with a
     ``domain``, units constant on it are removed too."""
     from ..errors import UnsupportedLayerError

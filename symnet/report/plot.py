@@ -7,8 +7,6 @@ switched for the process.
 from __future__ import annotations
 
 import io
-import math
-from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -31,7 +29,7 @@ def plot_svg(curve: Curve) -> str:
                 label="breakpoints")
     if curve.target is not None:
         ax.plot(curve.grid, curve.target, "--", color="#555", label=curve.target_label)
-    if curve.sample is not None:
+    if curve.sample is not None and curve.sample_value is not None:
         ax.axvline(curve.sample, color="#999", linewidth=0.8)
         ax.plot([curve.sample], [curve.sample_value], "o", color="#1f5fa8", markersize=6,
                 label=f"{curve.y_name}({curve.sample:g}) = {curve.sample_value:.7g}")
@@ -71,7 +69,7 @@ def regions_svg(section: RegionMap) -> str:
     else:
         centres = [[sum(v[0] for v in p) / len(p), sum(v[1] for v in p) / len(p)]
                    for p in polygons]
-        laws = [[_finite(v) for v in r.law(section.output_index)] for r in section.regions]
+        laws = [[float(v) for v in r.law(section.output_index)] for r in section.regions]
         values = [law[0] * c[0] + law[1] * c[1] + law[2] for law, c in zip(laws, centres)]
         collection = PolyCollection(polygons, array=values, cmap="coolwarm",
                                     edgecolors="white", linewidths=0.6)
@@ -91,11 +89,6 @@ def regions_svg(section: RegionMap) -> str:
     ax.set_ylabel(str(section.inputs[1]))
     ax.set_title(f"{len(section.regions)} linear regions", fontsize=10)
     return _svg(fig)
-
-
-def _finite(v: Any) -> float | None:
-    f = float(v)
-    return f if math.isfinite(f) else None
 
 
 def _svg(fig: Figure) -> str:

@@ -24,8 +24,9 @@ from ..printing.latex import latex
 from ..printing.layout import visible_length
 
 if TYPE_CHECKING:
-    from ..analysis.explanation import Explanation
-    from .sections import RegionMap, Report, StructuralForm, Why
+    from ..analysis.explanation import Explanation, TraceStep
+    from .model import ReportSettings
+    from .sections import Explorer, FunctionPlot, RegionMap, Report, StructuralForm, Why
 
 __all__ = ["DEFAULT_SETTINGS", "LinePrinter", "Listed", "ReportPrinter", "StepValues", "WhyRow",
            "closed_lines", "composition_latex", "composition_text", "finite", "law_comparison",
@@ -52,7 +53,7 @@ how many entries of an array are listed; how many the JSON carries as numbers; h
 regions are listed one by one."""
 
 
-def printer_settings(settings: Any) -> dict[str, Any]:
+def printer_settings(settings: ReportSettings | None) -> dict[str, Any]:
     """The printer settings of a :class:`~symnet.report.ReportSettings` (``None``: defaults)."""
     if settings is None:
         return dict(DEFAULT_SETTINGS)
@@ -120,10 +121,10 @@ class LinePrinter(ReportPrinter[list[str]]):
     def _print_Report(self, report: Report) -> list[str]:
         return [line for section in report.sections for line in self._print(section)]
 
-    def _print_FunctionPlot(self, section: Any) -> list[str]:
+    def _print_FunctionPlot(self, section: FunctionPlot) -> list[str]:
         return []  # drawn by the HTML printer only
 
-    def _print_Explorer(self, section: Any) -> list[str]:
+    def _print_Explorer(self, section: Explorer) -> list[str]:
         return []  # an HTML page's interactive part
 
 
@@ -278,8 +279,8 @@ def why_rows(why: Why, digits: int = 7) -> list[WhyRow]:
                     f"{n(intercept)} vs {n(target_intercept)}")
             rows.append(WhyRow("local law vs target", line, tex_text(line, limit=None)))
         if e.max_target_error is not None and e.domain is not None:
-            low, high = e.domain
-            line = (f"largest error on [{n(low)}, {n(high)}]: {n(e.max_target_error)} at "
+            start, end = e.domain
+            line = (f"largest error on [{n(start)}, {n(end)}]: {n(e.max_target_error)} at "
                     f"x = {n(e.max_target_error_at)}")
             rows.append(WhyRow("on the domain", line, tex_text(line, limit=None)))
     for layer, dead in e.dead_units.items():
@@ -322,9 +323,9 @@ def region_lines(section: RegionMap, digits: int = 7, max_listed: int = 12) -> l
     if section.classes is not None:
         total = (b - a) * (d - c)
         shares: dict[int, float] = {}
-        for corners, k in section.classes:
-            size = abs(area([(float(u), float(v)) for u, v in corners]))
-            shares[k] = shares.get(k, 0.0) + size
+        for cell, owner in section.classes:
+            size = abs(area([(float(u), float(v)) for u, v in cell]))
+            shares[owner] = shares.get(owner, 0.0) + size
         out.append("predicted class by area of the box: " + ", ".join(
             f"class {k} {100 * shares[k] / total:.1f}%" for k in sorted(shares)) +
             f" ({len(section.classes)} exact cells; their borders are the decision boundary)")
@@ -337,9 +338,9 @@ def region_lines(section: RegionMap, digits: int = 7, max_listed: int = 12) -> l
         return ", ".join(f"({number_text(float(u), 6)}, {number_text(float(v), 6)})"
                          for u, v in section.regions[i].vertices)
 
-    k = section.holding_x
-    if k is not None:
-        out.append(f"x lies in region {k}: {law(k)}; corners {corners(k)}")
+    held = section.holding_x
+    if held is not None:
+        out.append(f"x lies in region {held}: {law(held)}; corners {corners(held)}")
     if len(section.regions) <= max_listed:
         out += [f"region {i}: {law(i)}; corners {corners(i)}" for i in range(len(section.regions))]
     return out
@@ -368,7 +369,7 @@ class StepValues:
     """How many units the activation has."""
 
 
-def step_values(step: Any, limit: int) -> StepValues:
+def step_values(step: TraceStep, limit: int) -> StepValues:
     """The listed values of a :class:`~symnet.analysis.explanation.TraceStep`."""
     from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
@@ -405,7 +406,7 @@ def composition_latex(section: StructuralForm) -> str:
     return rf"f_{{{section.depth}}} \circ \cdots \circ f_{{2}} \circ f_{{1}}"
 
 
-def substituted_latex(step: Any, digits: int) -> str | None:
+def substituted_latex(step: TraceStep, digits: int) -> str | None:
     """A trace step's formula with its numbers in (rounded to ``digits``), or ``None`` when it
     is too wide to read (the numbers are listed instead)."""
     from ..analysis.forms import round_floats

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..analysis.regions2d import Region
     from ..graph import LayerFormula
     from ..ops import Param
+    from .model import ReportSettings
 
 __all__ = ["SCHEMA", "Agreement", "ClosedForm", "Curve", "Explorer", "FunctionPlot",
            "HandCalculation", "LayerSection", "Layers", "RegionMap", "RegionsOmitted", "Report",
@@ -271,7 +272,7 @@ class Report:
     input_shapes: tuple[tuple[int, ...], ...]
     output_shapes: tuple[tuple[int, ...], ...]
     sections: tuple[Section, ...]
-    settings: Any = None
+    settings: ReportSettings | None = None
     """The :class:`~symnet.report.ReportSettings` it was built with (printers take their
     defaults from it)."""
 
