@@ -48,9 +48,11 @@ __all__ = ["SCHEMA", "ReportSettings", "build_report", "is_classifier", "predict
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """Display settings: digits of formulas and matrices, digits of the numbers a reader checks
-    (weights, the trace: float32 holds about 7), how much of an array is listed in full, and
-    the largest closed form worth printing."""
+    """What a report computes and shows. The builder reads the limits of what it computes
+    (``max_region_units``, ``max_structural_depth``, ``max_closed_form``); the printers take
+    the rest as their settings (:data:`symnet.report.printer.DEFAULT_SETTINGS`): digits of
+    formulas and matrices, digits of the numbers a reader checks (weights, the trace: float32
+    holds about 7), how much of an array is listed in full."""
 
     digits: int = 4
     max_rows: int = 6
