@@ -20,7 +20,8 @@ from .errors import (
 if TYPE_CHECKING:
     from .analysis.explanation import Explanation, Trace, TraceStep
     from .analysis.passes import PassResult
-    from .analysis.piecewise import Inequalities, Piece
+    from .analysis.pieces import Piece
+    from .analysis.piecewise import Inequalities
     from .analysis.regions2d import Region
     from .graph import LayerFormula
     from .homework import Diagnosis, StepVerdict, Verdict
@@ -57,7 +58,7 @@ __all__ = [
 #: The types the API returns, imported when first asked for (``symnet.Verdict``...).
 _TYPES = {"Network": ".network", "LayerFormula": ".graph", "Trace": ".analysis.explanation",
           "TraceStep": ".analysis.explanation", "Explanation": ".analysis.explanation",
-          "Piece": ".analysis.piecewise", "Inequalities": ".analysis.piecewise",
+          "Piece": ".analysis.pieces", "Inequalities": ".analysis.piecewise",
           "Region": ".analysis.regions2d", "PassResult": ".analysis.passes",
           "Verdict": ".homework", "Diagnosis": ".homework", "StepVerdict": ".homework"}
 

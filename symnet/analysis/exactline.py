@@ -38,7 +38,7 @@ from ..backends.rational import piece_law as _piece_law
 from ..backends.rational import to_fmpq as _q
 from ..backends.rational import to_fraction as _f
 from ..graph import Graph, Node, run_nodes
-from .piecewise import Piece
+from .pieces import Piece
 
 __all__ = ["affine_rows", "chain_nodes", "plan", "split", "sweep"]
 

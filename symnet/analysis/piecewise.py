@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -23,6 +22,7 @@ import sympy as sp
 from ..backends import ExactLinearizedBackend, LinearizedBackend, exact_interval, interval, piece_at
 from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph
+from .pieces import Piece
 
 __all__ = ["Inequalities", "Piece", "domain_of", "linearize", "network_pieces", "region",
            "sweep_pieces", "walk", "walked_pieces"]
@@ -171,20 +171,6 @@ def domain_of(graph: Graph, domain: Any) -> tuple[float, float]:
     if not low < high:
         raise InvalidInputError(f"domain must have low < high, received {domain!r}")
     return low, high
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One linear piece of a one-input network: ``y = slope * x + intercept`` on [low, high]."""
-
-    low: float
-    high: float
-    slope: np.ndarray
-    intercept: np.ndarray
-
-    def same_law(self, other: Piece) -> bool:
-        return bool(np.allclose(self.slope, other.slope, rtol=1e-12, atol=1e-12)
-                    and np.allclose(self.intercept, other.intercept, rtol=1e-12, atol=1e-12))
 
 
 def _step(x: float) -> float:
