@@ -186,3 +186,26 @@ def test_a_model_that_embeds_its_input_gets_every_report_without_x(keras):
     (rows,) = sample_rows(net)
     assert rows.shape == (8, 3) and np.all(rows == np.round(rows)) and rows.min() >= 0 \
         and rows.max() <= 9
+
+
+def test_the_json_report_is_what_its_schema_documents(reports):
+    """Every field the JSON printer writes is in docs/report-schema.md, and every top-level
+    field the schema lists is written (a report with an input, on a two-input network)."""
+    import re
+
+    doc = (REPORT.parent.parent / "docs" / "report-schema.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 2:
+            for name in re.findall(r"`([^`]+)`", cells[0]):
+                rows[name] = cells[1]
+    data = json.loads(print_report(reports[0], "json"))
+    top = {name.removesuffix("[]") for name in rows if "." not in name}
+    assert set(data) == top
+    nested = {"layers[]": data["layers"][0], "layers[].parameters[]":
+              data["layers"][0]["parameters"][0], "trace[]": data["trace"][0],
+              "regions": data["regions"], "why": data["why"]}
+    for row, fields in nested.items():
+        missing = [k for k in fields if not any(f"`{k}{end}`" in doc for end in ("", "[]"))]
+        assert not missing, (row, missing)
