@@ -64,14 +64,17 @@ _TYPES = {"Network": ".network", "LayerFormula": ".graph", "Trace": ".analysis.e
 
 
 def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
-            reader: str = "auto") -> Network:
-    """Read a Keras model (object or ``.keras``/``.h5`` path) and give its :class:`Network`.
+            reader: str = "auto", example_input: Any = None, dims: Any = None) -> Network:
+    """Read a Keras model (object or ``.keras``/``.h5`` path), an ONNX model (``.onnx`` path
+    or ``onnx.ModelProto``) or a PyTorch module (with ``example_input``) and give its
+    :class:`Network`.
 
     See :func:`symnet.network.explain`.
     """
     from .network import explain as _explain
 
-    return _explain(model, input_names=input_names, output_names=output_names, reader=reader)
+    return _explain(model, input_names=input_names, output_names=output_names, reader=reader,
+                    example_input=example_input, dims=dims)
 
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,

@@ -8,7 +8,7 @@ it on a backend (:mod:`symnet.backends`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,15 @@ REPORT_SUFFIXES = {".tex": "latex", ".pdf": "pdf", ".html": "html", ".htm": "htm
 
 
 def explain(model: Any, *, input_names: Sequence[str] | None = None,
-            output_names: Sequence[str] | None = None, reader: str = "auto") -> Network:
+            output_names: Sequence[str] | None = None, reader: str = "auto",
+            example_input: Any = None, dims: Mapping[str, int] | None = None) -> Network:
     """Read a Keras model and turn every layer into its exact formula.
 
     Args:
         model: a ``keras.Model`` (Sequential or functional), or a path to a ``.keras`` or
-            ``.h5`` file, loaded with Keras' safe mode.
+            ``.h5`` file, loaded with Keras' safe mode; or an ONNX model (a ``.onnx`` path or
+            an ``onnx.ModelProto``), or a PyTorch ``torch.nn.Module`` with ``example_input``
+            (see :mod:`symnet.frameworks`).
         input_names: names of the input features, one per feature in row-major order across
             the model's inputs (default ``x`` for one feature, else ``x_1 ... x_n``).
         output_names: names of the outputs likewise (default ``y`` or ``y_1 ... y_m``).
@@ -58,7 +61,17 @@ def explain(model: Any, *, input_names: Sequence[str] | None = None,
         ModelLoadError: the file is missing, unreadable or not a Keras model.
         UnsupportedLayerError: a layer (``Lambda``, custom, or an unsupported option) has no
             exact converter; the message names it and lists what is supported.
+
+    ``example_input`` (a tensor or array, for a PyTorch module) is what the module is exported
+    on; ``dims`` fixes named dimensions an ONNX model leaves open (``{"seq": 8}``).
     """
+    from . import frameworks
+
+    framework = frameworks.framework_of(model)
+    if framework != "keras" or example_input is not None or dims is not None:
+        return frameworks.explain_other(model, framework, input_names=input_names,
+                                        output_names=output_names, reader=reader,
+                                        example_input=example_input, dims=dims)
     from .io.keras import read_model
     from .layers import build_graph
 
@@ -97,8 +110,14 @@ class Network(Displayed):
 
     def __init__(self, graph: Graph, name: str, model: Any = None, *,
                  load: Callable[[], Any] | None = None,
-                 layer_names: Sequence[str] | None = None) -> None:
+                 layer_names: Sequence[str] | None = None, framework: str = "keras",
+                 reference: Any = None) -> None:
         self.graph = graph
+        self.framework = framework
+        """Where the network was read from: ``keras``, ``onnx`` or ``pytorch``."""
+        self.reference = reference
+        """For a network not read from Keras: what its numbers are checked against (ONNX
+        Runtime, the module's own forward), see :mod:`symnet.frameworks`."""
         """The network as a typed graph of ops: what every analysis reads."""
         self.name = name
         self._model = model
@@ -120,13 +139,16 @@ class Network(Displayed):
     def __getstate__(self) -> dict[str, Any]:
         # The Keras model stays behind: a pickled network is its mathematics.
         return {"graph": self.graph, "name": self.name, "_model": None, "_load": None,
-                "keras_layer_names": self.keras_layer_names}
+                "keras_layer_names": self.keras_layer_names, "framework": self.framework,
+                "reference": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         state.setdefault("_model", state.pop("model", None))
         state.setdefault("_load", None)
         state.setdefault("keras_layer_names", ())
+        state.setdefault("framework", "keras")
+        state.setdefault("reference", None)
         self.__dict__.update(state)
 
     # --- what it is ---------------------------------------------------------------------

@@ -112,8 +112,8 @@ def _tail(nodes: tuple[Node, ...]) -> tuple[list[list[fmpq]], list[fmpq]] | None
     for node in nodes:
         op = node.op
         if isinstance(op, (MatMul, Affine)):
-            weight = op.kernel if isinstance(op, MatMul) else op.weight
-            array = np.asarray(op.kernel.value if isinstance(op, MatMul) else op.weight)
+            weight = op.in_out if isinstance(op, MatMul) else op.weight
+            array = np.asarray(op.in_out.value if isinstance(op, MatMul) else op.weight)
             if array.ndim != 2 or not np.all(np.isfinite(array)):
                 return None
             m, s = integer_matrix(weight)
@@ -310,8 +310,8 @@ def affine_rows(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
         return [[v + c for v, c in zip(row, b)] for row in rows]
     if not isinstance(op, (MatMul, Affine)):
         return None
-    weight = op.kernel if isinstance(op, MatMul) else op.weight
-    array = np.asarray(op.kernel.value if isinstance(op, MatMul) else op.weight)
+    weight = op.in_out if isinstance(op, MatMul) else op.weight
+    array = np.asarray(op.in_out.value if isinstance(op, MatMul) else op.weight)
     if array.ndim != 2 or array.shape[0] != len(rows[0]) or not np.all(np.isfinite(array)):
         return None
     matrix, shift = integer_matrix(weight)

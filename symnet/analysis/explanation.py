@@ -266,15 +266,17 @@ def _contributions(graph: Graph, arrays: list[np.ndarray], output: int) -> dict[
         bias, node = node.op.bias, graph.producer(node.inputs[0])
     if node is None or not isinstance(node.op, MatMul):
         return {}
-    kernel, source = node.op.kernel, node.inputs[0]
+    kernel, source = node.op.in_out, node.inputs[0]
     if kernel.value.ndim != 2 or len(graph.shapes[source]) != 1:
         return {}
     values = graph.run(FloatBackend(np.float64), arrays)
     h = np.asarray(values[source], dtype=np.float64).reshape(-1)
     j = output - int(offsets[k])
     h_name = str(graph.symbols.get(source, source))
-    terms = {f"{h_name}[{i}]·{kernel.symbol}[{i},{j}]": float(h[i]) * float(kernel.value[i, j])
-             for i in range(h.size)}
+    # The entry as the stored array names it: W[j,i] for a weight stored (out, in).
+    index = "{j},{i}" if node.op.transposed else "{i},{j}"
+    terms = {f"{h_name}[{i}]·{kernel.symbol}[{index.format(i=i, j=j)}]":
+             float(h[i]) * float(kernel.value[i, j]) for i in range(h.size)}
     if bias is not None:
         terms[f"{bias.symbol}[{j}]"] = float(bias.value[j])
     return terms

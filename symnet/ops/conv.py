@@ -16,8 +16,10 @@ from .base import Op, Param, Rewrite, Worked, numbers_latex, numbers_text
 
 __all__ = ["Conv", "GlobalPool", "Pool", "gather_windows"]
 
-#: How a kernel's array is laid out (Keras' own shapes).
-ORDINARY, TRANSPOSED, DEPTHWISE = 0, 1, 2
+#: How a kernel's array is laid out: Keras' own shapes, and ONNX's (PyTorch's), which put the
+#: output channels first, ``(out, in/groups, *kernel)``, or for a transposed convolution
+#: ``(in, out, *kernel)``.
+ORDINARY, TRANSPOSED, DEPTHWISE, OUT_IN_KERNEL, IN_OUT_KERNEL = 0, 1, 2, 3, 4
 
 
 def gather_windows(backend: Any, x: Any, window: Window) -> tuple[Any, np.ndarray]:
@@ -57,6 +59,10 @@ class Conv(Op):
         taps = self.window.size
         if self.layout == TRANSPOSED:
             k = np.swapaxes(k, -1, -2)
+        elif self.layout == OUT_IN_KERNEL:
+            k = np.transpose(k.reshape(k.shape[0], k.shape[1], taps), (2, 1, 0))
+        elif self.layout == IN_OUT_KERNEL:
+            k = np.transpose(k.reshape(k.shape[0], k.shape[1], taps), (2, 0, 1))
         elif self.layout == DEPTHWISE:
             k = k.reshape(taps, 1, self.out_channels)
         return k.reshape(taps, self.in_channels // self.groups, self.out_channels)
@@ -118,6 +124,10 @@ class Conv(Op):
         k = np.asarray(self.kernel.value, np.float64)
         if self.layout == TRANSPOSED:
             k = k * scale[:, None]
+        elif self.layout == OUT_IN_KERNEL:
+            k = k * scale.reshape((-1,) + (1,) * (k.ndim - 1))
+        elif self.layout == IN_OUT_KERNEL:
+            k = k * scale.reshape((1, -1) + (1,) * (k.ndim - 2))
         elif self.layout == DEPTHWISE:
             k = k * scale.reshape(k.shape[-2], k.shape[-1])
         else:
@@ -129,7 +139,9 @@ class Conv(Op):
         if self.window.transpose:
             return ()
         k = self.kernel
-        axes = tuple(range(self.window.rank))
+        rank = self.window.rank
+        axes = tuple(range(k.value.ndim - rank, k.value.ndim)) if self.layout in (
+            OUT_IN_KERNEL, IN_OUT_KERNEL) else tuple(range(rank))
         flipped = Param(k.name, k.symbol, np.ascontiguousarray(np.flip(k.value, axis=axes)),
                         k.trainable, k.meaning, k.weight)
         out: list[Rewrite] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -17,38 +18,56 @@ __all__ = ["Affine", "BiasAdd", "MatMul", "Rescale"]
 
 @dataclass(frozen=True, eq=False)
 class MatMul(Op):
-    """``x K`` with ``K`` of shape (in, out): output unit j is the input times column j."""
+    """``x K`` with ``K`` of shape (in, out): output unit j is the input times column j.
+    ``transposed``: the array is stored (out, in), as PyTorch's ``Linear`` and ONNX's
+    ``Gemm(transB=1)`` store it, and the op is ``x Kᵀ``: output unit j uses row j."""
 
     kernel: Param
+    transposed: bool = False
     rowwise = True
     affine = True
 
+    @cached_property
+    def in_out(self) -> Param:
+        """The matrix the input is multiplied by, of shape (in, out): the kernel, or its
+        transpose (one object per op, so that backends convert it once)."""
+        k = self.kernel
+        if not self.transposed:
+            return k
+        return Param(k.name, k.symbol, np.ascontiguousarray(np.swapaxes(k.value, -1, -2)),
+                     k.trainable, k.meaning, k.weight)
+
     def formula(self, x: Any) -> Any:
-        return x * self.kernel.symbol
+        return x * (self.kernel.symbol.T if self.transposed else self.kernel.symbol)
 
     def forward(self, backend: Any, x: Any) -> Any:
-        return backend.matmul_weight(x, self.kernel)
+        return backend.matmul_weight(x, self.in_out)
 
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(shapes[0][:-1]) + (int(self.kernel.shape[-1]),)
+        return tuple(shapes[0][:-1]) + (int(self.in_out.shape[-1]),)
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
-        return int(self.kernel.shape[0]) * (sizes[0] + 2)
+        return int(self.in_out.shape[0]) * (sizes[0] + 2)
 
     def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        kernel = np.asarray(self.kernel.value, np.float64)
+        kernel = np.asarray(self.in_out.value, np.float64)
         return kernel, np.zeros(kernel.shape[1])
 
     def scaled(self, scale: np.ndarray) -> MatMul:
         """The product with output unit j multiplied by ``scale[j]`` (float64)."""
         k = self.kernel
-        return MatMul(Param(k.name, k.symbol, np.asarray(k.value, np.float64) * scale,
-                            k.trainable, k.meaning))
+        value = np.asarray(k.value, np.float64)
+        value = value * scale[:, None] if self.transposed else value * scale
+        return MatMul(Param(k.name, k.symbol, value, k.trainable, k.meaning), self.transposed)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         k = self.kernel
         if k.value.ndim != 2 or k.value.shape[0] != k.value.shape[1]:
             return ()
+        if self.transposed:
+            return (Rewrite("transposed_kernel", "the weight of {layer} was used without its "
+                            "transpose: PyTorch computes x·Wᵀ with W of shape (out, in), so "
+                            "output unit j uses row j of W.", MatMul(k, transposed=False)),)
         flipped = Param(k.name, k.symbol, np.ascontiguousarray(k.value.T), k.trainable,
                         k.meaning, k.weight)
         return (Rewrite("transposed_kernel", "the kernel of {layer} was used transposed: Keras "
@@ -56,8 +75,8 @@ class MatMul(Op):
                         MatMul(flipped)),)
 
     def describe(self) -> str:
-        n, m = self.kernel.shape[:2]
-        return f"x·K {n}->{m}"
+        n, m = self.in_out.shape[:2]
+        return f"x·Kᵀ {n}->{m}" if self.transposed else f"x·K {n}->{m}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -60,7 +60,7 @@ def _node(node: Node) -> dict[str, Any]:
             f"Dense, BatchNormalization, Dropout-like and activation layers on vectors)")
 
     if isinstance(op, MatMul):
-        kernel = np.asarray(op.kernel.value)
+        kernel = np.asarray(op.in_out.value)
         if kernel.ndim != 2:
             raise refuse(f"a kernel of shape {kernel.shape}")
         return {"op": "matmul", "w": _numbers(kernel)}

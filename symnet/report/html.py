@@ -139,9 +139,12 @@ class HtmlPrinter(LinePrinter):
         return out
 
     def _print_WeightsTable(self, section: WeightsTable) -> list[str]:
+        if not section.rows:
+            return []
         e, t = html_text, partial(html_text, limit=None)
-        out = ['<div class="scroll"><table><thead><tr><th><code>get_weights()</code></th>'
-               "<th>Keras name</th><th>symbol</th><th>shape</th><th>trainable</th>"
+        index = "<code>get_weights()</code>" if section.framework == "keras" else ""
+        out = [f'<div class="scroll"><table><thead><tr><th>{index}</th>'
+               f"<th>{section.name_heading}</th><th>symbol</th><th>shape</th><th>trainable</th>"
                "<th>meaning</th></tr></thead><tbody>"]
         for w in section.rows:
             p = w.param
@@ -215,7 +218,8 @@ class HtmlPrinter(LinePrinter):
         shown = ", ".join(self._value(v) for v in values[:16])
         more = ", …" if len(values) > 16 else ""
         return [f"<h2>The hand calculation at input ({html_text(shown)}{more})</h2>"
-                "<p class=note>Every number as Keras computes it (float32).</p>",
+                f"<p class=note>Every number as {html_text(section.computes)} computes it "
+                "(float32).</p>",
                 *self._print(section.trace)]
 
     def _print_Why(self, section: Why) -> list[str]:

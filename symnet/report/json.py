@@ -22,7 +22,7 @@ from .printer import (
     structural_note,
     substituted_latex,
 )
-from .sections import SCHEMA
+from .sections import SCHEMA, computed_by
 
 if TYPE_CHECKING:
     from ..analysis.explanation import Explanation, Trace
@@ -48,7 +48,8 @@ __all__ = ["JsonPrinter", "strict_json"]
 
 _ORDER = ("schema", "model", "inputs", "outputs", "input_shapes", "output_shapes",
           "param_count", "trainable_count", "non_trainable_count", "layers", "structural_form",
-          "simplification", "closed_form", "agreement", "evaluation", "trace", "why", "regions")
+          "framework", "computes", "outputs_left_out", "simplification", "closed_form",
+          "agreement", "evaluation", "trace", "why", "regions")
 """The schema's fields in their order; a section's own fields follow them."""
 _ALWAYS = ("simplification", "agreement", "regions")
 """Fields the schema always has (``null`` when the report has no such section)."""
@@ -92,6 +93,11 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
             "input_shapes": [list(s) for s in report.input_shapes],
             "output_shapes": [list(s) for s in report.output_shapes],
             **{key: None for key in _ALWAYS}}
+        if report.framework != "keras":
+            fields.update({"framework": report.framework,
+                           "computes": computed_by(report.framework)})
+        if report.outputs_left_out:
+            fields["outputs_left_out"] = dict(report.outputs_left_out)
         for section in report.sections:
             fields.update(self._print(section))
         return {**{key: fields.pop(key) for key in _ORDER if key in fields}, **fields}
@@ -148,7 +154,9 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
                 "values": np.vectorize(finite, otypes=[object])(p.value).tolist()
                 if p.size <= self._settings["max_json_values"] else None,
             })
-        return {"parameters": rows}
+        if section.framework == "keras":
+            return {"parameters": rows}
+        return {"columns": ["", section.name_heading], "parameters": rows}
 
     def _print_StructuralForm(self, section: StructuralForm) -> dict[str, Any]:
         if section.expr is None:

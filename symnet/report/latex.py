@@ -152,10 +152,13 @@ class LatexReportPrinter(LinePrinter):
     def _print_WeightsTable(self, section: WeightsTable) -> list[str]:
         """The layer's arrays: a table (``get_weights()`` index, Keras name, symbol, shape,
         trainable, meaning), then their numbers."""
+        if not section.rows:
+            return []
         e = tex_text
+        index = r"\texttt{get\_weights()}" if section.framework == "keras" else ""
         out = [r"{\footnotesize\begin{tabularx}{\linewidth}{@{}r l l l l "
                r">{\raggedright\arraybackslash}X@{}}",
-               r"\toprule \texttt{get\_weights()} & Keras name & symbol & shape & trainable & "
+               rf"\toprule {index} & {section.name_heading} & symbol & shape & trainable & "
                r"meaning \\ \midrule"]
         for w in section.rows:
             p = w.param
@@ -225,7 +228,7 @@ class LatexReportPrinter(LinePrinter):
         shown = ", ".join(self._n(v) for v in values[:16]) + (r", \dots" if len(values) > 16
                                                                else "")
         return [r"\subsection*{The hand calculation}",
-                f"At input ({shown}); every number as Keras computes it (float32).",
+                f"At input ({shown}); every number as {section.computes} computes it (float32).",
                 *self._print(section.trace)]
 
     def _print_Why(self, section: Why) -> list[str]:

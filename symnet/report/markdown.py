@@ -98,8 +98,11 @@ class MarkdownPrinter(LinePrinter):
         return out
 
     def _print_WeightsTable(self, section: WeightsTable) -> list[str]:
+        if not section.rows:
+            return []
         m = markdown_text
-        out = ["| `get_weights()` | Keras name | symbol | shape | trainable | meaning |",
+        index = "`get_weights()`" if section.framework == "keras" else ""
+        out = [f"| {index} | {section.name_heading} | symbol | shape | trainable | meaning |",
                "| ---: | --- | --- | --- | --- | --- |"]
         for w in section.rows:
             p = w.param
@@ -155,7 +158,7 @@ class MarkdownPrinter(LinePrinter):
         values = [finite(v) for v in section.input]
         shown = ", ".join(self._value(v) for v in values[:16])
         return [f"## The hand calculation at input ({shown}{', …' if len(values) > 16 else ''})",
-                "", "Every number as Keras computes it (float32).", "",
+                "", f"Every number as {section.computes} computes it (float32).", "",
                 *self._print(section.trace)]
 
     def _print_Why(self, section: Why) -> list[str]:

@@ -36,6 +36,7 @@ from .sections import (
     Weight,
     WeightsTable,
     Why,
+    computed_by,
 )
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
 
     settings = settings or ReportSettings()
     graph = net.graph
+    framework = getattr(net, "framework", "keras")
     pieces = None
     if len(graph.features) == 1 and graph.piecewise_linear:
         pieces = network_pieces(graph, domain)
@@ -144,7 +146,8 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
         if output is None:
             output = predicted_output(net, value)
         explanation = why(graph, x, target, output, domain, pieces=pieces)
-        sample = [HandCalculation(flat, value.reshape(-1), net.trace(x)),
+        sample = [HandCalculation(flat, value.reshape(-1), net.trace(x),
+                                  computed_by(framework)),
                   Why(explanation, output, int(value.size))]
     regions = _regions(net, x, output if x is not None and output is not None else 0, settings)
     if regions is not None:
@@ -155,20 +158,25 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
     return Report(model=net.name, inputs=tuple(net.inputs), outputs=tuple(net.outputs),
                   input_shapes=tuple(tuple(s) for s in net.input_shapes),
                   output_shapes=tuple(tuple(s) for s in net.output_shapes),
-                  sections=tuple(sections), settings=settings)
+                  sections=tuple(sections), framework=framework,
+                  outputs_left_out=dict(getattr(net, "dropped_outputs", {})) or None,
+                  settings=settings)
 
 
 def _layers(net: Network) -> Layers:
     """Each layer with its index in ``model.layers`` and its arrays as ``get_weights()``
-    numbers them."""
+    numbers them (a network from ONNX or PyTorch: as the file names them, ``fc1.weight``)."""
     keras_index = {name: i for i, name in enumerate(getattr(net, "keras_layer_names", ()))}
+    framework = getattr(net, "framework", "keras")
+    keras = framework == "keras"
     entries = []
     for layer in net.layers:
         index = iter(range(len(layer.params)))
-        rows = tuple(Weight(p, next(index) if p.weight else None, f"{layer.name}/{p.name}")
+        rows = tuple(Weight(p, next(index) if p.weight and keras else None,
+                            f"{layer.name}/{p.name}" if keras else p.name)
                      for p in layer.params)
         entries.append(LayerSection(layer, keras_index.get(layer.name),
-                                    WeightsTable(rows) if rows else None))
+                                    WeightsTable(rows, framework)))
     return Layers(tuple(entries))
 
 
@@ -242,6 +250,8 @@ def _agreement(net: Network, x: Any) -> Agreement | None:
     has Keras load the file now: the agreement is always with Keras' own reading."""
     from ..errors import SymnetError
 
+    if getattr(net, "reference", None) is not None:
+        return _reference_agreement(net, x)
     try:
         model = getattr(net, "model", None)
     except SymnetError as exc:
@@ -274,6 +284,33 @@ def _agreement(net: Network, x: Any) -> Agreement | None:
     return Agreement(count, bound, ("identical to model.predict" if worst == 0 else
                                     f"largest difference from model.predict: below {bound:.0e}")
                      + f" (on {count} sample{'s' if count > 1 else ''})")
+
+
+def _reference_agreement(net: Network, x: Any) -> Agreement:
+    """The largest |symnet − the framework| (ONNX Runtime, the module's forward), as a
+    power-of-ten bound."""
+    reference = net.reference
+    if x is None:
+        samples = sample_rows(net)
+    else:
+        samples = [np.asarray(a, np.float32).reshape((1, *a.shape[1:])) for a in
+                   net.graph.sample(x)]
+    try:
+        theirs = reference(samples)
+    except Exception as exc:  # the framework's own error, whatever it is
+        return Agreement(0, None, f"{reference.name} could not run, so agreement was not "
+                                  f"measured ({type(exc).__name__}: "
+                                  f"{terminal_text(str(exc), 160)})")
+    ours = net.evaluate(samples if len(samples) > 1 else samples[0])
+    ours = ours if isinstance(ours, list) else [ours]
+    worst = max(float(np.max(np.abs(np.asarray(a, np.float64).reshape(len(b), -1) -
+                                    np.asarray(b, np.float64).reshape(len(b), -1))))
+                for a, b in zip(ours, theirs))
+    bound = 10.0 ** math.ceil(math.log10(worst)) if worst > 0 else 0.0
+    n = int(samples[0].shape[0])
+    return Agreement(n, bound, (f"identical to {reference.name}" if worst == 0 else
+                                f"largest difference from {reference.name}: below {bound:.0e}")
+                     + f" (on {n} sample{'s' if n > 1 else ''})")
 
 
 def sample_rows(net: Network, count: int = 8, seed: int = 0) -> list[np.ndarray]:

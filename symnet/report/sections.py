@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA", "Agreement", "ClosedForm", "Curve", "Explorer", "FunctionPlot",
            "HandCalculation", "LayerSection", "Layers", "RegionMap", "RegionsOmitted", "Report",
            "Section", "Simplification", "SliderInput", "StructuralForm", "Summary", "Weight",
-           "WeightsTable", "Why", "section_types"]
+           "WeightsTable", "Why", "computed_by", "section_types"]
 
 SCHEMA = "symnet.report/1"
 """The JSON report's schema (``docs/report-schema.md``)."""
@@ -47,6 +47,11 @@ class Section:
     the structural and the closed form are both ``"forms"``)."""
 
     name: ClassVar[str] = ""
+
+
+def computed_by(framework: str) -> str:
+    """Whose float32 arithmetic a network's numbers reproduce."""
+    return {"keras": "Keras", "onnx": "ONNX Runtime"}.get(framework, "PyTorch")
 
 
 def section_types() -> list[type[Section]]:
@@ -94,11 +99,19 @@ class Weight:
 
 @dataclass(frozen=True)
 class WeightsTable(Section):
-    """A layer's arrays: the table (index, Keras name, symbol, shape, trainable, meaning) and
-    their numbers."""
+    """A layer's arrays: the table (index, name, symbol, shape, trainable, meaning) and their
+    numbers."""
 
     name: ClassVar[str] = "weights"
     rows: tuple[Weight, ...]
+    framework: str = "keras"
+    """Who named the arrays: ``keras`` (indexed as ``get_weights()`` gives them), ``onnx`` or
+    ``pytorch`` (named as the file or the ``state_dict`` names them)."""
+
+    @property
+    def name_heading(self) -> str:
+        """The heading of the arrays' names."""
+        return {"keras": "Keras name", "onnx": "ONNX name"}.get(self.framework, "PyTorch name")
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,7 @@ class LayerSection(Section):
     keras_index: int | None
     """Its index in ``model.layers`` (``None`` when symnet was given no model)."""
     weights: WeightsTable | None = None
-    """``None`` for a layer without arrays."""
+    """The layer's arrays (a table without rows for a layer without arrays)."""
 
 
 @dataclass(frozen=True)
@@ -234,8 +247,10 @@ class HandCalculation(Section):
     input: np.ndarray = field(repr=False)
     """The input, flat."""
     output: np.ndarray = field(repr=False)
-    """The outputs (float32, as Keras computes them), flat."""
+    """The outputs (float32, as the framework computes them), flat."""
     trace: Trace = field(repr=False)
+    computes: str = "Keras"
+    """Whose float32 arithmetic the numbers are (``Keras``, ``ONNX Runtime``, ``PyTorch``)."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +287,11 @@ class Report:
     input_shapes: tuple[tuple[int, ...], ...]
     output_shapes: tuple[tuple[int, ...], ...]
     sections: tuple[Section, ...]
+    framework: str = "keras"
+    """Where the network was read from: ``keras``, ``onnx`` or ``pytorch``."""
+    outputs_left_out: Mapping[str, str] | None = None
+    """Outputs of the file that are not the network's (an ONNX classifier's label), each with
+    why."""
     settings: ReportSettings | None = None
     """The :class:`~symnet.report.ReportSettings` it was built with (printers take their
     defaults from it)."""

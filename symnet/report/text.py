@@ -119,7 +119,10 @@ class TextReportPrinter(LinePrinter):
         return out
 
     def _print_WeightsTable(self, section: WeightsTable) -> list[str]:
-        rows = [["get_weights()", "Keras name", "symbol", "shape", "trainable", "meaning"]]
+        if not section.rows:
+            return []
+        index = "get_weights()" if section.framework == "keras" else ""
+        rows = [[index, section.name_heading, "symbol", "shape", "trainable", "meaning"]]
         for w in section.rows:
             p = w.param
             rows.append(["-" if w.index is None else str(w.index), w.keras_name,
@@ -176,7 +179,8 @@ class TextReportPrinter(LinePrinter):
         shown = values_text([finite(v) for v in section.input[:16]], value)
         more = " ..." if section.input.size > 16 else ""
         outputs = values_text([finite(v) for v in section.output[:16]], value)
-        return [f"Hand calculation at input [{shown}{more}] (float32, as Keras computes):",
+        return [f"Hand calculation at input [{shown}{more}] (float32, as {section.computes} "
+                f"computes):",
                 *self._print(section.trace),
                 f"  output: [{outputs}{' ...' if section.output.size > 16 else ''}]"]
 

@@ -1,0 +1,119 @@
+"""Entrywise arithmetic with a constant array, as ONNX's ``Add``, ``Sub``, ``Mul`` and ``Div``
+compute it when one operand is a stored array: numpy's broadcasting (the constant may also
+enlarge the sample's shape), either operand first, division included. ``BiasAdd`` and
+``Rescale`` cover what Keras layers need; this op is what ONNX graphs spell with a constant
+(``(x − μ) / σ`` of a scaler, ``C − x``...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .. import functions as fx
+from .base import Op, Param, aligned, spread
+
+__all__ = ["WithConstant"]
+
+_OPERATIONS = ("add", "subtract", "multiply", "divide")
+
+
+@dataclass(frozen=True, eq=False)
+class WithConstant(Op):
+    """``x ∘ C`` (``constant_first``: ``C ∘ x``) for ``∘`` one of ``add``, ``subtract``,
+    ``multiply``, ``divide``; ``C`` broadcast against the sample as numpy does."""
+
+    operation: str
+    constant: Param
+    sample_shape: tuple[int, ...]
+    """The input's per-sample shape."""
+    constant_first: bool = False
+
+    def __post_init__(self) -> None:
+        if self.operation not in _OPERATIONS:
+            raise ValueError(f"operation must be one of {_OPERATIONS}, received "
+                             f"{self.operation!r}")
+
+    @property
+    def _out(self) -> tuple[int, ...]:
+        return tuple(np.broadcast_shapes(tuple(self.sample_shape), self._shape))
+
+    @property
+    def _shape(self) -> tuple[int, ...]:
+        """The constant's shape as it meets a sample (its axes counted from the end)."""
+        return tuple(self.constant.shape)
+
+    @property
+    def affine(self) -> bool:  # type: ignore[override]
+        return self.entrywise and not (self.operation == "divide" and self.constant_first)
+
+    @property
+    def entrywise(self) -> bool:  # type: ignore[override]
+        return self._out == tuple(self.sample_shape)
+
+    @property
+    def rowwise(self) -> bool:  # type: ignore[override]
+        rank = len(self._out)
+        shape = aligned(self._shape, rank)
+        return self.entrywise and all(d == 1 for d in shape[:-1])
+
+    def formula(self, x: Any) -> Any:
+        out = self._out
+        c = spread(self.constant.symbol, aligned(self._shape, len(out)), out) if out else \
+            self.constant.symbol
+        if tuple(self.sample_shape) != out:
+            x = fx.Broadcast(x, aligned(tuple(self.sample_shape), len(out)), out)
+        a, b = (c, x) if self.constant_first else (x, c)
+        if self.operation == "add":
+            return a + b
+        if self.operation == "subtract":
+            return a - b
+        if self.operation == "multiply":
+            return sp.HadamardProduct(a, b)
+        return sp.HadamardProduct(a, sp.HadamardPower(b, -1))
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        c = backend.weight(self.constant)
+        rank = len(self._out)
+        c = c.reshape((1, *aligned(self._shape, rank)))
+        x = x.reshape((x.shape[0], *aligned(tuple(self.sample_shape), rank)))
+        a, b = (c, x) if self.constant_first else (x, c)
+        if self.operation == "add":
+            out = a + b
+        elif self.operation == "subtract":
+            out = a - b
+        elif self.operation == "multiply":
+            out = a * b
+        else:
+            out = a / b
+        return np.broadcast_to(out, (x.shape[0], *self._out)) if out.shape[1:] != self._out \
+            else out
+
+    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return self._out
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return sizes[0] + 3
+
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if not self.entrywise or not self.affine:
+            return None
+        c = np.broadcast_to(np.asarray(self.constant.value, np.float64).reshape(
+            aligned(self._shape, len(self._out))), self._out).reshape(-1)
+        if c.size != n:
+            return None
+        ones, zeros = np.ones(n), np.zeros(n)
+        if self.operation == "add":
+            return ones, c.copy()
+        if self.operation == "subtract":
+            return (-ones, c.copy()) if self.constant_first else (ones, -c)
+        if self.operation == "multiply":
+            return c.copy(), zeros
+        return 1.0 / c, zeros
+
+    def describe(self) -> str:
+        sign = {"add": "+", "subtract": "−", "multiply": "⊙", "divide": "⊘"}[self.operation]
+        c = str(self.constant.symbol or self.constant.name)
+        return f"{c} {sign} x" if self.constant_first else f"x {sign} {c}"
