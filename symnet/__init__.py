@@ -79,7 +79,7 @@ def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
-          domain: Any = None) -> Verdict:
+          domain: Any = None, close: float = 0.01, key: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
 
     Args:
@@ -97,6 +97,14 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
         batch: the batch a student may have taken BatchNorm's statistics from.
         domain: ``(low, high)`` on which a formula is compared (default: all reals for a
             one-input piecewise-linear network, else [-10, 10]).
+        close: a wrong answer within this relative distance of the right one is ``close``.
+        key: an exercise's key (``exercise.json`` written by ``symnet exercise``): messages in
+            its sheet's notation, and an answer that is another student's is ``other_variant``.
+
+    Every diagnosis says how sure it is (``Verdict.diagnosis.confidence``: the README's
+    "diagnosis policy"): ``too_imprecise`` only for the right value rounded to too few digits;
+    a mistake reproduced exactly, matched only by a pair, or only at the digits written;
+    ``close`` for a near miss, with its distance.
 
     A wrong answer is diagnosed by reproducing each known mistake (each in one layer, each in
     every layer where it applies, and pairs of different ones): ``missing_activation``,
@@ -113,7 +121,7 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
     from .homework import check as _check
 
     return _check(model, x, answer=answer, steps=steps, formula=formula, rtol=rtol, atol=atol,
-                  digits=digits, batch=batch, domain=domain)
+                  digits=digits, batch=batch, domain=domain, close=close, key=key)
 
 
 def supported_layers() -> list[str]:

@@ -120,6 +120,13 @@ def _why(args: argparse.Namespace) -> int:
             note = (f"output {output} of {size}: the predicted class (the largest); "
                     f"--output-index K explains another\n")
     explanation = net.why(x, target=args.target, output=output, domain=args.domain)
+    from .homework.key import find_key
+
+    key = find_key(args.model)
+    if key is not None and args.format != "json":  # an exercise: its sheet's notation
+        from .homework.notation import why_in_notation
+
+        explanation = why_in_notation(explanation, net, key.notation)
     if args.format == "json":
         text = json.dumps(strict_json({**explanation.to_dict(), "output_index": output}),
                           indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -155,38 +162,74 @@ def _check(args: argparse.Namespace) -> int:
         raise InvalidInputError("--format csv is for grading a class (--answers FILE.csv)")
     verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
                     formula=args.formula, domain=args.domain, digits=args.digits,
-                    rtol=args.rtol, atol=args.atol)
+                    rtol=args.rtol, atol=args.atol, close=args.close,
+                    key=_exercise_key(args), interface="cli")
     text = (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False) + "\n"
             if args.format == "json" else verdict.summary())
     write_output(text, args.output)
     return EXIT_OK if verdict.correct else EXIT_WRONG
 
 
+def _exercise_key(args: argparse.Namespace) -> Any:
+    """The exercise's key: ``--key FILE``, else ``exercise.json`` beside the model when it was
+    written for this very model file."""
+    from .homework.key import find_key, load_key
+
+    if args.key is not None:
+        return load_key(args.key)
+    return find_key(args.model)
+
+
 def _grade(net: Any, args: argparse.Namespace) -> int:
     from .homework import Policy
     from .homework.grade import grade_file, render_grades
 
-    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol))
+    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol, args.close),
+                      key=_exercise_key(args), decimal_comma=args.decimal_comma or None)
     write_output(render_grades(rows, args.format), args.output)
     return EXIT_OK if all(r.correct for r in rows) else EXIT_WRONG
 
 
 def _exercise(args: argparse.Namespace) -> int:
-    from .homework.exercise import make_exercise, read_roster
+    from .homework.exercise import make_exercise, read_roster, write_exercise
 
-    if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
-        raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a {args.kind} "
-                                "exercise has a fixed shape")
-    widths = parse_vector(args.layers or "3", "--layers")
-    if any(w != int(w) for w in widths):
-        raise InvalidInputError(f"--layers: whole numbers of units, received {args.layers!r}")
     students = read_roster(args.students) if args.students else None
     folder = Path(args.output or f"exercise-{args.seed}")
-    for path in make_exercise(args.seed, folder, [int(w) for w in widths],
-                              2 if args.inputs is None else args.inputs, pdf=args.pdf,
-                              students=students, digits=args.digits,
-                              multiple_choice=args.multiple_choice, moodle=args.moodle,
-                              kind=args.kind):
+    options = dict(pdf=args.pdf, multiple_choice=args.multiple_choice, moodle=args.moodle,
+                   qti=args.qti, decimal_comma=args.decimal_comma)
+    if args.model is not None:
+        from .homework.model import build_model_exercise, parse_values
+
+        if args.layers is not None or args.kind != "dense":
+            raise InvalidInputError("--model sets the network: --layers and --kind are for "
+                                    "the drawn exercises")
+        if args.pdf:
+            from .report.pdf import require_engine
+
+            require_engine()
+        values = parse_values(args.inputs) if args.inputs is not None else tuple(
+            float(v) for v in range(-3, 4))
+        exercise = build_model_exercise(args.model, values, students, args.digits, args.seed)
+        written = write_exercise(exercise, folder, **options)  # type: ignore[arg-type]
+    else:
+        if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
+            raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a "
+                                    f"{args.kind} exercise has a fixed shape")
+        widths = parse_vector(args.layers or "3", "--layers")
+        if any(w != int(w) for w in widths):
+            raise InvalidInputError(f"--layers: whole numbers of units, received "
+                                    f"{args.layers!r}")
+        inputs = 2
+        if args.inputs is not None:
+            if not re.fullmatch(r"[0-9]{1,2}", args.inputs.strip()):
+                raise InvalidInputError(f"--inputs: the number of input features of a dense "
+                                        f"exercise (with --model: the values to draw inputs "
+                                        f"from), received {args.inputs!r}")
+            inputs = int(args.inputs)
+        written = make_exercise(args.seed, folder, [int(w) for w in widths], inputs,
+                                students=students, digits=args.digits, kind=args.kind,
+                                **options)  # type: ignore[arg-type]
+    for path in written:
         sys.stderr.write(f"wrote {path}\n")
     return EXIT_OK
 
@@ -272,6 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: 1e-4)")
     check.add_argument("--atol", type=_tolerance_arg, default=1e-6, metavar="A",
                        help="absolute tolerance (default: 1e-6)")
+    check.add_argument("--close", type=_tolerance_arg, default=0.01, metavar="R",
+                       help="a wrong answer within this relative distance of the right one "
+                       "is 'close' (default: 0.01, 1 %%)")
+    check.add_argument("--key", metavar="FILE.json",
+                       help="the exercise's key (default: exercise.json beside the model, if "
+                       "written for it): the sheet's notation, its step columns, its letters")
+    check.add_argument("--decimal-comma", action="store_true",
+                       help="--answers: read -26,5 as -26.5 (the default for a ;-separated "
+                       "CSV); the numbers of one cell are then separated by spaces")
     check.add_argument("--format", choices=("text", "json", "csv"), default="text",
                        help="output format (default: text; csv: grades of --answers, safe to "
                        "open in a spreadsheet)")
@@ -290,8 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "steps")
     exercise.add_argument("--layers", metavar="W1,W2,...",
                           help="hidden layer widths of a dense exercise (default: 3)")
-    exercise.add_argument("--inputs", type=int,
-                          help="input features of a dense exercise (default: 2)")
+    exercise.add_argument("--inputs", metavar="N | VALUES",
+                          help="input features of a dense exercise (default: 2); with --model, "
+                          "the values each input entry is drawn from: -3..3 (default) or "
+                          "0,0.5,1")
+    exercise.add_argument("--model", metavar="MODEL",
+                          help="set the exercise on this network (.keras or .h5: a chain of "
+                          "Dense layers, one output) instead of a drawn one")
     exercise.add_argument("--pdf", action="store_true",
                           help="also compile the sheets to PDF (needs pdflatex)")
     exercise.add_argument("--students", metavar="FILE",
@@ -303,9 +360,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the final part as a choice among the catalogue's wrong answers")
     exercise.add_argument("--moodle", action="store_true",
                           help="also write moodle.xml: the class set as Moodle questions")
+    exercise.add_argument("--qti", action="store_true",
+                          help="also write canvas-qti.zip: the class set as a Canvas quiz "
+                          "(IMS QTI 1.2)")
+    exercise.add_argument("--decimal-comma", action="store_true",
+                          help="write class.csv for a spreadsheet that uses the decimal comma "
+                          "(;-separated, the input's numbers separated by spaces)")
     exercise.add_argument("-o", "--output", metavar="DIR",
                           help="folder to write into (default: exercise-SEED)")
     exercise.set_defaults(run=_exercise)
+
+    from .gradient_cli import add_commands
+
+    add_commands(commands, _reader_arg, _vector_arg)  # grad, step
 
     demo = commands.add_parser("demo", help="write the bundled examples' reports",
                                description="Write the reports of the bundled example models.")
@@ -368,7 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     io.QUIET_IMPORT = True
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_values(list(sys.argv[1:] if argv is None else argv),
+                                              parser))
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -381,6 +449,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("symnet: error: interrupted\n")
         return 130
+
+
+def _options_with_values(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """Every long option of every command that takes a value, and every option string."""
+    valued, every = set(), set()
+    for action in parser._actions:  # argparse keeps its actions there
+        every.update(action.option_strings)
+        if action.option_strings and action.nargs is None and action.const is None \
+                and not isinstance(action, argparse._StoreConstAction):
+            valued.update(o for o in action.option_strings if o.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                more = _options_with_values(sub)
+                valued |= more[0]
+                every |= more[1]
+    return valued, every
+
+
+_NEGATIVE = re.compile(r"-[^-]")
+
+
+def _negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--input -2,-1,1`` as ``--input=-2,-1,1``: argparse takes a value that starts with a
+    minus for an option and stops (``expected one argument``). Every long option that takes a
+    value, of every command, gets the value that follows it when that value starts with one
+    minus (a negative number, ``-x + 1``) and is not one of the command's options."""
+    valued, every = _options_with_values(parser)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            out += argv[i:]
+            break
+        if token in valued and i + 1 < len(argv) and argv[i + 1] not in every \
+                and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _one_line(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["Displayed", "install", "register", "show"]
+__all__ = ["Displayed", "hook_for", "install", "register", "show"]
 
 F = TypeVar("F", bound=Callable[[Any], Any])
 
@@ -46,24 +46,34 @@ def _find(obj: object, kind: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def show(obj: object, kind: str) -> Any:
-    """``obj`` displayed as ``kind`` by its registered hook."""
+def hook_for(obj: object, kind: str) -> Callable[[Any], Any] | None:
+    """The hook that displays ``obj`` as ``kind`` (loading the hooks on first use), or
+    ``None``."""
     hook = _find(obj, kind)
     while hook is None and _loaders:
         _loaders.pop(0)()
         hook = _find(obj, kind)
+    return hook
+
+
+def show(obj: object, kind: str) -> Any:
+    """``obj`` displayed as ``kind`` by its registered hook."""
+    hook = hook_for(obj, kind)
     if hook is None:
         raise LookupError(f"no {kind!r} display is registered for {type(obj).__name__}")
     return hook(obj)
 
 
 class Displayed:
-    """A record that shows itself in Jupyter through the registered hooks."""
+    """A record that shows itself in Jupyter through the registered hooks (a display with no
+    hook is ``None``: Jupyter then uses another)."""
 
     __slots__ = ()
 
-    def _repr_latex_(self) -> str:
-        return str(show(self, "latex"))
+    def _repr_latex_(self) -> str | None:
+        hook = hook_for(self, "latex")
+        return None if hook is None else str(hook(self))
 
-    def _repr_html_(self) -> str:
-        return str(show(self, "html"))
+    def _repr_html_(self) -> str | None:
+        hook = hook_for(self, "html")
+        return None if hook is None else str(hook(self))

@@ -70,6 +70,10 @@ class LayerFormula(Displayed):
     definitions: tuple[Any, ...] = field(default=(), repr=False)
     """Equations that define the notation of the formula (what ``⋆`` computes, a recurrence's
     step), for reports."""
+    training_config: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """What of the layer's Keras config acts only while training, as plain data: regularizers,
+    constraints, BatchNorm's momentum and renorm, dropout rates (a wrapped layer's under its
+    key); read by one training step."""
 
     @property
     def output_symbol(self) -> sp.MatrixSymbol:

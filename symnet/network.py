@@ -257,6 +257,57 @@ class Network(Displayed):
         outs = [backend.finish(values[key]) for key in self.graph.outputs]
         return outs[0] if len(outs) == 1 else outs
 
+    # --- gradients and one training step (symnet.analysis.gradients, symnet.training) ----
+
+    def gradient(self, x: Any, target: Any, *, loss: Any, precision: str = "float32") -> Any:
+        """The loss on ``(x, target)`` and its gradients, as ``tf.GradientTape`` gives them
+        through ``model(x, training=False)``: a :class:`~symnet.analysis.gradients.Gradient`
+        with ``loss``, ``parameters`` (``"layer/weight"`` -> ``∂L/∂`` that array), ``input``
+        (``∂L/∂x``), each layer's ``deltas`` and ``trace()`` (the hand calculation).
+
+        Args:
+            x: one sample or a batch, as for :meth:`evaluate`.
+            target: the target(s), shaped like the output (class indices for
+                ``sparse_categorical_crossentropy``).
+            loss: a Keras loss name (``"mse"``, ``"mean_absolute_error"``,
+                ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
+                ``"sparse_categorical_crossentropy"``: Keras' semantics, a mean over the last
+                axis and over the batch) or a formula of ``y`` (an output) and ``t`` (its
+                target), e.g. ``"(t - y)^2/2"``, summed over the outputs and the samples.
+            precision: ``"float32"`` (TensorFlow's arithmetic), ``"float64"`` or ``"exact"``.
+        """
+        from .analysis.gradients import gradient
+
+        return gradient(self.graph, x, target, loss, precision, framework=self.framework)
+
+    def saliency(self, x: Any, output: int = 0, precision: str = "float32") -> Any:
+        """``∂y_k/∂x`` of output ``output`` (an index into ``net.outputs``) at every sample of
+        ``x``, shaped like the input batch; exact rationals for a piecewise-linear network
+        with ``precision="exact"``."""
+        from .analysis.gradients import saliency
+
+        return saliency(self.graph, x, output, precision)
+
+    def train_step(self, x: Any, target: Any, *, loss: Any, optimizer: Any = "sgd",
+                   learning_rate: Any, **options: Any) -> Any:
+        """The weights after one step of Keras' optimizer on the batch ``(x, target)`` from
+        fresh optimizer state, as ``model.train_on_batch`` gives them: a mapping
+        ``"layer/weight"`` (ONNX, PyTorch: the framework's name) -> the new array (see
+        :func:`symnet.training.train_step` for the
+        optimizers, their options, frozen weights and layers that act while training)."""
+        from .training import train_step
+
+        return train_step(self.graph, x, target, loss=loss, optimizer=optimizer,
+                          learning_rate=learning_rate, framework=self.framework, **options)
+
+    def with_weights(self, weights: Any) -> Network:
+        """The same network with some weights replaced (``"layer/weight"`` -> array, e.g. a
+        :meth:`train_step`'s result, or a textbook's numbers); float64 arrays stay float64."""
+        from .training import with_weights
+
+        return Network(with_weights(self.graph, weights, self.framework), self.name,
+                       layer_names=self.keras_layer_names, framework=self.framework)
+
     # --- one sample: the hand calculation and the local law -----------------------------
 
     def trace(self, x: Any) -> Trace:

@@ -23,6 +23,11 @@ FIDELITY: dict[str, list[float]] = {}
 
 
 def pytest_terminal_summary(terminalreporter):
+    import sys
+
+    gradients = sys.modules.get("tests.gradtools")
+    if gradients is not None:
+        gradients.summary(terminalreporter)
     if not FIDELITY:
         return
     rep = terminalreporter

@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from .. import functions as fx
-from .base import Op, Param, aligned, spread
+from .base import Grads, Op, Param, aligned, spread, unbroadcast
 
 __all__ = ["WithConstant"]
 
@@ -117,3 +117,25 @@ class WithConstant(Op):
         sign = {"add": "+", "subtract": "−", "multiply": "⊙", "divide": "⊘"}[self.operation]
         c = str(self.constant.symbol or self.constant.name)
         return f"{c} {sign} x" if self.constant_first else f"x {sign} {c}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        rank = len(self._out)
+        c = backend.weight(self.constant).reshape((1, *aligned(self._shape, rank)))
+        xb = x.reshape((x.shape[0], *aligned(tuple(self.sample_shape), rank)))
+        op, first = self.operation, self.constant_first
+        if op == "add":
+            dx, dc = g, g
+        elif op == "subtract":
+            dx, dc = (-g, g) if first else (g, -g)
+        elif op == "multiply":
+            dx, dc = g * c, g * xb
+        elif first:  # C / x
+            dx, dc = -(g * c) / (xb * xb), g / xb
+        else:  # x / C
+            dx, dc = g / c, -(g * xb) / (c * c)
+        dx = np.stack([unbroadcast(dx[b:b + 1], tuple(self.sample_shape))
+                       for b in range(x.shape[0])]) if dx.shape[1:] != tuple(
+            self.sample_shape) else dx
+        return Grads((np.asarray(dx).reshape(x.shape),),
+                     {self.constant: unbroadcast(dc, self._shape).reshape(self.constant.shape)})

@@ -10,7 +10,7 @@ import numpy as np
 import sympy as sp
 
 from ..functions import number
-from .base import Op, Param, Rewrite, broadcast_row, spread
+from .base import Grads, Op, Param, Rewrite, broadcast_row, spread, transposed, unbroadcast
 from .shape import Identity
 
 __all__ = ["Affine", "BiasAdd", "MatMul", "Rescale"]
@@ -71,12 +71,29 @@ class MatMul(Op):
         flipped = Param(k.name, k.symbol, np.ascontiguousarray(k.value.T), k.trainable,
                         k.meaning, k.weight)
         return (Rewrite("transposed_kernel", "the kernel of {layer} was used transposed: Keras "
-                        "computes x·K with K of shape (in, out), so output unit j uses column j.",
+                        "computes x·W with W of shape (in, out), so output unit j uses column j.",
                         MatMul(flipped)),)
 
     def describe(self) -> str:
         n, m = self.in_out.shape[:2]
         return f"x·Kᵀ {n}->{m}" if self.transposed else f"x·K {n}->{m}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        n, m = (int(d) for d in self.in_out.shape)
+        rows_x, rows_g = x.reshape(-1, n), g.reshape(-1, m)
+        if self.transposed:  # K stored (out, in): ∂L/∂K = gᵀ x, ∂L/∂x = g K
+            return Grads((backend.matmul_weight(g, self.kernel),),
+                         {self.kernel: backend.matmul(rows_g.T, rows_x)})
+        kernel = backend.matmul(rows_x.T, rows_g)  # a view: BLAS reads it transposed
+        return Grads((backend.matmul_weight(g, transposed(self.kernel)),),
+                     {self.kernel: kernel})
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        k = self.kernel.symbol
+        if self.transposed:
+            return Grads((g * k,), {self.kernel: g.T * xs[0]})
+        return Grads((g * k.T,), {self.kernel: xs[0].T * g})
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,11 +115,18 @@ class BiasAdd(Op):
         return np.ones(n), np.asarray(self.bias.value, np.float64).reshape(-1)
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
-        return (Rewrite("bias_omitted", "the bias of {layer} was left out: add b after x·K.",
+        return (Rewrite("bias_omitted", "the bias of {layer} was left out: add b after x·W.",
                         Identity("the bias left out")),)
 
     def describe(self) -> str:
         return f"+ b ({self.bias.size})"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        return Grads((g,), {self.bias: unbroadcast(g, self.bias.shape)})
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        rows = int(g.shape[0])
+        return Grads((g,), {self.bias: g if rows == 1 else sp.OneMatrix(1, rows) * g})
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +161,11 @@ class Affine(Op):
     def describe(self) -> str:
         n, m = self.weight.shape
         return f"affine {n}->{m} ({' + '.join(self.origin)})"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        dx = backend.matmul_weight(g.reshape(g.shape[0], -1), transposed(self.weight))
+        return Grads((dx.reshape(x.shape),))
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,3 +220,16 @@ class Rescale(Op):
             return str(v.symbol) if isinstance(v, Param) else f"{v:g}"
 
         return f"{shown(self.scale)}·x + {shown(self.offset)}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        params: dict[Param, Any] = {}
+        if isinstance(self.scale, Param):
+            params[self.scale] = unbroadcast(g * xs[0], self.scale.shape)
+        if isinstance(self.offset, Param):
+            params[self.offset] = unbroadcast(g, self.offset.shape)
+        return Grads((g * self._value(backend, self.scale),), params)
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
+        if isinstance(self.scale, Param):
+            return None
+        return Grads((number(self.scale) * g,))

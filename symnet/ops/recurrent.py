@@ -207,6 +207,11 @@ class Recurrent(Op):
                                        _swap_blocks(self.bias, self.units))))
         return tuple(out)
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Any:
+        from .recurrent_backward import recurrent_backward
+
+        return recurrent_backward(self, backend, xs[0], g)
+
     def describe(self) -> str:
         name = {"simple": "simple RNN", "gru": "GRU", "lstm": "LSTM"}[self.cell]
         return f"{name}, {self.units} units" + (", backwards" if self.go_backwards else "")

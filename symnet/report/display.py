@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..analysis.backtrace import BackwardTrace
 from ..analysis.explanation import Explanation, Trace, TraceStep
 from ..analysis.forms import round_floats
 from ..display import register
@@ -50,6 +51,20 @@ def step_latex(step: TraceStep) -> str:
 def step_html(step: TraceStep) -> str:
     return trace_html(Trace(input=step.inputs[0] if step.inputs else np.zeros(0),
                             steps=(step,)))
+
+
+@register("latex", BackwardTrace)
+def backward_trace_latex(trace: BackwardTrace) -> str:
+    """The backward trace's formulas: each layer's δ and each weight's gradient."""
+    lines = []
+    for s in trace.steps:
+        for q in (s.delta, *s.parameters):
+            if q.formula is None:
+                continue
+            left = (rf"\frac{{\partial L}}{{\partial {latex(q.symbol)}}}" if q.gradient
+                    else latex(q.symbol))
+            lines.append(f"{left} &= {latex(q.formula)}")
+    return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
 
 # --- why ------------------------------------------------------------------------------------
