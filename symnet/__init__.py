@@ -18,7 +18,9 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .analysis.backtrace import BackwardTrace
     from .analysis.explanation import Explanation, Trace, TraceStep
+    from .analysis.gradients import Gradient
     from .analysis.passes import PassResult
     from .analysis.pieces import Piece
     from .analysis.piecewise import Inequalities
@@ -26,13 +28,16 @@ if TYPE_CHECKING:
     from .graph import LayerFormula
     from .homework import Diagnosis, StepVerdict, Verdict
     from .network import Network
+    from .training import TrainStep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackwardTrace",
     "Diagnosis",
     "Explanation",
     "ExpressionTooLarge",
+    "Gradient",
     "Inequalities",
     "InvalidInputError",
     "LayerFormula",
@@ -45,6 +50,7 @@ __all__ = [
     "SymnetError",
     "SymnetWarning",
     "Trace",
+    "TrainStep",
     "TraceStep",
     "UnsupportedLayerError",
     "Verdict",
@@ -60,7 +66,9 @@ _TYPES = {"Network": ".network", "LayerFormula": ".graph", "Trace": ".analysis.e
           "TraceStep": ".analysis.explanation", "Explanation": ".analysis.explanation",
           "Piece": ".analysis.pieces", "Inequalities": ".analysis.piecewise",
           "Region": ".analysis.regions2d", "PassResult": ".analysis.passes",
-          "Verdict": ".homework", "Diagnosis": ".homework", "StepVerdict": ".homework"}
+          "Verdict": ".homework", "Diagnosis": ".homework", "StepVerdict": ".homework",
+          "Gradient": ".analysis.gradients", "BackwardTrace": ".analysis.backtrace",
+          "TrainStep": ".training"}
 
 
 def explain(model: Any, *, input_names: Any = None, output_names: Any = None,

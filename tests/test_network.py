@@ -170,8 +170,9 @@ def test_explain_stays_a_function_after_every_module_is_imported():
 
 
 def test_public_surface_is_what_spec_documents():
-    returned = {"Diagnosis", "Explanation", "Inequalities", "LayerFormula", "Network",
-                "PassResult", "Piece", "Region", "StepVerdict", "Trace", "TraceStep", "Verdict"}
+    returned = {"BackwardTrace", "Diagnosis", "Explanation", "Gradient", "Inequalities",
+                "LayerFormula", "Network", "PassResult", "Piece", "Region", "StepVerdict",
+                "Trace", "TraceStep", "TrainStep", "Verdict"}
     assert set(symnet.__all__) == {
         "ExpressionTooLarge", "InvalidInputError", "ModelLoadError", "SymnetError",
         "SymnetWarning", "UnsupportedLayerError", "__version__", "check", "examples", "explain",
