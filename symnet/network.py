@@ -196,6 +196,14 @@ class Network(Displayed):
         raise KeyError(f"no layer named {name!r}; layers: {[lay.name for lay in self.layers]}")
 
     @property
+    def computed_as(self) -> str:
+        """What the network's float32 numbers reproduce: ``model.predict``, ONNX Runtime, the
+        module's forward."""
+        from .frameworks import computed_as
+
+        return computed_as(self)
+
+    @property
     def is_piecewise_linear(self) -> bool:
         """Whether every layer is affine or piecewise linear in its input."""
         return self.graph.piecewise_linear
@@ -407,7 +415,9 @@ class Network(Displayed):
             domain: ``(low, high)`` for a one-input network: where dead units and the largest
                 error against ``target`` are looked for (default: all reals for dead units).
         """
-        return why(self.graph, x, target, output, domain)
+        from .frameworks import computed_as
+
+        return why(self.graph, x, target, output, domain, computed_as=computed_as(self))
 
     def simplify(self, domain: Any = None) -> list[Any]:
         """The simplification passes on this chain network, each a ``PassResult`` (before,

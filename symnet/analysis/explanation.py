@@ -183,6 +183,9 @@ class Explanation(Displayed):
     """For an affine target of one input: the local law's slope and intercept beside the
     target's."""
     notes: tuple[str, ...] = ()
+    computed_as: str = "model.predict"
+    """What the float32 value reproduces: ``model.predict``, ONNX Runtime, the module's
+    forward."""
 
     @property
     def x_name(self) -> str:
@@ -283,9 +286,9 @@ def _contributions(graph: Graph, arrays: list[np.ndarray], output: int) -> dict[
 
 
 def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any = None,
-        pieces: list[Piece] | None = None) -> Explanation:
+        pieces: list[Piece] | None = None, computed_as: str = "model.predict") -> Explanation:
     """:meth:`symnet.Network.why` (documented there); ``pieces``: the network's pieces on
-    ``domain`` when already known."""
+    ``domain`` when already known; ``computed_as``: what the float32 value reproduces."""
     if not 0 <= output < len(graph.targets):
         raise InvalidInputError(f"output must be in 0..{len(graph.targets) - 1}, received "
                                 f"{output!r}")
@@ -318,7 +321,7 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
         active=active_units(graph, x, backend),
         contributions=_contributions(graph, arrays, output), local_law=law, region=where,
         dead_units=dead, without_activation=without, notes=tuple(notes),
-        domain=None if domain is None else bounds)
+        domain=None if domain is None else bounds, computed_as=computed_as)
     if target is None:
         return explanation
     return _with_target(graph, explanation, target, output, bounds if domain else None, pieces)

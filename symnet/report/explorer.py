@@ -31,7 +31,8 @@ MAX_PARAMETERS = 250_000
 
 #: What the page's script computes: the ops (by class) and the activations (by function).
 OPS = ("MatMul", "BiasAdd", "Affine", "BatchNormInference", "Elementwise", "Softmax",
-       "identity ops (Dropout, ...)")
+       "identity ops (Dropout, ...)",
+       "entrywise affine ops (WithConstant, Rescale, Normalize: x ⊙ d + b)")
 _FUNCTIONS = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "HardSigmoid": "hard_sigmoid",
               "HardTanh": "hard_tanh", "Sigmoid": "sigmoid", "Tanh": "tanh",
               "Exponential": "exp", "ELU": "elu", "SELU": "selu", "Softplus": "softplus",
@@ -46,7 +47,7 @@ def _option(v: float) -> float | None:
     return float(v) if math.isfinite(float(v)) else None
 
 
-def _node(node: Node) -> dict[str, Any]:
+def _node(node: Node, size: int | None = None) -> dict[str, Any]:
     from ..ops import BiasAdd, MatMul
     from ..ops.activations import Elementwise, Softmax
     from ..ops.linear import Affine
@@ -89,6 +90,11 @@ def _node(node: Node) -> dict[str, Any]:
         return {"op": "softmax"}
     if op.identity:
         return {"op": "id"}
+    if op.entrywise and op.affine and size is not None:
+        # A constant added, subtracted, multiplied or divided (ONNX), a rescaling: x ⊙ d + b.
+        diagonal = op.as_diagonal(size)
+        if diagonal is not None:
+            return {"op": "diag", "d": _numbers(diagonal[0]), "b": _numbers(diagonal[1])}
     raise refuse(f"the op {op.describe()} ({type(op).__name__})")
 
 
@@ -139,7 +145,8 @@ def explorer_data(net: Network, inputs: list[SliderInput]) -> dict[str, Any]:
             raise UnsupportedLayerError(
                 f"the interactive explorer cannot compute layer {node.layer!r}: it merges "
                 f"{len(node.inputs)} tensors")
-        nodes.append({**_node(node), "in": node.inputs[0], "out": node.output})
+        size = math.prod(graph.shapes[node.inputs[0]])
+        nodes.append({**_node(node, size), "in": node.inputs[0], "out": node.output})
     layers = []
     for call in graph.calls:
         ops = [graph.nodes[i] for i in call.nodes]

@@ -142,15 +142,18 @@ class HtmlPrinter(LinePrinter):
         if not section.rows:
             return []
         e, t = html_text, partial(html_text, limit=None)
-        index = "<code>get_weights()</code>" if section.framework == "keras" else ""
-        out = [f'<div class="scroll"><table><thead><tr><th>{index}</th>'
-               f"<th>{section.name_heading}</th><th>symbol</th><th>shape</th><th>trainable</th>"
-               "<th>meaning</th></tr></thead><tbody>"]
+        indexed = section.framework == "keras"  # ONNX, PyTorch: no get_weights() index
+        heads = ["<code>get_weights()</code>"] if indexed else []
+        out = ['<div class="scroll"><table><thead><tr>'
+               + "".join(f"<th>{h}</th>" for h in [*heads, section.name_heading])
+               + "<th>symbol</th><th>shape</th><th>trainable</th><th>meaning</th>"
+               "</tr></thead><tbody>"]
         for w in section.rows:
             p = w.param
             index = "–" if w.index is None else f"[{w.index}]"
+            index = f"<td class=n>{index}</td>" if indexed else ""
             symbol = mathml(latex(p.symbol), "inline") if p.symbol is not None else "–"
-            out.append(f"<tr><td class=n>{index}</td><td><code>{e(w.keras_name)}</code></td>"
+            out.append(f"<tr>{index}<td><code>{e(w.keras_name)}</code></td>"
                        f"<td>{symbol}</td><td class=s>{shape_text(p.shape)}</td>"
                        f"<td>{'yes' if p.trainable else 'no'}</td><td>{t(p.meaning)}</td></tr>")
         out.append("</tbody></table></div>")

@@ -156,7 +156,7 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
             })
         if section.framework == "keras":
             return {"parameters": rows}
-        return {"columns": ["", section.name_heading], "parameters": rows}
+        return {"columns": [section.name_heading], "parameters": rows}
 
     def _print_StructuralForm(self, section: StructuralForm) -> dict[str, Any]:
         if section.expr is None:

@@ -155,16 +155,17 @@ class LatexReportPrinter(LinePrinter):
         if not section.rows:
             return []
         e = tex_text
-        index = r"\texttt{get\_weights()}" if section.framework == "keras" else ""
-        out = [r"{\footnotesize\begin{tabularx}{\linewidth}{@{}r l l l l "
-               r">{\raggedright\arraybackslash}X@{}}",
-               rf"\toprule {index} & {section.name_heading} & symbol & shape & trainable & "
-               r"meaning \\ \midrule"]
+        indexed = section.framework == "keras"  # ONNX, PyTorch: no get_weights() index
+        heads = [r"\texttt{get\_weights()}"] if indexed else []
+        out = [r"{\footnotesize\begin{tabularx}{\linewidth}{@{}" + ("r " if indexed else "")
+               + r"l l l l >{\raggedright\arraybackslash}X@{}}",
+               rf"\toprule {' & '.join([*heads, section.name_heading])} & symbol & shape & "
+               r"trainable & meaning \\ \midrule"]
         for w in section.rows:
             p = w.param
-            index = "--" if w.index is None else f"{{[{w.index}]}}"
+            index = ("--" if w.index is None else f"{{[{w.index}]}}") + " & " if indexed else ""
             symbol = f"${latex(p.symbol)}$" if p.symbol is not None else "--"
-            out.append(rf"{index} & \texttt{{{e(w.keras_name)}}} & {symbol} & "
+            out.append(rf"{index}\texttt{{{e(w.keras_name)}}} & {symbol} & "
                        rf"{e(shape_text(p.shape))} & {'yes' if p.trainable else 'no'} & "
                        rf"{e(p.meaning, limit=None)} \\")
         out += [r"\bottomrule\end{tabularx}}", ""]

@@ -101,14 +101,15 @@ class MarkdownPrinter(LinePrinter):
         if not section.rows:
             return []
         m = markdown_text
-        index = "`get_weights()`" if section.framework == "keras" else ""
-        out = [f"| {index} | {section.name_heading} | symbol | shape | trainable | meaning |",
-               "| ---: | --- | --- | --- | --- | --- |"]
+        indexed = section.framework == "keras"  # ONNX, PyTorch: no get_weights() index
+        heads = ["`get_weights()`"] if indexed else []
+        out = [f"| {' | '.join([*heads, section.name_heading])} | symbol | shape | trainable | "
+               "meaning |", "| " + ("---: | " if indexed else "") + "--- | --- | --- | --- | --- |"]
         for w in section.rows:
             p = w.param
-            index = "–" if w.index is None else f"[{w.index}]"
+            index = ("–" if w.index is None else f"[{w.index}]") + " | " if indexed else ""
             symbol = f"${latex(p.symbol)}$" if p.symbol is not None else "–"
-            out.append(f"| {index} | {m(w.keras_name)} | {symbol} | {shape_text(p.shape)} | "
+            out.append(f"| {index}{m(w.keras_name)} | {symbol} | {shape_text(p.shape)} | "
                        f"{'yes' if p.trainable else 'no'} | {m(p.meaning, limit=None)} |")
         out.append("")
         for w in section.rows:

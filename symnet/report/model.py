@@ -145,7 +145,8 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
                                (x if len(net.input_shapes) > 1 else [x])])
         if output is None:
             output = predicted_output(net, value)
-        explanation = why(graph, x, target, output, domain, pieces=pieces)
+        explanation = why(graph, x, target, output, domain, pieces=pieces,
+                          computed_as=net.computed_as)
         sample = [HandCalculation(flat, value.reshape(-1), net.trace(x),
                                   computed_by(framework)),
                   Why(explanation, output, int(value.size))]

@@ -121,13 +121,14 @@ class TextReportPrinter(LinePrinter):
     def _print_WeightsTable(self, section: WeightsTable) -> list[str]:
         if not section.rows:
             return []
-        index = "get_weights()" if section.framework == "keras" else ""
-        rows = [[index, section.name_heading, "symbol", "shape", "trainable", "meaning"]]
+        indexed = section.framework == "keras"  # ONNX, PyTorch: no get_weights() index
+        rows = [[*(["get_weights()"] if indexed else []), section.name_heading, "symbol",
+                 "shape", "trainable", "meaning"]]
         for w in section.rows:
             p = w.param
-            rows.append(["-" if w.index is None else str(w.index), w.keras_name,
-                         str(p.symbol) if p.symbol is not None else "-", str(tuple(p.shape)),
-                         "yes" if p.trainable else "no", p.meaning])
+            index = ["-" if w.index is None else str(w.index)] if indexed else []
+            rows.append([*index, w.keras_name, str(p.symbol) if p.symbol is not None else "-",
+                         str(tuple(p.shape)), "yes" if p.trainable else "no", p.meaning])
         out = ["      " + line for line in _table(rows)]
         for w in section.rows:
             lines = self._lines(self._listed(w.param.value), 80)
@@ -220,7 +221,7 @@ class TextReportPrinter(LinePrinter):
         """Why one output has its value, for a terminal (``Explanation.summary()``)."""
         x = e.x.reshape(-1)
         shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
-        lines = [f"{e.output} at x = {shown_x}: {e.value:.7g} (float32, as model.predict)"]
+        lines = [f"{e.output} at x = {shown_x}: {e.value:.7g} (float32, as {e.computed_as})"]
         if e.local_law is not None:
             lines.append(f"local law: {e.output} = {law_text(e.local_law)}")
             if isinstance(e.region, sp.Interval):
