@@ -144,6 +144,12 @@ def targets() -> str:
          f"{f['html_bytes'] / 1e3:.0f} kB, {f['html_s']:.2f} s",
          f["html_bytes"] < 1e6 and f["html_s"] < 2),
     ]
+    if "onnx_mlp_ort_ratio_1" in f:  # ../shared/onnx-models beside the project
+        rows.append(("evaluate() of a real ONNX MLP against ONNX Runtime and numpy (1 and "
+                     "1,000 rows; no target)",
+                     f"{f['onnx_mlp_ort_ratio_1']:.2f}x / {f['onnx_mlp_ort_ratio_1000']:.2f}x "
+                     f"ONNX Runtime's time, {f['onnx_mlp_numpy_ratio_1']:.2f}x / "
+                     f"{f['onnx_mlp_numpy_ratio_1000']:.2f}x numpy's", True))
     lines = ["## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in rows]
     notes = [
@@ -182,6 +188,7 @@ def main() -> None:
     import bench_explain
     import bench_foundation
     import bench_gradients
+    import bench_onnx
     import bench_reports
     import keras
     import sympy
@@ -194,6 +201,7 @@ def main() -> None:
         run("why and piecewise", bench_explain.main),
         run("reports (seed MLP)", bench_reports.main),
         run("gradients (seed MLP, seed regressor)", bench_gradients.main),
+        run("ONNX models (../shared/onnx-models)", bench_onnx.main),
         run("command line, cold start", cli_cold_start),
     ]
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import display as _display
 from .errors import (
     ExpressionTooLarge,
     InvalidInputError,
@@ -17,24 +18,57 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .analysis.backtrace import BackwardTrace
+    from .analysis.explanation import Explanation, Trace, TraceStep
+    from .analysis.gradients import Gradient
+    from .analysis.passes import PassResult
+    from .analysis.pieces import Piece
+    from .analysis.piecewise import Inequalities
+    from .analysis.regions2d import Region
+    from .graph import LayerFormula
+    from .homework import Diagnosis, StepVerdict, Verdict
     from .network import Network
+    from .training import TrainStep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackwardTrace",
+    "Diagnosis",
+    "Explanation",
     "ExpressionTooLarge",
+    "Gradient",
+    "Inequalities",
     "InvalidInputError",
+    "LayerFormula",
     "ModelLoadError",
     "Network",
+    "PassResult",
+    "Piece",
+    "Region",
+    "StepVerdict",
     "SymnetError",
     "SymnetWarning",
+    "Trace",
+    "TrainStep",
+    "TraceStep",
     "UnsupportedLayerError",
+    "Verdict",
     "__version__",
     "check",
     "examples",
     "explain",
     "supported_layers",
 ]
+
+#: The types the API returns, imported when first asked for (``symnet.Verdict``...).
+_TYPES = {"Network": ".network", "LayerFormula": ".graph", "Trace": ".analysis.explanation",
+          "TraceStep": ".analysis.explanation", "Explanation": ".analysis.explanation",
+          "Piece": ".analysis.pieces", "Inequalities": ".analysis.piecewise",
+          "Region": ".analysis.regions2d", "PassResult": ".analysis.passes",
+          "Verdict": ".homework", "Diagnosis": ".homework", "StepVerdict": ".homework",
+          "Gradient": ".analysis.gradients", "BackwardTrace": ".analysis.backtrace",
+          "TrainStep": ".training"}
 
 
 def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
@@ -55,7 +89,7 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
           domain: Any = None, close: float = 0.01, key: Any = None, target: Any = None,
           loss: Any = None, gradients: Any = None, learning_rate: Any = None,
-          updated: Any = None) -> Any:
+          updated: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
 
     Args:
@@ -123,14 +157,21 @@ def supported_layers() -> list[str]:
     return _supported()
 
 
+def _display_hooks() -> None:
+    # The records' Jupyter display and summaries come from the report's printers: loaded on
+    # first use, so that neither ``import symnet`` nor the analyses import the printers.
+    from .report import display  # noqa: F401  (registers the hooks)
+
+
+_display.install(_display_hooks)
+
+
 def __getattr__(name: str) -> Any:
-    # Lazy: ``symnet.examples`` and ``symnet.Network`` without importing Keras up front.
+    # Lazy: ``symnet.examples`` and the returned types without importing Keras up front.
+    import importlib
+
     if name == "examples":
-        import importlib
-
         return importlib.import_module(".examples", __name__)
-    if name == "Network":
-        from .network import Network
-
-        return Network
+    if name in _TYPES:
+        return getattr(importlib.import_module(_TYPES[name], __name__), name)
     raise AttributeError(f"module 'symnet' has no attribute {name!r}")

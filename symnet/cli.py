@@ -90,7 +90,7 @@ def _explain(args: argparse.Namespace) -> int:
     progress(f"writing the {fmt} report of {net.param_count:,} parameters")
     x = _sample(args.input, net)
     if fmt == "pdf":
-        from .report.pdf import latex_to_pdf
+        from .pdf import latex_to_pdf
 
         latex_to_pdf(render(net, "latex", x, target=args.target, domain=args.domain,
                             output=args.output_index), Path(args.output))

@@ -26,7 +26,15 @@ import numpy as np
 
 from .errors import InvalidInputError, ModelLoadError
 
-__all__ = ["OnnxRuntimeReference", "TorchReference", "explain_other", "framework_of"]
+__all__ = ["OnnxRuntimeReference", "TorchReference", "computed_as", "explain_other",
+           "framework_of"]
+
+
+def computed_as(net: Any) -> str:
+    """What a network's float32 numbers reproduce: ``model.predict``, ``ONNX Runtime`` or
+    ``the module's forward``."""
+    return {"onnx": OnnxRuntimeReference.name, "pytorch": TorchReference.name}.get(
+        getattr(net, "framework", "keras"), "model.predict")
 
 
 def framework_of(model: Any) -> str:
@@ -99,6 +107,7 @@ class OnnxRuntimeReference:
         self.batch = builder.batch
         self.inputs = list(builder.onnx_inputs)
         self.input_shapes = list(builder.input_shapes)
+        self.input_types = list(builder.input_types)
         names = [n for n, _ in builder.model.outputs if n not in builder.dropped_outputs]
         self.outputs = names
         self._session: Any = None
@@ -122,11 +131,23 @@ class OnnxRuntimeReference:
         rows: list[list[np.ndarray]] = []
         for i in range(int(arrays[0].shape[0])):
             feed = {}
-            for k, a, shape in zip(self.inputs, arrays, self.input_shapes):
-                sample = np.ascontiguousarray(a[i], np.float32)
+            for k, a, shape, dtype in zip(self.inputs, arrays, self.input_shapes,
+                                          self.input_types):
+                sample = _as_dtype(a[i], dtype)
                 feed[k] = sample.reshape((1, *shape)) if self.batch else sample.reshape(shape)
             rows.append([_numbers(v) for v in session.run(self.outputs, feed)])
         return [np.stack([r[k] for r in rows]) for k in range(len(self.outputs))]
+
+
+def _as_dtype(values: Any, dtype: Any) -> np.ndarray:
+    """A sample as the model's input type: float32, or whole numbers as integers (indices)."""
+    values = np.asarray(values)
+    if np.dtype(dtype).kind in "iu":
+        as_float = np.asarray(values, np.float64)
+        if not np.all(np.isfinite(as_float) & (as_float == np.round(as_float))):
+            raise InvalidInputError("an integer input (indices) takes whole numbers")
+        return np.ascontiguousarray(as_float.astype(dtype))
+    return np.ascontiguousarray(values, np.float32)
 
 
 def _numbers(value: Any) -> np.ndarray:
@@ -150,11 +171,15 @@ def explain_torch(module: Any, example_input: Any, input_names: Sequence[str] | 
         example_input,)
     examples = tuple(e if isinstance(e, torch.Tensor) else torch.as_tensor(
         np.asarray(e, np.float32)) for e in examples)
-    if any(e.dtype != torch.float32 for e in examples):
-        raise InvalidInputError("example_input must be float32 tensors")
+    kinds = {torch.float32: np.float32, torch.int64: np.int64, torch.int32: np.int32}
+    if any(e.dtype not in kinds for e in examples):
+        raise InvalidInputError("example_input must be float32 tensors (or int64/int32 "
+                                "tensors of indices for an embedding), received "
+                                f"{', '.join(str(e.dtype) for e in examples)}")
     proto = export_module(module, examples)
     names = _module_kinds(module)
-    reference = TorchReference(module, [tuple(e.shape) for e in examples])
+    reference = TorchReference(module, [tuple(e.shape) for e in examples],
+                               [kinds[e.dtype] for e in examples])
     return explain_onnx(proto, input_names, output_names, grouping=_grouping(names),
                         reference=reference, framework="pytorch",
                         name=type(module).__name__)
@@ -235,9 +260,11 @@ class TorchReference:
 
     name = "the module's forward"
 
-    def __init__(self, module: Any, shapes: list[tuple[int, ...]]) -> None:
+    def __init__(self, module: Any, shapes: list[tuple[int, ...]],
+                 types: list[Any] | None = None) -> None:
         self.module = module
         self.shapes = shapes
+        self.types = types or [np.float32] * len(shapes)
 
     def __call__(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The outputs, one flattened row per sample (each sample run alone)."""
@@ -249,8 +276,8 @@ class TorchReference:
         try:
             with torch.no_grad():
                 for i in range(int(arrays[0].shape[0])):
-                    xs = [torch.as_tensor(np.ascontiguousarray(a[i], np.float32)).reshape(s)
-                          for a, s in zip(arrays, self.shapes)]
+                    xs = [torch.as_tensor(_as_dtype(a[i], t)).reshape(s)
+                          for a, s, t in zip(arrays, self.shapes, self.types)]
                     y = self.module(*xs)
                     ys = y if isinstance(y, (list, tuple)) else (y,)
                     rows.append([t.detach().numpy().reshape(-1) for t in ys])

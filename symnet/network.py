@@ -21,6 +21,7 @@ from .analysis.explanation import Explanation, Trace, trace, why
 from .analysis.piecewise import Piece, linearize, network_pieces, region
 from .analysis.regions2d import Region
 from .backends import Backend, ExactBackend, FloatBackend
+from .display import Displayed
 from .errors import InvalidInputError
 from .escape import safe_identifier, terminal_text
 from .graph import Graph, LayerFormula
@@ -104,7 +105,7 @@ def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tup
     return tuple(sp.Symbol(n, real=True) for n in names)
 
 
-class Network:
+class Network(Displayed):
     """A Keras model as mathematics. Build it with :func:`symnet.explain`."""
 
     def __init__(self, graph: Graph, name: str, model: Any = None, *,
@@ -193,6 +194,14 @@ class Network:
             if layer.name == name:
                 return layer
         raise KeyError(f"no layer named {name!r}; layers: {[lay.name for lay in self.layers]}")
+
+    @property
+    def computed_as(self) -> str:
+        """What the network's float32 numbers reproduce: ``model.predict``, ONNX Runtime, the
+        module's forward."""
+        from .frameworks import computed_as
+
+        return computed_as(self)
 
     @property
     def is_piecewise_linear(self) -> bool:
@@ -372,15 +381,15 @@ class Network:
                 laws.append((*law, p.high))
         # Built as it is, ordered and merged: SymPy's own checks of every condition against the
         # others take minutes for 10,000 pieces and would leave nothing to change.
-        def law(s: Any, t: Any) -> Any:
+        def affine(s: Any, t: Any) -> Any:
             s, t = number(s), number(t)
             if not exact or s in (0, 1, -1) or t == 0:
                 return s * x + t
             # the very expression s*x + t evaluates to, without its generic flattening
             return sp.Add._from_args((t, sp.Mul._from_args((s, x))))
 
-        args = [(law(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
-        args.append((law(*laws[-1][:2]), sp.true))
+        args = [(affine(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
+        args.append((affine(*laws[-1][:2]), sp.true))
         return sp.Piecewise(*args, evaluate=False)
 
     def regions2d(self, box: Any) -> list[Region]:
@@ -406,7 +415,9 @@ class Network:
             domain: ``(low, high)`` for a one-input network: where dead units and the largest
                 error against ``target`` are looked for (default: all reals for dead units).
         """
-        return why(self.graph, x, target, output, domain)
+        from .frameworks import computed_as
+
+        return why(self.graph, x, target, output, domain, computed_as=computed_as(self))
 
     def simplify(self, domain: Any = None) -> list[Any]:
         """The simplification passes on this chain network, each a ``PassResult`` (before,
@@ -440,7 +451,7 @@ class Network:
         """Write the report; the format follows the suffix (``.tex``, ``.pdf`` through a real
         LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``)."""
         from .files import write_output
-        from .report.pdf import latex_to_pdf
+        from .pdf import latex_to_pdf
 
         path = Path(path)
         fmt = REPORT_SUFFIXES.get(path.suffix.lower())
@@ -456,23 +467,6 @@ class Network:
                                  interactive=interactive), path)
         return path
 
-    def _repr_html_(self) -> str:
-        from .escape import html_text
-        from .report.html import mathml
-        from .report.latex import latex
-
-        rows = "".join(f"<tr><td><code>{html_text(lay.name)}</code></td><td>{lay.kind}</td>"
-                       f"<td>{lay.output_shape}</td><td>{lay.param_count:,}</td></tr>"
-                       for lay in self.layers)
-        return (f"<p><b>{html_text(self.name)}</b>: {self.param_count:,} parameters</p>"
-                f"<table><tr><th>layer</th><th>kind</th><th>output</th><th>params</th></tr>"
-                f"{rows}</table>{mathml(latex(self.structural_form()))}")
-
     def __repr__(self) -> str:
         return (f"<Network {self.name!r}: {len(self.layers)} layers, {self.param_count:,} "
                 f"parameters, inputs {self.input_shapes}, outputs {self.output_shapes}>")
-
-    def _repr_latex_(self) -> str:
-        from .report.latex import latex
-
-        return "$$" + latex(self.structural_form()) + "$$"

@@ -74,12 +74,13 @@ def test_at_and_around_every_kink_as_tensorflow(keras):
 
 @pytest.mark.parametrize("cls", sorted(DERIVATIVES, key=lambda c: c.__name__))
 def test_derivative_is_sympys_diff_away_from_kinks(cls):
-    options = {fx.LeakyReLU: (sp.Rational(3, 10),), fx.StdFloor: (sp.Rational(1, 5),)}.get(
-        cls, ())
+    options = {fx.LeakyReLU: (sp.Rational(3, 10),), fx.StdFloor: (sp.Rational(1, 5),),
+               fx.Power: (sp.Rational(5, 2),), fx.Clamp: (sp.Rational(-1, 2), sp.Rational(5, 4))
+               }.get(cls, ())
     prime = derivative_class(cls)
     definition = cls.definition(T, *options)
     expected = sp.diff(definition, T)
-    low = 0.05 if cls in (fx.InverseSqrt, fx.StdFloor) else -4.0
+    low = 0.05 if cls in (fx.InverseSqrt, fx.StdFloor, fx.Sqrt, fx.Power, fx.Log) else -4.0
     for v in np.linspace(low, 4.1, 23):
         if any(abs(v - float(k)) < 1e-9 for k in cls.kinks(*options)):
             continue

@@ -113,3 +113,61 @@ def test_one_sgd_step_and_batchnorm_refused():
     net = symnet.explain(bn, example_input=torch.tensor(x[:1]))
     with pytest.raises(UnsupportedLayerError, match="no Keras training mode"):
         net.train_step(x, data(2, seed=5), loss="mse", learning_rate=0.1)
+
+
+def test_attention_products_reductions_and_a_class_token():
+    """What the ONNX work added, against autograd: products of computed tensors (Q·Kᵀ, A·V),
+    a class token joined to the tokens (a parameter), a LayerNorm and GELU spelled out
+    (mean, square, √, ÷, erf), a mean over the tokens."""
+    torch = require_torch()
+    torch.manual_seed(4)
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cls = torch.nn.Parameter(torch.randn(1, 1, 4))
+            self.q, self.k, self.v = (torch.nn.Linear(4, 4) for _ in range(3))
+            self.gamma = torch.nn.Parameter(torch.rand(4) + 0.5)
+
+        def forward(self, x):
+            x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
+            d = x - x.mean(dim=-1, keepdim=True)
+            h = d / torch.sqrt((d ** 2).mean(dim=-1, keepdim=True) + 1e-5) * self.gamma
+            a = torch.softmax(self.q(h) @ self.k(h).transpose(1, 2) / 2.0, dim=-1)
+            o = a @ self.v(h)
+            return (o * 0.5 * (1.0 + torch.erf(o / 1.4142135))).mean(dim=1)
+
+    net = check(Block(), data(3, 4), data(4, seed=5), "PyTorch attention (products, reductions)")
+    from symnet.ops.tensors import Joined, Product, Reduce
+
+    ops = {type(n.op) for n in net.graph.nodes}
+    assert {Joined, Product, Reduce} <= ops
+
+
+def test_embedding_gradient():
+    """The table's rows collect the gradient of the positions that read them; the integer
+    input has none."""
+    torch = require_torch()
+    torch.manual_seed(5)
+
+    class Bag(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(6, 3)
+            self.fc = torch.nn.Linear(3, 2)
+
+        def forward(self, idx):
+            return self.fc(self.emb(idx)).mean(dim=1)
+
+    module = Bag().eval()
+    idx = np.array([[1, 2, 2], [5, 0, 1]])
+    t = data(2, n=2, seed=6)
+    net = symnet.explain(module, example_input=torch.tensor(idx[:1]))
+    loss = torch.nn.functional.mse_loss(module(torch.tensor(idx)), torch.tensor(t))
+    module.zero_grad()
+    loss.backward()
+    g = net.gradient(idx, t, loss="mse")
+    assert g.loss == pytest.approx(float(loss), rel=1e-5)
+    for key, value in module.named_parameters():
+        np.testing.assert_allclose(g.parameters[key], value.grad.numpy(), rtol=2e-5,
+                                   atol=1e-7, err_msg=key)

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symnet import UnsupportedLayerError
 from symnet.ops import MatMul
 
-from .onnx_graphs import assert_matches_ort, helper, make_model, newest_ort_opset, rng_weights
+from .onnx_graphs import (
+    assert_matches_ort,
+    helper,
+    make_model,
+    newest_ort_opset,
+    rng_weights,
+    run_ort,
+)
 
 FAST = settings(max_examples=8, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -165,24 +173,29 @@ def test_gelu_needs_opset_20():
 
 
 @pytest.mark.parametrize(("low", "high", "ok"), [(0.0, 6.0, True), (0.0, None, True),
-                                                 (-1.0, 1.0, True), (-2.0, 3.0, False)])
+                                                 (-1.0, 1.0, True), (-2.0, 3.0, True),
+                                                 (0.5, None, True), (None, 0.3, True)])
 @pytest.mark.parametrize("opset", [9, 13])
 def test_clip(low, high, ok, opset):
+    """Clip to any bounds (either may be absent): ReLU/ReLU6 and hard tanh by their names,
+    others as clip(t) = Min(high, Max(low, t)); piecewise linear."""
     rng = np.random.default_rng(3)
     if opset < 11:
-        attrs = {"min": low} | ({} if high is None else {"max": high})
+        attrs = ({} if low is None else {"min": low}) | ({} if high is None else {"max": high})
         model = make_model([helper.make_node("Clip", ["x"], ["y"], **attrs)],
                            [("x", [None, 5])], ["y"], opset=opset)
     else:
-        inits = {"lo": np.float32(low)} | ({} if high is None else {"hi": np.float32(high)})
-        model = make_model([helper.make_node("Clip", ["x", "lo", "hi" if high is not None
-                                                      else ""], ["y"])],
+        inits = ({} if low is None else {"lo": np.float32(low)}) | (
+            {} if high is None else {"hi": np.float32(high)})
+        model = make_model([helper.make_node("Clip", ["x", "lo" if low is not None else "",
+                                                      "hi" if high is not None else ""],
+                                             ["y"])],
                            [("x", [None, 5])], ["y"], inits, opset=opset)
-    if not ok:
-        with pytest.raises(UnsupportedLayerError, match="clipping"):
-            __import__("symnet").explain(model)
-        return
-    assert_matches_ort(model, rng_weights(rng, 4, 5, scale=4.0))
+    assert ok
+    net = assert_matches_ort(model, rng_weights(rng, 4, 5, scale=4.0))
+    assert net.is_piecewise_linear
+    if low is not None and high is not None and (low, high) not in ((0.0, 6.0), (-1.0, 1.0)):
+        assert net.layers[0].formula.rhs.has(sp.Min) and net.layers[0].formula.rhs.has(sp.Max)
 
 
 def test_prelu_per_channel():
@@ -379,20 +392,151 @@ def test_gru_before_reset():
     assert_matches_ort(model, rng_weights(rng, 2, 5, 1, 2), exact=False)
 
 
-@pytest.mark.parametrize("bad", ["clip", "bidirectional", "initial_h"])
+def _recurrent_model(op, rng, *, direction="forward", clip=None, initial="", inner=1,
+                     emit="Y", layout=0, steps=3, features=2, hidden=2, batch_free=False):
+    """One LSTM/GRU/RNN node with random weights; its output ``emit`` flattened."""
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
+    dirs = 2 if direction == "bidirectional" else 1
+    inits = {"W": rng_weights(rng, dirs, gates * hidden, features, scale=0.8),
+             "R": rng_weights(rng, dirs, gates * hidden, hidden, scale=0.8),
+             "B": rng_weights(rng, dirs, 2 * gates * hidden, scale=0.5)}
+    inputs = ["x", "W", "R", "B", "", "", ""]
+    state = (dirs, inner, hidden) if layout == 0 else (inner, dirs, hidden)
+    if "h" in initial:
+        inits["h0"] = rng_weights(rng, *state)
+        inputs[5] = "h0"
+    if "c" in initial and op == "LSTM":
+        inits["c0"] = rng_weights(rng, *state)
+        inputs[6] = "c0"
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    attrs = {"hidden_size": hidden, "direction": direction}
+    if clip is not None:
+        attrs["clip"] = clip
+    if op == "GRU":
+        attrs["linear_before_reset"] = int(rng.integers(0, 2))
+    if layout:
+        attrs["layout"] = 1
+    outputs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
+    node = helper.make_node(op, inputs, outputs, **attrs)
+    first = None if batch_free else inner
+    shape = [steps, first, features] if layout == 0 else [first, steps, features]
+    flat = helper.make_node("Flatten", [emit], ["y"], axis=0 if not batch_free else 1)
+    return make_model([node, flat], [("x", shape)], ["y"], inits, opset=14)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=seeds, op=st.sampled_from(["LSTM", "GRU", "RNN"]),
+       direction=st.sampled_from(["forward", "reverse", "bidirectional"]),
+       clip=st.sampled_from([None, 0.4, 3.0]), initial=st.sampled_from(["", "h", "hc"]),
+       inner=st.sampled_from([1, 3]), emit=st.sampled_from(["Y", "Y_h", "Y_c"]))
+def test_recurrent_options(seed, op, direction, clip, initial, inner, emit):
+    """Directions (bidirectional: both, side by side), the cell clip, an initial state
+    stored in the file, and a batch fixed inside the model (several sequences in one
+    sample), against ONNX Runtime; exact equals float64."""
+    if emit == "Y_c" and op != "LSTM":
+        emit = "Y_h"
+    rng = np.random.default_rng(seed)
+    model = _recurrent_model(op, rng, direction=direction, clip=clip, initial=initial,
+                             inner=inner, emit=emit)
+    x = rng_weights(rng, 2, 3, inner, 2, scale=1.5)
+    net = assert_matches_ort(model, x, rtol=1e-5, atol=1e-6)
+    ops = [n.op for n in net.graph.nodes if type(n.op).__name__ == "Recurrent"]
+    assert len(ops) == (2 if direction == "bidirectional" else 1)
+    assert all(o.clip == (None if clip is None else clip) and o.sequences == inner for o in ops)
+    assert all(bool(o.initial_state) == bool(initial) for o in ops)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("seed", [20, 21])
+def test_recurrent_everything_at_once(op, seed):
+    """Bidirectional, clipped (the gates' inputs often beyond ±0.4), from a stored state, three
+    sequences in one sample (GRU: linear_before_reset drawn per seed)."""
+    rng = np.random.default_rng(seed)
+    model = _recurrent_model(op, rng, direction="bidirectional", clip=0.4, initial="hc",
+                             inner=3, emit="Y", steps=4, hidden=3)
+    x = rng_weights(rng, 2, 4, 3, 2, scale=2.0)
+    net = assert_matches_ort(model, x, rtol=1e-5, atol=1e-6)
+    import symnet
+
+    unclipped = _recurrent_model(op, np.random.default_rng(seed), direction="bidirectional",
+                                 initial="hc", inner=3, emit="Y", steps=4, hidden=3)
+    other = symnet.explain(unclipped).evaluate(x)
+    assert np.max(np.abs(np.asarray(net.evaluate(x)) - other)) > 1e-3  # the clip matters
+    # The formula (the clip, the stored state, the sequences in its arguments) rebuilds from
+    # its srepr (that it is the forward pass: tests/test_onnx_tensors.py).
+    namespace: dict = {}
+    exec("from sympy import *\nfrom symnet.functions import *", namespace)
+    for layer in net.layers:
+        assert eval(sp.srepr(layer.formula), namespace) == layer.formula, layer.name
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("emit", ["Y", "Y_h"])
+def test_recurrent_layout_1(op, emit):
+    """Batch first (layout 1): ONNX Runtime does not run it; checked against ONNX's reference
+    implementation and against ONNX Runtime on the same weights in layout 0."""
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(16)
+    model = _recurrent_model(op, np.random.default_rng(17), direction="bidirectional",
+                             emit=emit, layout=1, batch_free=True, initial="hc")
+    import symnet
+
+    with pytest.raises(Exception):  # noqa: B017 - ONNX Runtime refuses batch-first recurrences
+        assert_matches_ort(model, rng_weights(rng, 2, 3, 2))
+    net = symnet.explain(model)
+    assert net.input_shapes == ((3, 2),)  # the batch axis first: read as the batch
+    x = rng_weights(rng, 4, 3, 2)
+    reference = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    np.testing.assert_allclose(np.asarray(net.evaluate(x)).reshape(4, -1),
+                               np.asarray(reference).reshape(4, -1), rtol=1e-5, atol=1e-6)
+    same = _recurrent_model(op, np.random.default_rng(17), direction="bidirectional",
+                            emit=emit, layout=0, inner=1, initial="hc")
+    for i in range(4):  # layout 0, one sample at a time: ONNX Runtime's numbers
+        theirs = np.asarray(run_ort(same, {"x": x[i][:, None, :]})[0]).reshape(-1)
+        ours = np.asarray(net.evaluate(x[i:i + 1])).reshape(-1)
+        if emit == "Y":  # (steps, dirs, 1, H) against (1, steps, dirs, H): the same order
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+        else:  # (dirs, 1, H) against (1, dirs, H)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["peepholes", "input_forget", "computed_initial",
+                                 "short_sequence", "alpha", "clip_zero", "activation"])
 def test_recurrent_refusals(bad):
+    import symnet
+
     rng = np.random.default_rng(15)
-    inits = {"W": rng_weights(rng, 1, 3, 2), "R": rng_weights(rng, 1, 3, 3)}
+    inits = {"W": rng_weights(rng, 1, 4 * 3, 2), "R": rng_weights(rng, 1, 4 * 3, 3)}
     attrs: dict = {"hidden_size": 3}
     inputs = ["x", "W", "R"]
-    if bad == "clip":
-        attrs["clip"] = 1.0
-    if bad == "bidirectional":
-        attrs["direction"] = "bidirectional"
-    if bad == "initial_h":
-        inits["h0"] = np.ones((1, 1, 3), np.float32)
+    nodes = []
+    if bad == "peepholes":
+        inits["P"] = rng_weights(rng, 1, 9)
+        inputs += ["", "", "", "", "P"]
+    if bad == "input_forget":
+        attrs["input_forget"] = 1
+    if bad == "computed_initial":
+        nodes.append(helper.make_node("Slice", ["x", "s0", "s1", "ax"], ["xs"]))
+        nodes.append(helper.make_node("Concat", ["xs", "xs"], ["h0"], axis=2))
+        inits.update(s0=np.array([0], np.int64), s1=np.array([1], np.int64),
+                     ax=np.array([0], np.int64))
         inputs += ["", "", "h0"]
-    model = make_model([helper.make_node("RNN", inputs, ["Y"], **attrs)], [("x", [4, 1, 2])],
-                       ["Y"], inits)
-    with pytest.raises(UnsupportedLayerError, match="clip|direction|initial_h"):
-        __import__("symnet").explain(model)
+        attrs["hidden_size"] = 4
+        inits["W"], inits["R"] = rng_weights(rng, 1, 16, 2), rng_weights(rng, 1, 16, 4)
+    if bad == "short_sequence":
+        inits["L"] = np.array([2], np.int32)
+        inputs += ["", "L"]
+    if bad == "alpha":
+        attrs["activation_alpha"] = [0.5]
+    if bad == "clip_zero":
+        attrs["clip"] = 0.0
+    if bad == "activation":
+        attrs["activations"] = ["HardSigmoid", "Tanh", "Tanh"]
+    nodes.append(helper.make_node("LSTM", inputs, ["Y"], **attrs))
+    model = make_model(nodes, [("x", [4, 1, 2])], ["Y"], inits)
+    with pytest.raises(UnsupportedLayerError, match="peephole|input_forget|initial_h|"
+                       "sequence_lens|alpha|clip|activations"):
+        symnet.explain(model)

@@ -151,7 +151,7 @@ def test_merges_and_shapes():
     assert flat.output_shape((2, 3)) == (6,) and not flat.identity
     assert Reshape((6,), (6,)).identity
     with pytest.raises(ValueError, match="merge operation"):
-        Merge("divide")
+        Merge("power")
 
 
 def test_numbers_from_configs_are_exact():

@@ -76,6 +76,8 @@ def test_why_says_the_same_as_for_the_keras_file(seed_pair):
     assert sorted(ours.contributions.values()) == sorted(theirs.contributions.values())
     # The terms named as PyTorch stores the weight: W_3[0, j] for h_2[j].
     assert "h_2[5]·W_3[0,5]" in ours.contributions
+    assert "(float32, as the module's forward)" in ours.summary()
+    assert "(float32, as model.predict)" in theirs.summary()
     assert net.piecewise() .args[0][0] == keras_net.piecewise().args[0][0]
 
 
@@ -131,3 +133,68 @@ def test_convolution_module_grouped_by_module():
                                           ).reshape(3, -1),
                                net.reference([x.reshape((3, *net.input_shapes[0]))])[0],
                                rtol=1e-5, atol=1e-5)
+
+
+def test_embedding_module():
+    """nn.Embedding exported (Gather of emb.weight at the int64 input): the lookup, equal to
+    the module's forward, exact in rationals; indices out of the table refused."""
+    torch = require_torch()
+    torch.manual_seed(2)
+
+    class Bag(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(10, 4)
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, idx):
+            return self.fc(self.emb(idx)).mean(dim=1)
+
+    module = Bag()
+    net = symnet.explain(module, example_input=torch.tensor([[1, 2, 3]]))
+    assert [(layer.name, layer.kind) for layer in net.layers][:2] == [
+        ("emb", "Embedding"), ("fc", "Linear")]
+    assert [p.name for p in net.layer("emb").params] == ["emb.weight"]
+    idx = np.array([[1, 2, 3], [9, 0, 4], [5, 5, 5]])
+    with torch.no_grad():
+        theirs = module(torch.as_tensor(idx)).numpy()
+    np.testing.assert_allclose(net.evaluate(idx), theirs, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(net.reference([idx])[0], theirs, rtol=0, atol=0)
+    table = module.emb.weight.detach().numpy().astype(np.float64)
+    w, b = (t.detach().numpy().astype(np.float64) for t in (module.fc.weight, module.fc.bias))
+    np.testing.assert_allclose(np.asarray(net.evaluate(idx[:1], "exact"), np.float64),
+                               (table[idx[0]] @ w.T + b).mean(axis=0, keepdims=True),
+                               rtol=1e-12)
+    with pytest.raises(symnet.InvalidInputError, match="whole indices from 0 to 9"):
+        net.evaluate([[1, 10, 2]])
+
+
+def test_attention_block_module():
+    """A class token joined to the tokens, LayerNorm, Q·Kᵀ/2, softmax, ·V, GELU, a mean: the
+    products of computed tensors equal the module's forward."""
+    torch = require_torch()
+    torch.manual_seed(3)
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = torch.nn.LayerNorm(4)
+            self.q, self.k, self.v = (torch.nn.Linear(4, 4) for _ in range(3))
+            self.act = torch.nn.GELU()
+            self.cls = torch.nn.Parameter(torch.randn(1, 1, 4))
+
+        def forward(self, x):
+            x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
+            h = self.norm(x)
+            a = torch.softmax(self.q(h) @ self.k(h).transpose(1, 2) / 2.0, dim=-1)
+            return self.act(a @ self.v(h)).mean(dim=1)
+
+    module = Block()
+    net = symnet.explain(module, example_input=torch.zeros(1, 3, 4))
+    x = np.random.default_rng(4).normal(size=(3, 3, 4)).astype(np.float32)
+    batch = x.reshape((3, *net.input_shapes[0]))
+    np.testing.assert_allclose(np.asarray(net.evaluate(batch)).reshape(3, -1),
+                               net.reference([batch])[0], rtol=1e-5, atol=1e-6)
+    kinds = [layer.kind for layer in net.layers]
+    assert "LayerNorm" in kinds and "GELU" in kinds and kinds.count("MatMul") == 2
+    assert [p.name for p in net.layer("cat").params] == ["cls"]

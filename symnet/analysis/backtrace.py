@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from ..display import Displayed
 from ..graph import Graph, LayerCall, Node
 from ..ops import Param, matrix_shape
 from .gradients import delta_tensor, finish
@@ -109,7 +110,7 @@ class LossStep:
 
 
 @dataclass(frozen=True, eq=False)
-class BackwardTrace:
+class BackwardTrace(Displayed):
     """:meth:`symnet.analysis.gradients.Gradient.trace`: backpropagation for one sample."""
 
     sample: int
@@ -124,19 +125,6 @@ class BackwardTrace:
             if s.layer == layer:
                 return s
         raise KeyError(f"no layer named {layer!r} in the trace")
-
-    def _repr_latex_(self) -> str:
-        from ..report.latex import latex
-
-        lines = []
-        for s in self.steps:
-            for q in (s.delta, *s.parameters):
-                if q.formula is None:
-                    continue
-                left = (rf"\frac{{\partial L}}{{\partial {latex(q.symbol)}}}" if q.gradient
-                        else latex(q.symbol))
-                lines.append(f"{left} &= {latex(q.formula)}")
-        return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
 
 def _layer_number(graph: Graph, call: LayerCall) -> int:

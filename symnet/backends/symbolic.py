@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..functions import number
+from ..numbers import number
 from .base import ObjectBackend
 
 __all__ = ["SymbolicBackend"]

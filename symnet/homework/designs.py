@@ -102,7 +102,7 @@ def matrix_latex(values: np.ndarray) -> str:
     """An array of halves or integers as an exact LaTeX matrix (a vector as one row)."""
     import sympy as sp
 
-    from ..report.latex import latex
+    from ..printing.latex import latex
 
     values = np.asarray(values)
     rows, cols = values.shape if values.ndim == 2 else (1, values.size)

@@ -325,7 +325,7 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
     (:mod:`~symnet.homework.backprop_exercise`; ``backprop``: its ``activation`` and ``loss``).
     """
     if pdf:
-        from ..report.pdf import require_engine
+        from ..pdf import require_engine
 
         require_engine()  # a missing engine is an error before anything is written
     if kind == "backprop":
@@ -347,7 +347,7 @@ def write_exercise(exercise: Exercise, folder: Path, *, pdf: bool = False,
     from .sheet import render_sheets
 
     if pdf:
-        from ..report.pdf import require_engine
+        from ..pdf import require_engine
 
         require_engine()  # a missing engine is an error before anything is written
     check_names([v.student for v in exercise.variants if v.student], pdf)
@@ -396,7 +396,7 @@ def write_exercise(exercise: Exercise, folder: Path, *, pdf: bool = False,
             write_output(qti_bytes, str(stage / "canvas-qti.zip"))
             names.append("canvas-qti.zip")
         if pdf:
-            from ..report.pdf import latex_to_pdf
+            from ..pdf import latex_to_pdf
 
             for name in [n for n in files if n.endswith(".tex")]:
                 latex_to_pdf(files[name], stage / (name[:-4] + ".pdf"))

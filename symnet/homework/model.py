@@ -77,31 +77,42 @@ class ModelDesign(Design):
     @staticmethod
     def from_net(net: Any, values: Sequence[float] | None = None, model: Any = None
                  ) -> ModelDesign:
-        layers = []
-        for call in net.graph.calls:
-            layer = call.layer
-            if layer.kind in ("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-                              "Identity", "ActivityRegularization"):
-                continue
-            if layer.kind != "Dense":
-                raise InvalidInputError(
-                    f"an exercise on a given network takes a chain of Dense layers; layer "
-                    f"{terminal_text(layer.name, limit=80)!r} is {layer.kind}")
-            activation = str(layer.constants.get("activation", "linear"))
-            if activation not in _ACTIVATIONS:
-                raise InvalidInputError(
-                    f"layer {terminal_text(layer.name, limit=80)!r}: the activation "
-                    f"{activation!r} is not one a sheet sets by hand (relu, tanh, sigmoid, "
-                    "linear)")
-            params = {p.name: np.asarray(p.value, np.float64) for p in layer.params}
-            kernel = params["kernel"]
-            bias = params.get("bias", np.zeros(kernel.shape[1]))
-            layers.append(Layer(layer.name, kernel, bias, activation))
+        from ..ops.activations import Elementwise
+        from ..ops.linear import BiasAdd, MatMul
+
         try:
-            net.graph.chain()
+            nodes = net.graph.chain()
         except Exception as exc:
             raise InvalidInputError(f"an exercise on a given network takes a chain of layers "
                                     f"({exc})") from None
+        # Read from the ops, whatever framework wrote the model: a product by a weight matrix
+        # starts a layer, a bias and an activation complete it, identities pass through.
+        found: list[dict[str, Any]] = []
+        for node in nodes:
+            op, where = node.op, terminal_text(node.layer, limit=80)
+            if op.identity:
+                continue
+            if isinstance(op, MatMul):
+                found.append({"name": node.layer,
+                              "kernel": np.asarray(op.in_out.value, np.float64)})
+            elif isinstance(op, BiasAdd) and found and "bias" not in found[-1] \
+                    and "activation" not in found[-1]:
+                found[-1]["bias"] = np.asarray(op.bias.value, np.float64).reshape(-1)
+            elif isinstance(op, Elementwise) and found and "activation" not in found[-1]:
+                activation = op.fn.name or op.fn.key
+                if activation not in _ACTIVATIONS or op.fixed is not None:
+                    raise InvalidInputError(
+                        f"layer {where!r}: the activation {activation!r} is not one a sheet "
+                        "sets by hand (relu, tanh, sigmoid, linear)")
+                found[-1]["activation"] = activation
+            else:
+                raise InvalidInputError(
+                    f"an exercise on a given network takes a chain of Dense layers (a weight "
+                    f"matrix, a bias, an activation); layer {where!r} computes "
+                    f"{op.describe()}")
+        layers = [Layer(f["name"], f["kernel"],
+                        f.get("bias", np.zeros(f["kernel"].shape[1])),
+                        f.get("activation", "linear")) for f in found]
         if not layers or len(layers) > MAX_LAYERS + 1:
             raise InvalidInputError(f"an exercise has 1 to {MAX_LAYERS + 1} Dense layers; the "
                                     f"network has {len(layers)}")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import FloatBackend
+from ..display import Displayed
 from ..errors import InvalidInputError
 from ..escape import terminal_text
 from .decide import Decision, Hypothesis, decide
@@ -54,7 +55,7 @@ class Diagnosis:
 
 
 @dataclass(frozen=True, eq=False)
-class Verdict:
+class Verdict(Displayed):
     """The result of :func:`check`."""
 
     correct: bool
@@ -134,17 +135,6 @@ class Verdict:
                 "counterexample": self.counterexample, "tolerance": self.tolerance,
                 "steps": [s.to_dict() for s in self.steps], "score": self.score,
                 "proven": self.proven, "notes": list(self.notes)}
-
-    def _repr_html_(self) -> str:
-        from ..escape import html_text
-
-        return "<pre>" + html_text(self.summary(), None) + "</pre>"
-
-    def _repr_latex_(self) -> str:
-        from ..escape import tex_text
-
-        return r"$\text{" + ("correct" if self.correct else "wrong") + ": " + \
-            tex_text(self.diagnosis.code) + "}$"
 
 
 def _capital(text: str) -> str:

@@ -215,7 +215,7 @@ class LayerContext:
     @staticmethod
     def tex(symbol: Any) -> str:
         """A symbol in LaTeX, braced so that it takes sub- and superscripts."""
-        from ..report.latex import latex
+        from ..printing.latex import latex
 
         return "{" + latex(symbol) + "}"
 

@@ -71,7 +71,7 @@ def converter(*op_types: str, domain: str = "") -> Callable[[Converter], Convert
 
 
 def _load() -> None:
-    from . import arithmetic, conv, core, ml, recurrent, shape  # noqa: F401
+    from . import arithmetic, conv, core, ml, recurrent, shape, tensors  # noqa: F401
 
 
 def supported_operators() -> list[str]:
@@ -99,6 +99,12 @@ class _Run:
     symbols: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
 
+
+#: ONNX element types of inputs read: float32, and integers as the indices of a lookup.
+_INPUT_TYPES = {1: np.float32, 7: np.int64, 6: np.int32}
+#: Nodes that move integers without computing with them.
+_INTEGER_MOVES = ("Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
+                  "Slice", "Gather")
 
 #: The value a batch axis of unknown size takes in shape arithmetic folded here: a number no
 #: real axis has, so that a reshape that keeps the batch is told from one that does not.
@@ -132,16 +138,21 @@ class Builder:
         """Tensors that are a classifier's label (see :mod:`.ml`): not computed, described."""
         self.dropped_outputs: dict[str, str] = {}
         """Graph outputs left out of the network, with why (a classifier's label)."""
+        self.integer: set[str] = set()
+        """Graph tensors that hold integers from an integer input (indices of a lookup)."""
+        self.input_types: list[Any] = []
+        """The numpy dtype of each input as the file declares it (float32, int64, int32)."""
 
     # --- the graph's inputs ---------------------------------------------------------------
 
     def add_inputs(self) -> None:
         many = len(self.model.inputs) > 1
         for i, (name, dims, elem) in enumerate(self.model.inputs):
-            if elem != 1:
+            if elem not in _INPUT_TYPES:
                 raise UnsupportedLayerError(
                     f"input {name!r} has ONNX element type {elem}; symnet reads float32 inputs "
-                    "(type 1)", layer=name)
+                    "(type 1), and int64 or int32 inputs (types 7, 6) as the indices of a "
+                    "lookup", layer=name)
             dims = tuple(self.fixed.get(d, d) if isinstance(d, str) else d for d in dims)
             if self.batch:
                 first = dims[0]
@@ -163,11 +174,19 @@ class Builder:
             self.inputs.append(tensor)
             self.input_shapes.append(tuple(int(d) for d in rest))
             self.onnx_inputs.append(name)
+            self.input_types.append(np.dtype(_INPUT_TYPES[elem]))
+            if elem != 1:
+                self.integer.add(tensor)
 
     # --- converting ---------------------------------------------------------------------
 
     def convert(self) -> None:
         _load()
+        for node in self.model.nodes:
+            # What no converter could ever compute is said first, before a node earlier in
+            # the order is refused for a lesser reason (a shape symnet does not take yet).
+            if node.op_type in REFUSED and node.domain in ("", "ai.onnx", "ai.onnx.ml"):
+                raise unsupported(node)
         for node in self.model.nodes:
             ctx = NodeContext(self, node)
             if node.domain == "ai.onnx" and (("", node.op_type) in _CONVERTERS):
@@ -177,6 +196,7 @@ class Builder:
             fn = _CONVERTERS.get(key)
             if fn is None:
                 raise unsupported(node)
+            integer = self._integer_result(ctx)
             result = fn(ctx)
             results = list(result) if isinstance(result, (list, tuple)) else [result]
             wanted = [o for o in node.outputs]
@@ -198,7 +218,36 @@ class Builder:
                     self.recipes[out] = (node, k)
                 else:
                     self.tensors[out] = value
+                    if integer:
+                        self.integer.add(value)
             ctx.check_attributes()
+
+    def is_integer(self, tensor: str) -> bool:
+        """Whether a graph tensor holds integers read from an integer input."""
+        return tensor in self.integer
+
+    def _integer_result(self, ctx: NodeContext) -> bool:
+        """Whether the node's outputs hold integers from an integer input; a node that
+        computes with such integers (other than moving them, casting them or looking rows up
+        by them) is refused: ONNX Runtime would compute in integer arithmetic."""
+        node = ctx.node
+        read = [k for k, name in enumerate(node.inputs)
+                if name in self.tensors and self.tensors[name] in self.integer]
+        if not read:
+            return False
+        if node.op_type == "Gather" and read == [1]:
+            return False  # a lookup: the rows of a float table
+        if node.op_type == "Cast":
+            from onnx import helper
+
+            to = np.dtype(helper.tensor_dtype_to_np_dtype(int(node.attributes.get("to", 1))))
+            return to.kind in "iu"
+        if node.op_type in _INTEGER_MOVES and read == [0]:
+            return True
+        raise ctx.reject(f"input {read[0]} ({_shown(node.inputs[read[0]])}) holds integers "
+                         "from the model's input; symnet uses integer inputs only as the "
+                         "indices of a lookup (Gather of a stored table), moved, reshaped or "
+                         "cast on the way")
 
     def _read_later(self, tensor: str) -> bool:
         return any(tensor in n.inputs for n in self.model.nodes) or any(
@@ -407,7 +456,7 @@ class NodeContext:
             return []
         node = recipe[0]
         if node.op_type not in ("Transpose", "Reshape", "Slice", "Concat", "Unsqueeze",
-                                "Squeeze", "Identity", "Cast", "Flatten"):
+                                "Squeeze", "Identity", "Cast", "Flatten", "Expand", "Tile"):
             return []
         found: list[str] = []
         for k, name in enumerate(node.inputs):

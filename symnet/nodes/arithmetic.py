@@ -1,5 +1,7 @@
 """``Add``, ``Sub``, ``Mul``, ``Div`` (numpy broadcasting), ``Max``/``Min``/``Sum``/``Mean``,
-``Neg``; and the same with every operand a constant, folded with numpy (shape arithmetic)."""
+``Neg``, ``Pow`` with a fixed exponent, the functions of one entry (``Sqrt``, ``Erf``, ``Log``,
+``Reciprocal``, ``Abs``, ``Exp``); and the same with every operand a constant, folded with
+numpy (shape arithmetic)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,14 @@ import operator
 from typing import Any
 
 import numpy as np
+from scipy import special
 
-from ..ops import Merge, Rescale
+from .. import functions as fx
+from ..functions import number
+from ..ops import Fn, Merge, Rescale
+from ..ops.tensors import Pointwise
 from . import BatchTouched, NodeContext, converter
-from .core import bias_or_constant, with_constant
+from .core import bias_or_constant, f32, with_constant
 
 _NUMPY = {"Add": operator.add, "Sub": operator.sub, "Mul": operator.mul,
           "Div": None, "Pow": np.power, "Equal": np.equal, "Less": np.less,
@@ -60,9 +66,7 @@ def _binary(ctx: NodeContext) -> Any:
         return with_constant(ctx, name, x, k, "c", f"a constant ({meaning[name]})", first)
     a, b = ctx.tensor(0), ctx.tensor(1)
     shapes = _merge_shapes(ctx, [a, b])
-    name = {"Add": "add", "Sub": "subtract", "Mul": "multiply"}.get(op)
-    if name is None:
-        raise ctx.reject(f"{op} of two tensors computed from the input is not supported")
+    name = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide"}[op]
     return ctx.apply(Merge(name, shapes if len(set(shapes)) > 1 else ()), a, b)
 
 
@@ -70,12 +74,35 @@ for _op in ("Add", "Sub", "Mul", "Div"):
     converter(_op)(_binary)
 
 
-@converter("Pow", "Equal", "Less", "Greater", "And", "Or", "Mod")
+@converter("Equal", "Less", "Greater", "And", "Or", "Mod")
 def constant_only(ctx: NodeContext) -> Any:
-    """Comparisons and powers of constants (an exporter's shape arithmetic)."""
+    """Comparisons of constants (an exporter's shape arithmetic)."""
     if ctx.is_const(0) and ctx.is_const(1):
         return _fold(ctx)
-    raise ctx.reject(f"{ctx.node.op_type} of a value computed from the input is not supported")
+    raise ctx.reject(f"{ctx.node.op_type} of a value computed from the input is not supported "
+                     "(a comparison: a data-dependent value)")
+
+
+@converter("Pow")
+def power(ctx: NodeContext) -> Any:
+    """``x^p`` of a computed ``x`` for one fixed exponent ``p`` (a LayerNorm's square)."""
+    if ctx.is_const(0) and ctx.is_const(1):
+        return _fold(ctx)
+    if not ctx.is_const(1):
+        raise ctx.reject("its exponent is computed from the input; symnet supports x^p for a "
+                         "fixed exponent p")
+    exponent = np.asarray(ctx.const(1, "exponent"))
+    if exponent.size != 1:
+        raise ctx.reject(f"an exponent of shape {exponent.shape}; symnet supports one fixed "
+                         "exponent for every entry")
+    p = float(exponent.reshape(-1)[0])
+    if not np.isfinite(p):
+        raise ctx.reject(f"the exponent {p} is not a finite number")
+    x = ctx.tensor(0)
+    if exponent.ndim > len(ctx.full_shape(x)):
+        raise ctx.reject(f"an exponent of shape {exponent.shape} would add axes to the input")
+    value = f32(p) if exponent.dtype == np.float32 else p
+    return ctx.apply(Pointwise(Fn(fx.Power, (number(value),), name=f"power {value:g}")), x)
 
 
 @converter("Max", "Min", "Sum", "Mean")
@@ -105,16 +132,25 @@ def neg(ctx: NodeContext) -> Any:
     return ctx.apply(Rescale(-1.0), ctx.tensor(0))
 
 
-@converter("Sqrt", "Floor", "Ceil", "Abs", "Reciprocal", "Exp", "Log", "Not")
-def unary_constant(ctx: NodeContext) -> Any:
-    fn = {"Sqrt": np.sqrt, "Floor": np.floor, "Ceil": np.ceil, "Abs": np.abs,
-          "Reciprocal": np.reciprocal, "Exp": np.exp, "Log": np.log,
-          "Not": np.logical_not}[ctx.node.op_type]
+#: ONNX's functions of one entry -> (numpy, for constants; the function of a computed value).
+_UNARY = {"Sqrt": (np.sqrt, fx.Sqrt), "Abs": (np.abs, fx.Absolute),
+          "Reciprocal": (np.reciprocal, fx.Reciprocal), "Log": (np.log, fx.Log),
+          "Erf": (special.erf, fx.Erf), "Exp": (np.exp, None), "Floor": (np.floor, None),
+          "Ceil": (np.ceil, None), "Not": (np.logical_not, None)}
+
+
+@converter(*_UNARY)
+def unary(ctx: NodeContext) -> Any:
+    op = ctx.node.op_type
+    fold, function = _UNARY[op]
     if ctx.is_const(0):
         value = ctx.const(0)
-        return np.asarray(fn(value)).astype(value.dtype)
-    if ctx.node.op_type == "Exp":
+        return np.asarray(fold(value)).astype(value.dtype)
+    if op == "Exp":
         from ..ops import ACTIVATIONS
 
         return ctx.apply(ACTIVATIONS["exponential"], ctx.tensor(0))
-    raise ctx.reject(f"{ctx.node.op_type} of a value computed from the input is not supported")
+    if function is None:
+        raise ctx.reject(f"{op} of a value computed from the input is not supported (a step "
+                         "function of the input)")
+    return ctx.apply(Pointwise(Fn(function, name=op.lower())), ctx.tensor(0))

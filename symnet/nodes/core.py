@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from .. import functions as fx
+from ..functions import number
 from ..ops import (
     ACTIVATIONS,
     BiasAdd,
@@ -117,10 +119,11 @@ def matmul(ctx: NodeContext) -> Any:
     """``x W`` with W stored; ``x Wᵀ`` when the exporter transposed a stored weight."""
     if ctx.is_const(0) and ctx.is_const(1):
         return np.matmul(ctx.const(0), ctx.const(1))
+    if ctx.is_const(0) or not ctx.is_const(1) or np.ndim(ctx.const(1)) != 2:
+        from .tensors import product
+
+        return product(ctx)  # two computed factors, a constant on the left, a stack
     x = ctx.tensor(0)
-    if not ctx.is_const(1):
-        raise ctx.reject("both operands are computed from the input: a product of two "
-                         "computed tensors (attention scores...) is not supported")
     stored = is_transpose_of_initializer(ctx, 1)
     if stored is not None:
         weight = ctx.param(None, "W", f"weight, shape (out, in) = {tuple(stored.shape)}, as "
@@ -128,8 +131,6 @@ def matmul(ctx: NodeContext) -> Any:
                            value=stored, name=ctx.recipe(1).inputs[0])  # type: ignore[union-attr]
         return ctx.apply(MatMul(weight, transposed=True), x)
     w = ctx.const(1)
-    if w.ndim != 2:
-        raise ctx.reject(f"the weight has shape {w.shape}; expected a matrix")
     weight = ctx.param(1, "W", f"weight, shape (in, out) = {tuple(w.shape)}: output unit j "
                        "uses column j")
     return ctx.apply(MatMul(weight), x)
@@ -206,8 +207,9 @@ def clip(ctx: NodeContext) -> Any:
         return ctx.apply(Elementwise(relu_fn(max_value=None if high == np.inf else high)), x)
     if (low, high) == (-1.0, 1.0):
         return ctx.apply(Elementwise(Fn(fx.HardTanh, name="hard_tanh")), x)
-    raise ctx.reject(f"clipping to [{low}, {high}] is supported for a lower bound of 0 (ReLU, "
-                     "ReLU6) or [-1, 1] only")
+    bounds = tuple(number(v) if np.isfinite(v) else (sp.oo if v > 0 else -sp.oo)
+                   for v in (low, high))
+    return ctx.apply(Elementwise(Fn(fx.Clamp, bounds, name="clip")), x)
 
 
 @converter("PRelu")

@@ -94,6 +94,8 @@ def cast(ctx: NodeContext) -> Any:
     if ctx.is_const(0):
         return ctx.const(0).astype(dtype)
     if dtype != np.float32:
+        if dtype.kind in "iu" and ctx.builder.is_integer(ctx.tensor(0)):
+            return ctx.apply(Identity(f"a cast to {dtype} of integer indices"), ctx.tensor(0))
         raise ctx.reject(f"a cast of a computed value to {dtype} is not supported (symnet "
                          "computes float32 models)")
     return ctx.apply(Identity("a cast to float32 of a float32 value"), ctx.tensor(0))
@@ -185,7 +187,9 @@ def concat(ctx: NodeContext) -> Any:
         values = [ctx.const(i) for i in present]
         return np.concatenate(values, axis=int(ctx.attr("axis")))
     if any(ctx.is_const(i) for i in present):
-        raise ctx.reject("it joins a constant to a computed value; not supported")
+        from .tensors import join
+
+        return join(ctx, present, int(ctx.attr("axis")))
     tensors = [ctx.tensor(i) for i in present]
     rank = len(ctx.full_shape(tensors[0]))
     axis = ctx.axis(int(ctx.attr("axis")), rank)
@@ -247,9 +251,13 @@ def gather(ctx: NodeContext) -> Any:
     axis = int(ctx.attr("axis", 0))
     if ctx.is_const(0) and ctx.is_const(1):
         return np.take(ctx.const(0), ctx.const(1), axis=axis)
+    if ctx.is_const(0):
+        from .tensors import lookup
+
+        return lookup(ctx, axis)
     if not ctx.is_const(1):
-        raise ctx.reject("its indices are computed from the input (an embedding lookup of a "
-                         "computed index) — not supported")
+        raise ctx.reject("both the values and the indices are computed from the input (a "
+                         "data-dependent selection) — not supported")
     indices = ctx.const(1)
     x = ctx.tensor(0)
     full = ctx.full_shape(x)
@@ -327,7 +335,12 @@ def range_(ctx: NodeContext) -> Any:
 def where(ctx: NodeContext) -> Any:
     if all(ctx.is_const(i) for i in range(3)):
         return np.where(ctx.const(0), ctx.const(1), ctx.const(2))
-    raise ctx.reject("a selection by a condition computed from the input is not supported")
+    if not ctx.is_const(0):
+        raise ctx.reject("a selection by a condition computed from the input (a "
+                         "data-dependent choice) is not supported")
+    from .tensors import select
+
+    return select(ctx)
 
 
 @converter("Tile")

@@ -215,7 +215,7 @@ def _object_sum(arr: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     out = np.empty(flat.shape[1:], dtype=object)
     symbolic = any(isinstance(v, sp.Basic) for v in flat.reshape(-1)[:1])
     for index in np.ndindex(*out.shape):
-        terms = [flat[(k, *index)] for k in range(flat.shape[0])]
+        terms = [flat[(k,) + index] for k in range(flat.shape[0])]
         out[index] = sp.Add(*terms) if symbolic else sum(terms[1:], terms[0]) if terms else 0
     shape = [1 if k in axes else n for k, n in enumerate(arr.shape)]
     return out.reshape(shape)

@@ -199,6 +199,18 @@ DERIVATIVES: dict[type[fx.Activation], tuple[Definition, Numeric, bool]] = {
     fx.StdFloor: (lambda t, e: _step(sp.sqrt(t), e, passes=True) / (2 * sp.sqrt(t)),
                   lambda x, e: _mask(x, np.sqrt(x) >= _cast(x, e)) / (_cast(x, 2.0) * np.sqrt(x)),
                   False),
+    # Functions of one entry that ONNX graphs write as nodes (PyTorch's autograd conventions:
+    # |t|' = sign(t), 0 at 0; clip passes its bounds, as torch.clamp and clip_by_value do).
+    fx.Sqrt: (lambda t: 1 / (2 * sp.sqrt(t)), lambda x: _cast(x, 0.5) / np.sqrt(x), False),
+    fx.Erf: (lambda t: 2 * sp.exp(-t**2) / sp.sqrt(sp.pi),
+             lambda x: _cast(x, 2 / np.sqrt(np.pi)) * np.exp(-x * x), False),
+    fx.Log: (lambda t: 1 / t, lambda x: _cast(x, 1.0) / x, True),
+    fx.Reciprocal: (lambda t: -1 / t**2, lambda x: -_cast(x, 1.0) / (x * x), True),
+    fx.Absolute: (lambda t: _step(t) - _below(t), np.sign, True),
+    fx.Power: (lambda t, p: p * t ** (p - 1),
+               lambda x, p: _cast(x, p) * np.power(x, _cast(x, p - 1)), False),
+    fx.Clamp: (lambda t, lo, hi: _step(t, lo, passes=True) * _below(t, hi, passes=True),
+               lambda x, lo, hi: _mask(x, (x >= _cast(x, lo)) & (x <= _cast(x, hi))), True),
 }
 
 

@@ -55,9 +55,9 @@ class Lookup(Op):
         for index in np.ndindex(*x.shape):
             v = x[index]
             for j in range(table.shape[1]):
-                out[(*index, j)] = sp.Piecewise(*[(table[k, j], sp.Eq(v, k))
-                                                  for k in range(table.shape[0])],
-                                                (sp.nan, True))
+                out[index + (j,)] = sp.Piecewise(*[(table[k, j], sp.Eq(v, k))
+                                                   for k in range(table.shape[0])],
+                                                 (sp.nan, True))
         return out
 
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:

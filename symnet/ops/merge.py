@@ -1,4 +1,5 @@
-"""Entrywise merges of several inputs of one shape: sum, difference, product, mean, max, min."""
+"""Entrywise merges of several inputs of one shape: sum, difference, product, quotient, mean,
+max, min."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ _OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool]] = {
     "subtract": (lambda a, c: a - c, lambda b, a, c: a - c, True),
     "multiply": (lambda *xs: sp.HadamardProduct(*xs), lambda b, *xs: reduce(operator.mul, xs),
                  False),
+    "divide": (lambda a, c: sp.HadamardProduct(a, sp.HadamardPower(c, -1)),
+               lambda b, a, c: a / c, False),
     "average": (lambda *xs: sp.MatAdd(*xs) / len(xs),
                 lambda b, *xs: reduce(operator.add, xs) / b.const(len(xs)), True),
     "maximum": (lambda *xs: fx.ElementwiseMax(*xs), lambda b, *xs: reduce(b.maximum, xs), False),
@@ -31,7 +34,8 @@ _OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool]] = {
 
 @dataclass(frozen=True, eq=False)
 class Merge(Op):
-    """One of ``add``, ``subtract``, ``multiply``, ``average``, ``maximum``, ``minimum``."""
+    """One of ``add``, ``subtract``, ``multiply``, ``divide`` (two inputs: an ONNX ``Div``),
+    ``average``, ``maximum``, ``minimum``."""
 
     operation: str
     shapes: tuple[tuple[int, ...], ...] = ()
@@ -49,7 +53,7 @@ class Merge(Op):
 
     @property
     def piecewise_linear(self) -> bool:
-        return self.operation != "multiply"
+        return self.operation not in ("multiply", "divide")
 
     def _out(self) -> tuple[int, ...]:
         return tuple(np.broadcast_shapes(*self.shapes))
@@ -98,6 +102,8 @@ class Merge(Op):
         elif op == "multiply":
             grads = [g * reduce(operator.mul, [x for j, x in enumerate(xs) if j != i])
                      for i in range(len(xs))]
+        elif op == "divide":  # a / c: g / c and −g a / c²
+            grads = [g / xs[1], -(g * xs[0]) / (xs[1] * xs[1])]
         else:
             # Keras folds the inputs pairwise, maximum(maximum(x_0, x_1), x_2)...; TensorFlow
             # gives a tie to the first argument (x ≥ y), so the earliest input wins a tie.
