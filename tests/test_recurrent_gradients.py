@@ -103,3 +103,94 @@ def test_central_differences(keras, cell, options):
         h = 1e-6
         numeric = (loss(key, h * direction) - loss(key, -h * direction)) / (2 * h)
         assert numeric == pytest.approx(float(np.sum(grad * direction)), rel=1e-6, abs=1e-9), key
+
+
+def _gated_ops():
+    """GRU and LSTM ops with what ONNX brings: the cell clip (gates' inputs often beyond it),
+    a stored initial state (h_0, c_0) and two sequences in one sample."""
+    import sympy as sp
+
+    from symnet.ops import Param
+    from symnet.ops.activations import ACTIVATIONS
+    from symnet.ops.recurrent import Recurrent
+
+    rng = np.random.default_rng(5)
+
+    def param(name, *shape):
+        return Param(name, sp.MatrixSymbol(name, *(shape if len(shape) == 2 else (1, shape[0]))),
+                     rng.normal(0, 0.9, shape), True, name)
+
+    tanh, sigmoid = ACTIVATIONS["tanh"].fn, ACTIVATIONS["sigmoid"].fn
+    u, f = 2, 3
+    ops = {}
+    for cell, gates in (("gru", 3), ("lstm", 4)):
+        for reset_after in ((True, False) if cell == "gru" else (True,)):
+            bias = param("b", 2, gates * u) if cell == "gru" and reset_after else param(
+                "b", gates * u)
+            states = (param("h0", 2, u),) + ((param("c0", 2, u),) if cell == "lstm" else ())
+            for emit in ("sequence", "last", "carry") if cell == "lstm" else ("sequence",
+                                                                             "last"):
+                name = f"{cell}_{'after' if reset_after else 'before'}_{emit}"
+                ops[name] = Recurrent(cell, param("W", f, gates * u), param("U", u, gates * u),
+                                      bias, u, tanh, sigmoid, reset_after=reset_after,
+                                      go_backwards=emit == "last", emit=emit, clip=0.6,
+                                      initial_state=states, sequences=2)
+    return ops
+
+
+GATED = _gated_ops()
+
+
+@pytest.mark.parametrize("name", sorted(GATED))
+def test_clip_initial_state_and_sequences_are_central_differences(name):
+    import dataclasses
+
+    from symnet.backends import FloatBackend
+    from symnet.ops import Param
+
+    op = GATED[name]
+    f64 = FloatBackend(np.float64)
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 1.5, (2, 2, 4, 3))  # 2 samples, 2 sequences, 4 steps, 3 features
+    y = op.forward(f64, x)
+    g = rng.normal(size=np.shape(y))
+    grads = op.backward(f64, (x,), y, g)
+    assert set(grads.params) == set(op.params())
+
+    def loss(o, a):
+        return float(np.sum(np.asarray(o.forward(f64, a)) * g))
+
+    h = 1e-6
+    numeric = np.zeros_like(x)
+    for index in np.ndindex(*x.shape):
+        up, down = x.copy(), x.copy()
+        up[index] += h
+        down[index] -= h
+        numeric[index] = (loss(op, up) - loss(op, down)) / (2 * h)
+    np.testing.assert_allclose(grads.inputs[0], numeric, rtol=1e-5, atol=1e-7)
+
+    def replaced(param, value):
+        new = Param(param.name, param.symbol, value, True, param.name)
+        changes = {}
+        for field in dataclasses.fields(op):
+            current = getattr(op, field.name)
+            if current is param:
+                changes[field.name] = new
+            elif isinstance(current, tuple) and any(c is param for c in current):
+                changes[field.name] = tuple(new if c is param else c for c in current)
+        return dataclasses.replace(op, **changes)
+
+    for param, got in grads.params.items():
+        value = np.asarray(param.value, np.float64)
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(*value.shape):
+            up, down = value.copy(), value.copy()
+            up[index] += h
+            down[index] -= h
+            numeric[index] = (loss(replaced(param, up), x) - loss(replaced(param, down), x)) \
+                / (2 * h)
+        np.testing.assert_allclose(np.asarray(got, np.float64), numeric, rtol=1e-5, atol=1e-7,
+                                   err_msg=param.name)
+        assert np.shape(got) == param.shape
+    # the clip bites: some gate's input lies beyond ±0.6
+    assert not np.allclose(y, dataclasses.replace(op, clip=None).forward(f64, x))

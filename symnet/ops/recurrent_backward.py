@@ -137,14 +137,23 @@ def _t(a: Any) -> Any:
 
 
 def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
-    """``op.backward`` for a GRU or an LSTM layer: backpropagation through time."""
+    """``op.backward`` for a GRU or an LSTM layer: backpropagation through time (ONNX's cell
+    clip, a stored initial state and several sequences in a sample as for a simple RNN)."""
+    from .derivatives import derivative
+    from .recurrent import clip_fn
+
+    samples, n_seq = x.shape[0], op.sequences
+    if n_seq != 1:  # several sequences in one sample: each its own row of the batch
+        x = x.reshape((samples * n_seq, *x.shape[2:]))
+        g = g.reshape((samples * n_seq, *g.shape[2:]))
     u = op.units
     kernel = backend.weight(op.kernel)
     recurrent = backend.weight(op.recurrent_kernel)
     if op.forget_recurrence:
         recurrent = recurrent * backend.const(0)
     bias = None if op.bias is None else backend.weight(op.bias)
-    act, gate = op.activation, op.recurrent_activation
+    act, gate_fn = op.activation, op.recurrent_activation
+    clip = None if op.clip is None else clip_fn(op.clip)
     batch, steps = x.shape[0], x.shape[1]
     order = list(range(steps - 1, -1, -1)) if op.go_backwards else list(range(steps))
     zero = _zeros(backend, x, (batch, u))
@@ -154,9 +163,25 @@ def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
         x_bias, h_bias = bias[0], bias[1]
     else:
         x_bias, h_bias = bias, None
+
+    def gate(fn: Any, a: Any) -> Any:
+        """A gate's value: ``fn`` of its input clipped (ONNX's cell clip)."""
+        return _act(backend, fn, a if clip is None else backend.map(clip, a))
+
+    def slope(fn: Any, a: Any) -> Any:
+        """Its derivative: ``fn′(clip(a)) · clip′(a)``."""
+        if clip is None:
+            return _slope(backend, fn, a)
+        return _slope(backend, fn, backend.map(clip, a)) * backend.map(derivative(clip), a)
+
+    def start(k: int) -> Any:
+        if len(op.initial_state) <= k:
+            return zero
+        return np.concatenate([backend.weight(op.initial_state[k])] * samples, axis=0) + zero
+
     # the forward pass again, keeping every step's gates
     records = []
-    h, c = zero, zero
+    h, c = start(0), start(1) if lstm else zero
     one = backend.const(1)
     for t in order:
         xt = x[:, t, :]
@@ -165,8 +190,8 @@ def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
             if bias is not None:
                 a = a + bias
             blocks = [a[:, k * u:(k + 1) * u] for k in range(4)]
-            i, f, o = (_act(backend, gate, blocks[k]) for k in (0, 1, 3))
-            cand = _act(backend, act, blocks[2])
+            i, f, o = (gate(gate_fn, blocks[k]) for k in (0, 1, 3))
+            cand = gate(act, blocks[2])
             c_new = f * c + i * cand
             h_new = o * _act(backend, act, c_new)
             records.append(dict(x=xt, h=h, c=c, a=blocks, i=i, f=f, o=o, cand=cand, c_new=c_new))
@@ -183,7 +208,7 @@ def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
             inner = backend.matmul(h, recurrent[:, :2 * u])
         a_z = mx[:, :u] + inner[:, :u]
         a_r = mx[:, u:2 * u] + inner[:, u:2 * u]
-        z, r = _act(backend, gate, a_z), _act(backend, gate, a_r)
+        z, r = gate(gate_fn, a_z), gate(gate_fn, a_r)
         rh = None
         if reset_after:
             rec_h = r * inner[:, 2 * u:]
@@ -191,7 +216,7 @@ def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
             rh = r * h
             rec_h = backend.matmul(rh, recurrent[:, 2 * u:])
         a_h = mx[:, 2 * u:] + rec_h
-        cand = _act(backend, act, a_h)
+        cand = gate(act, a_h)
         h_new = z * h + (one - z) * cand
         records.append(dict(x=xt, h=h, a_z=a_z, a_r=a_r, a_h=a_h, z=z, r=r, cand=cand,
                             inner=inner, rh=rh))
@@ -218,13 +243,13 @@ def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
             if dh is None:
                 dh = zero
             tanh_c = _act(backend, act, rec["c_new"])
-            dc = dh * rec["o"] * _slope(backend, act, rec["c_new"])
+            dc = dh * rec["o"] * _slope(backend, act, rec["c_new"])  # the carry is not clipped
             if dc_next is not None:
                 dc = dc + dc_next
-            da = [dc * rec["cand"] * _slope(backend, gate, rec["a"][0]),
-                  dc * rec["c"] * _slope(backend, gate, rec["a"][1]),
-                  dc * rec["i"] * _slope(backend, act, rec["a"][2]),
-                  dh * tanh_c * _slope(backend, gate, rec["a"][3])]
+            da = [dc * rec["cand"] * slope(gate_fn, rec["a"][0]),
+                  dc * rec["c"] * slope(gate_fn, rec["a"][1]),
+                  dc * rec["i"] * slope(act, rec["a"][2]),
+                  dh * tanh_c * slope(gate_fn, rec["a"][3])]
             a_grad = np.concatenate(da, axis=1)
             d_kernel = _add(d_kernel, backend.matmul(_t(rec["x"]), a_grad))
             d_recurrent = _add(d_recurrent, backend.matmul(_t(rec["h"]), a_grad))
@@ -237,19 +262,19 @@ def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
         if dh is None:
             continue
         z, r = rec["z"], rec["r"]
-        da_z = dh * (rec["h"] - rec["cand"]) * _slope(backend, gate, rec["a_z"])
-        da_h = dh * (one - z) * _slope(backend, act, rec["a_h"])
+        da_z = dh * (rec["h"] - rec["cand"]) * slope(gate_fn, rec["a_z"])
+        da_h = dh * (one - z) * slope(act, rec["a_h"])
         dh_prev = dh * z
         if reset_after:
             d_inner_h = da_h * r
-            da_r = da_h * rec["inner"][:, 2 * u:] * _slope(backend, gate, rec["a_r"])
+            da_r = da_h * rec["inner"][:, 2 * u:] * slope(gate_fn, rec["a_r"])
             d_inner = np.concatenate([da_z, da_r, d_inner_h], axis=1)
             part_u = backend.matmul(_t(rec["h"]), d_inner)
             dh_prev = dh_prev + backend.matmul(d_inner, _t(recurrent))
         else:
             u_h = recurrent[:, 2 * u:]
             d_rh = backend.matmul(da_h, _t(u_h))
-            da_r = d_rh * rec["h"] * _slope(backend, gate, rec["a_r"])
+            da_r = d_rh * rec["h"] * slope(gate_fn, rec["a_r"])
             dh_prev = dh_prev + d_rh * r
             d_inner = np.concatenate([da_z, da_r], axis=1)
             part_u = np.concatenate([backend.matmul(_t(rec["h"]), d_inner),
@@ -272,4 +297,13 @@ def gated_backward(op: Any, backend: Any, x: Any, g: Any) -> Grads:
               else recurrent * backend.const(0)}
     if op.bias is not None:
         params[op.bias] = d_bias if d_bias is not None else bias * backend.const(0)
+    # ∂L/∂h_0 (and c_0): what reached the first step, summed over the samples
+    for k, d_start in enumerate((dh_next, dc_next)[:len(op.initial_state)]):
+        rows = (zero if d_start is None else d_start).reshape((samples, n_seq, u))
+        total = rows[0]
+        for j in range(1, samples):
+            total = total + rows[j]
+        params[op.initial_state[k]] = total.reshape(op.initial_state[k].shape)
+    if n_seq != 1:
+        dx = dx.reshape((samples, n_seq, *dx.shape[1:]))
     return Grads((dx,), params)
