@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_backprop_exercise import (  # noqa: E402  (the hand calculation of the tests)
+from tests.test_backprop_exercise import (
     STAGES,
     _columns,
     by_hand,
