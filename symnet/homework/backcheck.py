@@ -150,8 +150,8 @@ def check_backprop(net: Any, x: Any, *, target: Any, loss: Any, gradients: Any =
         mine = np.asarray(own[part], np.float64).reshape(-1)
         status, wrong = stage_status(got, right, mine, policy)
         shown = names.get(part, part.describe())
-        base = dict(layer=part.label, expected=right, got=got.values, own_expected=mine,
-                    shown=shown)
+        base: dict[str, Any] = dict(layer=part.label, expected=right, got=got.values,
+                                    own_expected=mine, shown=shown)
         if status == "right":
             verdicts.append(StepVerdict(status="right", wrong_units=(), code="correct",
                                         message=f"{shown} is right.", **base))

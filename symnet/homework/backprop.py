@@ -191,7 +191,7 @@ def catalogue(graph: Graph, loss: Loss, learning_rate: float | None = None,
                 if rewrite.code == "updated_weights_for_delta" and node.inputs[0] in \
                         graph.inputs:
                     continue  # its δ goes to the input: no layer before it to get wrong
-                layers = (node.layer,)
+                layers: tuple[str, ...] = (node.layer,)
                 sites.append((BackMistake(rewrite.code, layers, _fill(rewrite.message, layers),
                                           changes={i: rewrite.op}, unfused=i in fused,
                                           variant=rewrite.variant), rewrite.message))

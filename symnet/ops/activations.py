@@ -261,15 +261,14 @@ class Softmax(Op):
             return ()
         from .backward_mistakes import SoftmaxDiagonal, SoftmaxJacobianDropped
 
-        fields = dict(log=self.log, axis=self.axis, sample_shape=self.sample_shape)
         return (Rewrite("softmax_jacobian_dropped", "the softmax's derivative was left out of "
                         "the δ of {layer}: δ = ∂L/∂ŷ multiplied by the softmax's Jacobian "
                         "diag(ŷ) − ŷᵀŷ (with cross-entropy, δ = ŷ − t).",
-                        SoftmaxJacobianDropped(**fields)),
+                        SoftmaxJacobianDropped(self.log, self.axis, self.sample_shape)),
                 Rewrite("softmax_not_simplified", "the softmax of {layer} was differentiated "
                         "entry by entry, ŷᵢ(1 − ŷᵢ), as a sigmoid is: its Jacobian diag(ŷ) − ŷᵀŷ "
                         "also has −ŷᵢŷⱼ off the diagonal (with cross-entropy, δ simplifies to "
-                        "ŷ − t).", SoftmaxDiagonal(**fields)))
+                        "ŷ − t).", SoftmaxDiagonal(self.log, self.axis, self.sample_shape)))
 
     def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
         if self._axis() is not None or self.log:
