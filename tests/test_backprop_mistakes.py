@@ -354,3 +354,22 @@ def test_the_right_parts_are_the_gradient_and_the_step(keras):
                            learning_rate=0.1, updated=dict(step))
     assert verdict.correct, verdict.summary()
     assert any(s.layer == "updated:bn/moving_mean" for s in verdict.steps)
+
+
+def test_sigmoid_and_binary_crossentropy(keras):
+    """Keras simplifies the crossentropy of a sigmoid to δ = ŷ − t (over the mean); a student
+    who forgets σ′ takes ∂L/∂ŷ = (−t/ŷ + (1 − t)/(1 − ŷ))/N itself as the δ."""
+    acts = ["tanh", "sigmoid"]
+    net, weights = build(keras, (3, 2), acts, seed=21)
+    t = [1.0, 0.0]
+    x = np.atleast_2d(X)
+    h = np.tanh(x @ weights[0][0] + weights[0][1])
+    y = _sigmoid(h @ weights[1][0] + weights[1][1])
+    right = (y - np.asarray(t)) / 2
+    forgot = (-np.asarray(t) / y + (1 - np.asarray(t)) / (1 - y)) / 2
+    for delta, code in ((right, "correct"), (forgot, "derivative_forgotten")):
+        d1 = delta @ weights[1][0].T * (1 - h ** 2)
+        verdict = symnet.check(net, X, target=t, loss="binary_crossentropy",
+                               gradients={"layer1": delta, "layer1/kernel": h.T @ delta,
+                                          "layer0": d1})
+        assert verdict.diagnosis.code == code, verdict.summary()

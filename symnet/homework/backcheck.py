@@ -236,6 +236,7 @@ class _Search:
         self.singles = engine.singles()
         self.values: dict[BackMistake, dict[Part, np.ndarray]] = {}
         self.counts: dict[BackMistake, int] = {}
+        self.units: dict[Part, np.ndarray] = {}
         for m in self.singles:
             if time.monotonic() > self.deadline:
                 self.stopped = True
@@ -247,7 +248,9 @@ class _Search:
         mine = np.asarray(self.values[m][part], np.float64).reshape(-1)
         if mine.size != got.size or not np.all(np.isfinite(mine)):
             return False
-        allowance = np.maximum(3 * got.half_units(),
+        if part not in self.units:
+            self.units[part] = 3 * got.half_units()
+        allowance = np.maximum(self.units[part],
                                self.policy.atol + self.policy.rtol * np.abs(mine))
         return bool(np.all(np.abs(got.values - mine) <= allowance))
 
@@ -278,7 +281,13 @@ class _Search:
         if not any(fit(got, self.values[m][first], self.policy) == "exact"
                    and self.count(m) == everything for m in singles):
             found = []
+            truth = self.engine_truth[first]
+            changing = [m for m in self.singles if m in self.values
+                        and not np.array_equal(self.values[m][first], truth)]
+            # a pair reproduces the first wrong part only if one of its two changes it
             for m in pairs([m for m in self.singles if m in self.values]):
+                if not any(c in changing for c in m.components):
+                    continue
                 if time.monotonic() > self.deadline:
                     self.stopped = True
                     break

@@ -28,7 +28,7 @@ from ..analysis.gradients import backward, deltas_of, parameter_keys
 from ..analysis.losses import Loss
 from ..backends import FloatBackend
 from ..graph import Graph, Node
-from ..ops import Identity, Op
+from ..ops import Identity, Op, Param
 from .mistakes import _fill
 
 __all__ = ["AFTER", "BackMistake", "Backprop", "Part", "catalogue", "pairs"]
@@ -217,6 +217,25 @@ def catalogue(graph: Graph, loss: Loss, learning_rate: float | None = None,
     return mistakes
 
 
+def _op_with(op: Op, new: Mapping[int, Any]) -> Op:
+    """``op`` with the arrays of ``new`` (``id`` of a Param -> its replacement) in place."""
+    if not dataclasses.is_dataclass(op):
+        return op
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(op):
+        value = getattr(op, f.name)
+        if isinstance(value, Param) and id(value) in new:
+            changes[f.name] = new[id(value)]
+        elif isinstance(value, Op):
+            inner = _op_with(value, new)
+            if inner is not value:
+                changes[f.name] = inner
+        elif isinstance(value, tuple) and any(isinstance(v, Param) and id(v) in new
+                                              for v in value):
+            changes[f.name] = tuple(new.get(id(v), v) for v in value)
+    return dataclasses.replace(op, **changes) if changes else op  # type: ignore[type-var]
+
+
 MAX_PAIRS = 2000
 
 
@@ -349,12 +368,15 @@ class Backprop:
         """The loss of the network with ``weights`` (the weights after the step) on the same
         batch, as the student's loss computes it (a ½ dropped doubles it too)."""
         from ..analysis.losses import compute
-        from ..training import with_weights
+        from ..graph import run_nodes
 
-        graph = with_weights(self.graph, weights, self.framework)
+        new = {id(self.by_key[key]): dataclasses.replace(self.by_key[key], value=np.asarray(
+            value, np.float64).reshape(self.by_key[key].shape)) for key, value in weights.items()}
+        nodes = tuple(Node(_op_with(n.op, new), n.inputs, n.output, n.layer)
+                      for n in self.graph.nodes)
         with np.errstate(all="ignore"):
-            values = graph.run(backend, self.arrays)
-            outs = [values[k] for k in graph.outputs]
+            values = run_nodes(nodes, self.graph.inputs, backend, self.arrays)
+            outs = [values[k] for k in self.graph.outputs]
             result = compute(dataclasses.replace(spec, unfused=True), backend, outs,
                              [None] * len(outs), list(self.targets))
         return np.asarray(result.value, np.float64)
