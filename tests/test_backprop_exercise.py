@@ -291,3 +291,24 @@ def test_check_on_the_exercise(exercise, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "∂E/∂W₁ was written transposed" in out, out
+
+
+def test_a_copied_sheet_is_another_students(exercise, tmp_path):
+    """Bo Chen's numbers under Ana Lima's input: the loss is already another student's."""
+    activation, loss, rate, t = _setting(exercise)
+    write_exercise(exercise, tmp_path / "ex")
+    folder = tmp_path / "ex"
+    ana, bo = exercise.variants[0], exercise.variants[1]
+    parts = by_hand(exercise.weights, bo.x, t, activation, loss, rate)
+    keys = ["E", "d2", "dW2", "db2"]
+    row = _row(ana, parts, keys)
+    header = ["student", "input", *[c for k in keys for c in _columns(k, np.shape(parts[k]))],
+              "answer"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header)
+    writer.writeheader()
+    writer.writerow({k: row[k] for k in header})
+    (folder / "answers.csv").write_text(out.getvalue(), encoding="utf-8")
+    graded = grade_file(symnet.explain(str(folder / "exercise.keras")), folder / "answers.csv")
+    assert graded[0].code == "other_variant", graded[0].message
+    assert graded[0].other == bo.student
