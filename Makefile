@@ -1,5 +1,6 @@
-# The two set-up commands of the README: `make demo` and `make test`. Both create the virtual
-# environment .venv and install symnet into it (with its test extras) the first time.
+# The two set-up commands of the README: `make demo` and `make test` (ruff, mypy, pytest). Both
+# create the virtual environment .venv and install symnet into it (with its test extras) the
+# first time.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,10 +19,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check symnet tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check symnet tests benchmarks
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

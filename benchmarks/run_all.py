@@ -139,10 +139,21 @@ def targets() -> str:
          f"{f[WHY + ' --reader keras']:.2f} s)", f[WHY] <= 0.5 * f[TF]),
         ("symnet --help under 0.3 s (no TensorFlow import)",
          f"{f['symnet --help']:.2f} s", f["symnet --help"] < 0.3),
+        ("float32 gradient of the seed MLP (1,000 rows) <= 1x tf.GradientTape, <= 2x numpy",
+         f"{f['grad_tape_ratio']:.2f}x / {f['grad_numpy_ratio']:.2f}x",
+         f["grad_tape_ratio"] <= 1 and f["grad_numpy_ratio"] <= 2),
+        ("exact gradient of the seed regressor <= 50 ms",
+         f"{f['grad_exact_regressor_s'] * 1e3:.1f} ms", f["grad_exact_regressor_s"] <= 0.05),
         ("HTML report of the seed MLP under 1 MB and 2 s",
          f"{f['html_bytes'] / 1e3:.0f} kB, {f['html_s']:.2f} s",
          f["html_bytes"] < 1e6 and f["html_s"] < 2),
     ]
+    if "onnx_mlp_ort_ratio_1" in f:  # ../shared/onnx-models beside the project
+        rows.append(("evaluate() of a real ONNX MLP against ONNX Runtime and numpy (1 and "
+                     "1,000 rows; no target)",
+                     f"{f['onnx_mlp_ort_ratio_1']:.2f}x / {f['onnx_mlp_ort_ratio_1000']:.2f}x "
+                     f"ONNX Runtime's time, {f['onnx_mlp_numpy_ratio_1']:.2f}x / "
+                     f"{f['onnx_mlp_numpy_ratio_1000']:.2f}x numpy's", True))
     lines = ["## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in rows]
     notes = [
@@ -182,6 +193,8 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import bench_explain
     import bench_foundation
+    import bench_gradients
+    import bench_onnx
     import bench_reports
     import keras
     import sympy
@@ -193,6 +206,8 @@ def main() -> None:
         run("closed_form() growth and the size guard", closed_form_growth),
         run("why and piecewise", bench_explain.main),
         run("reports (seed MLP)", bench_reports.main),
+        run("gradients (seed MLP, seed regressor)", bench_gradients.main),
+        run("ONNX models (../shared/onnx-models)", bench_onnx.main),
         run("command line, cold start", cli_cold_start),
     ]
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()

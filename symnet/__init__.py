@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import display as _display
 from .errors import (
     ExpressionTooLarge,
     InvalidInputError,
@@ -17,18 +18,42 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .analysis.backtrace import BackwardTrace
+    from .analysis.explanation import Explanation, Trace, TraceStep
+    from .analysis.gradients import Gradient
+    from .analysis.passes import PassResult
+    from .analysis.pieces import Piece
+    from .analysis.piecewise import Inequalities
+    from .analysis.regions2d import Region
+    from .graph import LayerFormula
+    from .homework import Diagnosis, StepVerdict, Verdict
     from .network import Network
+    from .training import TrainStep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackwardTrace",
+    "Diagnosis",
+    "Explanation",
     "ExpressionTooLarge",
+    "Gradient",
+    "Inequalities",
     "InvalidInputError",
+    "LayerFormula",
     "ModelLoadError",
     "Network",
+    "PassResult",
+    "Piece",
+    "Region",
+    "StepVerdict",
     "SymnetError",
     "SymnetWarning",
+    "Trace",
+    "TrainStep",
+    "TraceStep",
     "UnsupportedLayerError",
+    "Verdict",
     "__version__",
     "check",
     "examples",
@@ -36,21 +61,35 @@ __all__ = [
     "supported_layers",
 ]
 
+#: The types the API returns, imported when first asked for (``symnet.Verdict``...).
+_TYPES = {"Network": ".network", "LayerFormula": ".graph", "Trace": ".analysis.explanation",
+          "TraceStep": ".analysis.explanation", "Explanation": ".analysis.explanation",
+          "Piece": ".analysis.pieces", "Inequalities": ".analysis.piecewise",
+          "Region": ".analysis.regions2d", "PassResult": ".analysis.passes",
+          "Verdict": ".homework", "Diagnosis": ".homework", "StepVerdict": ".homework",
+          "Gradient": ".analysis.gradients", "BackwardTrace": ".analysis.backtrace",
+          "TrainStep": ".training"}
+
 
 def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
-            reader: str = "auto") -> Network:
-    """Read a Keras model (object or ``.keras``/``.h5`` path) and give its :class:`Network`.
+            reader: str = "auto", example_input: Any = None, dims: Any = None) -> Network:
+    """Read a Keras model (object or ``.keras``/``.h5`` path), an ONNX model (``.onnx`` path
+    or ``onnx.ModelProto``) or a PyTorch module (with ``example_input``) and give its
+    :class:`Network`.
 
     See :func:`symnet.network.explain`.
     """
     from .network import explain as _explain
 
-    return _explain(model, input_names=input_names, output_names=output_names, reader=reader)
+    return _explain(model, input_names=input_names, output_names=output_names, reader=reader,
+                    example_input=example_input, dims=dims)
 
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
-          domain: Any = None) -> Any:
+          domain: Any = None, close: float = 0.01, key: Any = None, target: Any = None,
+          loss: Any = None, gradients: Any = None, learning_rate: Any = None,
+          updated: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
 
     Args:
@@ -68,6 +107,21 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
         batch: the batch a student may have taken BatchNorm's statistics from.
         domain: ``(low, high)`` on which a formula is compared (default: all reals for a
             one-input piecewise-linear network, else [-10, 10]).
+        close: a wrong answer within this relative distance of the right one is ``close``.
+        key: an exercise's key (``exercise.json`` written by ``symnet exercise``): messages in
+            its sheet's notation, and an answer that is another student's is ``other_variant``.
+        target, loss: with ``gradients`` or ``updated``: the target of ``x`` and the loss (a
+            Keras loss name or a formula of ``y`` and ``t``, as for ``net.gradient``).
+        gradients: a backpropagation by hand: any of ``"loss"``, a layer's name (its δ, as
+            ``net.gradient(...).deltas``), ``"layer/weight"`` (that weight's gradient, as
+            ``net.gradient(...).parameters``) -> the numbers computed (a dict, or its JSON).
+        learning_rate, updated: one step of gradient descent by hand, ``w − η ∂L/∂w``:
+            ``"layer/weight"`` -> the weight after the step.
+
+    Every diagnosis says how sure it is (``Verdict.diagnosis.confidence``: the README's
+    "diagnosis policy"): ``too_imprecise`` only for the right value rounded to too few digits;
+    a mistake reproduced exactly, matched only by a pair, or only at the digits written;
+    ``close`` for a near miss, with its distance.
 
     A wrong answer is diagnosed by reproducing each known mistake (each in one layer, each in
     every layer where it applies, and pairs of different ones): ``missing_activation``,
@@ -75,7 +129,14 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
     ``bn_epsilon_outside_sqrt``, ``bn_epsilon_omitted``, ``bn_sigma_for_variance``,
     ``bn_gamma_beta_swapped``, ``bn_batch_statistics``, ``dropout_at_inference``,
     ``logits_not_probabilities``, ``sigmoid_for_softmax``, ``activation_on_output``,
-    ``normalization_omitted``, ``wrong_layer_order``; ``unknown`` otherwise. With ``steps``,
+    ``normalization_omitted``, ``wrong_layer_order``; ``unknown`` otherwise. Gradients and
+    updated weights are judged part by part with follow-through credit (a gradient computed
+    right from the student's own wrong δ is ``consistent``), and the first wrong part is
+    diagnosed from the backpropagation mistakes (``derivative_forgotten``,
+    ``derivative_at_output``, ``loss_sign_flipped``, ``loss_factor_two``,
+    ``loss_mean_forgotten``, ``outer_product_transposed``, ``softmax_jacobian_dropped``,
+    ``softmax_not_simplified``, ``gradient_ascent``, ``learning_rate_forgotten``,
+    ``learning_rate_twice``, ``bias_not_updated``, ``updated_weights_for_delta``). With ``steps``,
     each step is ``right``, ``consistent`` (right from the student's own earlier values) or
     ``wrong`` (``Verdict.steps``), and ``Verdict.score`` is the share right or consistent. A
     formula is called equal only when that is proven (one input, piecewise linear); otherwise
@@ -84,7 +145,9 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
     from .homework import check as _check
 
     return _check(model, x, answer=answer, steps=steps, formula=formula, rtol=rtol, atol=atol,
-                  digits=digits, batch=batch, domain=domain)
+                  digits=digits, batch=batch, domain=domain, close=close, key=key,
+                  target=target, loss=loss, gradients=gradients, learning_rate=learning_rate,
+                  updated=updated)
 
 
 def supported_layers() -> list[str]:
@@ -94,14 +157,21 @@ def supported_layers() -> list[str]:
     return _supported()
 
 
+def _display_hooks() -> None:
+    # The records' Jupyter display and summaries come from the report's printers: loaded on
+    # first use, so that neither ``import symnet`` nor the analyses import the printers.
+    from .report import display  # noqa: F401  (registers the hooks)
+
+
+_display.install(_display_hooks)
+
+
 def __getattr__(name: str) -> Any:
-    # Lazy: ``symnet.examples`` and ``symnet.Network`` without importing Keras up front.
+    # Lazy: ``symnet.examples`` and the returned types without importing Keras up front.
+    import importlib
+
     if name == "examples":
-        import importlib
-
         return importlib.import_module(".examples", __name__)
-    if name == "Network":
-        from .network import Network
-
-        return Network
+    if name in _TYPES:
+        return getattr(importlib.import_module(_TYPES[name], __name__), name)
     raise AttributeError(f"module 'symnet' has no attribute {name!r}")

@@ -90,7 +90,7 @@ def _explain(args: argparse.Namespace) -> int:
     progress(f"writing the {fmt} report of {net.param_count:,} parameters")
     x = _sample(args.input, net)
     if fmt == "pdf":
-        from .report.pdf import latex_to_pdf
+        from .pdf import latex_to_pdf
 
         latex_to_pdf(render(net, "latex", x, target=args.target, domain=args.domain,
                             output=args.output_index), Path(args.output))
@@ -120,6 +120,13 @@ def _why(args: argparse.Namespace) -> int:
             note = (f"output {output} of {size}: the predicted class (the largest); "
                     f"--output-index K explains another\n")
     explanation = net.why(x, target=args.target, output=output, domain=args.domain)
+    from .homework.key import find_key
+
+    key = find_key(args.model)
+    if key is not None and args.format != "json":  # an exercise: its sheet's notation
+        from .homework.notation import why_in_notation
+
+        explanation = why_in_notation(explanation, net, key.notation)
     if args.format == "json":
         text = json.dumps(strict_json({**explanation.to_dict(), "output_index": output}),
                           indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -136,57 +143,129 @@ def _check(args: argparse.Namespace) -> int:
     from .homework import check
     from .network import explain
 
+    chosen = [o for o, v in (("--answer", args.answer), ("--steps", args.steps),
+                             ("--formula", args.formula), ("--answers", args.answers),
+                             ("--gradients", args.gradients), ("--updated", args.updated))
+              if v is not None]
+    if not chosen:
+        raise InvalidInputError("check needs one of --answer, --steps, --formula, --answers, "
+                                "--gradients or --updated")
+    if len(chosen) > 1 and set(chosen) != {"--gradients", "--updated"}:
+        raise InvalidInputError(f"give one of {' and '.join(chosen)} (--gradients and "
+                                "--updated go together)")
     net = explain(args.model, reader=args.reader)
     if args.answers is not None:
         return _grade(net, args)
     if args.input is None and args.formula is None:
         raise InvalidInputError("check needs --input X (or --answers FILE.csv, or --formula)")
-    steps = None
-    if args.steps is not None:
-        try:
-            steps = Path(args.steps).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read steps file {args.steps!r}: {exc.strerror}"
-                                    ) from None
-        except UnicodeDecodeError:
-            raise InvalidInputError(f"steps file {args.steps!r} is not UTF-8 text (JSON is "
-                                    "UTF-8)") from None
+    steps = None if args.steps is None else _json_file(args.steps, "steps")
     if args.format == "csv":
         raise InvalidInputError("--format csv is for grading a class (--answers FILE.csv)")
-    verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
-                    formula=args.formula, domain=args.domain, digits=args.digits,
-                    rtol=args.rtol, atol=args.atol)
+    backprop = args.gradients is not None or args.updated is not None
+    if not backprop and (args.target is not None or args.loss is not None
+                         or args.learning_rate is not None):
+        raise InvalidInputError("--target, --loss and --learning-rate go with --gradients "
+                                "FILE.json or --updated FILE.json")
+    if backprop:
+        key = _exercise_key(args)
+        if (args.target is None or args.loss is None) and getattr(key, "kind", "") != "backprop":
+            raise InvalidInputError("--gradients and --updated need --target T and --loss L "
+                                    "(a backprop exercise's key has them)")
+        verdict = check(
+            net, _sample(args.input, net), target=args.target, loss=args.loss,
+            gradients=None if args.gradients is None else _json_file(args.gradients,
+                                                                     "gradients"),
+            updated=None if args.updated is None else _json_file(args.updated, "updated"),
+            learning_rate=args.learning_rate, digits=args.digits, rtol=args.rtol,
+            atol=args.atol, close=args.close, key=key, interface="cli")
+    else:
+        verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
+                        formula=args.formula, domain=args.domain, digits=args.digits,
+                        rtol=args.rtol, atol=args.atol, close=args.close,
+                        key=_exercise_key(args), interface="cli")
     text = (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False) + "\n"
             if args.format == "json" else verdict.summary())
     write_output(text, args.output)
     return EXIT_OK if verdict.correct else EXIT_WRONG
 
 
+def _json_file(path: str, what: str) -> str:
+    """A JSON file's text (``--steps``, ``--gradients``, ``--updated``)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {what} file {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{what} file {path!r} is not UTF-8 text (JSON is UTF-8)"
+                                ) from None
+
+
+def _exercise_key(args: argparse.Namespace) -> Any:
+    """The exercise's key: ``--key FILE``, else ``exercise.json`` beside the model when it was
+    written for this very model file."""
+    from .homework.key import find_key, load_key
+
+    if args.key is not None:
+        return load_key(args.key)
+    return find_key(args.model)
+
+
 def _grade(net: Any, args: argparse.Namespace) -> int:
     from .homework import Policy
     from .homework.grade import grade_file, render_grades
 
-    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol))
+    rows = grade_file(net, args.answers, Policy(args.digits, args.rtol, args.atol, args.close),
+                      key=_exercise_key(args), decimal_comma=args.decimal_comma or None)
     write_output(render_grades(rows, args.format), args.output)
     return EXIT_OK if all(r.correct for r in rows) else EXIT_WRONG
 
 
 def _exercise(args: argparse.Namespace) -> int:
-    from .homework.exercise import make_exercise, read_roster
+    from .homework.exercise import make_exercise, read_roster, write_exercise
 
-    if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
-        raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a {args.kind} "
-                                "exercise has a fixed shape")
-    widths = parse_vector(args.layers or "3", "--layers")
-    if any(w != int(w) for w in widths):
-        raise InvalidInputError(f"--layers: whole numbers of units, received {args.layers!r}")
     students = read_roster(args.students) if args.students else None
     folder = Path(args.output or f"exercise-{args.seed}")
-    for path in make_exercise(args.seed, folder, [int(w) for w in widths],
-                              2 if args.inputs is None else args.inputs, pdf=args.pdf,
-                              students=students, digits=args.digits,
-                              multiple_choice=args.multiple_choice, moodle=args.moodle,
-                              kind=args.kind):
+    options = dict(pdf=args.pdf, multiple_choice=args.multiple_choice, moodle=args.moodle,
+                   qti=args.qti, decimal_comma=args.decimal_comma)
+    if args.model is not None:
+        from .homework.model import build_model_exercise, parse_values
+
+        if args.layers is not None or args.kind != "dense" or args.activation or args.loss:
+            raise InvalidInputError("--model sets the network: --layers, --kind, "
+                                    "--activation and --loss are for the drawn exercises")
+        if args.pdf:
+            from .report.pdf import require_engine
+
+            require_engine()
+        values = parse_values(args.inputs) if args.inputs is not None else tuple(
+            float(v) for v in range(-3, 4))
+        exercise = build_model_exercise(args.model, values, students, args.digits, args.seed)
+        written = write_exercise(exercise, folder, **options)  # type: ignore[arg-type]
+    else:
+        if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
+            raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a "
+                                    f"{args.kind} exercise has a fixed shape")
+        if args.kind != "backprop" and (args.activation or args.loss):
+            raise InvalidInputError("--activation and --loss set a backprop exercise "
+                                    "(--kind backprop)")
+        if args.kind == "backprop":
+            options["backprop"] = {k: v for k, v in (("activation", args.activation),
+                                                     ("loss", args.loss)) if v}
+        widths = parse_vector(args.layers or "3", "--layers")
+        if any(w != int(w) for w in widths):
+            raise InvalidInputError(f"--layers: whole numbers of units, received "
+                                    f"{args.layers!r}")
+        inputs = 2
+        if args.inputs is not None:
+            if not re.fullmatch(r"[0-9]{1,2}", args.inputs.strip()):
+                raise InvalidInputError(f"--inputs: the number of input features of a dense "
+                                        f"exercise (with --model: the values to draw inputs "
+                                        f"from), received {args.inputs!r}")
+            inputs = int(args.inputs)
+        written = make_exercise(args.seed, folder, [int(w) for w in widths], inputs,
+                                students=students, digits=args.digits, kind=args.kind,
+                                **options)  # type: ignore[arg-type]
+    for path in written:
         sys.stderr.write(f"wrote {path}\n")
     return EXIT_OK
 
@@ -256,13 +335,26 @@ def build_parser() -> argparse.ArgumentParser:
     _reader_arg(check)
     check.add_argument("--input", type=_vector_arg, metavar="X",
                        help="the input sample: a number or comma-separated numbers")
-    given = check.add_mutually_exclusive_group(required=True)
+    given = check.add_mutually_exclusive_group()
     given.add_argument("--answer", metavar="V", help="the number(s) computed, e.g. 24.6 or 0.2,0.8")
     given.add_argument("--steps", metavar="FILE.json",
                        help='a JSON file {"layer name": [values...], ...}')
     given.add_argument("--formula", metavar="FORMULA", help='a formula such as "2*x + 5"')
     given.add_argument("--answers", metavar="FILE.csv",
                        help="grade a class: a CSV with columns student, input, answer")
+    given.add_argument("--gradients", metavar="FILE.json",
+                       help='backpropagation by hand: {"loss": L, "layer": [its delta], '
+                       '"layer/kernel": [[its gradient]], ...} (with --target and --loss)')
+    check.add_argument("--updated", metavar="FILE.json",
+                       help='one step of gradient descent by hand: {"layer/kernel": [[the '
+                       'weight after the step]], ...} (with --learning-rate)')
+    check.add_argument("--target", type=_vector_arg, metavar="T",
+                       help="--gradients/--updated: the input's target (one number per output)")
+    check.add_argument("--loss", metavar="L",
+                       help='--gradients/--updated: a Keras loss (mse, ...) or a formula of y '
+                       'and t, e.g. "(t - y)^2/2"')
+    check.add_argument("--learning-rate", type=_rate_arg, metavar="R",
+                       help="--updated: the step size of w - R dL/dw")
     check.add_argument("--domain", type=_domain_arg, metavar="A,B",
                        help="interval on which a formula is compared")
     check.add_argument("--digits", type=_digits_arg, default=3, metavar="D",
@@ -272,6 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: 1e-4)")
     check.add_argument("--atol", type=_tolerance_arg, default=1e-6, metavar="A",
                        help="absolute tolerance (default: 1e-6)")
+    check.add_argument("--close", type=_tolerance_arg, default=0.01, metavar="R",
+                       help="a wrong answer within this relative distance of the right one "
+                       "is 'close' (default: 0.01, 1 %%)")
+    check.add_argument("--key", metavar="FILE.json",
+                       help="the exercise's key (default: exercise.json beside the model, if "
+                       "written for it): the sheet's notation, its step columns, its letters")
+    check.add_argument("--decimal-comma", action="store_true",
+                       help="--answers: read -26,5 as -26.5 (the default for a ;-separated "
+                       "CSV); the numbers of one cell are then separated by spaces")
     check.add_argument("--format", choices=("text", "json", "csv"), default="text",
                        help="output format (default: text; csv: grades of --answers, safe to "
                        "open in a spreadsheet)")
@@ -284,14 +385,27 @@ def build_parser() -> argparse.ArgumentParser:
         "sheet (.tex, .html) and the answer key (key.txt, steps.json).")
     exercise.add_argument("--seed", type=_seed_arg, required=True,
                           help="the exercise's number (0 or more)")
-    exercise.add_argument("--kind", choices=("dense", "conv", "rnn"), default="dense",
+    exercise.add_argument("--kind", choices=("dense", "conv", "rnn", "backprop"),
+                          default="dense",
                           help="dense: a ReLU network (default); conv: a 5×5 image, a 2×2 "
                           "filter and 2×2 max pooling; rnn: a simple RNN of 2 units over 3 "
-                          "steps")
+                          "steps; backprop: the forward pass, the loss, every delta and "
+                          "gradient and one step of gradient descent through a 2-2-2 network")
+    exercise.add_argument("--activation", choices=("sigmoid", "relu"),
+                          help="backprop: sigmoid layers (default) or a ReLU layer and a "
+                          "linear output")
+    exercise.add_argument("--loss", choices=("squared_error", "mse"),
+                          help="backprop: E = ½ Σ (t − ŷ)² (squared_error, default) or the "
+                          "mean squared error")
     exercise.add_argument("--layers", metavar="W1,W2,...",
                           help="hidden layer widths of a dense exercise (default: 3)")
-    exercise.add_argument("--inputs", type=int,
-                          help="input features of a dense exercise (default: 2)")
+    exercise.add_argument("--inputs", metavar="N | VALUES",
+                          help="input features of a dense exercise (default: 2); with --model, "
+                          "the values each input entry is drawn from: -3..3 (default) or "
+                          "0,0.5,1")
+    exercise.add_argument("--model", metavar="MODEL",
+                          help="set the exercise on this network (.keras or .h5: a chain of "
+                          "Dense layers, one output) instead of a drawn one")
     exercise.add_argument("--pdf", action="store_true",
                           help="also compile the sheets to PDF (needs pdflatex)")
     exercise.add_argument("--students", metavar="FILE",
@@ -303,9 +417,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the final part as a choice among the catalogue's wrong answers")
     exercise.add_argument("--moodle", action="store_true",
                           help="also write moodle.xml: the class set as Moodle questions")
+    exercise.add_argument("--qti", action="store_true",
+                          help="also write canvas-qti.zip: the class set as a Canvas quiz "
+                          "(IMS QTI 1.2)")
+    exercise.add_argument("--decimal-comma", action="store_true",
+                          help="write class.csv for a spreadsheet that uses the decimal comma "
+                          "(;-separated, the input's numbers separated by spaces)")
     exercise.add_argument("-o", "--output", metavar="DIR",
                           help="folder to write into (default: exercise-SEED)")
     exercise.set_defaults(run=_exercise)
+
+    from .gradient_cli import add_commands
+
+    add_commands(commands, _reader_arg, _vector_arg)  # grad, step
 
     demo = commands.add_parser("demo", help="write the bundled examples' reports",
                                description="Write the reports of the bundled example models.")
@@ -353,6 +477,13 @@ def _tolerance_arg(text: str) -> float:
     return values[0]
 
 
+def _rate_arg(text: str) -> float:
+    values = _vector_arg(text)
+    if len(values) != 1 or not values[0] >= 0:
+        raise argparse.ArgumentTypeError(f"expected one number ≥ 0, received {text!r}")
+    return values[0]
+
+
 def _vector_arg(text: str) -> list[float]:
     try:
         return parse_vector(text, what="")
@@ -368,7 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     io.QUIET_IMPORT = True
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_values(list(sys.argv[1:] if argv is None else argv),
+                                              parser))
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -381,6 +513,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("symnet: error: interrupted\n")
         return 130
+
+
+def _options_with_values(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """Every long option of every command that takes a value, and every option string."""
+    valued, every = set(), set()
+    for action in parser._actions:  # argparse keeps its actions there
+        every.update(action.option_strings)
+        if action.option_strings and action.nargs is None and action.const is None \
+                and not isinstance(action, argparse._StoreConstAction):
+            valued.update(o for o in action.option_strings if o.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                more = _options_with_values(sub)
+                valued |= more[0]
+                every |= more[1]
+    return valued, every
+
+
+_NEGATIVE = re.compile(r"-[^-]")
+
+
+def _negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--input -2,-1,1`` as ``--input=-2,-1,1``: argparse takes a value that starts with a
+    minus for an option and stops (``expected one argument``). Every long option that takes a
+    value, of every command, gets the value that follows it when that value starts with one
+    minus (a negative number, ``-x + 1``) and is not one of the command's options."""
+    valued, every = _options_with_values(parser)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            out += argv[i:]
+            break
+        if token in valued and i + 1 < len(argv) and argv[i + 1] not in every \
+                and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _one_line(exc: BaseException) -> str:

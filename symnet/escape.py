@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_NAME", "csv_cell", "html_text", "markdown_code_fence", "markdown_text",
-           "safe_identifier", "terminal_text", "tex_text", "xml_attribute", "xml_text"]
+__all__ = ["MAX_NAME", "TEX_SCRIPTS", "csv_cell", "html_text", "markdown_code_fence",
+           "markdown_text",
+           "safe_identifier", "terminal_text", "tex_script_preamble", "tex_scripts", "tex_text",
+           "tex_unsettable", "xml_attribute", "xml_text"]
 
 #: Names longer than this are shortened (with their length stated) wherever they are shown.
 MAX_NAME = 200
@@ -25,7 +27,12 @@ _TEX_UNICODE = {"γ": r"$\gamma$", "β": r"$\beta$", "μ": r"$\mu$", "σ": r"$\s
                 "⊙": r"$\odot$", "⊘": r"$\oslash$", "→": r"$\to$", "−": "-", "·": r"$\cdot$",
                 "≤": r"$\le$", "≥": r"$\ge$", "×": r"$\times$", "∞": r"$\infty$", "’": "'",
                 "…": r"\dots{}", "–": "--", "—": "---", "⋯": r"$\cdots$", "α": r"$\alpha$",
-                "θ": r"$\theta$", "𝟙": r"$\mathbf{1}$", "⋆": r"$\star$", "ⁿ": r"$^n$"}
+                "θ": r"$\theta$", "𝟙": r"$\mathbf{1}$", "⋆": r"$\star$", "ⁿ": r"$^n$",
+                "δ": r"$\delta$", "η": r"$\eta$", "∂": r"$\partial$", "Σ": r"$\Sigma$",
+                "′": r"$'$", "ᵀ": r"$^\top$", "ⱼ": r"$_j$", "½": r"$\frac{1}{2}$",
+                **{d: f"$_{{{k}}}$" for k, d in enumerate("₀₁₂₃₄₅₆₇₈₉")},
+                **{d: f"$^{{{k}}}$" for k, d in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+                "⁽": r"$^($", "⁾": r"$^)$"}
 
 
 def _shorten(text: str, limit: int | None) -> str:
@@ -34,14 +41,102 @@ def _shorten(text: str, limit: int | None) -> str:
     return text
 
 
-def tex_text(text: object, limit: int | None = MAX_NAME) -> str:
-    """Any string as LaTeX text: special characters escaped, others shown or as ``?``.
+#: Combining accents (after NFD) -> the LaTeX accent command that sets them in any font
+#: encoding (OT1 included, so a report or a sheet needs no package for them).
+_TEX_ACCENTS = {"\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=",
+                "\u0306": "u", "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H",
+                "\u030c": "v", "\u0327": "c", "\u0323": "d", "\u0331": "b"}
+#: Latin letters with no decomposition, as LaTeX's text commands (all in OT1).
+_TEX_LETTERS = {"Ø": r"\O{}", "ø": r"\o{}", "ß": r"\ss{}", "Æ": r"\AE{}", "æ": r"\ae{}",
+                "Œ": r"\OE{}", "œ": r"\oe{}", "Ł": r"\L{}", "ł": r"\l{}", "ı": r"\i{}",
+                "ȷ": r"\j{}", "Å": r"\AA{}", "å": r"\aa{}", "¡": r"!`", "¿": r"?`"}
+#: Scripts a LaTeX engine sets with a standard font encoding: name, encoding, the Debian
+#: package of TeX Live that has it, and the range of Unicode it covers.
+TEX_SCRIPTS = (("Cyrillic", "T2A", "texlive-lang-cyrillic", 0x0400, 0x04FF),
+               ("Greek", "LGR", "texlive-lang-greek", 0x0370, 0x03FF))
 
-    Control characters and characters pdflatex cannot typeset without extra packages become
-    ``?``; TeX's ``^^`` notation cannot start, since ``^`` is escaped.
+
+def _tex_script(ch: str) -> tuple[str, str, str, int, int] | None:
+    code = ord(ch)
+    return next((s for s in TEX_SCRIPTS if s[3] <= code <= s[4]), None)
+
+
+def _tex_latin(ch: str) -> str | None:
+    """A Latin letter as LaTeX that any encoding sets (``é`` -> ``\\'{e}``), or ``None``."""
+    import unicodedata
+
+    if ch in _TEX_LETTERS:
+        return _TEX_LETTERS[ch]
+    parts = unicodedata.normalize("NFD", ch)
+    base, marks = parts[0], parts[1:]
+    if not marks or not ("A" <= base <= "Z" or "a" <= base <= "z" or base in "ıȷ") or any(
+            m not in _TEX_ACCENTS for m in marks):
+        return None
+    out = {"i": r"\i{}", "j": r"\j{}"}.get(base, base) if marks[0] in _TEX_ACCENTS and \
+        base in "ij" and _TEX_ACCENTS[marks[0]] not in "cdb" else base
+    for m in marks:
+        out = f"\\{_TEX_ACCENTS[m]}{{{out}}}"
+    return out
+
+
+def tex_unsettable(text: object, scripts: bool = True) -> list[str]:
+    """The characters of ``text`` that :func:`tex_text` cannot set (it shows them as ``?``):
+    with ``scripts``, Greek and Cyrillic are settable."""
+    import unicodedata
+
+    out = []
+    for ch in str(text):
+        if ch in _TEX_SPECIAL or ch in _TEX_UNICODE or " " <= ch <= "~" or ch in "\t\n" \
+                or _tex_latin(ch) is not None or (scripts and _tex_script(ch) is not None) \
+                or unicodedata.category(ch) in ("Cc", "Cf"):  # control: shown as ?, no letter
+            continue
+        out.append(ch)
+    return out
+
+
+def tex_scripts(text: object) -> list[tuple[str, str, str, int, int]]:
+    """The scripts other than Latin that ``text`` is written in (see :data:`TEX_SCRIPTS`)."""
+    found = {s for ch in str(text) if (s := _tex_script(ch)) is not None}
+    return [s for s in TEX_SCRIPTS if s in found]
+
+
+def tex_text(text: object, limit: int | None = MAX_NAME, *, scripts: bool = False) -> str:
+    """Any string as LaTeX text: special characters escaped, Latin letters with accents as
+    LaTeX accent commands (``Émile`` -> ``\\'{E}mile``: set in any font encoding, and read
+    back by ``pdftotext``), others shown or as ``?``.
+
+    ``scripts``: Greek and Cyrillic words are set in their font encodings
+    (``{\\fontencoding{LGR}\\selectfont ...}``, ``T2A``): the document must declare them
+    (:func:`tex_script_preamble`). Characters that no standard encoding sets (and control
+    characters) become ``?`` — :func:`tex_unsettable` lists them, for a caller that must
+    refuse rather than show a ``?``. TeX's ``^^`` notation cannot start, since ``^`` is
+    escaped.
     """
     out = []
+    run: list[str] = []
+    encoding = ""
+
+    def flush() -> None:
+        nonlocal encoding
+        if run:
+            out.append(f"{{\\fontencoding{{{encoding}}}\\selectfont {''.join(run)}}}")
+            run.clear()
+        encoding = ""
+
     for ch in _shorten(str(text), limit):
+        script = _tex_script(ch) if scripts else None
+        if script is not None and ch not in ("\u0387",):
+            if encoding and encoding != script[1]:
+                flush()
+            encoding = script[1]
+            run.append(ch)
+            continue
+        if run and ch == " ":
+            run.append(ch)
+            continue
+        flush()
+        latin = None if (" " <= ch <= "~" or ch in _TEX_SPECIAL or ch in _TEX_UNICODE) \
+            else _tex_latin(ch)
         if ch in _TEX_SPECIAL:
             out.append(_TEX_SPECIAL[ch])
         elif ch in _TEX_UNICODE:
@@ -50,9 +145,24 @@ def tex_text(text: object, limit: int | None = MAX_NAME) -> str:
             out.append(ch)
         elif ch in "\t\n":
             out.append(" ")
+        elif latin is not None:
+            out.append(latin)
         else:
             out.append("?")
+    flush()
     return "".join(out)
+
+
+def tex_script_preamble(texts: object) -> str:
+    """The ``\\usepackage[...]{fontenc}`` line a document needs for the Greek and Cyrillic in
+    ``texts`` set by ``tex_text(..., scripts=True)`` (empty when there are none)."""
+    found = tex_scripts(" ".join(map(str, texts)) if not isinstance(texts, str) else texts)
+    if not found:
+        return ""
+    # cmap first: it gives the fonts of these encodings a Unicode table, so that the PDF's
+    # text (pdftotext, copy and paste, search) is the name, not its glyph codes
+    return (r"\usepackage{cmap}" + "\n"
+            + rf"\usepackage[{','.join(s[1] for s in found)},OT1]{{fontenc}}")
 
 
 def html_text(text: object, limit: int | None = MAX_NAME) -> str:

@@ -18,13 +18,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
 
+from .display import Displayed
 from .errors import InvalidInputError, UnsupportedLayerError
 from .ops import Constant, Identity, Op, Param
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 __all__ = ["Graph", "LayerCall", "LayerFormula", "Node", "Step", "run_nodes"]
 
@@ -38,7 +42,7 @@ class Step:
 
 
 @dataclass(frozen=True, eq=False)
-class LayerFormula:
+class LayerFormula(Displayed):
     """A Keras layer as mathematics: its formula, its parameters, its shapes and counts.
 
     ``formula`` is a SymPy ``Eq`` whose left side is the layer's output symbol and whose right
@@ -66,6 +70,10 @@ class LayerFormula:
     definitions: tuple[Any, ...] = field(default=(), repr=False)
     """Equations that define the notation of the formula (what ``⋆`` computes, a recurrence's
     step), for reports."""
+    training_config: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """What of the layer's Keras config acts only while training, as plain data: regularizers,
+    constraints, BatchNorm's momentum and renorm, dropout rates (a wrapped layer's under its
+    key); read by one training step."""
 
     @property
     def output_symbol(self) -> sp.MatrixSymbol:
@@ -104,22 +112,6 @@ class LayerFormula:
         out.update({c.symbol: c.exact for c in self.constant_symbols})
         return out
 
-    def _repr_latex_(self) -> str:
-        from .report.latex import latex
-
-        return "$$" + latex(self.formula) + "$$"
-
-    def _repr_html_(self) -> str:
-        from .escape import html_text
-        from .report.html import mathml
-        from .report.latex import latex
-
-        params = "".join(f"<li>{html_text(p.symbol or p.name)}: {html_text(p.meaning, None)}</li>"
-                         for p in self.params)
-        return (f"<p><code>{html_text(self.name)}</code> ({html_text(self.kind)}), "
-                f"{self.param_count:,} parameters</p>{mathml(latex(self.formula))}"
-                f"<ul>{params}</ul>")
-
 
 @dataclass(frozen=True, eq=False)
 class Node:
@@ -146,7 +138,7 @@ class LayerCall:
         return self.outputs[0]
 
 
-def run_nodes(nodes: Sequence[Node], inputs: Sequence[str], backend: Any,
+def run_nodes(nodes: Sequence[Node], inputs: Sequence[str], backend: Backend,
               arrays: Sequence[Any]) -> dict[str, Any]:
     """Every tensor's value: ``nodes`` run in order on ``backend`` from the input arrays."""
     values = {name: backend.inputs(a) for name, a in zip(inputs, arrays)}
@@ -237,7 +229,7 @@ class Graph:
 
     # --- numbers --------------------------------------------------------------------------
 
-    def run(self, backend: Any, arrays: Sequence[Any], nodes: Sequence[Node] | None = None
+    def run(self, backend: Backend, arrays: Sequence[Any], nodes: Sequence[Node] | None = None
             ) -> dict[str, Any]:
         """Every tensor's value on ``backend`` (``nodes``: a rewritten list, e.g. a mistake)."""
         return run_nodes(self.nodes if nodes is None else nodes, self.inputs, backend, arrays)

@@ -8,7 +8,7 @@ it on a backend (:mod:`symnet.backends`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from .analysis.explanation import Explanation, Trace, trace, why
 from .analysis.piecewise import Piece, linearize, network_pieces, region
 from .analysis.regions2d import Region
 from .backends import Backend, ExactBackend, FloatBackend
+from .display import Displayed
 from .errors import InvalidInputError
 from .escape import safe_identifier, terminal_text
 from .graph import Graph, LayerFormula
@@ -33,12 +34,15 @@ REPORT_SUFFIXES = {".tex": "latex", ".pdf": "pdf", ".html": "html", ".htm": "htm
 
 
 def explain(model: Any, *, input_names: Sequence[str] | None = None,
-            output_names: Sequence[str] | None = None, reader: str = "auto") -> Network:
+            output_names: Sequence[str] | None = None, reader: str = "auto",
+            example_input: Any = None, dims: Mapping[str, int] | None = None) -> Network:
     """Read a Keras model and turn every layer into its exact formula.
 
     Args:
         model: a ``keras.Model`` (Sequential or functional), or a path to a ``.keras`` or
-            ``.h5`` file, loaded with Keras' safe mode.
+            ``.h5`` file, loaded with Keras' safe mode; or an ONNX model (a ``.onnx`` path or
+            an ``onnx.ModelProto``), or a PyTorch ``torch.nn.Module`` with ``example_input``
+            (see :mod:`symnet.frameworks`).
         input_names: names of the input features, one per feature in row-major order across
             the model's inputs (default ``x`` for one feature, else ``x_1 ... x_n``).
         output_names: names of the outputs likewise (default ``y`` or ``y_1 ... y_m``).
@@ -57,7 +61,17 @@ def explain(model: Any, *, input_names: Sequence[str] | None = None,
         ModelLoadError: the file is missing, unreadable or not a Keras model.
         UnsupportedLayerError: a layer (``Lambda``, custom, or an unsupported option) has no
             exact converter; the message names it and lists what is supported.
+
+    ``example_input`` (a tensor or array, for a PyTorch module) is what the module is exported
+    on; ``dims`` fixes named dimensions an ONNX model leaves open (``{"seq": 8}``).
     """
+    from . import frameworks
+
+    framework = frameworks.framework_of(model)
+    if framework != "keras" or example_input is not None or dims is not None:
+        return frameworks.explain_other(model, framework, input_names=input_names,
+                                        output_names=output_names, reader=reader,
+                                        example_input=example_input, dims=dims)
     from .io.keras import read_model
     from .layers import build_graph
 
@@ -91,13 +105,19 @@ def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tup
     return tuple(sp.Symbol(n, real=True) for n in names)
 
 
-class Network:
+class Network(Displayed):
     """A Keras model as mathematics. Build it with :func:`symnet.explain`."""
 
     def __init__(self, graph: Graph, name: str, model: Any = None, *,
                  load: Callable[[], Any] | None = None,
-                 layer_names: Sequence[str] | None = None) -> None:
+                 layer_names: Sequence[str] | None = None, framework: str = "keras",
+                 reference: Any = None) -> None:
         self.graph = graph
+        self.framework = framework
+        """Where the network was read from: ``keras``, ``onnx`` or ``pytorch``."""
+        self.reference = reference
+        """For a network not read from Keras: what its numbers are checked against (ONNX
+        Runtime, the module's own forward), see :mod:`symnet.frameworks`."""
         """The network as a typed graph of ops: what every analysis reads."""
         self.name = name
         self._model = model
@@ -119,13 +139,16 @@ class Network:
     def __getstate__(self) -> dict[str, Any]:
         # The Keras model stays behind: a pickled network is its mathematics.
         return {"graph": self.graph, "name": self.name, "_model": None, "_load": None,
-                "keras_layer_names": self.keras_layer_names}
+                "keras_layer_names": self.keras_layer_names, "framework": self.framework,
+                "reference": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         state.setdefault("_model", state.pop("model", None))
         state.setdefault("_load", None)
         state.setdefault("keras_layer_names", ())
+        state.setdefault("framework", "keras")
+        state.setdefault("reference", None)
         self.__dict__.update(state)
 
     # --- what it is ---------------------------------------------------------------------
@@ -171,6 +194,14 @@ class Network:
             if layer.name == name:
                 return layer
         raise KeyError(f"no layer named {name!r}; layers: {[lay.name for lay in self.layers]}")
+
+    @property
+    def computed_as(self) -> str:
+        """What the network's float32 numbers reproduce: ``model.predict``, ONNX Runtime, the
+        module's forward."""
+        from .frameworks import computed_as
+
+        return computed_as(self)
 
     @property
     def is_piecewise_linear(self) -> bool:
@@ -234,6 +265,57 @@ class Network:
             x, exact=precision == "exact", dtype=getattr(backend, "dtype", np.float64)))
         outs = [backend.finish(values[key]) for key in self.graph.outputs]
         return outs[0] if len(outs) == 1 else outs
+
+    # --- gradients and one training step (symnet.analysis.gradients, symnet.training) ----
+
+    def gradient(self, x: Any, target: Any, *, loss: Any, precision: str = "float32") -> Any:
+        """The loss on ``(x, target)`` and its gradients, as ``tf.GradientTape`` gives them
+        through ``model(x, training=False)``: a :class:`~symnet.analysis.gradients.Gradient`
+        with ``loss``, ``parameters`` (``"layer/weight"`` -> ``∂L/∂`` that array), ``input``
+        (``∂L/∂x``), each layer's ``deltas`` and ``trace()`` (the hand calculation).
+
+        Args:
+            x: one sample or a batch, as for :meth:`evaluate`.
+            target: the target(s), shaped like the output (class indices for
+                ``sparse_categorical_crossentropy``).
+            loss: a Keras loss name (``"mse"``, ``"mean_absolute_error"``,
+                ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
+                ``"sparse_categorical_crossentropy"``: Keras' semantics, a mean over the last
+                axis and over the batch) or a formula of ``y`` (an output) and ``t`` (its
+                target), e.g. ``"(t - y)^2/2"``, summed over the outputs and the samples.
+            precision: ``"float32"`` (TensorFlow's arithmetic), ``"float64"`` or ``"exact"``.
+        """
+        from .analysis.gradients import gradient
+
+        return gradient(self.graph, x, target, loss, precision, framework=self.framework)
+
+    def saliency(self, x: Any, output: int = 0, precision: str = "float32") -> Any:
+        """``∂y_k/∂x`` of output ``output`` (an index into ``net.outputs``) at every sample of
+        ``x``, shaped like the input batch; exact rationals for a piecewise-linear network
+        with ``precision="exact"``."""
+        from .analysis.gradients import saliency
+
+        return saliency(self.graph, x, output, precision)
+
+    def train_step(self, x: Any, target: Any, *, loss: Any, optimizer: Any = "sgd",
+                   learning_rate: Any, **options: Any) -> Any:
+        """The weights after one step of Keras' optimizer on the batch ``(x, target)`` from
+        fresh optimizer state, as ``model.train_on_batch`` gives them: a mapping
+        ``"layer/weight"`` (ONNX, PyTorch: the framework's name) -> the new array (see
+        :func:`symnet.training.train_step` for the
+        optimizers, their options, frozen weights and layers that act while training)."""
+        from .training import train_step
+
+        return train_step(self.graph, x, target, loss=loss, optimizer=optimizer,
+                          learning_rate=learning_rate, framework=self.framework, **options)
+
+    def with_weights(self, weights: Any) -> Network:
+        """The same network with some weights replaced (``"layer/weight"`` -> array, e.g. a
+        :meth:`train_step`'s result, or a textbook's numbers); float64 arrays stay float64."""
+        from .training import with_weights
+
+        return Network(with_weights(self.graph, weights, self.framework), self.name,
+                       layer_names=self.keras_layer_names, framework=self.framework)
 
     # --- one sample: the hand calculation and the local law -----------------------------
 
@@ -300,15 +382,15 @@ class Network:
                 laws.append((*law, p.high))
         # Built as it is, ordered and merged: SymPy's own checks of every condition against the
         # others take minutes for 10,000 pieces and would leave nothing to change.
-        def law(s: Any, t: Any) -> Any:
+        def affine(s: Any, t: Any) -> Any:
             s, t = number(s), number(t)
             if not exact or s in (0, 1, -1) or t == 0:
                 return s * x + t
             # the very expression s*x + t evaluates to, without its generic flattening
             return sp.Add._from_args((t, sp.Mul._from_args((s, x))))
 
-        args = [(law(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
-        args.append((law(*laws[-1][:2]), sp.true))
+        args = [(affine(s, t), sp.Le(x, number(h), evaluate=False)) for s, t, h in laws[:-1]]
+        args.append((affine(*laws[-1][:2]), sp.true))
         return sp.Piecewise(*args, evaluate=False)
 
     def regions2d(self, box: Any) -> list[Region]:
@@ -344,7 +426,9 @@ class Network:
                 arrays = self.graph.sample(x)
                 output = predicted_output(self, self.evaluate(
                     arrays if len(arrays) > 1 else arrays[0]))
-        return why(self.graph, x, target, output, domain)
+        from .frameworks import computed_as
+
+        return why(self.graph, x, target, output, domain, computed_as=computed_as(self))
 
     def simplify(self, domain: Any = None) -> list[Any]:
         """The simplification passes on this chain network, each a ``PassResult`` (before,
@@ -378,7 +462,7 @@ class Network:
         """Write the report; the format follows the suffix (``.tex``, ``.pdf`` through a real
         LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``)."""
         from .files import write_output
-        from .report.pdf import latex_to_pdf
+        from .pdf import latex_to_pdf
 
         path = Path(path)
         fmt = REPORT_SUFFIXES.get(path.suffix.lower())
@@ -394,23 +478,6 @@ class Network:
                                  interactive=interactive), path)
         return path
 
-    def _repr_html_(self) -> str:
-        from .escape import html_text
-        from .report.html import mathml
-        from .report.latex import latex
-
-        rows = "".join(f"<tr><td><code>{html_text(lay.name)}</code></td><td>{lay.kind}</td>"
-                       f"<td>{lay.output_shape}</td><td>{lay.param_count:,}</td></tr>"
-                       for lay in self.layers)
-        return (f"<p><b>{html_text(self.name)}</b>: {self.param_count:,} parameters</p>"
-                f"<table><tr><th>layer</th><th>kind</th><th>output</th><th>params</th></tr>"
-                f"{rows}</table>{mathml(latex(self.structural_form()))}")
-
     def __repr__(self) -> str:
         return (f"<Network {self.name!r}: {len(self.layers)} layers, {self.param_count:,} "
                 f"parameters, inputs {self.input_shapes}, outputs {self.output_shapes}>")
-
-    def _repr_latex_(self) -> str:
-        from .report.latex import latex
-
-        return "$$" + latex(self.structural_form()) + "$$"

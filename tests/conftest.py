@@ -23,6 +23,11 @@ FIDELITY: dict[str, list[float]] = {}
 
 
 def pytest_terminal_summary(terminalreporter):
+    import sys
+
+    gradients = sys.modules.get("tests.gradtools")
+    if gradients is not None:
+        gradients.summary(terminalreporter)
     if not FIDELITY:
         return
     rep = terminalreporter
@@ -78,6 +83,33 @@ def require_seed_question(name: str) -> Path:
             pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
         pytest.skip(message)
     return path
+
+
+ONNX_MODELS = Path(__file__).resolve().parents[2] / "shared" / "onnx-models"
+
+
+def require_onnx_models() -> Path:
+    """The folder of real ONNX files beside the project; skip when absent, fail when
+    SYMNET_REQUIRE_TOOLS=1 (CI has it)."""
+    if not (ONNX_MODELS / "MANIFEST.md").is_file():
+        message = f"the real ONNX models are not at {ONNX_MODELS}"
+        if os.environ.get("SYMNET_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return ONNX_MODELS
+
+
+def require_torch():
+    """PyTorch (an optional extra); skip when absent, fail when SYMNET_REQUIRE_TOOLS=1 (CI
+    installs it)."""
+    try:
+        import torch
+    except ImportError:
+        message = "PyTorch is not installed (pip install 'symnet[torch]')"
+        if os.environ.get("SYMNET_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return torch
 
 
 @pytest.fixture(scope="session")

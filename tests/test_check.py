@@ -36,10 +36,13 @@ def seed(keras):
 
 @pytest.mark.parametrize(("answer", "correct", "code"), [
     ("30", False, "too_imprecise"), ("25", False, "too_imprecise"), (25, False, "too_imprecise"),
-    ("25.1", False, "unknown"), ("25.0", True, "rounding"), (25.0, True, "rounding"),
+    ("25.1", False, "close"), ("25.0", True, "rounding"), (25.0, True, "rounding"),
     ("25.005", True, "correct"), ("25.00", True, "rounding"), ("25.0047", True, "correct"),
-    ("25.01", False, "unknown"), ("2.50e1", True, "rounding"), ("3e1", False, "too_imprecise"),
-    ("20.5", False, "missing_activation"), ("20", False, "too_imprecise"),
+    ("25.01", False, "close"), ("2.50e1", True, "rounding"), ("3e1", False, "too_imprecise"),
+    ("20.5", False, "missing_activation"),
+    # 20 is not 25.00466 rounded (that is 30): not too imprecise but wrong, and only a guess
+    # at a mistake (the biases left out give 19.996, the ReLU forgotten 20.475)
+    ("20", False, "bias_omitted"), ("26", False, "unknown"),
     ("25.004", True, "correct"),  # within rtol = 1e-4 whatever it shows
 ])
 def test_the_rounding_policy_on_the_seed_regressor(seed, answer, correct, code):
@@ -47,7 +50,15 @@ def test_the_rounding_policy_on_the_seed_regressor(seed, answer, correct, code):
     verdict = symnet.check(seed, 10, answer=answer)
     assert (verdict.correct, verdict.diagnosis.code) == (correct, code), verdict.summary()
     if code == "too_imprecise":
-        assert "at least 3 are required" in verdict.diagnosis.message
+        assert "at least 3 significant digits are required" in verdict.diagnosis.message
+        assert verdict.diagnosis.confidence == "certain"
+    if answer == "20":  # a hypothesis, worded as one, the other one named
+        assert verdict.diagnosis.confidence == "rounding"
+        assert verdict.diagnosis.message.startswith("Perhaps")
+        assert "missing_activation" in verdict.diagnosis.also
+    if code == "close":
+        assert verdict.diagnosis.confidence == "distance"
+        assert f"{abs(float(answer) - 25.00466):.3g}"[:4] in verdict.diagnosis.message
 
 
 def test_digits_and_tolerance_are_the_teachers(seed):
@@ -68,7 +79,8 @@ def test_a_tie_accepts_both_neighbours(keras):
     for answer, digits, code in (("-9.7", 2, "rounding"), ("-9.8", 2, "rounding"),
                                  ("-10", 2, "too_imprecise"), ("-10", 3, "too_imprecise"),
                                  ("-9.7", 3, "too_imprecise"), ("-9.75", 3, "correct"),
-                                 ("-9.76", 3, "unknown"), ("0", 3, "bias_omitted"),
+                                 ("-9.76", 3, "close"), ("-11", 3, "unknown"),
+                                 ("0", 3, "bias_omitted"),
                                  # one digit, but exactly the bias left out (-5), and not a
                                  # rounding of -9.75: that mistake, not "too imprecise"
                                  ("-5", 3, "bias_omitted"), ("-5.0", 3, "bias_omitted")):
@@ -215,7 +227,8 @@ def test_cli_exit_codes(capsys, tmp_path):
     capsys.readouterr()
     assert main(["check", model, "--input", "10", "--answer", "22.86"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("wrong: The relu activation of layer 'dense' was forgotten")
+    assert out.startswith("wrong: Reproduced exactly by one mistake (it gives 22.85751): the "
+                          "relu activation of layer 'dense' was forgotten")
     steps = tmp_path / "steps.json"
     steps.write_text(json.dumps({"dense_1": [24.597]}))
     assert main(["check", model, "--input", "10", "--steps", str(steps)]) == 0

@@ -128,10 +128,11 @@ def test_a_shape_that_cannot_tell_mistakes_apart_is_refused(keras, tmp_path):
 def test_one_variant_per_student(keras, tmp_path):
     roster = ["Ana", "Bo", "Céline", "dee@school.example"]
     exercise = build_exercise(7, (3, 2), 2, roster)
-    again = build_exercise(7, (3, 2), 2, list(reversed(roster)) + ["Ed"])
+    # the roster's order changes nothing (a student added may take a variant another drew)
+    again = build_exercise(7, (3, 2), 2, list(reversed(roster)))
     by_name = {v.student: v.x.tolist() for v in again.variants}
     assert all(by_name[v.student] == v.x.tolist() for v in exercise.variants)
-    assert len({tuple(v.x) for v in exercise.variants}) > 1
+    assert len({tuple(v.x) for v in exercise.variants}) == len(roster)
     weights = list(exercise.weights)
     for v in exercise.variants:
         assert v.answer == by_hand(weights, v.x)
@@ -156,15 +157,17 @@ def test_a_class_set_from_a_roster_and_its_grading(keras, tmp_path, capsys):
     assert [r["student"] for r in key] == ["Ana", "Bo", "'=HYPERLINK(\"x\")", "\\x1b[31mCy"]
     weights = weights_of(out)
     for r in key:
-        x = [float(v) for v in r["input"].split(",")]
+        x = [float(v) for v in r["input"].lstrip("'").split(",")]
         assert float(r["answer"]) == by_hand(weights, x)
     # the class sheet, filled in: right, the ReLU forgotten, too few digits, nothing
     filled = list(csv.reader(io.StringIO((out / "class.csv").read_text())))
-    assert filled[0] == ["student", "input", "answer"]
-    xs = [[float(v) for v in row[1].split(",")] for row in filled[1:]]
-    filled[1][2] = f"{by_hand(weights, xs[0]):g}"
-    filled[2][2] = f"{by_hand(weights, xs[1], relu=[]):g}"
-    filled[3][2] = "-20"
+    # a column per number the sheet asks for: z⁽¹⁾ (3), h⁽¹⁾ (3), z⁽²⁾ (2), h⁽²⁾ (2), y
+    assert filled[0] == ["student", "input", "z1_1", "z1_2", "z1_3", "h1_1", "h1_2", "h1_3",
+                         "z2_1", "z2_2", "h2_1", "h2_2", "answer"]
+    xs = [[float(v) for v in row[1].lstrip("'").split(",")] for row in filled[1:]]
+    filled[1][-1] = f"{by_hand(weights, xs[0]):g}"
+    filled[2][-1] = f"{by_hand(weights, xs[1], relu=[]):g}"
+    filled[3][-1] = "-20"
     with (out / "class.csv").open("w", newline="") as f:
         csv.writer(f).writerows(filled)
     assert main(["check", str(out / "exercise.keras"), "--answers", str(out / "class.csv"),
@@ -180,13 +183,20 @@ def test_moodle_xml_parses_back(keras, tmp_path):
     make_exercise(7, tmp_path / "ex", widths=(3, 2), students=["Ana", "Bo & <Cy>"],
                   digits=3, multiple_choice=True, moodle=True)
     root = ET.parse(tmp_path / "ex" / "moodle.xml").getroot()
-    questions = root.findall("question")
-    assert [q.get("type") for q in questions] == ["category", "numerical", "multichoice",
-                                                  "numerical", "multichoice"]
+    everything = root.findall("question")
+    # one category per kind and seed (numerical), a sibling for the multiple choice
+    assert [q.get("type") for q in everything] == ["category", "numerical", "numerical",
+                                                   "category", "multichoice", "multichoice"]
+    assert [q.findtext("category/text") for q in everything if q.get("type") == "category"] \
+        == ["$course$/top/symnet/dense exercise 7",
+            "$course$/top/symnet/dense exercise 7 (multiple choice)"]
+    numerical = [q for q in everything if q.get("type") == "numerical"]
+    choices = [q for q in everything if q.get("type") == "multichoice"]
+
     weights = weights_of(tmp_path / "ex")
     key = list(csv.DictReader(io.StringIO((tmp_path / "ex" / "key.csv").read_text())))
-    for q, row in zip(questions[1::2], key):
-        x = [float(v) for v in row["input"].split(",")]
+    for q, row in zip(numerical, key, strict=True):
+        x = [float(v) for v in row["input"].lstrip("'").split(",")]
         y = by_hand(weights, x)
         answers = q.findall("answer")
         assert answers[0].get("fraction") == "100"
@@ -196,12 +206,16 @@ def test_moodle_xml_parses_back(keras, tmp_path):
         wrong = {round(w, 9) for w in catalogue_by_hand(weights, x).values()}
         for a in answers[1:]:
             assert a.get("fraction") == "0" and round(float(a.findtext("text")), 9) in wrong
-            assert a.findtext("feedback/text")
+            feedback = a.findtext("feedback/text")
+            assert feedback and not re.search(r"\([a-z_]+\)", feedback)  # words, no codes
             # no wrong answer lies within the right one's tolerance, nor the other way round
             assert abs(float(a.findtext("text")) - y) > tolerance + float(a.findtext(
                 "tolerance"))
-        assert row["student"] in q.findtext("name/text")
-    for q in questions[2::2]:
+        # named by exercise, kind and variant (the sheet's number), never by student
+        assert row["student"] not in q.findtext("name/text")
+        number = key.index(row) + 1
+        assert q.findtext("name/text") == f"Exercise 7 (dense), variant {number:03d}, numerical"
+    for q in choices:
         right = [a for a in q.findall("answer") if a.get("fraction") == "100"]
         assert len(right) == 1 and len(q.findall("answer")) >= 3
 
@@ -235,7 +249,8 @@ def test_sheets_compile_to_pdf_even_for_a_hostile_name(keras, tmp_path, capsys):
     hostile = r"\end{document}\input{/etc/hostname}^^2f $x$ & % # ~ _"
     written = make_exercise(3, tmp_path, widths=(2,), pdf=True, students=[hostile])
     pdfs = [p for p in written if p.suffix == ".pdf"]
-    assert len(pdfs) == 2
+    assert sorted(p.name for p in pdfs) == ["001-end-document-input-etc-hostname-.pdf",
+                                            "exercise.pdf", "key.pdf", "sheets.pdf"]
     for pdf in pdfs:
         assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
     assert main(["exercise", "--seed", "3", "--layers", "2", "--pdf", "-o",
@@ -341,7 +356,7 @@ def test_an_rnn_exercise(keras, tmp_path):
     # the class sheet as written, filled in with the right answers, grades all correct
     filled = list(csv.reader(io.StringIO((tmp_path / "class.csv").read_text())))
     for line, row in zip(filled[1:], key, strict=True):
-        line[2] = row["answer"]
+        line[-1] = row["answer"]
     with (tmp_path / "class.csv").open("w", newline="") as f:
         csv.writer(f).writerows(filled)
     from symnet.homework.grade import grade_file

@@ -172,13 +172,20 @@ def test_explain_stays_a_function_after_every_module_is_imported():
 
 
 def test_public_surface_is_what_spec_documents():
+    returned = {"BackwardTrace", "Diagnosis", "Explanation", "Gradient", "Inequalities",
+                "LayerFormula", "Network", "PassResult", "Piece", "Region", "StepVerdict",
+                "Trace", "TraceStep", "TrainStep", "Verdict"}
     assert set(symnet.__all__) == {
-        "ExpressionTooLarge", "InvalidInputError", "ModelLoadError", "Network", "SymnetError",
+        "ExpressionTooLarge", "InvalidInputError", "ModelLoadError", "SymnetError",
         "SymnetWarning", "UnsupportedLayerError", "__version__", "check", "examples", "explain",
-        "supported_layers"}
+        "supported_layers", *returned}
     for name in ("ModelLoadError", "UnsupportedLayerError", "ExpressionTooLarge",
                  "InvalidInputError"):
         assert issubclass(getattr(symnet, name), symnet.SymnetError)
+    for name in returned:  # the types the API returns, each under its own name
+        assert isinstance(getattr(symnet, name), type) and getattr(symnet, name).__name__ == name
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in readme for name in returned)
 
 
 def test_supported_layers_cover_the_foundation_list():

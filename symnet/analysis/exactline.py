@@ -26,22 +26,25 @@ from typing import Any
 import numpy as np
 from flint import fmpq, fmpz, fmpz_mat
 
-from ..backends.exact import (
-    ExactBackend,
-    _fraction_kinks,
-    _hashable,
-    _piece_law,
-    _product,
-    dyadic,
-    integer_matrix,
-)
+from ..backends.exact import ExactBackend
+from ..backends.rational import dyadic_list as _dyadic_list
+from ..backends.rational import fmpq_rows as _rows
+from ..backends.rational import fraction_batch as _batch
+from ..backends.rational import fraction_product as _product
+from ..backends.rational import hashable as _hashable
+from ..backends.rational import integer_matrix
+from ..backends.rational import piece_kinks as _fraction_kinks
+from ..backends.rational import piece_law as _piece_law
+from ..backends.rational import to_fmpq as _q
+from ..backends.rational import to_fraction as _f
 from ..graph import Graph, Node, run_nodes
-from .piecewise import Piece
+from .pieces import Piece
 
-__all__ = ["split", "sweep"]
+__all__ = ["affine_rows", "chain_nodes", "plan", "split", "sweep"]
 
 
-def _nodes(graph: Graph) -> tuple[Node, ...] | None:
+def chain_nodes(graph: Graph) -> tuple[Node, ...] | None:
+    """The network's nodes as one chain, identities removed (``None`` when it branches)."""
     from ..errors import UnsupportedLayerError
     from .passes import remove_identities
 
@@ -109,10 +112,9 @@ def _tail(nodes: tuple[Node, ...]) -> tuple[list[list[fmpq]], list[fmpq]] | None
     for node in nodes:
         op = node.op
         if isinstance(op, (MatMul, Affine)):
-            weight = op.kernel if isinstance(op, MatMul) else op.weight
-            if np.ndim(getattr(weight, "value", weight)) != 2:
-                return None
-            if not np.all(np.isfinite(getattr(weight, "value", weight))):
+            weight = op.in_out if isinstance(op, MatMul) else op.weight
+            array = np.asarray(op.in_out.value if isinstance(op, MatMul) else op.weight)
+            if array.ndim != 2 or not np.all(np.isfinite(array)):
                 return None
             m, s = integer_matrix(weight)
             if m.nrows() != (matrix.ncols() if matrix is not None else m.nrows()):
@@ -140,27 +142,10 @@ def _tail(nodes: tuple[Node, ...]) -> tuple[list[list[fmpq]], list[fmpq]] | None
     return rows, [_q(b) for b in bias] if bias is not None else [fmpq(0)] * m_out
 
 
-def _dyadic_list(value: Any) -> list[Any]:
-    """A float array's exact rationals (``[None]`` if one is not finite: not followed)."""
-    array = np.asarray(getattr(value, "value", value)).reshape(-1)
-    if array.size and not np.all(np.isfinite(array)):
-        return [None]
-    q, shift = dyadic(array)
-    return [Fraction(int(v), 1 << shift) for v in q]
-
-
 def _plus(a: list[Any] | None, b: list[Any]) -> list[Any]:
     if None in b or (a is not None and len(a) != len(b)):
         return [None]
     return list(b) if a is None else [u + v for u, v in zip(a, b)]
-
-
-def _q(v: Fraction) -> fmpq:
-    return fmpq(v.numerator, v.denominator)
-
-
-def _f(v: fmpq) -> Fraction:
-    return Fraction(int(v.p), int(v.q))
 
 
 def sweep(graph: Graph, low: float, high: float) -> list[Piece] | None:
@@ -170,7 +155,7 @@ def sweep(graph: Graph, low: float, high: float) -> list[Piece] | None:
     Computed in FLINT's rationals (``fmpq``, 3-10x faster than ``Fraction`` here), returned as
     ``Fraction``\\ s.
     """
-    nodes = _nodes(graph)
+    nodes = chain_nodes(graph)
     if nodes is None:
         return None
     acts = [i for i, n in enumerate(nodes) if not n.op.affine]
@@ -188,7 +173,7 @@ def sweep(graph: Graph, low: float, high: float) -> list[Piece] | None:
     pre = values[head[-1].output if head else graph.inputs[0]].reshape(2, -1)
     if backend.inexact or pre.shape[1] != len(tail[0]):
         return None
-    fn = nodes[at].op.fn
+    fn = nodes[at].op.fn  # type: ignore[attr-defined]  # an Elementwise: _laws found it
     kinks = [_q(k) for k in found[0]]
     laws = [(_q(s), _q(t)) for s, t in found[1]]
     weights = tail[0]
@@ -216,8 +201,8 @@ def sweep(graph: Graph, low: float, high: float) -> list[Piece] | None:
         s, b = laws[piece]
         slope = [u + s * ai * wj for u, wj in zip(slope, w)]
         intercept = [u + (s * ci + b) * wj for u, wj in zip(intercept, w)]
-        for j, k in enumerate(kinks):
-            x = (k - ci) / ai
+        for j, kink in enumerate(kinks):
+            x = (kink - ci) / ai
             if (lo is None or x > lo) and (hi is None or x < hi):
                 events.append((x, i, j + 1 if ai > 0 else j))
     events.sort(key=lambda e: e[0])
@@ -253,10 +238,6 @@ def sweep(graph: Graph, low: float, high: float) -> list[Piece] | None:
 def _continuous(kinks: list[fmpq], laws: list[tuple[fmpq, fmpq]]) -> bool:
     return all(laws[j][0] * k + laws[j][1] == laws[j + 1][0] * k + laws[j + 1][1]
                for j, k in enumerate(kinks))
-
-
-def _rows(values: np.ndarray) -> list[list[fmpq]]:
-    return [[_q(v) for v in row] for row in values.reshape(values.shape[0], -1)]
 
 
 def _activate(kinks: list[fmpq], laws: list[tuple[fmpq, fmpq]], xs: list[fmpq],
@@ -316,7 +297,7 @@ def _activate(kinks: list[fmpq], laws: list[tuple[fmpq, fmpq]], xs: list[fmpq],
     return new_xs, out_values, out_rays
 
 
-def _dense(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
+def affine_rows(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
     """``rows`` through a MatMul, BiasAdd or Affine op in FLINT (each row over its own common
     denominator, one integer matrix product); ``None`` for another op."""
     from ..ops import Affine, BiasAdd, MatMul
@@ -329,12 +310,13 @@ def _dense(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
         return [[v + c for v, c in zip(row, b)] for row in rows]
     if not isinstance(op, (MatMul, Affine)):
         return None
-    weight = op.kernel if isinstance(op, MatMul) else op.weight
-    array = np.asarray(getattr(weight, "value", weight))
+    weight = op.in_out if isinstance(op, MatMul) else op.weight
+    array = np.asarray(op.in_out.value if isinstance(op, MatMul) else op.weight)
     if array.ndim != 2 or array.shape[0] != len(rows[0]) or not np.all(np.isfinite(array)):
         return None
     matrix, shift = integer_matrix(weight)
-    nums, dens = [], []
+    nums: list[Any] = []
+    dens: list[Any] = []
     for row in rows:
         common = fmpz(1)
         for v in row:
@@ -353,21 +335,14 @@ def _dense(op: Any, rows: list[list[fmpq]]) -> list[list[fmpq]] | None:
     return out
 
 
-def _batch(shape: tuple[int, ...], rows: list[list[fmpq]]) -> np.ndarray:
-    arr = np.empty((len(rows), int(np.prod(shape))), dtype=object)
-    for i, row in enumerate(rows):
-        arr[i] = [_f(v) for v in row]
-    return arr.reshape((len(rows),) + tuple(shape))
-
-
-def _plan(nodes: tuple[Node, ...]) -> tuple[list[Any] | None, Node | None]:
+def plan(nodes: tuple[Node, ...]) -> tuple[list[Any] | None, Node | None]:
     """Each node as splitting follows it: the node itself when affine, else the kinks and the
     piece laws of its activation (exact rationals); ``(None, node)`` at the first node that is
     neither affine nor a continuous piecewise-linear activation."""
-    plan: list[Any] = []
+    steps: list[Any] = []
     for node in nodes:
         if node.op.affine:
-            plan.append(node)
+            steps.append(node)
             continue
         found = _laws(node.op)
         if found is None:
@@ -376,18 +351,18 @@ def _plan(nodes: tuple[Node, ...]) -> tuple[list[Any] | None, Node | None]:
         laws = [(_q(s), _q(t)) for s, t in found[1]]
         if not _continuous(kinks, laws):
             return None, node
-        plan.append((kinks, laws))
-    return plan, None
+        steps.append((kinks, laws))
+    return steps, None
 
 
 def split(graph: Graph, low: float, high: float) -> list[Piece] | None:
     """The exact pieces of a chain of affine ops and continuous piecewise-linear activations
     (ExactLine): ``None`` for any other network."""
-    nodes = _nodes(graph)
+    nodes = chain_nodes(graph)
     if nodes is None or not nodes:
         return None
-    plan, _ = _plan(nodes)
-    if plan is None:
+    steps, _ = plan(nodes)
+    if steps is None:
         return None
     lo = None if not np.isfinite(low) else _q(Fraction(low))
     hi = None if not np.isfinite(high) else _q(Fraction(high))
@@ -399,11 +374,11 @@ def split(graph: Graph, low: float, high: float) -> list[Piece] | None:
     backend = ExactBackend()
     shape = graph.input_shapes[0]
     name = graph.inputs[0]
-    for step, node in zip(plan, nodes):
+    for step, node in zip(steps, nodes):
         if isinstance(step, Node):
             ray_rows = [r[1] for r in rays if r is not None]
             rows = values + ray_rows + [[fmpq(0)] * len(values[0])]
-            out_rows = _dense(step.op, rows)
+            out_rows = affine_rows(step.op, rows)
             if out_rows is None:  # another affine op: run on the exact backend
                 out = run_nodes((step,), (name,), backend, [_batch(shape, rows)])[step.output]
                 if backend.inexact:

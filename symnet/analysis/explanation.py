@@ -12,23 +12,23 @@ import numpy as np
 import sympy as sp
 
 from ..backends import FloatBackend, LinearizedBackend
+from ..display import Displayed, show
 from ..errors import InvalidInputError
-from ..escape import terminal_text
 from ..graph import Graph, LayerCall
 from ..ops import BiasAdd, MatMul
-from .forms import lambdify, round_floats
+from .forms import lambdify
 from .geometry import clip
 from .piecewise import Piece, domain_of, linearize, network_pieces, region
 
-__all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units", "substitute",
-           "trace", "why"]
+__all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units",
+           "inequalities_text", "substitute", "trace", "why"]
 
 #: Arrays with more entries than this stay symbols in ``TraceStep.substituted``.
 MAX_SHOWN = 64
 
 
 @dataclass(frozen=True, eq=False)
-class TraceStep:
+class TraceStep(Displayed):
     """One layer call of the hand calculation."""
 
     layer: str
@@ -58,40 +58,18 @@ class TraceStep:
     input_symbols: tuple[Any, ...] = field(default=(), repr=False)
     """The symbols of ``inputs`` in the formula (``x``, ``h_1``)."""
 
-    def _repr_latex_(self) -> str:
-        from ..report.latex import latex
-
-        return "$$" + latex(sp.Eq(self.formula.lhs, self.substituted, evaluate=False)) + "$$"
-
-    def _repr_html_(self) -> str:
-        return Trace(input=self.inputs[0] if self.inputs else np.zeros(0),
-                     steps=(self,))._repr_html_()
-
 
 @dataclass(frozen=True, eq=False)
-class Trace:
+class Trace(Displayed):
     """The steps of :meth:`symnet.Network.trace`, in execution order."""
 
-    input: np.ndarray
+    input: np.ndarray | list[np.ndarray]
+    """The sample (one array per input of the network when it has several)."""
     steps: tuple[TraceStep, ...]
 
     @property
     def output(self) -> np.ndarray:
         return self.steps[-1].value
-
-    def _repr_latex_(self) -> str:
-        from ..report.latex import latex
-
-        lines = [f"{latex(s.formula.lhs)} &= {latex(s.substituted)}" for s in self.steps]
-        return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
-
-    def _repr_html_(self) -> str:
-        """Each layer's formula and its numbers (in, before the activation, out), as the HTML
-        report prints them."""
-        from ..report.html import trace_html
-        from ..report.model import ReportSettings, trace_data
-
-        return trace_html(trace_data(self, ReportSettings()))
 
 
 def _matrix(values: np.ndarray, shape: tuple[Any, Any]) -> sp.ImmutableMatrix:
@@ -163,7 +141,7 @@ MAX_REGION_TERMS = 100_000
 a layer of 20,000 units on 2,000 inputs has 80 million; the rest are counted, not written."""
 
 
-def _inequalities_text(region: Any) -> tuple[list[str], int]:
+def inequalities_text(region: Any) -> tuple[list[str], int]:
     """The inequalities as text, as many as :data:`MAX_REGION_TERMS` coefficients allow, and
     how many were left out."""
     if not hasattr(region, "arrays"):
@@ -175,7 +153,7 @@ def _inequalities_text(region: Any) -> tuple[list[str], int]:
 
 
 @dataclass(frozen=True, eq=False)
-class Explanation:
+class Explanation(Displayed):
     """Why one output has its value at one input (see :meth:`symnet.Network.why`)."""
 
     x: np.ndarray
@@ -205,6 +183,9 @@ class Explanation:
     """For an affine target of one input: the local law's slope and intercept beside the
     target's."""
     notes: tuple[str, ...] = ()
+    computed_as: str = "model.predict"
+    """What the float32 value reproduces: ``model.predict``, ONNX Runtime, the module's
+    forward."""
 
     @property
     def x_name(self) -> str:
@@ -213,52 +194,7 @@ class Explanation:
 
     def summary(self) -> str:
         """The explanation as lines of plain text, for a terminal."""
-        x = self.x.reshape(-1)
-        shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
-        lines = [f"{self.output} at x = {shown_x}: {self.value:.7g} (float32, as model.predict)"]
-        if self.local_law is not None:
-            lines.append(f"local law: {self.output} = {_law_text(self.local_law)}")
-            if isinstance(self.region, sp.Interval):
-                start, end = (_number(v) for v in (self.region.start, self.region.end))
-                lines.append(f"  exact for {start:.6g} <= {self.x_name} <= {end:.6g}")
-            else:
-                lines.append(f"  exact on the region bounded by {len(self.region)} inequalities")
-                corners = self.polygon()
-                if corners:
-                    shown = ", ".join(f"({a:.6g}, {b:.6g})" for a, b in corners)
-                    lines.append(f"  in the plane around x: the polygon with corners {shown}")
-        for layer, mask in self.active.items():
-            on = np.flatnonzero(mask)
-            lines.append(f"{terminal_text(layer, limit=200)}: {on.size} of {mask.size} units active"
-                         + (f" ({_indices(on)})" if 0 < on.size <= 32 else "")
-                         + (f"; inactive: {_indices(np.flatnonzero(~mask))}"
-                            if 0 < mask.size - on.size <= 32 else ""))
-        if self.contributions:
-            lines.append("contributions (largest first):")
-            for label, value in self.grouped_contributions(20):
-                lines.append(f"  {label:>28} = {value:+.6g}")
-            lines.append(f"  {'sum':>28} = {sum(self.contributions.values()):.7g}")
-        off = self.without_activation - self.value
-        lines.append(f"without the activations (e.g. forgetting the ReLU): "
-                     f"{self.without_activation:.7g}, off by {off:+.6g}")
-        if self.target is not None:
-            lines.append(f"target {self.target}: {self.target_value:.7g} at x; "
-                         f"error {self.target_error:.6g}")
-            if self.law_versus_target is not None:
-                c = self.law_versus_target
-                lines.append(f"  local slope {c['slope']:.6g} vs {c['target_slope']:.6g} "
-                             f"({c['slope'] - c['target_slope']:+.4g}); intercept "
-                             f"{c['intercept']:.6g} vs {c['target_intercept']:.6g} "
-                             f"({c['intercept'] - c['target_intercept']:+.4g})")
-            if self.max_target_error is not None:
-                lines.append(f"  largest error on [{self.domain[0]:g}, {self.domain[1]:g}]: "
-                             f"{self.max_target_error:.6g} at x = {self.max_target_error_at:.6g}")
-        for layer, dead in self.dead_units.items():
-            if dead.size:
-                lines.append(f"dead on the domain: {terminal_text(layer, limit=200)} units "
-                             f"{_indices(dead)}")
-        lines.extend(self.notes)
-        return "\n".join(lines) + "\n"
+        return str(show(self, "text"))
 
     def polygon(self) -> list[tuple[float, float]] | None:
         """For a two-input network: the corners of the linear region around ``x`` (float64,
@@ -295,67 +231,8 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
-        region: Any = None
-        if isinstance(self.region, sp.Interval):
-            region = [_number(self.region.start), _number(self.region.end)]
-        omitted = 0
-        if self.region is not None and not isinstance(self.region, sp.Interval):
-            region, omitted = _inequalities_text(self.region)
-        return {
-            "x": self.x.reshape(-1).tolist(), "output": str(self.output), "value": self.value,
-            "active": {k: v.tolist() for k, v in self.active.items()},
-            "contributions": self.contributions,
-            "local_law": None if self.local_law is None else str(self.local_law),
-            "region": region,
-            "region_omitted": omitted,
-            "polygon": None if (corners := self.polygon()) is None else [list(c) for c in corners],
-            "region_inequalities": None if self.region is None or isinstance(
-                self.region, sp.Interval) else len(self.region),
-            "dead_units": {k: v.tolist() for k, v in self.dead_units.items()},
-            "without_activation": self.without_activation,
-            "target": None if self.target is None else str(self.target),
-            "target_value": self.target_value, "target_error": self.target_error,
-            "max_target_error": self.max_target_error,
-            "max_target_error_at": self.max_target_error_at,
-            "domain": None if self.domain is None else list(self.domain),
-            "law_versus_target": self.law_versus_target,
-            "notes": list(self.notes),
-        }
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return f"<pre>{escape(self.summary())}</pre>"
-
-    def _repr_latex_(self) -> str:
-        from ..report.latex import latex
-
-        if self.local_law is None:
-            return f"$${latex(self.output)} = {self.value:.7g}$$"
-        return f"$${latex(self.output)} = {latex(round_floats(self.local_law, 7))}$$"
-
-
-def _law_text(law: Any, shown: int = 12) -> str:
-    """An affine law for a terminal: in full up to ``shown`` inputs, else its largest
-    coefficients and a count of the others (the JSON has every one)."""
-    terms = sp.Add.make_args(law)
-    if len(terms) <= shown + 1:
-        return str(round_floats(law, 7))
-    constant = sum((t for t in terms if not t.free_symbols), sp.S.Zero)
-    linear = sorted((t for t in terms if t.free_symbols),
-                    key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
-    head = sp.Add(*linear[:shown], evaluate=False)
-    c = float(constant)
-    return (f"{round_floats(head, 7)} + ... ({len(linear) - shown} smaller terms) "
-            f"{'-' if c < 0 else '+'} {abs(c):.7g}")
-
-
-def _number(v: Any) -> float:
-    return float(v) if v.is_finite else (np.inf if v > 0 else -np.inf)
-
-
-def _indices(values: np.ndarray) -> str:
-    return ", ".join(str(int(i)) for i in values)
+        data: dict[str, Any] = show(self, "data")
+        return data
 
 
 # --- why -------------------------------------------------------------------------------
@@ -392,24 +269,26 @@ def _contributions(graph: Graph, arrays: list[np.ndarray], output: int) -> dict[
         bias, node = node.op.bias, graph.producer(node.inputs[0])
     if node is None or not isinstance(node.op, MatMul):
         return {}
-    kernel, source = node.op.kernel, node.inputs[0]
+    kernel, source = node.op.in_out, node.inputs[0]
     if kernel.value.ndim != 2 or len(graph.shapes[source]) != 1:
         return {}
     values = graph.run(FloatBackend(np.float64), arrays)
     h = np.asarray(values[source], dtype=np.float64).reshape(-1)
     j = output - int(offsets[k])
     h_name = str(graph.symbols.get(source, source))
-    terms = {f"{h_name}[{i}]·{kernel.symbol}[{i},{j}]": float(h[i]) * float(kernel.value[i, j])
-             for i in range(h.size)}
+    # The entry as the stored array names it: W[j,i] for a weight stored (out, in).
+    index = "{j},{i}" if node.op.transposed else "{i},{j}"
+    terms = {f"{h_name}[{i}]·{kernel.symbol}[{index.format(i=i, j=j)}]":
+             float(h[i]) * float(kernel.value[i, j]) for i in range(h.size)}
     if bias is not None:
         terms[f"{bias.symbol}[{j}]"] = float(bias.value[j])
     return terms
 
 
 def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any = None,
-        pieces: list[Piece] | None = None) -> Explanation:
+        pieces: list[Piece] | None = None, computed_as: str = "model.predict") -> Explanation:
     """:meth:`symnet.Network.why` (documented there); ``pieces``: the network's pieces on
-    ``domain`` when already known."""
+    ``domain`` when already known; ``computed_as``: what the float32 value reproduces."""
     if not 0 <= output < len(graph.targets):
         raise InvalidInputError(f"output must be in 0..{len(graph.targets) - 1}, received "
                                 f"{output!r}")
@@ -442,7 +321,7 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
         active=active_units(graph, x, backend),
         contributions=_contributions(graph, arrays, output), local_law=law, region=where,
         dead_units=dead, without_activation=without, notes=tuple(notes),
-        domain=None if domain is None else bounds)
+        domain=None if domain is None else bounds, computed_as=computed_as)
     if target is None:
         return explanation
     return _with_target(graph, explanation, target, output, bounds if domain else None, pieces)
@@ -452,7 +331,7 @@ def target_function(graph: Graph, target: Any) -> tuple[Any, Any]:
     """A target (formula text, SymPy expression or callable) as (what to show, a vectorised
     function of points, one per row)."""
     if isinstance(target, str):
-        from ..homework.parse import parse_formula
+        from ..parse import parse_formula
 
         target = parse_formula(target, graph.features)
     if isinstance(target, sp.Basic):

@@ -173,8 +173,9 @@ def _fold_into_kernel(nodes: tuple[Node, ...], shapes: Shapes,
                 and bn.op.variant == "inference" and bn.op.rowwise
                 and len(shapes[node.output]) > 1):
             scale, shift = bn.op.scale_shift()
-            bias = (np.zeros(scale.size) if bias_node is None else
-                    np.asarray(bias_node.op.bias.value, np.float64))
+            bias = (np.asarray(bias_node.op.bias.value, np.float64)
+                    if bias_node is not None and isinstance(bias_node.op, BiasAdd)
+                    else np.zeros(scale.size))
             param = Param("bias", None, bias * scale + shift, True, "bias with BatchNorm folded")
             kept.append(Node(scaled(scale), node.inputs, node.output, node.layer))
             kept.append(Node(BiasAdd(param), (node.output,), bn.output, bn.layer))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -23,8 +22,9 @@ import sympy as sp
 from ..backends import ExactLinearizedBackend, LinearizedBackend, exact_interval, interval, piece_at
 from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph
+from .pieces import Piece
 
-__all__ = ["Piece", "Region", "domain_of", "linearize", "network_pieces", "region",
+__all__ = ["Inequalities", "Piece", "domain_of", "linearize", "network_pieces", "region",
            "sweep_pieces", "walk", "walked_pieces"]
 
 
@@ -49,7 +49,7 @@ def linearize(graph: Graph, x: Any, require: bool = True
     return a, out[0] - a @ x0, x0, backend
 
 
-class Region(Sequence):
+class Inequalities(Sequence):
     """The linear inequalities ``lo <= t0 + g·(x − x0) <= hi`` that bound a linear region,
     as a sequence of SymPy relationals in the input symbols.
 
@@ -67,7 +67,7 @@ class Region(Sequence):
 
     @classmethod
     def of(cls, symbols: Sequence[sp.Symbol], x0: np.ndarray, decisions: Sequence[Any]
-           ) -> Region:
+           ) -> Inequalities:
         """The inequalities of a linearization's decisions: each unit whose value moves with
         the input, its lower bound then its upper one (the finite ones), unit by unit."""
         offsets, gradients, bounds, upper = [], [], [], []
@@ -138,7 +138,7 @@ class Region(Sequence):
         return self._build(index % len(self))
 
     def __repr__(self) -> str:
-        return f"<Region: {len(self)} inequalities in {len(self.symbols)} inputs>"
+        return f"<Inequalities: {len(self)} in {len(self.symbols)} inputs>"
 
 
 def _float_text(value: float) -> str:
@@ -147,13 +147,13 @@ def _float_text(value: float) -> str:
 
 
 def region(graph: Graph, x0: np.ndarray, backend: LinearizedBackend) -> Any:
-    """The region of a linearization: an ``Interval`` for one input, else a :class:`Region`
-    (a sequence of linear inequalities in the input symbols)."""
+    """The region of a linearization: an ``Interval`` for one input, else its
+    :class:`Inequalities` (a sequence of linear inequalities in the input symbols)."""
     if x0.size == 1:
         low, high = interval(backend.decisions, float(x0[0]))
         return sp.Interval(sp.Float(low) if np.isfinite(low) else -sp.oo,
                            sp.Float(high) if np.isfinite(high) else sp.oo)
-    return Region.of(graph.features, x0, backend.decisions)
+    return Inequalities.of(graph.features, x0, backend.decisions)
 
 
 def domain_of(graph: Graph, domain: Any) -> tuple[float, float]:
@@ -171,20 +171,6 @@ def domain_of(graph: Graph, domain: Any) -> tuple[float, float]:
     if not low < high:
         raise InvalidInputError(f"domain must have low < high, received {domain!r}")
     return low, high
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One linear piece of a one-input network: ``y = slope * x + intercept`` on [low, high]."""
-
-    low: float
-    high: float
-    slope: np.ndarray
-    intercept: np.ndarray
-
-    def same_law(self, other: Piece) -> bool:
-        return bool(np.allclose(self.slope, other.slope, rtol=1e-12, atol=1e-12)
-                    and np.allclose(self.intercept, other.intercept, rtol=1e-12, atol=1e-12))
 
 
 def _step(x: float) -> float:
@@ -369,8 +355,9 @@ def sweep_pieces(graph: Graph, low: float, high: float) -> list[Piece] | None:
     if first.weight.shape[0] != 1 or not fn.piecewise_linear:
         return None
     a, c = first.weight[0], first.bias
-    out_w = steps[2].weight if len(steps) == 3 else np.eye(a.size)
-    out_b = steps[2].bias if len(steps) == 3 else np.zeros(a.size)
+    last = steps[2] if len(steps) == 3 else None
+    out_w = last.weight if isinstance(last, Affine) else np.eye(a.size)
+    out_b = last.bias if isinstance(last, Affine) else np.zeros(a.size)
     kinks = np.asarray(fn.kinks, dtype=np.float64)
     moving = np.flatnonzero(a != 0)
     crossings = ((kinks[None, :] - c[moving, None]) / a[moving, None]).reshape(-1)

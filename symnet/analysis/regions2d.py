@@ -20,9 +20,10 @@ import numpy as np
 from flint import fmpq
 
 from ..backends.exact import ExactBackend
+from ..backends.rational import fmpq_rows, fraction_batch, to_fmpq, to_fraction
 from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph, Node, run_nodes
-from .exactline import _batch, _dense, _f, _nodes, _plan, _q, _rows
+from .exactline import affine_rows, chain_nodes, plan
 from .geometry import area, clip
 
 __all__ = ["Region", "class_cells", "regions2d"]
@@ -58,7 +59,7 @@ def _box(box: Any) -> tuple[fmpq, fmpq, fmpq, fmpq]:
                                 f"{box!r}") from exc
     if not all(np.isfinite(v) for v in (x0, x1, y0, y1)) or not (x0 < x1 and y0 < y1):
         raise InvalidInputError(f"box needs finite ends with low < high, received {box!r}")
-    return tuple(_q(Fraction(v)) for v in (x0, x1, y0, y1))  # type: ignore[return-value]
+    return tuple(to_fmpq(Fraction(v)) for v in (x0, x1, y0, y1))  # type: ignore[return-value]
 
 
 def _cut(polygon: list[Point], values: dict[Point, list[fmpq]], unit: int, k: fmpq
@@ -114,7 +115,7 @@ def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
         raise InvalidInputError(f"regions2d needs a network with two inputs; this one has "
                                 f"{len(graph.features)}")
     x0, x1, y0, y1 = _box(box)
-    nodes = _nodes(graph)
+    nodes = chain_nodes(graph)
     if nodes is None:
         raise UnsupportedLayerError("regions2d needs a chain of layers")
     if logits:
@@ -123,8 +124,9 @@ def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
         if not nodes or not isinstance(nodes[-1].op, Softmax) or nodes[-1].op.log:
             raise UnsupportedLayerError("logits=True needs a network that ends with a softmax")
         nodes = nodes[:-1]
-    plan, refused = _plan(nodes)
-    if plan is None:
+    steps, refused = plan(nodes)
+    if steps is None:
+        assert refused is not None  # plan names the node it stopped at
         raise UnsupportedLayerError(
             f"regions2d follows affine layers and continuous piecewise-linear activations; "
             f"layer {refused.layer!r} is neither", layer=refused.layer)
@@ -133,18 +135,19 @@ def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
     polygons = [corners]
     backend = ExactBackend()
     shape, name = graph.input_shapes[0], graph.inputs[0]
-    for step, node in zip(plan, nodes):
+    for step, node in zip(steps, nodes):
         if isinstance(step, Node):
             points = list(values)
             rows = [values[p] for p in points]
-            out_rows = _dense(step.op, rows)
+            out_rows = affine_rows(step.op, rows)
             if out_rows is None:
-                out = run_nodes((step,), (name,), backend, [_batch(shape, rows)])[step.output]
+                batch = fraction_batch(shape, rows)
+                out = run_nodes((step,), (name,), backend, [batch])[step.output]
                 if backend.inexact:
                     raise UnsupportedLayerError(
                         f"layer {step.layer!r} is not exact in rational arithmetic",
                         layer=step.layer)
-                out_rows = _rows(out)
+                out_rows = fmpq_rows(out)
             values = dict(zip(points, out_rows))
         else:
             kinks, laws = step
@@ -160,10 +163,11 @@ def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
         slopes, intercepts = _law(polygon, values)
         slope = np.empty((len(slopes), 2), dtype=object)
         for i, row in enumerate(slopes):
-            slope[i] = [_f(v) for v in row]
+            slope[i] = [to_fraction(v) for v in row]
         intercept = np.empty(len(intercepts), dtype=object)
-        intercept[:] = [_f(v) for v in intercepts]
-        regions.append(Region(tuple((_f(a), _f(b)) for a, b in polygon), slope, intercept))
+        intercept[:] = [to_fraction(v) for v in intercepts]
+        regions.append(Region(tuple((to_fraction(a), to_fraction(b)) for a, b in polygon), slope,
+                              intercept))
     return regions
 
 

@@ -2,16 +2,68 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Backend", "ObjectBackend", "points_inside"]
+__all__ = ["Backend", "BaseBackend", "ObjectBackend", "points_inside"]
 
 
-class Backend:
+class Backend(Protocol):
     """The operations a forward pass may use besides ``+ - * /``, ``reshape``, ``concatenate``
-    and indexing of numpy arrays (float arrays, or object arrays of numbers or expressions)."""
+    and indexing of numpy arrays (float arrays, or object arrays of numbers or expressions):
+    what an op may ask of any backend. Ops and graphs are typed against this protocol; the
+    backends share their common parts through :class:`BaseBackend`."""
+
+    name: str
+    layer: str
+    """The layer being run (set by the graph; linearized backends record decisions by it)."""
+
+    def inputs(self, x: Any) -> Any:
+        """A user's input array as this backend's numbers."""
+        ...
+
+    def weight(self, value: Any) -> Any:
+        """A :class:`~symnet.ops.Param` (or an array) as this backend's numbers, once per run."""
+        ...
+
+    def const(self, value: float) -> Any:
+        """A hyperparameter from a layer's config (exact backends: as written, 0.001 = 1/1000)."""
+        ...
+
+    def matmul(self, x: Any, kernel: Any) -> Any:
+        ...
+
+    def matmul_weight(self, x: Any, weight: Any) -> Any:
+        """``x`` times a weight matrix (a :class:`~symnet.ops.Param` or an array) of shape
+        (in, out)."""
+        ...
+
+    def map(self, fn: Any, x: Any) -> Any:
+        """An elementwise function (:class:`~symnet.ops.Fn`) on every entry."""
+        ...
+
+    def softmax(self, x: Any, axis: int, log: bool = False) -> Any:
+        ...
+
+    def mean(self, x: Any, axis: int) -> Any:
+        """Mean along ``axis``, keeping the axis (length 1)."""
+        ...
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        ...
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        ...
+
+    def finish(self, y: Any) -> Any:
+        """An output as returned to the user."""
+        ...
+
+
+class BaseBackend(Backend):
+    """What every backend shares: the layer being run, the weights converted once per run, and
+    numpy's own maximum and minimum."""
 
     name = "abstract"
 
@@ -80,7 +132,7 @@ def back(rows: np.ndarray, moved_shape: tuple[int, ...], axis: int) -> np.ndarra
     return np.moveaxis(rows.reshape(moved_shape), -1, axis)
 
 
-class ObjectBackend(Backend):
+class ObjectBackend(BaseBackend):
     """Shared code of the exact and symbolic backends: numpy object arrays of numbers."""
 
     def add_all(self, terms: list[Any]) -> Any:

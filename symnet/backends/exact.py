@@ -15,6 +15,9 @@ elsewhere:
   objects on every run.
 - A piecewise-linear function (ReLU...) is its piece's affine law, found once per piece:
   the same rational SymPy would give, without SymPy.
+- A product of a few rows by a weight is done exactly in float64 on 16-bit limbs
+  (:func:`~symnet.backends.fast_exact.limb_product`): no FLINT matrix to build on the first
+  call (0.1-0.2 s for the seed MLP's first kernel); batches take FLINT's.
 - A square root (BatchNorm's and LayerNorm's ``1/sqrt(variance + eps)``, Normalization's
   ``max(sqrt(variance), eps)``) is *correctly rounded*: the rational with ``ROOT_BITS``
   significant bits nearest to the true root, from an integer square root (exact when the
@@ -28,10 +31,8 @@ elsewhere:
 from __future__ import annotations
 
 import bisect
-import decimal
 import functools
 import math
-import weakref
 from fractions import Fraction
 from typing import Any
 
@@ -40,9 +41,17 @@ import sympy as sp
 from flint import fmpz_mat
 
 from ..errors import InvalidInputError
-from ..functions import number
-from .base import ObjectBackend, along_last, back, points_inside
-from .fast_exact import integer_form, limb_product
+from ..numbers import number
+from .base import ObjectBackend, along_last, back
+from .fast_exact import limb_product
+from .rational import common_denominator as _int_form_of_fractions
+from .rational import dyadic, exact_fraction, integer_matrix
+from .rational import finite_array as _finite
+from .rational import fraction_product as _product
+from .rational import hashable as _hashable
+from .rational import piece_kinks as _fraction_kinks
+from .rational import piece_law as _piece_law
+from .rational import row_numerators as _numerators
 
 __all__ = ["OUTPUT_DIGITS", "ROOT_BITS", "WORK_DIGITS", "ExactBackend", "FractionBackend",
            "correctly_rounded_root", "dyadic", "exact_fraction", "integer_matrix"]
@@ -57,116 +66,6 @@ ROOT_BITS = 169
 #: Transcendental values below 2^-MAGNITUDE_BITS count as 0 (and the result as inexact); above
 #: 2^MAGNITUDE_BITS exact evaluation stops with an error: their rationals would not fit memory.
 MAGNITUDE_BITS = 30_000
-
-
-def exact_fraction(value: Any) -> Fraction:
-    """An exact rational from a user's number, refusing what is not a finite real number."""
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        raise InvalidInputError(f"expected a number, received {value!r}")
-    if isinstance(value, (int, np.integer)):
-        return Fraction(int(value))
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(float(value)):
-            raise InvalidInputError(f"exact evaluation needs finite numbers, received {value!r}")
-        return Fraction(float(value))
-    if isinstance(value, sp.Basic) and value.is_Rational:
-        return Fraction(int(value.p), int(value.q))
-    if isinstance(value, sp.Float):
-        if not value.is_finite:
-            raise InvalidInputError(f"exact evaluation needs finite numbers, received {value}")
-        r = sp.Rational(value)
-        return Fraction(int(r.p), int(r.q))
-    if isinstance(value, (str, decimal.Decimal)):
-        try:
-            return Fraction(value)
-        except (ValueError, ZeroDivisionError, decimal.InvalidOperation) as exc:
-            raise InvalidInputError(
-                f"expected a number such as 0.5 or 1/3, received {value!r}") from exc
-    raise InvalidInputError(f"expected a real number, received {value!r} ({type(value).__name__})")
-
-
-def dyadic(array: np.ndarray) -> tuple[np.ndarray, int]:
-    """``array == numerators / 2**shift`` exactly, with Python-int numerators (every float is a
-    dyadic rational)."""
-    shape = np.shape(array)
-    a = np.array(array, dtype=np.float64, ndmin=1)
-    mantissa, exponent = np.frexp(a)
-    ints = (mantissa * 2.0**53).astype(np.int64)
-    exps = exponent.astype(np.int64) - 53
-    exps[ints == 0] = 0
-    shift = max(-int(exps.min()), 0) if exps.size else 0
-    return (ints.astype(object) << (exps + shift).astype(object)).reshape(shape), shift
-
-
-def _int_form_of_fractions(kernel: np.ndarray) -> tuple[np.ndarray, int]:
-    common = math.lcm(*(v.denominator for v in kernel.reshape(-1))) if kernel.size else 1
-    q = np.empty(kernel.shape, dtype=object)
-    for i, v in enumerate(kernel.reshape(-1)):
-        q.reshape(-1)[i] = v.numerator * (common // v.denominator)
-    return q, common
-
-
-def _finite(array: np.ndarray) -> np.ndarray:
-    if array.size and not np.all(np.isfinite(array)):
-        raise InvalidInputError("exact evaluation needs finite weights, received NaN or Inf")
-    return array
-
-
-#: id(weight) -> (weak reference to it, its integer matrix, shift); entries leave with the weight.
-_MATRICES: dict[int, tuple[Any, fmpz_mat, int]] = {}
-
-
-def integer_matrix(weight: Any) -> tuple[fmpz_mat, int]:
-    """``(M, shift)`` with ``weight == M / 2**shift`` exactly, for a 2-D weight (a
-    :class:`~symnet.ops.Param` or a float array); computed once per weight object and kept
-    while it lives."""
-    key = id(weight)
-    cached = _MATRICES.get(key)
-    if cached is not None and cached[0]() is weight:
-        return cached[1], cached[2]
-    array = _finite(np.asarray(getattr(weight, "value", weight)))
-    words = integer_form(array)  # machine-word numerators: several times faster
-    if words is not None:
-        matrix, shift = words
-    else:
-        q, shift = dyadic(array)
-        rows, cols = array.shape
-        matrix = fmpz_mat(rows, cols, q.reshape(-1).tolist())
-    try:
-        ref = weakref.ref(weight)
-        weakref.finalize(weight, _MATRICES.pop, key, None)
-    except TypeError:  # not weakly referable: not kept
-        return matrix, shift
-    _MATRICES[key] = (ref, matrix, shift)
-    return matrix, shift
-
-
-def _numerators(rows: np.ndarray) -> tuple[list[int], list[int]]:
-    """The entries of a 2-D ``Fraction`` array as integers over each row's least common
-    denominator (one per row: rows of unrelated denominators stay small)."""
-    nums: list[int] = []
-    dens: list[int] = []
-    for row in rows.tolist():
-        common = math.lcm(*(v.denominator for v in row)) if row else 1
-        nums.extend(v.numerator * (common // v.denominator) for v in row)
-        dens.append(common)
-    return nums, dens
-
-
-def _product(x: np.ndarray, matrix: fmpz_mat, den: int) -> np.ndarray:
-    """``x @ (matrix / den)`` for a ``Fraction`` array ``x``: one integer matrix product."""
-    rows = x.reshape(-1, x.shape[-1])
-    n, m = matrix.nrows(), matrix.ncols()
-    if rows.shape[1] != n:
-        raise ValueError(f"matmul: shapes {x.shape} and ({n}, {m}) do not align")
-    nums, dens = _numerators(rows)
-    prod = (fmpz_mat(rows.shape[0], n, nums) * matrix).entries() if n else [0] * (
-        rows.shape[0] * m)
-    out = np.empty(len(prod), dtype=object)
-    out[:] = [Fraction(int(v), dens[i // m] * den) for i, v in enumerate(prod)]
-    return out.reshape(x.shape[:-1] + (m,))
 
 
 def _fraction_of(e: Any) -> tuple[Fraction, bool]:
@@ -368,14 +267,6 @@ class _Exp:
 _EXP = _Exp()
 
 
-def _hashable(fn: Any) -> bool:
-    try:
-        hash(fn)
-    except TypeError:
-        return False
-    return True
-
-
 class FractionBackend(ExactBackend):
     """The plain ``Fraction`` arithmetic :class:`ExactBackend` replaced, kept as the reference
     it is tested and measured against: every weight a ``Fraction`` array, products by numpy's
@@ -435,30 +326,3 @@ def _reference_root(fn: Any, v: Fraction) -> tuple[Fraction, bool] | None:
         if root < floor:
             return floor, False
     return root, rounded
-
-
-@functools.lru_cache(maxsize=1024)
-def _fraction_kinks(fn: Any) -> tuple[Fraction, ...] | None:
-    """The kinks of a piecewise-linear ``fn`` as ``Fraction``\\ s (``None`` if one is not
-    rational)."""
-    kinks = [sp.sympify(k) for k in fn.exact_kinks]
-    if not all(k.is_Rational for k in kinks):
-        return None
-    return tuple(Fraction(int(k.p), int(k.q)) for k in kinks)
-
-
-@functools.lru_cache(maxsize=1024)
-def _piece_law(fn: Any, index: int) -> tuple[Fraction, Fraction] | None:
-    """Slope and intercept of piece ``index`` of a piecewise-linear ``fn`` (0: left of every
-    kink), from its values at two points inside the piece; ``None`` if they are not rational.
-    The value at a rational point is SymPy's exact one, so the law is the piece's own."""
-    kinks = [sp.Rational(k.numerator, k.denominator) for k in _fraction_kinks(fn) or ()]
-    a, b = points_inside(kinks, index, sp.Integer(0))
-    fa, fb = (sp.sympify(fn.sympy(p)) for p in (a, b))
-    if not (fa.is_Rational and fb.is_Rational):
-        return None
-    slope = (fb - fa) / (b - a)
-    intercept = fa - slope * a
-    if not (slope.is_Rational and intercept.is_Rational):
-        return None
-    return (Fraction(int(slope.p), int(slope.q)), Fraction(int(intercept.p), int(intercept.q)))

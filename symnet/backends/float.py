@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from .base import Backend
+from .base import BaseBackend
 
 __all__ = ["FloatBackend"]
 
 
-class FloatBackend(Backend):
+class FloatBackend(BaseBackend):
     def __init__(self, dtype: Any = np.float32) -> None:
         super().__init__()
         self.dtype = np.dtype(dtype)

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..functions import T, number
+from ..functions import T
+from ..numbers import number
 from .base import ObjectBackend
 
 __all__ = ["SymbolicBackend", "lattice", "put"]

@@ -27,12 +27,16 @@ from .attention import *  # noqa: F403
 from .attention import __all__ as _attention
 from .convolution import *  # noqa: F403
 from .convolution import __all__ as _convolution
+from .elementary import *  # noqa: F403
+from .elementary import __all__ as _elementary
 from .matrices import *  # noqa: F403
 from .matrices import __all__ as _matrices
 from .rearrange import *  # noqa: F403
 from .rearrange import __all__ as _rearrange
 from .recurrent import *  # noqa: F403
 from .recurrent import __all__ as _recurrent
+from .tensors import *  # noqa: F403
+from .tensors import __all__ as _tensors
 
-__all__ = [*_activations, *_attention, *_convolution, *_matrices, *_rearrange, *_recurrent,
-           "ExprCondPair", "IdentityFunction", "Str"]
+__all__ = [*_activations, *_attention, *_convolution, *_elementary, *_matrices, *_rearrange,
+           *_recurrent, *_tensors, "ExprCondPair", "IdentityFunction", "Str"]

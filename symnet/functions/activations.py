@@ -23,6 +23,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.core.evalf import prec_to_dps
 from sympy.core.function import Function
 
+from ..numbers import number
+
 __all__ = [
     "ACTIVATION_CLASSES", "CELU", "ELU", "GELU", "Activation", "Exponential", "HardShrink",
     "HardSiLU", "HardSigmoid", "HardTanh", "InverseSqrt", "LeakyReLU", "LogSigmoid", "Mish",
@@ -32,16 +34,6 @@ __all__ = [
 
 #: The variable of every elementwise function in symnet's formulas: ``Lambda(T, Max(0, T))``.
 T = sp.Symbol("t", real=True)
-
-
-def number(value: float | int) -> sp.Rational:
-    """A hyperparameter from a layer's config, exactly as written there (``0.001`` is 1/1000)."""
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"expected a finite number, received {value!r}")
-    if value == int(value):
-        return sp.Integer(int(value))
-    return sp.Rational(repr(value))
 
 
 def canonical(expr: Any) -> Any:

@@ -212,11 +212,16 @@ class _Function:
         return np.asarray(self.function(x), dtype=x.dtype) * np.ones_like(x)
 
 
-def symnet_recurrence(x: Any, cell: str, kernel: Any, recurrent: Any, bias: Any, activation: Any,
-               recurrent_activation: Any, options: tuple[int, ...], emit: str) -> np.ndarray:
+def symnet_recurrence(x: Any, cell: str, kernel: Any, recurrent: Any, bias: Any,
+                      activation: Any, recurrent_activation: Any, options: tuple[int, ...],
+                      emit: str, clip_sequences: tuple[float, int] = (0.0, 1),
+                      *initial: Any) -> np.ndarray:
+    from ..ops.activations import Fn
     from ..ops.recurrent import emitted, run_recurrence
+    from .elementary import Clamp
 
     reset_after, go_backwards, forget, units = options
+    clip, sequences = clip_sequences
     weights = [_matrix(kernel), _matrix(recurrent), None if bias is None else _matrix(bias)]
     if weights[2] is not None and not (cell == "gru" and reset_after):
         weights[2] = weights[2].reshape(-1)
@@ -224,10 +229,13 @@ def symnet_recurrence(x: Any, cell: str, kernel: Any, recurrent: Any, bias: Any,
         weights[1] = weights[1] * 0
     fns = tuple(None if f is None else _Function(f) for f in (activation,
                                                                recurrent_activation))
-    outputs, state = run_recurrence(_backend(), cell, _matrix(x)[None], tuple(weights), fns,
-                                    units, bool(reset_after), bool(go_backwards))
-    return np.asarray(emitted(outputs, state, emit)[0]).reshape(
-        -1 if emit == "sequence" else 1, units)
+    values = _matrix(x)
+    values = values.reshape(sequences, values.shape[0] // sequences, values.shape[1])
+    clamp = Fn(Clamp, (-clip, clip), name="clip") if clip != 0 else None
+    outputs, state = run_recurrence(_backend(), cell, values, tuple(weights), fns, units,
+                                    bool(reset_after), bool(go_backwards), clamp,
+                                    tuple(_matrix(m) for m in initial))
+    return np.asarray(emitted(outputs, state, emit)).reshape(-1, units)
 
 
 def symnet_attending(kind: str, inputs: tuple[Any, ...], params: tuple[Any, ...],

@@ -123,7 +123,8 @@ class Convolution(ArrayCode, MatrixExpr):
 
     ``layout`` says how the kernel symbol's matrix holds the kernel: ``0`` Keras' ordinary
     ``(taps·in/groups, out)``, ``1`` transposed ``(taps·out, in)``, ``2`` depthwise
-    ``(taps·in, multiplier)``.
+    ``(taps·in, multiplier)``; ``3`` and ``4`` ONNX's (PyTorch's) ``(out, in/groups, *taps)``
+    and, transposed, ``(in, out, *taps)``, row-major in the symbol's matrix.
     """
 
     array_function = "convolution"
@@ -153,7 +154,12 @@ class Convolution(ArrayCode, MatrixExpr):
                 continue
             for c in range(per_in):
                 channel = group * per_in + c
-                if layout == 1:
+                if layout in (3, 4):  # (out, in/groups, *taps) or (in, out, *taps)
+                    flat = ((j * per_in + c) if layout == 3 else (channel * c_out + j)) * \
+                        self.window.size + a
+                    cols = int(kernel.shape[1])
+                    w = kernel._entry(flat // cols, flat % cols, **kwargs)
+                elif layout == 1:
                     w = kernel._entry(a * c_out + j, channel, **kwargs)
                 elif layout == 2:
                     w = kernel._entry(a * c_in + channel, j - channel * (c_out // c_in),

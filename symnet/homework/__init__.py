@@ -3,8 +3,8 @@
 (Not ``check/``: a subpackage of that name would shadow the function ``symnet.check``.)
 """
 
+from ..parse import parse_formula
 from .numbers import Policy
-from .parse import parse_formula
 from .steps import StepVerdict, UnitNote
 from .verdict import Diagnosis, Verdict, check
 

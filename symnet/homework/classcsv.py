@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ from typing import Any, BinaryIO
 from ..errors import InvalidInputError
 from ..escape import csv_cell, terminal_text
 
-__all__ = ["MAX_CELL", "MAX_LINE", "Row", "open_class_csv", "read_rows", "unguarded", "write_csv"]
+__all__ = ["MAX_CELL", "MAX_LINE", "Row", "number_cell", "open_class_csv", "read_rows",
+           "read_table", "unguarded", "write_csv"]
 
 MAX_CELL = 100_000
 """Characters in one cell of a class CSV."""
@@ -102,7 +104,18 @@ def read_rows(text: io.TextIOBase, required: Sequence[str], optional: Iterable[s
               shown: str = "the answers CSV") -> tuple[list[str], Iterator[Row]]:
     """The header's column names (known ones lower-cased, the others as written) and the
     rows, streamed. ``required``: columns the file must have (in lower case)."""
-    reader = csv.reader(_lines(text, shown))
+    names, rows, _ = read_table(text, required, optional, shown)
+    return names, rows
+
+
+def read_table(text: io.TextIOBase, required: Sequence[str], optional: Iterable[str],
+               shown: str = "the answers CSV") -> tuple[list[str], Iterator[Row], str]:
+    """As :func:`read_rows`, and the delimiter: ``,``, or ``;`` (a spreadsheet's CSV where
+    the comma is the decimal mark) or a tab, whichever the header row uses most."""
+    lines = _lines(text, shown)
+    first = next(lines, "")
+    delimiter = max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
+    reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -118,7 +131,7 @@ def read_rows(text: io.TextIOBase, required: Sequence[str], optional: Iterable[s
             f"{shown} needs the columns {', '.join(repr(c) for c in required)} (and optionally "
             f"{', '.join(repr(c) for c in sorted(optional))}); received "
             f"{terminal_text(header, limit=200)}")
-    return names, _rows(reader, names)
+    return names, _rows(reader, names), delimiter
 
 
 def _rows(reader: Any, names: list[str]) -> Iterator[Row]:
@@ -152,10 +165,27 @@ def unguarded(cell: str) -> str:
     return cell
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+#: Minus signs a student or a word processor writes, read as ``-``: the minus sign, the
+#: small and full-width hyphen-minus.
+_MINUSES = str.maketrans({"\u2212": "-", "\ufe63": "-", "\uff0d": "-"})
+
+
+def number_cell(cell: str, decimal_comma: bool = False) -> str:
+    """A cell of numbers as a student writes them, in the plain form ``read_numbers`` reads:
+    the Unicode minus read as ``-``; with ``decimal_comma``, ``-26,5`` is -26.5 and several
+    numbers are separated by spaces or ``;`` (``1,5 -2,25``); without it, by commas."""
+    text = unguarded(cell.strip()).translate(_MINUSES)
+    if decimal_comma:
+        parts = [p for p in text.replace(";", " ").split() if p]
+        return ",".join(p.replace(",", ".") for p in parts)
+    return text
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ","
+              ) -> str:
     """CSV text, every cell made safe for a spreadsheet (:func:`symnet.escape.csv_cell`)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n", delimiter=delimiter)
     writer.writerow([csv_cell(h) for h in header])
     for row in rows:
         writer.writerow(["" if v is None else csv_cell(v) for v in row])

@@ -35,6 +35,10 @@ class Stage:
     values: np.ndarray
     layer: str | None
     """The Keras layer whose output this is, or ``None`` (a value inside a layer)."""
+    key: str = ""
+    """Its name in ASCII, for the columns of the class CSV (``z1``, ``H``)."""
+    text: str = ""
+    """Its name in plain text, as messages print it (``z⁽¹⁾``)."""
 
     def entry_names(self) -> tuple[str, ...]:
         """LaTeX of each entry's name, 1-based, in row-major order."""
@@ -44,6 +48,40 @@ class Stage:
             return tuple(rf"{self.name}_{{{i + 1},{j + 1}}}"
                          for i, j in np.ndindex(self.values.shape))
         return tuple(rf"{self.name}_{{{i + 1}}}" for i in range(self.values.size))
+
+    def entry_texts(self) -> tuple[str, ...]:
+        """Each entry's name in plain text (``h⁽¹⁾₃``, ``H₂,₁``), as :meth:`entry_names`."""
+        from .notation import subscript
+
+        if self.values.size == 1:
+            return (self.text,)
+        if self.values.ndim == 2 and min(self.values.shape) > 1:
+            return tuple(f"{self.text}{subscript(f'{i + 1},{j + 1}')}"
+                         for i, j in np.ndindex(self.values.shape))
+        return tuple(f"{self.text}{subscript(i + 1)}" for i in range(self.values.size))
+
+    def columns(self) -> tuple[str, ...]:
+        """The class CSV's column of each entry (``z1_3``, ``H_2_1``; ``answer`` for the
+        network's output)."""
+        if self.key == "y":
+            return ("answer",)
+        if self.values.size == 1:
+            return (self.key,)
+        if self.values.ndim == 2 and min(self.values.shape) > 1:
+            return tuple(f"{self.key}_{i + 1}_{j + 1}" for i, j in np.ndindex(self.values.shape))
+        return tuple(f"{self.key}_{i + 1}" for i in range(self.values.size))
+
+
+def _sup(k: int) -> str:
+    from .notation import superscript
+
+    return superscript(f"({k})")
+
+
+def _sub(k: int) -> str:
+    from .notation import subscript
+
+    return subscript(k)
 
 
 def halves(rng: np.random.Generator, shape: Any, low: int = -4, high: int = 4) -> np.ndarray:
@@ -64,7 +102,7 @@ def matrix_latex(values: np.ndarray) -> str:
     """An array of halves or integers as an exact LaTeX matrix (a vector as one row)."""
     import sympy as sp
 
-    from ..report.latex import latex
+    from ..printing.latex import latex
 
     values = np.asarray(values)
     rows, cols = values.shape if values.ndim == 2 else (1, values.size)
@@ -78,16 +116,43 @@ class Design:
     kind: ClassVar[str]
     task_rule: ClassVar[str] = ""
     """The sentence of the task that states the activation and any rule of the calculation."""
+    every_mistake_apart: ClassVar[bool] = True
+    """Whether every catalogued mistake must change the answer (a drawn network is drawn
+    again until it does; a given network's mistakes that change nothing are left out)."""
+    question: ClassVar[str] = r"What is \(y\)?"
+    """The final question of a Moodle or Canvas quiz (HTML, TeX between its delimiters)."""
+    answer_name: ClassVar[str] = "y"
+    """The final answer's name in plain text."""
+
+    def task(self, digits: int) -> str:
+        """The sheet's task: what to compute, and how precisely."""
+        return (f"Compute by hand, for the input x below, the values of each layer and the "
+                f"network's output y. Give every number to at least {digits} significant "
+                f"digit{'s' if digits > 1 else ''} (or exactly). {self.task_rule} Entries are "
+                "numbered from 1, as in the boxes below (a matrix's entry [i,j] is in row i, "
+                "column j).")
 
     def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def draw_input(self, rng: np.random.Generator) -> np.ndarray:
+    def draw_input(self, rng: np.random.Generator, spread: int = 1) -> np.ndarray:
+        """An input of small integers; ``spread`` widens their range (a large class needs
+        more distinct inputs than the usual range holds)."""
         raise NotImplementedError
 
-    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray) -> list[Stage]:
-        """The hand calculation, the network's output last."""
+    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray,
+               given: dict[str, np.ndarray] | None = None) -> list[Stage]:
+        """The hand calculation, the network's output last. ``given``: stage key -> values
+        someone wrote; each later stage is then computed from those (follow-through)."""
         raise NotImplementedError
+
+    def notation(self) -> dict[str, Any]:
+        """Each Keras layer's names on the sheet (:class:`~.notation.LayerNames` fields)."""
+        raise NotImplementedError
+
+    def key_shape(self) -> dict[str, Any]:
+        """What :func:`design` needs to rebuild this design (for the exercise's key)."""
+        return {}
 
     def interesting(self, stages: list[Stage]) -> bool:
         """Whether every step of the calculation is worth computing."""
@@ -134,22 +199,46 @@ class Dense(Design):
             weights += [halves(rng, (n, m)), halves(rng, m)]
         return weights
 
-    def draw_input(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.integers(-3, 4, size=self.inputs).astype(np.float64)
+    def draw_input(self, rng: np.random.Generator, spread: int = 1) -> np.ndarray:
+        return rng.integers(-3 * spread, 3 * spread + 1, size=self.inputs).astype(np.float64)
 
-    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray) -> list[Stage]:
+    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray,
+               given: dict[str, np.ndarray] | None = None) -> list[Stage]:
+        given = given or {}
         out, h = [], np.asarray(x, np.float64)
         for k in range(1, len(self.widths) + 1):
             z = h @ weights[2 * k - 2] + weights[2 * k - 1]
-            h = np.maximum(z, 0)
+            h = np.maximum(given.get(f"z{k}", z), 0)
             out += [Stage(f"z^{{({k})}}", f"the values of layer {k} before the ReLU",
-                          rf"z^{{({k})}} = h^{{({k - 1})}} W_{{{k}}} + b_{{{k}}}", z, None),
+                          rf"z^{{({k})}} = h^{{({k - 1})}} W_{{{k}}} + b_{{{k}}}", z, None,
+                          f"z{k}", f"z{_sup(k)}"),
                     Stage(f"h^{{({k})}}", f"the output of layer {k}",
-                          rf"h^{{({k})}} = \max\left(0, z^{{({k})}}\right)", h, f"hidden_{k}")]
+                          rf"h^{{({k})}} = \max\left(0, z^{{({k})}}\right)", h, f"hidden_{k}",
+                          f"h{k}", f"h{_sup(k)}")]
+            h = given.get(f"h{k}", h)
         n = len(self.widths)
         out.append(Stage("y", "the network's output",
                          rf"y = h^{{({n})}} W_{{{n + 1}}} + b_{{{n + 1}}}",
-                         h @ weights[-2] + weights[-1], "output"))
+                         h @ weights[-2] + weights[-1], "output", "y", "y"))
+        return out
+
+    def key_shape(self) -> dict[str, Any]:
+        return {"widths": list(self.widths), "inputs": self.inputs}
+
+    def notation(self) -> dict[str, Any]:
+        n = len(self.widths)
+        out: dict[str, Any] = {}
+        for k in range(1, n + 1):
+            before = "x" if k == 1 else f"h{_sup(k - 1)}"
+            out[f"hidden_{k}"] = dict(
+                output=f"h{_sup(k)}", pre=f"z{_sup(k)}", input=before, kernel=f"W{_sub(k)}",
+                bias=f"b{_sub(k)}", activation="ReLU",
+                formula=f"h{_sup(k)} = max(0, z{_sup(k)}), z{_sup(k)} = {before} W{_sub(k)} + "
+                        f"b{_sub(k)}")
+        before = "x" if n == 0 else f"h{_sup(n)}"
+        out["output"] = dict(output="y", input=before, kernel=f"W{_sub(n + 1)}",
+                             bias=f"b{_sub(n + 1)}",
+                             formula=f"y = {before} W{_sub(n + 1)} + b{_sub(n + 1)}")
         return out
 
     def interesting(self, stages: list[Stage]) -> bool:
@@ -216,23 +305,38 @@ class Conv(Design):
     def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
         return [halves(rng, (2, 2, 1, 1)), halves(rng, 1), halves(rng, (4, 1)), halves(rng, 1)]
 
-    def draw_input(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.integers(-2, 3, size=(self.size, self.size, 1)).astype(np.float64)
+    def draw_input(self, rng: np.random.Generator, spread: int = 1) -> np.ndarray:
+        return rng.integers(-2 * spread, 2 * spread + 1,
+                            size=(self.size, self.size, 1)).astype(np.float64)
 
-    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray) -> list[Stage]:
+    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray,
+               given: dict[str, np.ndarray] | None = None) -> list[Stage]:
+        given = given or {}
         image, kernel = np.asarray(x, np.float64)[..., 0], weights[0][..., 0, 0]
         n = self.size - 1
         z = np.array([[np.sum(image[i:i + 2, j:j + 2] * kernel) for j in range(n)]
                       for i in range(n)]) + weights[1][0]
-        h = np.maximum(z, 0)
-        p = h.reshape(n // 2, 2, n // 2, 2).max(axis=(1, 3))
-        y = p.reshape(-1) @ weights[2] + weights[3]
-        return [Stage("Z", "the convolution, before the ReLU", r"Z = W \star x + b", z, None),
-                Stage("H", "the feature map", r"H = \max\left(0, Z\right)", h, "conv"),
-                Stage("P", "the max pooling", r"P_{i,j} = \max_{a, b \in \{0, 1\}} "
-                      r"H_{2i - 1 + a,\, 2j - 1 + b}", p, "pool"),
+        h = np.maximum(given.get("Z", z).reshape(n, n), 0)
+        p = given.get("H", h).reshape(n, n).reshape(n // 2, 2, n // 2, 2).max(axis=(1, 3))
+        y = given.get("P", p).reshape(-1) @ weights[2] + weights[3]
+        return [Stage("Z", "the convolution, before the ReLU", r"Z = W \star x + b", z, None,
+                      "Z", "Z"),
+                Stage("H", "the feature map", r"H = \max\left(0, Z\right)", h, "conv", "H", "H"),
+                Stage("P", "the max pooling", r"P_{i,j} = \max_{p, q \in \{0, 1\}} "
+                      r"H_{2i - 1 + p,\, 2j - 1 + q}", p, "pool", "P", "P"),
                 Stage("y", "the network's output", r"y = \operatorname{flatten}(P)\, v + c",
-                      y, "output")]
+                      y, "output", "y", "y")]
+
+    def notation(self) -> dict[str, Any]:
+        return {"conv": dict(output="H", pre="Z", input="x", kernel="W", bias="b",
+                             activation="ReLU",
+                             formula="H = max(0, Z), Z[i,j] = the sum over p, q = 1, 2 of "
+                                     "W[p,q] x[i+p−1, j+q−1], plus b"),
+                "pool": dict(output="P", input="H",
+                             formula="P[i,j] = the largest of H[2i−1, 2j−1], H[2i−1, 2j], "
+                                     "H[2i, 2j−1] and H[2i, 2j]"),
+                "output": dict(output="y", input="P", kernel="v", bias="c",
+                               formula="y = flatten(P) v + c")}
 
     def interesting(self, stages: list[Stage]) -> bool:
         """The ReLU matters after the pooling (a block all negative before it, and a positive
@@ -257,9 +361,9 @@ class Conv(Design):
 
     def definitions(self, weights: Sequence[np.ndarray], x: np.ndarray) -> list[str]:
         return [r"Z = W \star x + b, \quad \left(W \star x\right)_{i,j} = "
-                r"\sum_{a=1}^{2} \sum_{b=1}^{2} W_{a,b}\, x_{i + a - 1,\, j + b - 1}",
-                r"H = \max\left(0, Z\right), \quad P_{i,j} = \max_{a, b \in \{0, 1\}} "
-                r"H_{2i - 1 + a,\, 2j - 1 + b}",
+                r"\sum_{p=1}^{2} \sum_{q=1}^{2} W_{p,q}\, x_{i + p - 1,\, j + q - 1}",
+                r"H = \max\left(0, Z\right), \quad P_{i,j} = \max_{p, q \in \{0, 1\}} "
+                r"H_{2i - 1 + p,\, 2j - 1 + q}",
                 r"y = \begin{bmatrix} P_{1,1} & P_{1,2} & P_{2,1} & P_{2,2} \end{bmatrix}"
                 r" v + c",
                 rf"W = {matrix_latex(weights[0][..., 0, 0])}, \quad "
@@ -288,20 +392,33 @@ class Recurrent(Design):
         return [halves(rng, (1, u), -2, 2), halves(rng, (u, u), -2, 2), halves(rng, u, -2, 2),
                 halves(rng, (u, 1)), halves(rng, 1)]
 
-    def draw_input(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.integers(-2, 3, size=(self.steps, 1)).astype(np.float64)
+    def draw_input(self, rng: np.random.Generator, spread: int = 1) -> np.ndarray:
+        return rng.integers(-2 * spread, 2 * spread + 1,
+                            size=(self.steps, 1)).astype(np.float64)
 
-    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray) -> list[Stage]:
+    def stages(self, weights: Sequence[np.ndarray], x: np.ndarray,
+               given: dict[str, np.ndarray] | None = None) -> list[Stage]:
+        given = given or {}
         kernel, recurrent, bias, v, c = weights
         h, out = np.zeros(self.units), []
         for t in range(1, self.steps + 1):
             h = np.tanh(np.asarray(x, np.float64)[t - 1] @ kernel + h @ recurrent + bias)
             out.append(Stage(f"h^{{({t})}}", f"the state after step {t}",
                              rf"h^{{({t})}} = \tanh\left(x_{{{t}}} W + h^{{({t - 1})}} U + b"
-                             r"\right)", h, "rnn" if t == self.steps else None))
+                             r"\right)", h, "rnn" if t == self.steps else None, f"h{t}",
+                             f"h{_sup(t)}"))
+            h = given.get(f"h{t}", h)
         out.append(Stage("y", "the network's output", rf"y = h^{{({self.steps})}} v + c",
-                         h @ v + c, "output"))
+                         h @ v + c, "output", "y", "y"))
         return out
+
+    def notation(self) -> dict[str, Any]:
+        last = f"h{_sup(self.steps)}"
+        return {"rnn": dict(output=last, input="x", kernel="W", bias="b", recurrent="U",
+                            activation="tanh",
+                            formula="h⁽ᵗ⁾ = tanh(xₜ W + h⁽ᵗ⁻¹⁾ U + b), h⁽⁰⁾ = 0"),
+                "output": dict(output="y", input=last, kernel="v", bias="c",
+                               formula=f"y = {last} v + c")}
 
     def interesting(self, stages: list[Stage]) -> bool:
         """No state saturated (tanh near ±1 hides the arithmetic), none near zero."""
@@ -340,7 +457,12 @@ def design(kind: str, widths: Sequence[int] = (3,), inputs: int = 2) -> Design:
 
     if kind == "dense":
         return Dense(inputs, tuple(widths))
+    if kind == "backprop":
+        from .backprop_design import Backprop
+
+        return Backprop()
     if kind not in DESIGNS:
-        raise InvalidInputError(f"an exercise's kind is one of {', '.join(DESIGNS)}; "
+        raise InvalidInputError(f"an exercise's kind is one of {', '.join(DESIGNS)}, "
+                                f"backprop; "
                                 f"received {kind!r}")
     return DESIGNS[kind]()

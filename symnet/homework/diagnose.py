@@ -20,13 +20,56 @@ from ..graph import Graph, run_nodes
 from .mistakes import Mistake, catalogue, pairs
 from .numbers import Numbers, Policy
 
-__all__ = ["Diagnoser", "Match"]
+__all__ = ["EARLY_ROUNDINGS", "Diagnoser", "Match", "RoundingBackend"]
 
 #: Seconds one search (a class chunk, or one answer) may spend trying mistakes.
 TIME_LIMIT = 30.0
 
 Pick = Callable[[dict[str, Any], slice], np.ndarray]
 """From a run's values and the rows of the samples: the numbers to compare, one row each."""
+
+
+#: How a hand calculation rounds its intermediate values too early: (words, how, places).
+#: ``decimals``: to that many decimals (0: whole numbers); ``digits``: to that many
+#: significant digits; ``cut``: cut (truncated) after that many decimals.
+EARLY_ROUNDINGS = (("whole numbers", "decimals", 0), ("1 decimal", "decimals", 1),
+                   ("2 decimals", "decimals", 2), ("3 decimals", "decimals", 3),
+                   ("2 significant digits", "digits", 2), ("3 significant digits", "digits", 3),
+                   ("1 decimal, cut rather than rounded", "cut", 1),
+                   ("2 decimals, cut rather than rounded", "cut", 2),
+                   ("3 decimals, cut rather than rounded", "cut", 3))
+
+
+class RoundingBackend(FloatBackend):
+    """float64, with the output of every activation rounded as a hand calculation that rounds
+    too early does (a ReLU's output, each tanh state of a recurrence), except in the layers
+    that make the answer itself."""
+
+    def __init__(self, how: str, places: int, keep: frozenset[str]) -> None:
+        super().__init__(np.float64)
+        self.how, self.places, self.keep = how, places, keep
+
+    def map(self, fn: Any, x: np.ndarray) -> np.ndarray:
+        out = super().map(fn, x)
+        if self.layer in self.keep:
+            return out
+        return rounded(out, self.how, self.places)
+
+
+def rounded(values: np.ndarray, how: str, places: int) -> np.ndarray:
+    """``values`` rounded (half away from zero, as by hand) or cut, see
+    :data:`EARLY_ROUNDINGS`."""
+    values = np.asarray(values, np.float64)
+    if how == "digits":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            magnitude = np.where(values != 0, np.floor(np.log10(np.abs(values))), 0)
+        scale = 10.0 ** (places - 1 - magnitude)
+    else:
+        scale = np.full(values.shape, 10.0 ** places)
+    scaled = values * scale
+    whole = np.trunc(scaled) if how == "cut" else np.sign(scaled) * np.floor(
+        np.abs(scaled) + 0.5)
+    return whole / scale
 
 
 @dataclass(frozen=True)
@@ -88,15 +131,17 @@ class Diagnoser:
                 values.pop(node.output, None)
         return values, slice(0, rows)
 
-    def best(self, arrays: list[np.ndarray], got: list[Numbers], pick: Pick, policy: Policy,
-             *, final: bool = True, strict: bool = False) -> list[Match | None]:
-        """For each row, the mistake (a single one, else a pair) whose numbers are closest to
-        what was written, among those that match it and are closer to it than the right
-        numbers; ``None`` where none does. ``final``: the numbers are a final answer (mistakes
-        that change only what is written for a layer are not tried). ``strict``: a match is
-        within ``rtol``/``atol`` only, not the rounding the numbers show (for numbers that
-        show too few digits to tell mistakes apart by rounding)."""
-        found: list[Match | None] = [None] * len(got)
+    def candidates(self, arrays: list[np.ndarray], got: list[Numbers], pick: Pick,
+                   policy: Policy, *, final: bool = True) -> list[list[Match]]:
+        """For each row, every catalogued mistake whose numbers match what was written (within
+        the tolerance, or one and a half units in the last digit written) and are closer to it
+        than the right numbers, closest first: the single mistakes, and the pairs for the rows
+        that no single mistake reproduces at the digits required (:func:`decide.fit`).
+        ``final``: the numbers are a final answer (mistakes that change only what is written
+        for a layer are not tried)."""
+        from .decide import fit
+
+        found: list[list[Match]] = [[] for _ in got]
         deadline = time.monotonic() + self.time_limit
         truth = np.asarray(pick(*self.run(None, arrays)), np.float64).reshape(len(got), -1)
         todo = np.arange(len(got))
@@ -107,8 +152,6 @@ class Diagnoser:
             subset = [a[todo] for a in arrays]
             right = self.run(None, subset)[0]
             written, units = _matrix([got[i] for i in todo])
-            if strict:
-                units = np.zeros_like(units)
             # a mistake that gives the right numbers here explains nothing
             right_gap = np.max(np.abs(written - truth[todo]), axis=1, initial=0.0)
             for mistake in candidates:
@@ -129,11 +172,23 @@ class Diagnoser:
                 errors = np.max(gaps, axis=1, initial=0.0)
                 matched = np.all(gaps <= allowance, axis=1) & (errors < right_gap)
                 for k in np.flatnonzero(matched):
-                    row = int(todo[k])
-                    if found[row] is None or errors[k] < found[row].error:  # type: ignore
-                        found[row] = Match(mistake, mine[k], float(errors[k]))
-            todo = np.array([i for i in todo if found[i] is None], dtype=int)
+                    found[int(todo[k])].append(Match(mistake, mine[k], float(errors[k])))
+            for row in found:
+                row.sort(key=lambda m: m.error)
+            todo = np.array([i for i in todo if not any(
+                fit(got[i], m.values, policy) == "exact" for m in found[i])], dtype=int)
         return found
+
+    def early(self, arrays: list[np.ndarray], pick: Pick) -> list[tuple[str, np.ndarray]]:
+        """The right calculation with its intermediate values rounded too early, in each way
+        of :data:`EARLY_ROUNDINGS`: (the words, one row of numbers per sample)."""
+        keep = frozenset(self.graph.nodes[i].layer for i in _last_node_indices(self.graph))
+        out = []
+        for words, how, places in EARLY_ROUNDINGS:
+            values = self.graph.run(RoundingBackend(how, places, keep), arrays)
+            out.append((words, np.asarray(pick(values, slice(0, len(arrays[0]))), np.float64)
+                        .reshape(len(arrays[0]), -1)))
+        return out
 
     def matching(self, arrays: list[np.ndarray], got: Numbers, pick: Pick, policy: Policy
                  ) -> list[Match]:
@@ -182,6 +237,12 @@ def _as_far_as(nodes: Any, inputs: Any, backend: Any, arrays: list[Any]) -> dict
                 except (ValueError, IndexError, KeyError):
                     break
         return values
+
+
+def _last_node_indices(graph: Graph) -> set[int]:
+    from .mistakes import _last_nodes
+
+    return _last_nodes(graph)
 
 
 def _first_changed(mistake: Mistake, graph: Graph) -> int:

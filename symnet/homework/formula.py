@@ -28,8 +28,8 @@ import sympy as sp
 from ..backends import FloatBackend
 from ..errors import InvalidInputError
 from ..escape import terminal_text
+from ..parse import parse_formula
 from .numbers import Policy
-from .parse import parse_formula
 from .pl import PL, Budget, NotPiecewiseLinear, TooComplex, from_expression, intervals
 
 __all__ = ["Comparison", "compare_formula"]
@@ -291,7 +291,7 @@ def _one_value(fn: Any, row: np.ndarray) -> float:
 
 
 def _refuse(net: Any, expr: Any, row: np.ndarray, what: str) -> None:
-    from .parse import _quoted
+    from ..parse.limits import quoted as _quoted
 
     shown = ", ".join(f"{s} = {v:.7g}" for s, v in zip(net.inputs, row))
     raise InvalidInputError(f"the formula {_quoted(str(expr))} is not a real number at "

@@ -75,6 +75,8 @@ class Mistake:
     variant: str = ""
     everywhere: bool = False
     """Made in every place it applies (more than one)."""
+    components: tuple[Mistake, ...] = ()
+    """For two mistakes made together: the two."""
 
     @property
     def layer(self) -> str:
@@ -100,7 +102,9 @@ class Mistake:
                        f"{self.message} Also: {_lower_first(other.message)}",
                        {**self.changes, **other.changes}, {**self.reported, **other.reported},
                        {**self.after, **other.after}, self.swaps + other.swaps,
-                       self.uses_batch or other.uses_batch)
+                       self.uses_batch or other.uses_batch,
+                       components=(*(self.components or (self,)),
+                                   *(other.components or (other,))))
 
     @property
     def changes_reported_only(self) -> bool:

@@ -1,10 +1,12 @@
 """A class set as Moodle questions (Moodle XML, "Import questions" in a course's question bank).
 
-One numerical question per variant (per student, or the seed's own input without a roster): the
-right answer with a tolerance of half a unit in the last of the required digits, and each
-catalogued mistake's answer as a 0% answer whose feedback names the mistake. Moodle accepts any
-number within a tolerance: unlike ``symnet check`` it does not count the digits written. With
-the multiple-choice version, one multiple-choice question per variant too, its distractors the
+One numerical question per variant (per student, or the seed's own input without a roster),
+named by the exercise, its kind and the variant's number (never a student's name), all in one
+category per kind and seed: the right answer with a tolerance of half a unit in the last of the
+required digits, and each catalogued mistake's answer as a 0% answer whose feedback says the
+mistake in the sheet's notation. Moodle accepts any number within a tolerance: unlike ``symnet
+check`` it does not count the digits written. With the multiple-choice version, one
+multiple-choice question per variant too, in a sibling category, its distractors the
 catalogue's wrong answers.
 """
 
@@ -15,7 +17,7 @@ from typing import Any
 
 from ..escape import html_text, xml_attribute, xml_text
 
-__all__ = ["moodle_xml", "tolerance"]
+__all__ = ["category", "moodle_xml", "question_name", "tolerance"]
 
 
 def tolerance(answer: float, digits: int) -> float:
@@ -37,27 +39,38 @@ def _question_html(exercise: Any, variant: Any) -> str:
     sheet = build_sheet(exercise, variant, False)
     lines = [f"<p>{html_text(sheet.task, None)}</p>"]
     lines += [f"<p>\\({html_text(line, None)}\\)</p>" for line in sheet.definitions]
-    lines.append(f"<p>What is \\(y\\)? Give it to {exercise.digits} significant digits.</p>")
+    question = getattr(exercise.design, "question", r"What is \(y\)?")
+    lines.append(f"<p>{question} Give it to {exercise.digits} significant digits.</p>")
     return "".join(lines)  # one line: xml_text shows a newline as \x0a
 
 
-def _name(exercise: Any, variant: Any, kind: str) -> str:
-    who = f" — {variant.student}" if variant.student else ""
-    return f"Exercise {exercise.seed}{who} ({kind})"
+def question_name(exercise: Any, number: int, kind: str) -> str:
+    """A question's name: the exercise, its kind and the variant's number (the sheet's), never
+    a student's name (a question bank is shared; the key maps variants to students)."""
+    return f"Exercise {exercise.seed} ({exercise.kind}), variant {number:03d}, {kind}"
+
+
+def category(exercise: Any, multiple_choice: bool = False) -> str:
+    """One category per kind of exercise and seed (and a sibling for the multiple choice):
+    a quiz draws one variant per student with Moodle's "random question" from it."""
+    name = f"$course$/top/symnet/{exercise.kind} exercise {exercise.seed}"
+    return name + (" (multiple choice)" if multiple_choice else "")
 
 
 def moodle_xml(exercise: Any, multiple_choice: bool = False) -> str:
     """The questions of every variant, as one Moodle XML document."""
     variants = exercise.variants or (exercise.base,)
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>",
-           '<question type="category">',
-           _text("category", f"$course$/top/symnet exercise {exercise.seed}", None),
-           "</question>"]
-    for variant in variants:
+
+    def header(choice: bool) -> list[str]:
+        return ['<question type="category">', _text("category", category(exercise, choice),
+                                                   None), "</question>"]
+
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>", *header(False)]
+    for number, variant in enumerate(variants, start=1):
         question = _question_html(exercise, variant)
         tol = tolerance(variant.answer, exercise.digits)
-        out += ['<question type="numerical">', _text("name", _name(exercise, variant,
-                                                                   "numerical"), None),
+        out += ['<question type="numerical">',
+                _text("name", question_name(exercise, number, "numerical"), None),
                 _text("questiontext", question), "<defaultgrade>1</defaultgrade>",
                 "<penalty>0.3333333</penalty>", "<hidden>0</hidden>",
                 f'<answer fraction="100" format="moodle_auto_format">'
@@ -65,19 +78,22 @@ def moodle_xml(exercise: Any, multiple_choice: bool = False) -> str:
                 _text("feedback", "Right."), f"<tolerance>{tol!r}</tolerance></answer>"]
         for w in variant.wrong:
             out += [f'<answer fraction="0" format="moodle_auto_format"><text>{w.value!r}</text>',
-                    _text("feedback", f"{w.message} ({w.code})"),
+                    _text("feedback", w.message),
                     f"<tolerance>{tolerance(w.value, exercise.digits)!r}</tolerance></answer>"]
         out += ["<unitgradingtype>0</unitgradingtype>", "<unitpenalty>0</unitpenalty>",
                 "<showunits>3</showunits>", "<unitsleft>0</unitsleft>", "</question>"]
-        if multiple_choice:
+    if multiple_choice:
+        out += header(True)
+        for number, variant in enumerate(variants, start=1):
+            question = _question_html(exercise, variant)
             out += ['<question type="multichoice">',
-                    _text("name", _name(exercise, variant, "multiple choice"), None),
+                    _text("name", question_name(exercise, number, "multiple choice"), None),
                     _text("questiontext", question.replace(
                         f"Give it to {exercise.digits} significant digits.", "Choose one.")),
                     "<defaultgrade>1</defaultgrade>", "<single>true</single>",
                     "<shuffleanswers>false</shuffleanswers>",
                     "<answernumbering>ABCD</answernumbering>"]
-            messages = {w.value: f"{w.message} ({w.code})" for w in variant.wrong}
+            messages = {w.value: w.message for w in variant.wrong}
             for _, value, code in variant.choices:
                 fraction = "100" if code is None else "0"
                 feedback = "Right." if code is None else messages[value]

@@ -40,13 +40,15 @@ class Policy:
     digits: int = 3
     rtol: float = 1e-4
     atol: float = 1e-6
+    close: float = 0.01
+    """A wrong number within this relative distance of the right one is ``close``."""
 
     def __post_init__(self) -> None:
         if isinstance(self.digits, bool) or not isinstance(self.digits, (int, np.integer)) \
                 or not 1 <= self.digits <= MAX_DIGITS:
             raise InvalidInputError(f"digits must be a whole number from 1 to {MAX_DIGITS}, "
                                     f"received {self.digits!r}")
-        for name in ("rtol", "atol"):
+        for name in ("rtol", "atol", "close"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
                     or not math.isfinite(value) or not 0 <= value < 1:

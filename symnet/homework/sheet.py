@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..escape import html_text, tex_text
+from ..escape import html_text, tex_script_preamble, tex_text
 from .diagram import diagram, diagram_latex, diagram_svg
 
 __all__ = ["Part", "Sheet", "render_sheets", "sheet_html", "sheet_latex"]
@@ -42,6 +43,10 @@ class Sheet:
     """(letter, value) of the multiple-choice final part; empty for a box."""
     sizes: tuple[int, ...] | None
     """Layer widths for the diagram; ``None``: no diagram."""
+    activation: str = "ReLU"
+    """The hidden layers' activation, as the diagram names it."""
+    output: tuple[str, str] = ("y", "y")
+    """The outputs' name in the diagram (LaTeX, plain text)."""
 
 
 def _number(value: float) -> str:
@@ -55,13 +60,15 @@ def build_sheet(exercise: Any, variant: Any, multiple_choice: bool) -> Sheet:
                        else 0) for s in variant.stages)
     choices = tuple((letter, _number(value)) for letter, value, _ in variant.choices) \
         if multiple_choice else ()
-    digits = exercise.digits
-    task = (f"Compute by hand, for the input x below, the values of each layer and the "
-            f"network's output y. Give every number to at least {digits} significant "
-            f"digit{'s' if digits > 1 else ''} (or exactly). {shape.task_rule}")
+    task = shape.task(exercise.digits)
     return Sheet(f"Exercise {exercise.seed}", variant.student, task,
                  tuple(shape.definitions(exercise.weights, variant.x)), parts, choices,
-                 shape.sizes)
+                 shape.sizes, getattr(shape, "diagram_activation", "ReLU"),
+                 getattr(shape, "diagram_output", ("y", "y")))
+
+
+def _diagram(sheet: Sheet) -> Any:
+    return diagram(sheet.sizes or (), sheet.activation, sheet.output)
 
 
 # --- HTML ---------------------------------------------------------------------------------
@@ -104,7 +111,7 @@ def sheet_html(sheet: Sheet) -> str:
     if sheet.student:
         out.append(f'<p class="student">for {html_text(sheet.student)}</p>')
     out += [f'<p class="task">{html_text(sheet.task, None)}</p>',
-            *([f"<figure>{diagram_svg(diagram(sheet.sizes))}<figcaption>The network: every "
+            *([f"<figure>{diagram_svg(_diagram(sheet))}<figcaption>The network: every "
                "unit of a layer feeds every unit of the next.</figcaption></figure>"]
               if sheet.sizes else []), "<h2>The network</h2>"]
     out += [_mathml(line) for line in sheet.definitions]
@@ -115,7 +122,7 @@ def sheet_html(sheet: Sheet) -> str:
         if last and sheet.choices:
             out.append('<ul class="choices">' + "".join(
                 f"<li>({letter}) {html_text(value)}</li>" for letter, value in sheet.choices)
-                + "</ul><p>Circle one.</p>")
+                + "</ul><p>Circle one letter.</p>")
         else:
             grid = (f' style="display: grid; grid-template-columns: repeat({part.per_line}, '
                     'max-content)"' if part.per_line else "")
@@ -129,17 +136,28 @@ def sheet_html(sheet: Sheet) -> str:
 
 # --- LaTeX --------------------------------------------------------------------------------
 
-def sheet_latex(sheet: Sheet) -> str:
-    """A complete LaTeX document (amsmath and geometry only)."""
+def latex_preamble(names: Sequence[object] = ()) -> list[str]:
+    """The preamble of a sheet or a key: amsmath and geometry, text extractable from the PDF
+    (pdfTeX's glyph-to-Unicode table), and the font encodings of the Greek or Cyrillic
+    names in ``names``."""
     out = [r"\documentclass[11pt]{article}", r"\usepackage[margin=2.2cm]{geometry}",
            r"\usepackage{amsmath,amssymb}", r"\setlength{\parindent}{0pt}",
-           r"\newcommand{\answerbox}{\framebox[2.6cm]{\rule{0pt}{1.4em}}}",
-           r"\begin{document}", rf"\section*{{{tex_text(sheet.title)}}}"]
+           r"\input{glyphtounicode}\pdfgentounicode=1",
+           r"\newcommand{\answerbox}{\framebox[2.6cm]{\rule{0pt}{1.4em}}}"]
+    encodings = tex_script_preamble([str(n) for n in names])
+    if encodings:
+        out.append(encodings)
+    return out
+
+
+def sheet_body(sheet: Sheet) -> list[str]:
+    """The sheet's LaTeX, between ``\\begin{document}`` and ``\\end{document}``."""
+    out = [rf"\section*{{{tex_text(sheet.title)}}}"]
     if sheet.student:
-        out.append(rf"\textit{{for {tex_text(sheet.student)}}}\par\medskip")
+        out.append(rf"\textit{{for {tex_text(sheet.student, scripts=True)}}}\par\medskip")
     out += [tex_text(sheet.task, None), r"\par\medskip"]
     if sheet.sizes:
-        out += [r"\begin{center}", diagram_latex(diagram(sheet.sizes)), r"\end{center}"]
+        out += [r"\begin{center}", diagram_latex(_diagram(sheet)), r"\end{center}"]
     out.append(r"\subsection*{The network}")
     out += [rf"\[ {line} \]" for line in sheet.definitions]
     out += [r"\subsection*{Your answers}", r"\renewcommand{\labelenumi}{(\alph{enumi})}",
@@ -150,14 +168,21 @@ def sheet_latex(sheet: Sheet) -> str:
         if last and sheet.choices:
             out.append(r"\quad ".join(rf"({letter})~${value.replace('−', '-')}$"
                                       for letter, value in sheet.choices)
-                       + r"\par\smallskip Circle one.")
+                       + r"\par\smallskip Circle one letter.")
         else:
             boxes = [rf"${name} = $\,\answerbox" for name in part.names]
             step = part.per_line or len(boxes)
             out.append(r"\par\smallskip ".join(r"\quad ".join(boxes[i:i + step])
                                                 for i in range(0, len(boxes), step)))
-    out += [r"\end{enumerate}", r"\end{document}", ""]
-    return "\n".join(out)
+    out.append(r"\end{enumerate}")
+    return out
+
+
+def sheet_latex(sheet: Sheet) -> str:
+    """A complete LaTeX document (amsmath and geometry only; Greek or Cyrillic names in
+    their standard font encodings)."""
+    return "\n".join([*latex_preamble([sheet.student or ""]), r"\begin{document}",
+                      *sheet_body(sheet), r"\end{document}", ""])
 
 
 # --- files --------------------------------------------------------------------------------

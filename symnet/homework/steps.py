@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,9 @@ from ..errors import InvalidInputError
 from ..escape import terminal_text
 from ..graph import Graph, LayerCall
 from .diagnose import Diagnoser, Match
+from .messages import mistake_message
 from .mistakes import Mistake, Then
+from .notation import Notation
 from .numbers import Numbers, Policy, judge, read_numbers
 
 __all__ = ["StepVerdict", "UnitNote", "check_steps", "read_steps"]
@@ -40,14 +42,17 @@ class UnitNote:
     written: float
     right: float
     """What the layer gives for this unit from the student's earlier values."""
+    name: str = ""
+    """The unit as the notation names it (``h⁽¹⁾₁``, ``unit 0``)."""
 
     @property
     def difference(self) -> float:
         return self.written - self.right
 
     def describe(self) -> str:
-        return (f"unit {self.unit}: {self.written:.6g} instead of {self.right:.6g} "
-                f"(off by {self.difference:+.6g}: {self.code})")
+        name = self.name or f"unit {self.unit}"
+        return (f"{name}: {self.written:.6g} instead of {self.right:.6g} "
+                f"(off by {self.difference:+.6g}: {self.code.replace('_', ' ')})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +75,10 @@ class StepVerdict:
     ``unknown``."""
     message: str
     notes: tuple[UnitNote, ...] = ()
+    shown: str = ""
+    """The layer as the notation names it (``h⁽¹⁾`` on an exercise's sheet)."""
+    wrong_names: tuple[str, ...] = ()
+    """The wrong units as the notation names them (``h⁽¹⁾₁``, or ``unit 0``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "status": self.status,
@@ -142,10 +151,12 @@ def _local(mistake: Mistake, call: LayerCall) -> bool:
 
 
 def check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: dict[str, Numbers],
-                policy: Policy) -> tuple[list[StepVerdict], Match | None]:
+                policy: Policy, notation: Notation | None = None
+                ) -> tuple[list[StepVerdict], Match | None]:
     """Each step's verdict, in execution order, and the mistake found for the first wrong step
     (``None`` if there is none, or it matches no catalogued mistake)."""
     graph = diagnoser.graph
+    notation = notation or Notation()
     truth = diagnoser.run(None, arrays)[0]
     values: dict[str, Any] = {k: np.asarray(a, np.float64) for k, a in zip(graph.inputs, arrays)}
     verdicts: list[StepVerdict] = []
@@ -162,17 +173,18 @@ def check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: dict[str,
                                         "NaN/Inf, so no step can be graded against them")
             if got.size != expected.size:
                 verdict, match = _resized_step(diagnoser, arrays, call, got, expected, own,
-                                               policy)
+                                               policy, notation)
                 first = first if any(v.status == "wrong" for v in verdicts) else match
                 verdicts.append(verdict)
                 values[call.output] = np.asarray(own, np.float64).reshape(
                     (1,) + graph.shapes[call.output])
                 continue
-            verdict = _judge_step(graph, call, got, expected, own, values, diagnoser, policy)
+            verdict = _judge_step(graph, call, got, expected, own, values, diagnoser, policy,
+                                  notation)
             if verdict.status == "wrong" and not any(v.status == "wrong" for v in verdicts):
                 first = _first_wrong(diagnoser, arrays, call, got, steps, policy)
                 if first is not None:
-                    verdict = _with_diagnosis(verdict, first)
+                    verdict = _with_diagnosis(verdict, first, notation)
             verdicts.append(verdict)
             own = got.values
         shape = (1,) + graph.shapes[call.output]
@@ -181,8 +193,8 @@ def check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: dict[str,
 
 
 def _resized_step(diagnoser: Diagnoser, arrays: list[np.ndarray], call: LayerCall,
-                  got: Numbers, expected: np.ndarray, own: np.ndarray, policy: Policy
-                  ) -> tuple[StepVerdict, Match | None]:
+                  got: Numbers, expected: np.ndarray, own: np.ndarray, policy: Policy,
+                  notation: Notation) -> tuple[StepVerdict, Match | None]:
     """A layer written with another number of values than it has: wrong, and diagnosed when
     a mistake gives exactly those values; a clear error when none does."""
     name = call.layer.name
@@ -196,38 +208,47 @@ def _resized_step(diagnoser: Diagnoser, arrays: list[np.ndarray], call: LayerCal
                                 f"value(s), received {got.size}")
     mistake = matches[0].mistake
     verdict = StepVerdict(name, "wrong", (), expected, got.values, own, mistake.code,
-                          mistake.message, ())
+                          mistake_message(mistake, notation), ())
     return verdict, matches[0]
 
 
 def _judge_step(graph: Graph, call: LayerCall, got: Numbers, expected: np.ndarray,
                 own: np.ndarray, values: dict[str, Any], diagnoser: Diagnoser,
-                policy: Policy) -> StepVerdict:
+                policy: Policy, notation: Notation) -> StepVerdict:
     name = call.layer.name
+    shown = notation.layer(name)
+    shape = tuple(graph.shapes[call.output])
     against_truth = judge(got, expected, policy)
     against_own = judge(got, own, policy)
-    base = dict(layer=name, expected=expected, got=got.values, own_expected=own)
+    base = dict(layer=name, expected=expected, got=got.values, own_expected=own,
+                shown=shown if notation.sheet else "")
     if against_truth.right.all():
         return StepVerdict(status="right", wrong_units=(), code=against_truth.code or "correct",
-                           message=f"the values of {name!r} are the network's.", **base)
+                           message=f"the values of {shown} are the right ones.", **base)
     if against_own.right.all():
         return StepVerdict(status="consistent", wrong_units=(), code="consistent",
-                           message=f"the values of {name!r} are not the network's, but they "
+                           message=f"the values of {shown} are not the right ones, but they "
                            "are what the layer gives from the values written before it.",
                            **base)
     wrong = np.flatnonzero(~(against_truth.right | against_own.right))
-    if against_truth.code == "too_imprecise":
+    base["wrong_names"] = tuple(notation.entry(name, int(u), shape) for u in wrong[:64])
+    from .decide import output_rounded
+
+    if output_rounded(got, expected) and against_truth.imprecise.any():
         return StepVerdict(status="wrong", wrong_units=tuple(int(u) for u in wrong),
-                           code="too_imprecise", message=f"the values of {name!r} show fewer "
-                           f"than the {policy.digits} significant digits required.", **base)
+                           code="too_imprecise", message=f"the values of {shown} are the right "
+                           f"ones rounded to fewer than the {policy.digits} significant "
+                           "digits required.", **base)
     notes = _notes(graph, call, got, own, values, wrong, diagnoser, policy)
+    notes = tuple(replace(n, name=notation.entry(name, n.unit, shape)) for n in notes)
     codes = {n.code for n in notes}
     if len(codes) == 1 and len(notes) == len(wrong):
         code = codes.pop()
-        shown = ", ".join(str(n.unit) for n in notes)
-        message = f"in {name!r}, unit(s) {shown}: {code.replace('_', ' ')}."
+        units = notation.entries(name, [n.unit for n in notes], shape)
+        message = f"in {shown}, {units}: {code.replace('_', ' ')}."
     else:
-        code, message = "unknown", f"the values of {name!r} match none of the known mistakes."
+        code, message = "unknown", (f"the values of {shown} ({notation.entries(name, wrong, shape)}"
+                                    f") match none of the known mistakes.")
     return StepVerdict(status="wrong", wrong_units=tuple(int(u) for u in wrong), code=code,
                        message=message, notes=notes, **base)
 
@@ -281,7 +302,6 @@ def _first_wrong(diagnoser: Diagnoser, arrays: list[np.ndarray], call: LayerCall
     return max(matches, key=lambda m: (explained(m), -m.error))
 
 
-def _with_diagnosis(verdict: StepVerdict, match: Match) -> StepVerdict:
-    return StepVerdict(verdict.layer, verdict.status, verdict.wrong_units, verdict.expected,
-                       verdict.got, verdict.own_expected, match.mistake.code,
-                       match.mistake.message, verdict.notes)
+def _with_diagnosis(verdict: StepVerdict, match: Match, notation: Notation) -> StepVerdict:
+    return replace(verdict, code=match.mistake.code,
+                   message=mistake_message(match.mistake, notation))

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..backends import FloatBackend
+from ..display import Displayed
 from ..errors import InvalidInputError
 from ..escape import terminal_text
+from .decide import Decision, Hypothesis, decide
 from .diagnose import Diagnoser, Match
+from .messages import mistake_message
+from .notation import Notation
 from .numbers import Numbers, Policy, judge, read_numbers
 from .steps import StepVerdict, check_steps, read_steps
 
@@ -20,17 +25,37 @@ __all__ = ["Diagnosis", "Verdict", "answer_verdict", "check", "outputs", "steps_
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A stable ``code`` (``correct``, ``rounding``, ``missing_activation``...) and a sentence."""
+    """A stable ``code`` (``correct``, ``rounding``, ``missing_activation``...), a sentence, and
+    how sure it is (see :mod:`symnet.homework.decide`).
+
+    ``confidence``: ``certain`` (right, rounded, too few digits: facts about the number),
+    ``exact`` (reproduced exactly by one mistake, by another student's variant, or by the
+    right method rounded early), ``distance`` (``close`` by its distance alone), ``pair``
+    (matched only by two mistakes together), ``rounding`` (matched only at the few digits
+    written), ``none`` (``unknown``). ``also``: the codes of other explanations that fit as
+    well. ``student``: for ``other_variant``, whose variant. ``distance``: how far the number
+    is from the right one (largest absolute gap) and ``relative`` distance.
+    """
 
     code: str
     message: str
+    confidence: str = "certain"
+    also: tuple[str, ...] = ()
+    student: str | None = None
+    distance: float | None = None
+    relative: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "message", _capital(self.message))
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "confidence": self.confidence,
+                "also": list(self.also), "student": self.student,
+                "distance": _finite(self.distance), "relative": _finite(self.relative)}
+
 
 @dataclass(frozen=True, eq=False)
-class Verdict:
+class Verdict(Displayed):
     """The result of :func:`check`."""
 
     correct: bool
@@ -68,10 +93,18 @@ class Verdict:
             lines.append(f"expected {_show(self.expected)}, got {_show(self.got)}"
                          + _gap(self.expected, self.got, self.abs_error))
         if self.first_wrong_step:
-            lines.append(f"first wrong step: {self.first_wrong_step}")
+            shown = next((s.shown for s in self.steps if s.layer == self.first_wrong_step
+                          and s.shown), "")
+            lines.append(f"first wrong step: {shown} ({self.first_wrong_step})" if shown
+                         else f"first wrong step: {self.first_wrong_step}")
         for step in self.steps:
-            line = f"  {step.layer}: {step.status}"
-            if step.status == "wrong":
+            layer = f"{step.shown} ({step.layer})" if step.shown else step.layer
+            line = f"  {layer}: {step.status}"
+            if step.status == "wrong" and step.wrong_names and step.shown:
+                more = len(step.wrong_units) - 12
+                line += (f" ({step.code}; {', '.join(step.wrong_names[:12])}"
+                         + (f" and {more} more" if more > 0 else "") + ")")
+            elif step.status == "wrong":
                 line += f" ({step.code}; units {list(step.wrong_units)[:12]})"
             lines.append(line)
             lines += [f"    {note.describe()}" for note in step.notes[:4]]
@@ -97,22 +130,11 @@ class Verdict:
         return {"correct": self.correct, "expected": _plain(self.expected),
                 "got": _plain(self.got), "abs_error": _finite(self.abs_error),
                 "rel_error": _finite(self.rel_error), "first_wrong_step": self.first_wrong_step,
-                "diagnosis": {"code": self.diagnosis.code, "message": self.diagnosis.message},
+                "diagnosis": self.diagnosis.to_dict(),
                 "layer": self.layer, "layers": list(self.layers),
                 "counterexample": self.counterexample, "tolerance": self.tolerance,
                 "steps": [s.to_dict() for s in self.steps], "score": self.score,
                 "proven": self.proven, "notes": list(self.notes)}
-
-    def _repr_html_(self) -> str:
-        from ..escape import html_text
-
-        return "<pre>" + html_text(self.summary(), None) + "</pre>"
-
-    def _repr_latex_(self) -> str:
-        from ..escape import tex_text
-
-        return r"$\text{" + ("correct" if self.correct else "wrong") + ": " + \
-            tex_text(self.diagnosis.code) + "}$"
 
 
 def _capital(text: str) -> str:
@@ -159,15 +181,43 @@ def require_finite(expected: np.ndarray, what: str) -> None:
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: str | None = None,
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
-          domain: Any = None) -> Verdict:
-    """Check a hand calculation of ``model`` at input ``x``; see :func:`symnet.check`."""
+          domain: Any = None, close: float = 0.01, key: Any = None,
+          interface: str = "python", target: Any = None, loss: Any = None,
+          gradients: Any = None, learning_rate: Any = None, updated: Any = None) -> Verdict:
+    """Check a hand calculation of ``model`` at input ``x``; see :func:`symnet.check`.
+
+    ``close``: a wrong answer within this relative distance of the right one is ``close``.
+    ``key``: an exercise's key (``exercise.json``, a path or an
+    :class:`~symnet.homework.key.ExerciseKey`): the messages speak its sheet's notation and a
+    number equal to another student's answer is ``other_variant``. ``interface``: whose words
+    the hints use (``python``: ``steps=``; ``cli``: ``--steps FILE.json``)."""
     from ..network import Network, explain
 
-    policy = Policy(digits, rtol, atol)
+    policy = Policy(digits, rtol, atol, close)
+    if key is not None and not hasattr(key, "variants"):
+        from .key import load_key
+
+        key = load_key(key)
+    notation = key.notation.speaking(interface) if key is not None else Notation(interface)
     net = model if isinstance(model, Network) else explain(model)
-    given = [v is not None for v in (answer, steps, formula)]
+    backprop = gradients is not None or updated is not None
+    given = [v is not None for v in (answer, steps, formula)] + [backprop]
     if sum(given) != 1:
-        raise InvalidInputError("give exactly one of answer=, steps= or formula=")
+        raise InvalidInputError("give exactly one of answer=, steps=, formula= or "
+                                "gradients=/updated=")
+    if key is not None and getattr(key, "kind", "") == "backprop" and (
+            backprop or answer is not None):
+        from .backgrade import check_exercise
+
+        return check_exercise(net, x, key, answer=answer, gradients=gradients, updated=updated,
+                              policy=policy, notation=notation, target=target, loss=loss,
+                              learning_rate=learning_rate)
+    if backprop:
+        from .backcheck import check_backprop
+
+        return check_backprop(net, x, target=target, loss=loss, gradients=gradients,
+                              updated=updated, learning_rate=learning_rate, policy=policy,
+                              notation=notation)
     if formula is not None:
         return _check_formula(net, formula, domain, policy)
     arrays = net.graph.sample(x)
@@ -180,10 +230,29 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
                                     f"received {terminal_text(batch, 80)}") from exc
     diagnoser = Diagnoser(net.graph, rows)
     if steps is not None:
-        return _check_steps(diagnoser, arrays, steps, policy)
-    got = read_numbers(answer, "answer")
+        return _check_steps(diagnoser, arrays, steps, policy, notation)
+    got = read_numbers(_plain_answer(answer), "answer")
     expected = outputs(net.graph, arrays)[0]
-    return answer_verdict(diagnoser, arrays, [got], expected[None], policy)[0]
+    variants = None
+    if key is not None:
+        from .variants import VariantIndex, input_key
+
+        variants = VariantIndex()
+        for v in key.variants:
+            variants.add(v.student or "the exercise's own input", input_key(v.input),
+                         np.array([v.answer]))
+    own = [tuple(float(a) for a in np.asarray(arrays[0], np.float64).reshape(-1))]
+    return answer_verdict(diagnoser, arrays, [got], expected[None], policy, notation,
+                          variants, own)[0]
+
+
+def _plain_answer(answer: Any) -> Any:
+    """A typed answer read as a student writes it: the Unicode minus is a minus."""
+    if isinstance(answer, str):
+        from .classcsv import number_cell
+
+        return number_cell(answer)
+    return answer
 
 
 def outputs(graph: Any, arrays: list[np.ndarray]) -> np.ndarray:
@@ -192,9 +261,14 @@ def outputs(graph: Any, arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list[Numbers],
-                   expected: np.ndarray, policy: Policy) -> list[Verdict]:
-    """The verdicts on final answers, one per row of ``arrays``: judged by the policy, and
-    the wrong ones diagnosed all at once."""
+                   expected: np.ndarray, policy: Policy, notation: Notation | None = None,
+                   variants: Any = None, own: Sequence[str] | None = None) -> list[Verdict]:
+    """The verdicts on final answers, one per row of ``arrays``: the right ones by the policy,
+    the wrong ones diagnosed all at once by :func:`decide.decide` from the catalogue's
+    mistakes, the right method rounded early, and (``variants``, a
+    :class:`~symnet.homework.variants.VariantIndex`) the other students' answers (``own``:
+    each row's own variant key, left out of its search)."""
+    notation = notation or Notation()
     expected = np.asarray(expected, np.float64)
     for got, exp in zip(answers, expected):
         if got.size != exp.size:
@@ -205,104 +279,85 @@ def answer_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], answers: list
     gaps = np.abs(written - expected)
     # the common case first, for a whole class at once: within the tolerance
     within = np.all(gaps <= policy.atol + policy.rtol * np.abs(expected), axis=1)
-    abs_errors = gaps.max(axis=1)
-    scales = np.abs(expected).max(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel_errors = np.where(scales > 0, abs_errors / np.where(scales > 0, scales, 1), np.inf)
     verdicts: list[Verdict | None] = [None] * len(answers)
-    todo, imprecise = [], []
+    todo, judgements = [], {}
     for i, got in enumerate(answers):
-        errors = (float(abs_errors[i]), float(rel_errors[i]))
         if within[i]:
-            verdicts[i] = Verdict(True, expected[i], got.values, *errors, None, _CORRECT,
-                                  tolerance=policy.describe())
+            verdicts[i] = _verdict(got, expected[i], decide(got, expected[i], policy), policy)
             continue
-        verdict = _judged(got, expected[i], policy, errors)
-        if verdict is None:
-            todo.append(i)
+        judgements[i] = judge(got, expected[i], policy)
+        if judgements[i].right.all():
+            verdicts[i] = _verdict(got, expected[i], decide(
+                got, expected[i], policy, judgement=judgements[i]), policy)
         else:
-            verdicts[i] = verdict
-            rounds = bool(np.all(gaps[i] <= got.half_units()))
-            if not verdict.correct and not rounds:
-                imprecise.append(i)
+            todo.append(i)
+    if not todo:
+        return verdicts  # type: ignore[return-value]
 
     def pick(values: dict[str, Any], rows: slice) -> np.ndarray:
         return diagnoser.graph.output_values(values)[rows]
 
-    # too few digits to be right; but a number that is not the output rounded and is exactly
-    # what a mistake gives (-23 for the ReLU forgotten) is that mistake, however few its digits
-    for rows, strict in ((todo, False), (imprecise, True)):
-        if not rows:
+    sub = [a[todo] for a in arrays]
+    found = diagnoser.candidates(sub, [answers[i] for i in todo], pick, policy)
+    # the right method rounded early: only where it comes near what was written (all rows at
+    # once; the policy then looks at those digit by digit)
+    written = np.stack([answers[i].values for i in todo])
+    units = np.stack([3 * answers[i].half_units() for i in todo])
+    early = []
+    for words, values in diagnoser.early(sub, pick):
+        if values.shape != written.shape:
             continue
-        found = diagnoser.best([a[rows] for a in arrays], [answers[i] for i in rows], pick,
-                               policy, strict=strict)
-        for i, match in zip(rows, found):
-            if strict and match is None:
-                continue
-            verdicts[i] = _diagnosed(answers[i], expected[i], match, policy,
-                                     (float(abs_errors[i]), float(rel_errors[i])),
-                                     diagnoser.stopped)
+        with np.errstate(invalid="ignore"):
+            close = np.all(np.abs(values - written) <= np.maximum(
+                units, policy.atol + policy.rtol * np.abs(values)), axis=1)
+        early.append((words, values, close))
+    hint = notation.hint
+    if diagnoser.stopped:
+        hint = ("Not every pair of mistakes was tried before the time allowed ran out. "
+                + hint)
+    for k, i in enumerate(todo):
+        hypotheses = [_hypothesis(m, notation) for m in found[k]]
+        hypotheses += [Hypothesis("close", f"the calculation with every intermediate value "
+                                  f"rounded to {words}", values[k], "early")
+                       for words, values, close in early if close[k]]
+        if variants is not None:
+            hypotheses += variants.near(answers[i], None if own is None else own[i])
+        decision = decide(answers[i], expected[i], policy, hypotheses, hint=hint,
+                          judgement=judgements[i])
+        verdicts[i] = _verdict(answers[i], expected[i], decision, policy)
     return verdicts  # type: ignore[return-value]
 
 
-_CORRECT = Diagnosis("correct", "the answer is the network's output.")
-
-
-def _judged(got: Numbers, expected: np.ndarray, policy: Policy, errors: tuple[float, float]
-            ) -> Verdict | None:
-    """The verdict when the policy decides it alone (right, or too imprecise); else ``None``."""
-    judgement = judge(got, expected, policy)
-    code = judgement.code
-    if code is None:
-        return None
-    shown = int(judgement.shown.min())
-    if code == "correct":
-        diagnosis = _CORRECT
-    elif code == "rounding":
-        diagnosis = Diagnosis("rounding", f"the answer is the network's output "
-                              f"{_show(expected)} rounded to the {shown} significant digits it "
-                              "shows.")
-    else:
-        few = max(int(judgement.shown[judgement.imprecise].min()), 0)
-        rounds = bool(np.all(np.abs(got.values - expected) <= got.half_units()))
-        diagnosis = Diagnosis("too_imprecise", (
-            f"the answer shows {few} significant digit{'' if few == 1 else 's'} of the "
-            f"output; at least {policy.digits} are required") + (
-            f" (it is the output rounded to {few} digits, but {few} digits cannot tell a right "
-            "calculation from a wrong one)." if rounds else
-            "; at the digits it shows it is not the output either."))
-    return Verdict(code != "too_imprecise", expected, got.values, *errors, None, diagnosis,
-                   tolerance=policy.describe())
-
-
-def _diagnosed(got: Numbers, expected: np.ndarray, match: Match | None, policy: Policy,
-               errors: tuple[float, float], stopped: bool = False) -> Verdict:
-    abs_error, rel_error = errors
-    if match is None:
-        diagnosis = Diagnosis("unknown", "the answer matches none of the known mistakes; give "
-                              "the steps (steps=) to find the first wrong one.")
-        if stopped:
-            diagnosis = Diagnosis("unknown", "the answer matches none of the mistakes tried "
-                                  "before the time allowed ran out (not every pair of mistakes "
-                                  "was tried); give the steps (steps=) to find the first "
-                                  "wrong one.")
-        return Verdict(False, expected, got.values, abs_error, rel_error, None, diagnosis,
-                       tolerance=policy.describe())
+def _hypothesis(match: Match, notation: Notation) -> Hypothesis:
     mistake = match.mistake
-    return Verdict(False, expected, got.values, abs_error, rel_error, None,
-                   Diagnosis(mistake.code, _capital(mistake.message)),
-                   tolerance=policy.describe(), layers=mistake.layers)
+    return Hypothesis(mistake.code, mistake_message(mistake, notation), match.values,
+                      "pair" if "+" in mistake.code else "single", mistake.layers)
 
 
-def _check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: Any, policy: Policy
-                 ) -> Verdict:
-    return steps_verdict(diagnoser, arrays, read_steps(steps, diagnoser.graph), policy)
+def _verdict(got: Numbers, expected: np.ndarray, decision: Decision, policy: Policy) -> Verdict:
+    chosen = decision.chosen
+    whose = [h.who for h in ((chosen,) if chosen is not None else ()) + decision.also
+             if h.kind == "variant"]
+    diagnosis = Diagnosis(decision.code, decision.message, decision.confidence,
+                          tuple(dict.fromkeys(h.code for h in decision.also)),
+                          whose[0] if whose else None, decision.abs_distance,
+                          decision.rel_distance)
+    right = decision.code in ("correct", "rounding")
+    layers = chosen.layers if chosen is not None else ()
+    return Verdict(right, expected, got.values, decision.abs_distance, decision.rel_distance,
+                   None, diagnosis, tolerance=policy.describe(), layers=layers)
+
+
+def _check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: Any, policy: Policy,
+                 notation: Notation | None = None) -> Verdict:
+    return steps_verdict(diagnoser, arrays, read_steps(steps, diagnoser.graph), policy,
+                         notation)
 
 
 def steps_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], written: dict[str, Numbers],
-                  policy: Policy) -> Verdict:
+                  policy: Policy, notation: Notation | None = None) -> Verdict:
     """The verdict on the steps written for one sample (layer name -> numbers)."""
-    verdicts, match = check_steps(diagnoser, arrays, written, policy)
+    verdicts, match = check_steps(diagnoser, arrays, written, policy, notation or Notation())
     score = sum(v.status != "wrong" for v in verdicts) / len(verdicts)
     wrong = [v for v in verdicts if v.status == "wrong"]
     if not wrong:
@@ -314,7 +369,9 @@ def steps_verdict(diagnoser: Diagnoser, arrays: list[np.ndarray], written: dict[
                        tolerance=policy.describe(), steps=tuple(verdicts), score=score)
     first = wrong[0]
     abs_error, rel_error = _errors(first.got, first.expected)
-    diagnosis = Diagnosis(first.code, _capital(first.message))
+    confidence = ("certain" if first.code == "too_imprecise" else
+                  "none" if first.code == "unknown" else "exact")
+    diagnosis = Diagnosis(first.code, _capital(first.message), confidence)
     layers = match.mistake.layers if match is not None else ()
     return Verdict(False, first.expected, first.got, abs_error, rel_error, first.layer,
                    diagnosis, tolerance=policy.describe(), layers=layers,

@@ -276,7 +276,7 @@ class LayerContext:
     @staticmethod
     def tex(symbol: Any) -> str:
         """A symbol in LaTeX, braced so that it takes sub- and superscripts."""
-        from ..report.latex import latex
+        from ..printing.latex import latex
 
         return "{" + latex(symbol) + "}"
 
@@ -371,6 +371,27 @@ class LayerContext:
         return constant
 
 
+#: Config keys that act only while training (besides regularizers and constraints).
+_TRAINING_KEYS = ("momentum", "renorm", "trainable", "dropout", "recurrent_dropout", "rate",
+                  "stddev", "l1", "l2")
+
+
+def training_config(config: dict[str, Any]) -> dict[str, Any]:
+    """What of a layer's config acts only while training, as plain JSON-like data, with the
+    same of the layers it wraps (``{"class_name": ..., "config": ...}`` entries)."""
+    import json
+
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in _TRAINING_KEYS or key.endswith(("_regularizer", "_constraint")):
+            out[key] = json.loads(json.dumps(value, default=repr))
+        elif isinstance(value, dict) and isinstance(value.get("config"), dict) and (
+                "class_name" in value):
+            out[key] = {"class_name": str(value["class_name"]),
+                        "config": training_config(value["config"])}
+    return out
+
+
 def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[int, ...]],
                   output_shapes: list[tuple[int, ...]],
                   input_symbols: tuple[sp.MatrixSymbol, ...],
@@ -425,7 +446,8 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
         output_shape=output_shapes[0], note=ctx.note, input_symbols=input_symbols,
         output_symbols=output_symbols, steps=tuple(ctx.steps), outputs=outputs,
         constant_symbols=tuple(ctx.constant_symbols), is_input=ctx.rhs is not None,
-        definitions=tuple(ctx.definitions))
+        definitions=tuple(ctx.definitions),
+        training_config=training_config(ctx.config))
 
 
 def config_problems(layer: Any) -> list[str]:

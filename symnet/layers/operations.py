@@ -26,6 +26,7 @@ from ..ops import (
     Reduce,
     Reshape,
     Softmax,
+    WithConstant,
     celu_fn,
     elu_fn,
     leaky_relu_fn,
@@ -112,9 +113,11 @@ def arithmetic(ctx: LayerContext) -> int:
         constant = _constant(ctx, value)
         if kind == "add" and not isinstance(constant, float):
             _bias_add_guess(ctx, constant.value)
-        ctx.constants["constant"] = value if isinstance(constant, float) else None
-        return ctx.apply(ConstantArithmetic(kind, constant, position == 0,
-                                            tuple(ctx.input_shape)))
+        if isinstance(constant, float):
+            ctx.constants["constant"] = value
+            return ctx.apply(ConstantArithmetic(kind, constant, position == 0,
+                                                tuple(ctx.input_shape)))
+        return ctx.apply(WithConstant(kind, constant, tuple(ctx.input_shape), position == 0))
     raise ctx.reject(f"expected two tensors, or a tensor and a constant; received "
                      f"{len(ctx.input_shapes)} tensor(s) and {len(arguments)} constant(s)")
 

@@ -17,7 +17,7 @@ from .activations import (
            leaky_relu_fn,
            relu_fn,
 )
-from .arithmetic import BatchMatMul, ConstantArithmetic, Reduce
+from .arithmetic import BatchMatMul, ConstantArithmetic, Reduce, WithConstant
 from .base import Constant, Op, Param, Rewrite, broadcast_row, matrix_shape
 from .conv import Conv, GlobalPool, Pool
 from .linear import Affine, BiasAdd, MatMul, Rescale
@@ -29,5 +29,5 @@ __all__ = ["ACTIVATIONS", "Affine", "BatchMatMul", "BatchNormInference", "BatchS
            "BiasAdd", "Concat", "Constant", "ConstantArithmetic", "Conv", "Elementwise", "Fn",
            "GlobalPool", "Identity", "LayerNorm", "MatMul", "Merge", "Normalize", "Op", "PReLU",
            "Param", "Pool", "RMSNorm", "Rearrange", "Reduce", "Resample", "Rescale", "Reshape",
-           "Rewrite", "Softmax", "broadcast_row", "celu_fn", "elu_fn", "leaky_relu_fn",
-           "matrix_shape", "relu_fn"]
+           "Rewrite", "Softmax", "WithConstant", "broadcast_row", "celu_fn", "elu_fn",
+           "leaky_relu_fn", "matrix_shape", "relu_fn"]

@@ -12,7 +12,7 @@ import sympy as sp
 
 from .. import functions as fx
 from ..functions import T, number
-from .base import Op, Param, Rewrite, broadcast_row
+from .base import Grads, Op, Param, Rewrite, broadcast_row, unbroadcast
 from .shape import Identity
 
 __all__ = ["ACTIVATIONS", "Elementwise", "Fn", "PReLU", "Softmax", "celu_fn", "elu_fn",
@@ -149,6 +149,48 @@ class Elementwise(Op):
             shown += f", {int(np.sum(~np.isnan(self.fixed[0])))} units affine"
         return shown
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from .derivatives import derivative
+
+        x = xs[0]
+        slope = backend.map(derivative(self.fn), x)
+        if self.fixed is not None:
+            fixed = self.fixed[0]
+            kept = np.broadcast_to(np.isnan(fixed), slope.shape)
+            slope = np.where(kept, slope, np.broadcast_to(backend.weight(np.nan_to_num(fixed)),
+                                                          slope.shape))
+        return Grads((g * slope,))
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        return Grads((sp.HadamardProduct(g, self.derivative_formula(xs[0])),))
+
+    def backward_mistakes(self, *, learning_rate: float | None = None
+                          ) -> tuple[Rewrite, ...]:
+        from .backward_mistakes import DerivativeAtOutput, DerivativeForgotten
+
+        name = self.fn.name or self.fn.key
+        out = [Rewrite("derivative_forgotten", f"the derivative of the {name} of {{layer}} "
+                       f"was left out of its δ: δ = ∂L/∂h ⊙ {name}′(z), z the values before "
+                       f"the {name}.", DerivativeForgotten(self.fn, self.fixed))]
+        if not (self.fn.func is fx.LeakyReLU or (self.fn.func is fx.ReLU
+                                                  and not self.fn.options)):
+            # (a ReLU's or a leaky ReLU's f′(h) is f′(z): h > 0 exactly where z > 0)
+            shortcut = (" (σ′(z) = h(1 − h) with h = σ(z) the layer's output, not σ(h)(1 − "
+                        "σ(h)))" if self.fn.func is fx.Sigmoid else
+                        " (tanh′(z) = 1 − h² with h = tanh(z), not 1 − tanh²(h))"
+                        if self.fn.func is fx.Tanh else "")
+            out.append(Rewrite("derivative_at_output", f"the derivative of the {name} of "
+                               f"{{layer}} was taken at its output h instead of its input z: "
+                               f"δ = ∂L/∂h ⊙ {name}′(z){shortcut}.",
+                               DerivativeAtOutput(self.fn, self.fixed)))
+        return tuple(out)
+
+    def derivative_formula(self, z: Any) -> Any:
+        """``f'(z)`` entry by entry, as formulas show it (``σ'(z_1)``)."""
+        from .derivatives import derivative
+
+        return fx.Entrywise(sp.Lambda(T, derivative(self.fn).sympy(T)), z)
+
 
 @dataclass(frozen=True, eq=False)
 class Softmax(Op):
@@ -205,6 +247,37 @@ class Softmax(Op):
     def describe(self) -> str:
         return "log_softmax" if self.log else "softmax"
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        axis = self._axis()
+        axis = -1 if axis is None else axis + 1
+        if self.log:  # TensorFlow's LogSoftmaxGrad: g − softmax(x) Σ g
+            total = _sum(g, axis)
+            return Grads((g - backend.softmax(xs[0], axis) * total,))
+        return Grads(((g - _sum(g * y, axis)) * y,))  # SoftmaxGrad: (g − Σ g ⊙ y) ⊙ y
+
+    def backward_mistakes(self, *, learning_rate: float | None = None
+                          ) -> tuple[Rewrite, ...]:
+        if self.log:
+            return ()
+        from .backward_mistakes import SoftmaxDiagonal, SoftmaxJacobianDropped
+
+        return (Rewrite("softmax_jacobian_dropped", "the softmax's derivative was left out of "
+                        "the δ of {layer}: δ = ∂L/∂ŷ multiplied by the softmax's Jacobian "
+                        "diag(ŷ) − ŷᵀŷ (with cross-entropy, δ = ŷ − t).",
+                        SoftmaxJacobianDropped(self.log, self.axis, self.sample_shape)),
+                Rewrite("softmax_not_simplified", "the softmax of {layer} was differentiated "
+                        "entry by entry, ŷᵢ(1 − ŷᵢ), as a sigmoid is: its Jacobian diag(ŷ) − ŷᵀŷ "
+                        "also has −ŷᵢŷⱼ off the diagonal (with cross-entropy, δ simplifies to "
+                        "ŷ − t).", SoftmaxDiagonal(self.log, self.axis, self.sample_shape)))
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
+        if self._axis() is not None or self.log:
+            return None
+        # (g − (g ⊙ y) 1 1^T) ⊙ y: each row's Σ_j g_j y_j subtracted from every entry
+        cols = int(g.shape[1])
+        total = sp.HadamardProduct(g, y) * sp.OneMatrix(cols, cols)
+        return Grads((sp.HadamardProduct(g - total, y),))
+
 
 _RELU = relu_fn()
 
@@ -249,6 +322,28 @@ class PReLU(Op):
 
     def describe(self) -> str:
         return "prelu"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from .derivatives import derivative
+
+        x = xs[0]
+        relu_prime = derivative(_RELU)
+        alpha = backend.weight(self.alpha)
+        dx = g * (backend.map(relu_prime, x) + alpha * backend.map(relu_prime, -x))
+        return Grads((dx,), {self.alpha: unbroadcast(-(g * backend.map(_RELU, -x)),
+                                                     self.alpha.shape)})
+
+
+def _sum(x: Any, axis: int) -> Any:
+    """The sum along ``axis``, kept (length 1), in the array's own arithmetic."""
+    if x.dtype != object:
+        return x.sum(axis=axis, keepdims=True)
+    moved = np.moveaxis(x, axis, -1)
+    out = np.empty(moved.shape[:-1] + (1,), dtype=object)
+    for index in np.ndindex(*moved.shape[:-1]):
+        terms = list(moved[index])
+        out[index + (0,)] = sum(terms[1:], terms[0]) if terms else 0
+    return np.moveaxis(out, -1, axis)
 
 
 def _pre_activation(name: str, last: bool) -> tuple[Rewrite, ...]:

@@ -126,6 +126,11 @@ class Attention(Op):
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return float(shapes[1][0] * (shapes[0][-1] + 2) * 4 * (max(sizes) + 2))
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Any:
+        from .attention_backward import attention_backward
+
+        return attention_backward(self, backend, xs, g)
+
     def describe(self) -> str:
         return f"{self.kind} attention" + (", causal" if self.causal else "")
 
@@ -172,6 +177,11 @@ class MultiHead(Op):
 
     def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
         return float(self.heads * shapes[1][0] * shapes[0][-1] ** 2 * 8 * (max(sizes) + 2))
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Any:
+        from .attention_backward import multi_head_backward
+
+        return multi_head_backward(self, backend, xs, g)
 
     def describe(self) -> str:
         return f"multi-head attention, {self.heads} heads" + (", causal" if self.causal else "")

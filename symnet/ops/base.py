@@ -5,13 +5,15 @@ written once: ``formula`` (the textbook SymPy expression over parameter symbols)
 (the arithmetic, against the small :class:`~symnet.backends.Backend` interface, so that the same
 code runs in float32 as Keras does, in float64, exactly, symbolically and linearized),
 ``output_shape``, ``size`` (the closed form's growth), ``as_affine`` (its affine map, when it is
-affine in its input, computed once), and ``mistakes`` (how a hand calculation gets it wrong, as
-other ops).
+affine in its input, computed once), ``mistakes`` (how a hand calculation gets it wrong, as
+other ops), and ``backward`` (the vector–Jacobian product, on the same backends) with its
+textbook form ``backward_formula`` (``δ W^T``, ``x^T δ``, ``δ ⊙ f'(z)``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,8 +26,9 @@ from ..functions import number
 if TYPE_CHECKING:
     from ..backends import Backend
 
-__all__ = ["Constant", "Op", "Param", "Rewrite", "Worked", "aligned", "along", "broadcast_row",
-           "matrix_shape", "numbers_latex", "numbers_text", "spread"]
+__all__ = ["Constant", "Grads", "Op", "Param", "Rewrite", "Worked", "aligned", "along",
+           "broadcast_row", "matrix_shape", "no_derivative", "numbers_latex", "numbers_text",
+           "spread", "transposed", "unbroadcast"]
 
 
 def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -140,6 +143,84 @@ class Rewrite:
     use the right value (a pre-activation written as the layer's output)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Grads:
+    """What an op's backward pass gives, for upstream gradient ``g = ∂L/∂y``: ``∂L/∂`` each
+    input (batch first, shaped like it; ``None`` where the op is not differentiable in it, an
+    index), and ``∂L/∂`` each parameter array the op reads, summed over the batch and shaped
+    like the array."""
+
+    inputs: tuple[Any, ...]
+    params: dict[Param, Any] = field(default_factory=dict)
+
+
+def no_derivative(op: Op, why: str) -> Exception:
+    """The error for a derivative that is not defined (or not written): never a wrong
+    gradient. The graph adds the layer's name."""
+    from ..errors import UnsupportedLayerError
+
+    return UnsupportedLayerError(f"{op.describe()} ({type(op).__name__}): {why}")
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """``grad`` (batch first) summed over the axes a parameter of ``shape`` was broadcast
+    along, as numpy broadcast it against the batch (the batch axis, and the per-sample axes
+    where the parameter has 1), reshaped to ``shape``. ``shape`` may hold the per-sample axes
+    only (Keras' ``(n,)``) or a leading 1 for the batch (ONNX's ``(1, n)``)."""
+    arr = np.asarray(grad)
+    shape = tuple(int(d) for d in shape)
+    if len(shape) > arr.ndim:
+        raise ValueError(f"a parameter of shape {shape} does not broadcast against a gradient "
+                         f"of shape {arr.shape}")
+    full = aligned(shape, arr.ndim)
+    axes = tuple(k for k, (p, s) in enumerate(zip(full, arr.shape)) if p == 1 and s != 1)
+    if not axes:
+        return arr.reshape(shape)
+    total = arr.sum(axis=axes, keepdims=True) if arr.dtype != object else _object_sum(arr, axes)
+    return total.reshape(shape)
+
+
+class Transposed:
+    """A 2-D weight transposed (``K^T``), kept beside the weight: backends take it as a
+    weight (``backend.matmul_weight(g, transposed(kernel))``), the exact one converting it to
+    an integer matrix once, as it does the weight itself."""
+
+    __slots__ = ("__weakref__", "value")
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.value = np.ascontiguousarray(np.swapaxes(value, -1, -2))
+
+
+_TRANSPOSED: weakref.WeakKeyDictionary[Any, Transposed] = weakref.WeakKeyDictionary()
+
+
+def transposed(weight: Any) -> Transposed:
+    """``weight`` (a :class:`Param` or a 2-D array) transposed, made once per weight."""
+    try:
+        cached = _TRANSPOSED.get(weight)
+    except TypeError:  # an array: not weakly referable, made each time
+        return Transposed(np.asarray(weight))
+    if cached is None:
+        cached = _TRANSPOSED[weight] = Transposed(np.asarray(getattr(weight, "value", weight)))
+    return cached
+
+
+def _object_sum(arr: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """A sum of an object array over ``axes``, axes kept (Python ``+`` of its entries, left to
+    right: exact for rationals, a flat ``Add`` for SymPy terms)."""
+    import sympy as sp
+
+    moved = np.moveaxis(arr, axes, tuple(range(len(axes))))
+    flat = moved.reshape(-1, *moved.shape[len(axes):])
+    out = np.empty(flat.shape[1:], dtype=object)
+    symbolic = any(isinstance(v, sp.Basic) for v in flat.reshape(-1)[:1])
+    for index in np.ndindex(*out.shape):
+        terms = [flat[(k,) + index] for k in range(flat.shape[0])]
+        out[index] = sp.Add(*terms) if symbolic else sum(terms[1:], terms[0]) if terms else 0
+    shape = [1 if k in axes else n for k, n in enumerate(arr.shape)]
+    return out.reshape(shape)
+
+
 class Op:
     """One operation of a network. Subclasses are frozen dataclasses."""
 
@@ -212,6 +293,31 @@ class Op:
     def describe(self) -> str:
         """A few words: what the op is."""
         return type(self).__name__
+
+    def backward(self, backend: Backend, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        """The vector–Jacobian product on ``backend``: given the inputs ``xs`` and output ``y``
+        of the forward pass and ``g = ∂L/∂y`` (batch first), ``∂L/∂`` each input and each
+        parameter. Written once, like ``forward``; derivatives at a kink follow TensorFlow's
+        gradient (``ReLU'(0) = 0``). An op whose derivative is not defined raises an error
+        naming it (:func:`no_derivative`)."""
+        raise no_derivative(self, "its derivative is not available (no backward pass is "
+                            "written for this operation)")
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
+        """The textbook form of :meth:`backward` for one sample: ``g`` and the inputs are
+        SymPy matrix expressions (the per-sample matrix view), the result's entries too
+        (``g·K^T`` and ``x^T·g`` for a kernel). ``None``: no textbook form (reports then name
+        the vector–Jacobian product)."""
+        return None
+
+    def backward_mistakes(self, *, learning_rate: float | None = None
+                          ) -> tuple[Rewrite, ...]:
+        """How a hand calculation of the backward pass gets this op wrong, each as a rewrite
+        of the op with the same forward pass and the ``backward`` the student computed (the
+        derivative forgotten or taken at the output, the outer product transposed...:
+        :mod:`symnet.ops.backward_mistakes`). ``learning_rate``: the step's, for mistakes that
+        mix the step into the backward pass (``None``: no step taken)."""
+        return ()
 
     def by_hand(self, inputs: list[np.ndarray], output: np.ndarray) -> tuple[Worked, ...]:
         """How one entry of the output is computed, with the numbers of one sample (float64

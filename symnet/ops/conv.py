@@ -12,12 +12,30 @@ import numpy as np
 
 from .. import functions as fx
 from ..functions.convolution import Window
-from .base import Op, Param, Rewrite, Worked, numbers_latex, numbers_text
+from .base import Grads, Op, Param, Rewrite, Worked, numbers_latex, numbers_text
 
 __all__ = ["Conv", "GlobalPool", "Pool", "gather_windows"]
 
-#: How a kernel's array is laid out (Keras' own shapes).
-ORDINARY, TRANSPOSED, DEPTHWISE = 0, 1, 2
+#: How a kernel's array is laid out: Keras' own shapes, and ONNX's (PyTorch's), which put the
+#: output channels first, ``(out, in/groups, *kernel)``, or for a transposed convolution
+#: ``(in, out, *kernel)``.
+ORDINARY, TRANSPOSED, DEPTHWISE, OUT_IN_KERNEL, IN_OUT_KERNEL = 0, 1, 2, 3, 4
+
+
+def scatter_windows(backend: Any, patches: Any, window: Window, like: Any) -> Any:
+    """The transpose of :func:`gather_windows`: each window's entries ``(batch, positions,
+    taps, channels)`` added back into the input position they were read from (taps outside
+    the input dropped), shaped like the input ``like``."""
+    batch, channels = like.shape[0], like.shape[-1]
+    size = math.prod(window.in_spatial)
+    if patches.dtype == object:
+        out = np.full((batch, size, channels), backend.const(0), dtype=object)
+    else:
+        out = np.zeros((batch, size, channels), dtype=patches.dtype)
+    taps = window.taps()
+    kept = taps >= 0
+    np.add.at(out, (slice(None), taps[kept]), patches[:, kept, :])
+    return out.reshape(like.shape)
 
 
 def gather_windows(backend: Any, x: Any, window: Window) -> tuple[Any, np.ndarray]:
@@ -57,6 +75,10 @@ class Conv(Op):
         taps = self.window.size
         if self.layout == TRANSPOSED:
             k = np.swapaxes(k, -1, -2)
+        elif self.layout == OUT_IN_KERNEL:
+            k = np.transpose(k.reshape(k.shape[0], k.shape[1], taps), (2, 1, 0))
+        elif self.layout == IN_OUT_KERNEL:
+            k = np.transpose(k.reshape(k.shape[0], k.shape[1], taps), (2, 0, 1))
         elif self.layout == DEPTHWISE:
             k = k.reshape(taps, 1, self.out_channels)
         return k.reshape(taps, self.in_channels // self.groups, self.out_channels)
@@ -118,6 +140,10 @@ class Conv(Op):
         k = np.asarray(self.kernel.value, np.float64)
         if self.layout == TRANSPOSED:
             k = k * scale[:, None]
+        elif self.layout == OUT_IN_KERNEL:
+            k = k * scale.reshape((-1,) + (1,) * (k.ndim - 1))
+        elif self.layout == IN_OUT_KERNEL:
+            k = k * scale.reshape((1, -1) + (1,) * (k.ndim - 2))
         elif self.layout == DEPTHWISE:
             k = k * scale.reshape(k.shape[-2], k.shape[-1])
         else:
@@ -129,7 +155,9 @@ class Conv(Op):
         if self.window.transpose:
             return ()
         k = self.kernel
-        axes = tuple(range(self.window.rank))
+        rank = self.window.rank
+        axes = tuple(range(k.value.ndim - rank, k.value.ndim)) if self.layout in (
+            OUT_IN_KERNEL, IN_OUT_KERNEL) else tuple(range(rank))
         flipped = Param(k.name, k.symbol, np.ascontiguousarray(np.flip(k.value, axis=axes)),
                         k.trainable, k.meaning, k.weight)
         out: list[Rewrite] = []
@@ -145,6 +173,43 @@ class Conv(Op):
         size = "×".join(str(k) for k in self.window.kernel)
         kind = "transposed convolution" if self.window.transpose else "convolution"
         return f"{kind} {size}, {self.in_channels}->{self.out_channels}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        patches, _ = gather_windows(backend, x, self.window)
+        batch, positions, taps = patches.shape[:3]
+        kernel = self._kernel(backend)
+        per_in, per_out = self.in_channels // self.groups, self.out_channels // self.groups
+        rows_g = g.reshape(batch * positions, self.out_channels)
+        d_patches, d_kernel = [], []
+        for k in range(self.groups):
+            rows = patches[..., k * per_in:(k + 1) * per_in].reshape(batch * positions,
+                                                                     taps * per_in)
+            w = kernel[:, :, k * per_out:(k + 1) * per_out].reshape(taps * per_in, per_out)
+            part = np.ascontiguousarray(rows_g[:, k * per_out:(k + 1) * per_out])
+            d_kernel.append(backend.matmul(np.ascontiguousarray(rows.T), part).reshape(
+                taps, per_in, per_out))
+            d_patches.append(backend.matmul(part, np.ascontiguousarray(w.T)).reshape(
+                batch, positions, taps, per_in))
+        dk = d_kernel[0] if self.groups == 1 else np.concatenate(d_kernel, axis=-1)
+        dp = d_patches[0] if self.groups == 1 else np.concatenate(d_patches, axis=-1)
+        return Grads((scatter_windows(backend, dp, self.window, x),),
+                     {self.kernel: self._unkernel(dk)})
+
+    def _unkernel(self, dk: Any) -> Any:
+        """A gradient laid out as :meth:`_kernel` gives the kernel, in the kernel's shape: the
+        steps of :meth:`_kernel` undone in reverse."""
+        shape = self.kernel.shape
+        taps = self.window.size
+        if self.layout == TRANSPOSED:
+            return np.swapaxes(dk.reshape(*shape[:-2], shape[-1], shape[-2]), -1, -2)
+        if self.layout == OUT_IN_KERNEL:  # (out, in/g, taps) -> (taps, in/g, out)
+            moved = dk.reshape(taps, shape[1], shape[0])
+            return np.ascontiguousarray(np.transpose(moved, (2, 1, 0))).reshape(shape)
+        if self.layout == IN_OUT_KERNEL:  # (in, out, taps) -> (taps, in, out)
+            moved = dk.reshape(taps, shape[0], shape[1])
+            return np.ascontiguousarray(np.transpose(moved, (1, 2, 0))).reshape(shape)
+        return dk.reshape(shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,6 +283,25 @@ class Pool(Op):
         size = "×".join(str(k) for k in self.window.kernel)
         return f"{self.reduction} pooling {size}"
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        patches, taps = gather_windows(backend, x, self.window)
+        valid = taps >= 0
+        flat_g = g.reshape(x.shape[0], taps.shape[0], x.shape[-1])
+        if self.reduction == "max":
+            shares = _first_maximum(backend, patches, valid)
+        else:
+            counts = valid.sum(axis=1)
+            if flat_g.dtype == object:
+                inverse = np.array([backend.const(1) / backend.const(int(c)) for c in counts],
+                                   dtype=object)
+            else:
+                inverse = (1 / counts).astype(flat_g.dtype)
+            zero = backend.const(0) if flat_g.dtype == object else flat_g.dtype.type(0)
+            shares = np.broadcast_to(np.where(valid, inverse[:, None], zero)[None, :, :, None],
+                                     patches.shape)
+        return Grads((scatter_windows(backend, flat_g[:, :, None, :] * shares, self.window, x),))
+
 
 @dataclass(frozen=True, eq=False)
 class GlobalPool(Op):
@@ -256,6 +340,63 @@ class GlobalPool(Op):
 
     def describe(self) -> str:
         return f"global {self.reduction} pooling"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from .derivatives import greater_equal
+
+        x = xs[0]
+        batch, channels = x.shape[0], x.shape[-1]
+        flat = x.reshape(batch, -1, channels)
+        per = g.reshape(batch, 1, channels)
+        if self.reduction == "max":
+            # TensorFlow's reduce_max shares the gradient among the entries equal to the max
+            top = y.reshape(batch, 1, channels)
+            hits = greater_equal(backend, flat, np.broadcast_to(top, flat.shape))
+            counts = _sum_axis(hits, 1)
+            dx = per * hits / counts
+        else:
+            dx = np.broadcast_to(per / backend.const(flat.shape[1]), flat.shape)
+        return Grads((np.ascontiguousarray(dx).reshape(x.shape),))
+
+
+def _sum_axis(x: Any, axis: int) -> Any:
+    if x.dtype != object:
+        return x.sum(axis=axis, keepdims=True)
+    moved = np.moveaxis(x, axis, -1)
+    out = np.empty(moved.shape[:-1] + (1,), dtype=object)
+    for index in np.ndindex(*moved.shape[:-1]):
+        terms = list(moved[index])
+        out[index + (0,)] = sum(terms[1:], terms[0])
+    return np.moveaxis(out, -1, axis)
+
+
+def _first_maximum(backend: Any, patches: Any, valid: np.ndarray) -> Any:
+    """``(batch, positions, taps, channels)``: 1 at the tap that holds its window's maximum
+    (the first in the window's row-major order on a tie, as TensorFlow's MaxPoolGrad picks
+    it; taps outside the input never), 0 elsewhere."""
+    from .derivatives import greater, greater_equal
+
+    taps = patches.shape[2]
+    masks = []
+    for a in range(taps):
+        mask: Any = np.broadcast_to(valid[None, :, a, None], patches[:, :, a, :].shape).astype(
+            patches.dtype) if patches.dtype != object else np.where(
+            np.broadcast_to(valid[None, :, a, None], patches[:, :, a, :].shape),
+            backend.const(1), backend.const(0))
+        for b in range(taps):
+            if b == a:
+                continue
+            # a wins against every valid tap before it strictly, against those after it on a tie
+            beats = (greater if b < a else greater_equal)(backend, patches[:, :, a, :],
+                                                          patches[:, :, b, :])
+            counts = np.broadcast_to(valid[None, :, b, None], beats.shape)
+            if beats.dtype == object:
+                beats = np.where(counts, beats, backend.const(1))
+            else:
+                beats = np.where(counts, beats, beats.dtype.type(1))
+            mask = mask * beats
+        masks.append(mask)
+    return np.stack(masks, axis=2)
 
 
 def _position_line(w: Window, where: tuple[int, ...], channel: int, why: str) -> Worked:

@@ -11,7 +11,7 @@ import sympy as sp
 
 from .. import functions as fx
 from ..errors import InvalidInputError
-from .base import Op, Param
+from .base import Grads, Op, Param
 
 __all__ = ["Lookup"]
 
@@ -55,9 +55,9 @@ class Lookup(Op):
         for index in np.ndindex(*x.shape):
             v = x[index]
             for j in range(table.shape[1]):
-                out[(*index, j)] = sp.Piecewise(*[(table[k, j], sp.Eq(v, k))
-                                                  for k in range(table.shape[0])],
-                                                (sp.nan, True))
+                out[index + (j,)] = sp.Piecewise(*[(table[k, j], sp.Eq(v, k))
+                                                   for k in range(table.shape[0])],
+                                                 (sp.nan, True))
         return out
 
     def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
@@ -68,3 +68,15 @@ class Lookup(Op):
 
     def describe(self) -> str:
         return f"lookup in a {self.table.shape[0]}×{self.table.shape[1]} table"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        """Each row of the table collects the gradient of every position that read it; the
+        indices themselves have no derivative (``None``)."""
+        index = self._indices(backend, xs[0]).reshape(-1)
+        rows = g.reshape(-1, g.shape[-1])
+        if rows.dtype == object:
+            table = np.full(self.table.shape, backend.const(0), dtype=object)
+        else:
+            table = np.zeros(self.table.shape, dtype=rows.dtype)
+        np.add.at(table, index, rows)
+        return Grads((None,), {self.table: table})

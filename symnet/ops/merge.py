@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from .. import functions as fx
-from .base import Op, aligned
+from .base import Grads, Op, aligned
 
 __all__ = ["Merge"]
 
@@ -34,8 +34,8 @@ _OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool]] = {
 
 @dataclass(frozen=True, eq=False)
 class Merge(Op):
-    """One of ``add``, ``subtract``, ``multiply``, ``divide``, ``average``, ``maximum``,
-    ``minimum``."""
+    """One of ``add``, ``subtract``, ``multiply``, ``divide`` (two inputs: an ONNX ``Div``),
+    ``average``, ``maximum``, ``minimum``."""
 
     operation: str
     shapes: tuple[tuple[int, ...], ...] = ()
@@ -82,3 +82,57 @@ class Merge(Op):
 
     def describe(self) -> str:
         return self.operation
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from .derivatives import greater_equal
+
+        shapes = [x.shape for x in xs]
+        if self.shapes and len(set(self.shapes)) > 1:
+            rank = len(self._out())
+            xs = tuple(np.broadcast_to(x.reshape((x.shape[0], *aligned(s, rank))), g.shape)
+                       for x, s in zip(xs, self.shapes))
+        op = self.operation
+        if op == "add":
+            grads = [g for _ in xs]
+        elif op == "subtract":
+            grads = [g, -g]
+        elif op == "average":
+            share = g / backend.const(len(xs))
+            grads = [share for _ in xs]
+        elif op == "multiply":
+            grads = [g * reduce(operator.mul, [x for j, x in enumerate(xs) if j != i])
+                     for i in range(len(xs))]
+        elif op == "divide":  # a / c: g / c and −g a / c²
+            grads = [g / xs[1], -(g * xs[0]) / (xs[1] * xs[1])]
+        else:
+            # Keras folds the inputs pairwise, maximum(maximum(x_0, x_1), x_2)...; TensorFlow
+            # gives a tie to the first argument (x ≥ y), so the earliest input wins a tie.
+            wins = greater_equal if op == "maximum" else _less_equal
+            masks: list[Any] = [None] * len(xs)
+            best = xs[0]
+            for i in range(1, len(xs)):
+                kept = wins(backend, best, xs[i])
+                for j in range(i):
+                    masks[j] = kept if masks[j] is None else masks[j] * kept
+                masks[i] = backend.const(1) - kept
+                best = backend.maximum(best, xs[i]) if op == "maximum" else backend.minimum(
+                    best, xs[i])
+            grads = [g * m for m in masks]
+        return Grads(tuple(_to_shape(d, s) for d, s in zip(grads, shapes)))
+
+
+def _less_equal(backend: Any, a: Any, b: Any) -> Any:
+    from .derivatives import greater_equal
+
+    return greater_equal(backend, b, a)
+
+
+def _to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
+    """A gradient of the broadcast output summed back to an input's (batch first) shape."""
+    if grad.shape == shape:
+        return grad
+    from .base import unbroadcast
+
+    batch = grad.shape[0]
+    out = np.stack([unbroadcast(grad[b:b + 1], shape[1:]) for b in range(batch)])
+    return out.reshape(shape)

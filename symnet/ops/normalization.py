@@ -12,9 +12,20 @@ import sympy as sp
 from .. import functions as fx
 from ..functions import T, number
 from .activations import Fn
-from .base import Constant, Op, Param, Rewrite, along, broadcast_row, spread
+from .base import (
+    Constant,
+    Grads,
+    Op,
+    Param,
+    Rewrite,
+    along,
+    broadcast_row,
+    no_derivative,
+    spread,
+    unbroadcast,
+)
 
-__all__ = ["BatchNormInference", "LayerNorm", "Normalize", "RMSNorm"]
+__all__ = ["BatchNormInference", "BatchNormTraining", "LayerNorm", "Normalize", "RMSNorm"]
 
 _INV_SQRT = Fn(fx.InverseSqrt, name="1/sqrt")
 
@@ -188,6 +199,145 @@ class BatchNormInference(Op):
         return "batch normalization" + ("" if self.variant == "inference" else
                                         f" ({_BN_VARIANTS[self.variant]})")
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        if self.variant != "inference":
+            raise no_derivative(self, "the backward pass of this mistaken form is not written")
+        x = xs[0]
+        mean, var = self._weight(backend, self.mean), self._weight(backend, self.variance)
+        root = backend.map(_INV_SQRT, var + backend.const(self.epsilon.value))
+        gamma = None if self.gamma is None else self._weight(backend, self.gamma)
+        scale = root if gamma is None else root * gamma
+        shape = self._shape() if self.sample_shape else self.mean.shape
+        # two sums over the batch carry every parameter's gradient: Σ g and Σ g ⊙ x, as
+        # Σ g ⊙ (x − μ) = Σ g ⊙ x − μ Σ g
+        total = unbroadcast(g, shape)
+        centred = unbroadcast(g * x, shape) - total * mean.reshape(total.shape)
+        r, s = root.reshape(total.shape), scale.reshape(total.shape)
+        params = {self.mean: -(total * s),
+                  # ∂/∂σ² of (x − μ)(σ² + ε)^(−1/2) is −½ (x − μ)(σ² + ε)^(−3/2)
+                  self.variance: centred * s * r * r * backend.const(-0.5)}
+        if self.gamma is not None:
+            params[self.gamma] = centred * r
+        if self.beta is not None:
+            params[self.beta] = total
+        return Grads((g * scale,), {p: v.reshape(p.shape) for p, v in params.items()})
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
+        if self.variant != "inference" or len(self.sample_shape) > 1:
+            return None
+        x = xs[0]
+        mu, var = (self._spread(p, x) for p in (self.mean, self.variance))
+        root = _sqrt(var + _eps(self.epsilon, var))
+        gamma = None if self.gamma is None else self._spread(self.gamma, x)
+        scaled = _over(g, root) if gamma is None else _over(sp.HadamardProduct(gamma, g), root)
+        params: dict[Param, Any] = {}
+        rows = int(g.shape[0])
+
+        def total(m: Any) -> Any:
+            return m if rows == 1 else sp.OneMatrix(1, rows) * m
+
+        if self.gamma is not None:
+            params[self.gamma] = total(sp.HadamardProduct(g, _over(x - mu, root)))
+        if self.beta is not None:
+            params[self.beta] = total(g)
+        return Grads((scaled,), params)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchNormTraining(Op):
+    """BatchNorm as Keras computes it while training: ``γ ⊙ (x − μ_B) ⊘ √(σ²_B + ε) + β`` with
+    the batch's own mean and (biased) variance over every axis but the channels' — the
+    gradient flows through them —, and the moving statistics updated as ``moving ·
+    momentum + batch · (1 − momentum)`` (:meth:`moving_update`)."""
+
+    mean: Param
+    variance: Param
+    epsilon: Constant
+    momentum: float
+    gamma: Param | None = None
+    beta: Param | None = None
+    axis: int = -1
+    sample_shape: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, op: BatchNormInference, momentum: float) -> BatchNormTraining:
+        """The training form of a BatchNorm at inference."""
+        return cls(op.mean, op.variance, op.epsilon, float(momentum), op.gamma, op.beta,
+                   op.axis, op.sample_shape)
+
+    def _channel(self, ndim: int) -> int:
+        """The channels' axis in a batch of ``ndim`` axes."""
+        rank = len(self.sample_shape) or ndim - 1
+        return along(self.axis, rank) + 1
+
+    def _axes(self, ndim: int) -> list[int]:
+        return [a for a in range(ndim) if a != self._channel(ndim)]
+
+    def _weight(self, backend: Any, param: Param, ndim: int) -> Any:
+        shape = [1] * ndim
+        shape[self._channel(ndim)] = int(param.size)
+        return backend.weight(param).reshape(shape)
+
+    def statistics(self, backend: Any, x: Any) -> tuple[Any, Any]:
+        """The batch's mean and variance (axes kept), as ``tf.nn.moments`` computes them."""
+        axes = self._axes(x.ndim)
+        mean = _mean(backend, x, axes)
+        centred = x - mean
+        return mean, _mean(backend, centred * centred, axes)
+
+    def formula(self, x: Any) -> Any:
+        rows, cols = (int(d) for d in x.shape)
+        mu = broadcast_row(sp.MatrixSymbol("mu_B", 1, cols), rows)
+        var = broadcast_row(sp.MatrixSymbol("sigma_B^2", 1, cols), rows)
+        out: Any = _over(x - mu, _sqrt(var + _eps(self.epsilon, var)))
+        if self.gamma is not None:
+            out = sp.HadamardProduct(broadcast_row(self.gamma.symbol, rows), out)
+        if self.beta is not None:
+            out = out + broadcast_row(self.beta.symbol, rows)
+        return out
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        mean, var = self.statistics(backend, x)
+        inv = backend.map(_INV_SQRT, var + backend.const(self.epsilon.value))
+        if self.gamma is not None:
+            inv = inv * self._weight(backend, self.gamma, x.ndim)
+        shift = -mean * inv
+        if self.beta is not None:
+            shift = shift + self._weight(backend, self.beta, x.ndim)
+        return x * inv + shift
+
+    def moving_update(self, backend: Any, x: Any) -> dict[Param, Any]:
+        """The moving mean and variance after this batch, shaped like them."""
+        batch = self.statistics(backend, x)
+        momentum = backend.const(self.momentum)
+        rest = backend.const(1.0) - momentum if x.dtype == object else backend.const(
+            1.0 - self.momentum)
+        out = {}
+        for param, value in zip((self.mean, self.variance), batch):
+            out[param] = (backend.weight(param) * momentum + value.reshape(param.shape) * rest)
+        return out
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        axes = self._axes(x.ndim)
+        mean, var = self.statistics(backend, x)
+        root = backend.map(_INV_SQRT, var + backend.const(self.epsilon.value))
+        normalized = (x - mean) * root
+        scaled = g if self.gamma is None else g * self._weight(backend, self.gamma, x.ndim)
+        dx = root * (scaled - _mean(backend, scaled, axes)
+                     - normalized * _mean(backend, scaled * normalized, axes))
+        params: dict[Param, Any] = {}
+        shape = tuple(int(x.shape[k]) if k == self._channel(x.ndim) else 1
+                      for k in range(1, x.ndim))
+        if self.gamma is not None:
+            params[self.gamma] = unbroadcast(g * normalized, shape).reshape(self.gamma.shape)
+        if self.beta is not None:
+            params[self.beta] = unbroadcast(g, shape).reshape(self.beta.shape)
+        return Grads((dx,), params)
+
+    def describe(self) -> str:
+        return "batch normalization (training: the batch's statistics)"
+
 
 @dataclass(frozen=True, eq=False)
 class BatchStatistics(Op):
@@ -291,6 +441,30 @@ class LayerNorm(Op):
     def describe(self) -> str:
         return "layer normalization"
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        axes = sorted(along(a, x.ndim - 1) + 1 for a in self.axes)
+        mean = _mean(backend, x, axes)
+        centred = x - mean
+        root = backend.map(_INV_SQRT, _mean(backend, centred * centred, axes)
+                           + backend.const(self.epsilon.value))
+        gamma = None if self.gamma is None else self._weight(backend, self.gamma)
+        scaled = g if gamma is None else g * gamma
+        params: dict[Param, Any] = {}
+        shape = (int(x.shape[-1]),) if self._last_only() else self._shape()
+        if self.rms:  # x (Var x + ε)^(−1/2): the variance is centred, the numerator is not
+            out = x * root
+            dx = scaled * root - root * root * root * centred * _mean(backend, scaled * x, axes)
+        else:
+            out = centred * root
+            dx = root * (scaled - _mean(backend, scaled, axes)
+                         - out * _mean(backend, scaled * out, axes))
+        if self.gamma is not None:
+            params[self.gamma] = unbroadcast(g * out, shape).reshape(self.gamma.shape)
+        if self.beta is not None:
+            params[self.beta] = unbroadcast(g, shape).reshape(self.beta.shape)
+        return Grads((dx,), params)
+
 
 def _mean(backend: Any, x: Any, axes: list[int]) -> Any:
     """The mean over several axes (batch axis included in the numbering), axes kept."""
@@ -325,6 +499,14 @@ class RMSNorm(Op):
 
     def describe(self) -> str:
         return "RMS normalization"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        root = backend.map(_INV_SQRT, backend.mean(x * x, -1)
+                           + backend.const(self.epsilon.value))
+        scaled = g * backend.weight(self.scale)
+        dx = scaled * root - root * root * root * x * backend.mean(scaled * x, -1)
+        return Grads((dx,), {self.scale: unbroadcast(g * x * root, self.scale.shape)})
 
 
 @dataclass(frozen=True, eq=False)
@@ -388,3 +570,21 @@ class Normalize(Op):
 
     def describe(self) -> str:
         return "normalization" + (" (inverted)" if self.invert else "")
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from .derivatives import derivative
+
+        x = xs[0]
+        mu, variance = self._weight(backend, self.mean), self._weight(backend, self.variance)
+        sd = backend.map(self._floor(), variance)
+        slope = backend.map(derivative(self._floor()), variance)  # ∂sd/∂σ²
+        shape = self.shape or self.mean.shape
+        if self.invert:
+            params = {self.mean: unbroadcast(g, shape),
+                      self.variance: unbroadcast(g * x * slope, shape)}
+            dx = g * sd
+        else:
+            params = {self.mean: unbroadcast(-(g / sd), shape),
+                      self.variance: unbroadcast(-(g * (x - mu) / (sd * sd)) * slope, shape)}
+            dx = g / sd
+        return Grads((dx,), {p: v.reshape(p.shape) for p, v in params.items()})

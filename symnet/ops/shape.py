@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import functions as fx
-from .base import Op, Rewrite, matrix_shape
+from .base import Grads, Op, Rewrite, matrix_shape
 
 __all__ = ["Concat", "Identity", "Rearrange", "Resample", "Reshape"]
 
@@ -52,6 +52,12 @@ class Identity(Op):
     def describe(self) -> str:
         return "identity"
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        return Grads((g,))
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        return Grads((g,))
+
 
 @dataclass(frozen=True, eq=False)
 class Reshape(Op):
@@ -85,6 +91,14 @@ class Reshape(Op):
 
     def describe(self) -> str:
         return "identity" if self.identity else f"reshape to {self.target_shape}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        return Grads((g.reshape(xs[0].shape),))
+
+    def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        rows, cols = (int(d) for d in xs[0].shape)
+        same = (rows, cols) == tuple(int(d) for d in g.shape)
+        return Grads((g if same else fx.Reshape(g, rows, cols),))
 
     def mistakes(self, *, last: bool = False, batch: int | None = None) -> tuple[Rewrite, ...]:
         shape = tuple(self.input_shape)
@@ -129,6 +143,12 @@ class Concat(Op):
 
     def describe(self) -> str:
         return "concatenate"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        axis = self._axis()
+        axis = -1 if axis < 0 else axis + 1
+        ends = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return Grads(tuple(np.split(g, ends, axis=axis)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +197,16 @@ class Rearrange(Op):
     def describe(self) -> str:
         return f"{self.kind} {self.input_shape} -> {self.target_shape}"
 
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x = xs[0]
+        index = self.indices()
+        flat = g.reshape(g.shape[0], -1)
+        kept = index >= 0
+        out = _zeros(backend, (x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))), g)
+        # each input entry collects the gradient of every output entry that copies it
+        np.add.at(out, (slice(None), index[kept]), flat[:, np.flatnonzero(kept)])
+        return Grads((out.reshape(x.shape),))
+
 
 @dataclass(frozen=True, eq=False)
 class Resample(Op):
@@ -216,6 +246,45 @@ class Resample(Op):
 
     def describe(self) -> str:
         return f"bilinear {self.input_shape} -> {self.target_shape}"
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        from ..functions.rearrange import bilinear_taps
+
+        # the forward pass, width then height, undone height then width: each step
+        # a + (b − a)·w sends g·(1 − w) to a's rows and g·w to b's
+        shapes = [xs[0].shape]
+        for axis in (2,):
+            shape = list(shapes[-1])
+            shape[axis] = self.target_shape[axis - 1]
+            shapes.append(tuple(shape))
+        grad = g
+        for axis, shape in zip((1, 2), reversed(shapes)):
+            lows, highs, weights = bilinear_taps(self.input_shape[axis - 1],
+                                                 self.target_shape[axis - 1])
+            lows, highs = np.asarray(lows, np.int64), np.asarray(highs, np.int64)
+            if grad.dtype == object:
+                w = np.array([backend.const(0) + _rational(backend, v) for v in weights],
+                             dtype=object)
+                one = backend.const(1)
+            else:
+                w = np.array([float(v) for v in weights], dtype=grad.dtype)
+                one = grad.dtype.type(1)
+            view = [1] * grad.ndim
+            view[axis] = len(weights)
+            w = w.reshape(view)
+            out = _zeros(backend, shape, grad)
+            moved = np.moveaxis(out, axis, 0)  # a view: adding into it fills out
+            np.add.at(moved, lows, np.moveaxis(grad * (one - w), axis, 0))
+            np.add.at(moved, highs, np.moveaxis(grad * w, axis, 0))
+            grad = out
+        return Grads((grad,))
+
+
+def _zeros(backend: Any, shape: tuple[int, ...], like: Any) -> Any:
+    """An array of zeros in the arithmetic of ``like``."""
+    if like.dtype == object:
+        return np.full(shape, backend.const(0), dtype=object)
+    return np.zeros(shape, dtype=like.dtype)
 
 
 def _rational(backend: Any, value: Any) -> Any:

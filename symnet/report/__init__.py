@@ -1,24 +1,53 @@
-"""Reports: the report model, built once (:func:`build_report`), then one printer per format.
+"""Reports: a typed document built once (:func:`build_report`, :mod:`.sections`), then printed
+by one printer per format (:mod:`.printer`).
 
-Printers walk the model — text, JSON, LaTeX, Markdown, MathML (``latex2mathml`` on the LaTeX of
-each formula), HTML — and none re-parses another printer's output or computes anything. Numbers
-are rounded for display only (``ReportSettings.digits``); the computation never is.
+Printers walk the sections — text, JSON, LaTeX, Markdown, MathML (``latex2mathml`` on the
+LaTeX of each formula), HTML — and none re-parses another printer's output or computes an
+analysis. Numbers are rounded for display only (the printers' settings); the computation never
+is.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
-from .model import SCHEMA, ReportModel, ReportSettings, build_report, matrix_latex, shape_text
+from .model import SCHEMA, ReportSettings, build_report
+from .printer import matrix_latex, shape_text
+from .sections import Report
 
-__all__ = ["FORMATS", "SCHEMA", "ReportModel", "ReportSettings", "build_report", "matrix_latex",
-           "print_report", "render", "shape_text", "strict_json"]
+if TYPE_CHECKING:
+    from ..network import Network
+    from .printer import ReportPrinter
+
+__all__ = ["FORMATS", "PRINTERS", "SCHEMA", "Report", "ReportSettings", "build_report",
+           "matrix_latex", "print_report", "printer", "render", "shape_text", "strict_json"]
 
 FORMATS = ("text", "json", "latex", "markdown", "mathml", "html")
 
+PRINTERS = {"text": ("text", "TextReportPrinter"), "json": ("json", "JsonPrinter"),
+            "latex": ("latex", "LatexReportPrinter"), "markdown": ("markdown", "MarkdownPrinter"),
+            "mathml": ("mathml", "MathMLPrinter"), "html": ("html", "HtmlPrinter")}
+"""Format -> (module of :mod:`symnet.report`, printer class): imported when first used."""
 
-def render(net: Any, fmt: str, x: Any = None, *, settings: ReportSettings | None = None,
+
+def printer(fmt: str, settings: Any = None) -> ReportPrinter[Any]:
+    """The printer of format ``fmt`` (one of :data:`FORMATS`) with ``settings`` (a mapping of
+    printer settings, or a :class:`ReportSettings`)."""
+    import importlib
+
+    from .printer import printer_settings
+
+    if fmt not in PRINTERS:
+        raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}, received {fmt!r}")
+    module, name = PRINTERS[fmt]
+    cls = getattr(importlib.import_module(f".{module}", __name__), name)
+    if settings is None or isinstance(settings, ReportSettings):
+        settings = printer_settings(settings)
+    return cls(settings)  # type: ignore[no-any-return]
+
+
+def render(net: Network, fmt: str, x: Any = None, *, settings: ReportSettings | None = None,
            target: Any = None, domain: Any = None, output: int | None = None,
            interactive: bool = False) -> str:
     """The report of ``net`` in format ``fmt`` (one of :data:`FORMATS`); ``interactive`` (HTML
@@ -31,58 +60,13 @@ def render(net: Any, fmt: str, x: Any = None, *, settings: ReportSettings | None
                                      output=output, interactive=interactive), fmt)
 
 
+def print_report(report: Report, fmt: str) -> str:
+    """A report in one format, with the settings it was built with."""
+    return printer(fmt, report.settings).doprint(report)
+
+
 def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinite number replaced by ``None`` (JSON ``null``): strict
-    JSON, which ``NaN`` and ``Infinity`` are not."""
-    import math
+    """``value`` with every NaN or infinite number replaced by ``None`` (JSON ``null``)."""
+    from .json import strict_json as strict
 
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    return value
-
-
-def print_report(model: ReportModel, fmt: str) -> str:
-    """A report model in one format."""
-    data = model.data
-    if fmt == "json":
-        import json
-
-        return json.dumps(strict_json(data), indent=2, sort_keys=False, ensure_ascii=False,
-                          allow_nan=False) + "\n"
-    if fmt == "text":
-        from .text import render_text
-
-        return render_text(data)
-    if fmt == "latex":
-        from .document import render_latex
-
-        return render_latex(data)
-    if fmt == "markdown":
-        from .document import render_markdown
-
-        return render_markdown(data)
-    if fmt == "mathml":
-        from .document import render_mathml
-
-        return render_mathml(data)
-    if fmt == "html":
-        from .html import render_html
-        from .plot import plot_svg
-
-        explorer = None
-        if model.explorer is not None:
-            from .explorer import explorer_html
-
-            explorer = explorer_html(model.explorer)
-        regions = None
-        if data.get("regions") and "regions" in data["regions"]:
-            from .plot import regions_svg
-
-            regions = regions_svg(data["regions"])
-        return render_html(data, plot=None if model.curve is None else plot_svg(model.curve),
-                           explorer=explorer, regions=regions)
-    raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}, received {fmt!r}")
+    return strict(value)

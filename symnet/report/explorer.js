@@ -51,6 +51,9 @@ function run(x, withGrad) {
         for (let i = 0; i < row.length; i++) if (row[i] !== 0)
           for (let j = 0; j < m; j++) r[j] += row[i] * w[i][j];
         return r; });
+    } else if (node.op === "diag") {
+      out = a.map((t, j) => t * node.d[j] + node.b[j]);
+      if (withGrad) gout = ga.map(row => row.map((r, j) => r * node.d[j]));
     } else if (node.op === "bias") {
       out = a.map((t, j) => t + node.b[j]);
       if (withGrad) gout = ga.map(row => row.slice());

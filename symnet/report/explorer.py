@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import UnsupportedLayerError
 from ..escape import html_text
+from .sections import Explorer, SliderInput
 
-__all__ = ["MAX_PARAMETERS", "OPS", "explorer_data", "explorer_html"]
+if TYPE_CHECKING:
+    from ..graph import Node
+    from ..network import Network
+
+__all__ = ["MAX_PARAMETERS", "OPS", "explorer_data", "explorer_html", "explorer_section"]
 
 #: The explorer embeds every weight in the page: larger networks are refused.
 MAX_PARAMETERS = 250_000
 
 #: What the page's script computes: the ops (by class) and the activations (by function).
 OPS = ("MatMul", "BiasAdd", "Affine", "BatchNormInference", "Elementwise", "Softmax",
-       "identity ops (Dropout, ...)")
+       "identity ops (Dropout, ...)",
+       "entrywise affine ops (WithConstant, Rescale, Normalize: x ⊙ d + b)")
 _FUNCTIONS = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "HardSigmoid": "hard_sigmoid",
               "HardTanh": "hard_tanh", "Sigmoid": "sigmoid", "Tanh": "tanh",
               "Exponential": "exp", "ELU": "elu", "SELU": "selu", "Softplus": "softplus",
@@ -41,7 +47,7 @@ def _option(v: float) -> float | None:
     return float(v) if math.isfinite(float(v)) else None
 
 
-def _node(node: Any) -> dict[str, Any]:
+def _node(node: Node, size: int | None = None) -> dict[str, Any]:
     from ..ops import BiasAdd, MatMul
     from ..ops.activations import Elementwise, Softmax
     from ..ops.linear import Affine
@@ -55,7 +61,7 @@ def _node(node: Any) -> dict[str, Any]:
             f"Dense, BatchNormalization, Dropout-like and activation layers on vectors)")
 
     if isinstance(op, MatMul):
-        kernel = np.asarray(op.kernel.value)
+        kernel = np.asarray(op.in_out.value)
         if kernel.ndim != 2:
             raise refuse(f"a kernel of shape {kernel.shape}")
         return {"op": "matmul", "w": _numbers(kernel)}
@@ -84,16 +90,33 @@ def _node(node: Any) -> dict[str, Any]:
         return {"op": "softmax"}
     if op.identity:
         return {"op": "id"}
+    if op.entrywise and op.affine and size is not None:
+        # A constant added, subtracted, multiplied or divided (ONNX), a rescaling: x ⊙ d + b.
+        diagonal = op.as_diagonal(size)
+        if diagonal is not None:
+            return {"op": "diag", "d": _numbers(diagonal[0]), "b": _numbers(diagonal[1])}
     raise refuse(f"the op {op.describe()} ({type(op).__name__})")
 
 
-def explorer_data(net: Any, x: Any = None, low: float | None = None,
-                  high: float | None = None) -> dict[str, Any]:
-    """The network as the page's script reads it: inputs (names, start values, slider
-    ranges), the nodes in execution order, the layers with their tensors, the output."""
-    from ..ops import BiasAdd, MatMul
-    from ..ops.linear import Affine
+def explorer_section(net: Network, x: Any = None, low: float | None = None,
+                     high: float | None = None) -> Explorer:
+    """The explorer of ``net``: its sliders, and the network as the page's script reads it
+    (:func:`explorer_data`)."""
+    graph = net.graph
+    _require_vectors(net)
+    size = int(net.input_shapes[0][0])
+    start = np.zeros(size) if x is None else np.ravel(np.asarray(x, dtype=np.float64))
+    names = [str(s) for s in graph.features] if len(graph.features) == size else \
+        [f"x[{i}]" for i in range(size)]
+    inputs = []
+    for i, v in enumerate(start):
+        lo = low if low is not None else v - max(5.0, 2 * abs(v))
+        hi = high if high is not None else v + max(5.0, 2 * abs(v))
+        inputs.append(SliderInput(names[i], float(v), float(min(lo, v)), float(max(hi, v))))
+    return Explorer(inputs=tuple(inputs), network=explorer_data(net, inputs))
 
+
+def _require_vectors(net: Network) -> None:
     graph = net.graph
     if len(graph.inputs) != 1 or len(graph.outputs) != 1 or len(net.input_shapes[0]) != 1 \
             or len(net.output_shapes[0]) != 1:
@@ -105,40 +128,43 @@ def explorer_data(net: Any, x: Any = None, low: float | None = None,
         raise UnsupportedLayerError(
             f"the interactive explorer embeds every weight in the page: this network has "
             f"{net.param_count:,} parameters, over the limit of {MAX_PARAMETERS:,}")
-    size = int(net.input_shapes[0][0])
-    start = np.zeros(size) if x is None else np.ravel(np.asarray(x, dtype=np.float64))
-    names = [str(s) for s in graph.features] if len(graph.features) == size else \
-        [f"x[{i}]" for i in range(size)]
-    inputs = []
-    for i, v in enumerate(start):
-        lo = low if low is not None else v - max(5.0, 2 * abs(v))
-        hi = high if high is not None else v + max(5.0, 2 * abs(v))
-        inputs.append({"name": names[i], "value": float(v), "min": float(min(lo, v)),
-                       "max": float(max(hi, v))})
+
+
+def explorer_data(net: Network, inputs: list[SliderInput]) -> dict[str, Any]:
+    """The network as the page's script reads it (a JSON document): inputs (names, start
+    values, slider ranges), the nodes in execution order, the layers with their tensors, the
+    output."""
+    from ..ops import BiasAdd, MatMul
+    from ..ops.linear import Affine
+
+    graph = net.graph
+    _require_vectors(net)
     nodes = []
     for node in graph.nodes:
         if len(node.inputs) != 1:
             raise UnsupportedLayerError(
                 f"the interactive explorer cannot compute layer {node.layer!r}: it merges "
                 f"{len(node.inputs)} tensors")
-        nodes.append({**_node(node), "in": node.inputs[0], "out": node.output})
+        size = math.prod(graph.shapes[node.inputs[0]])
+        nodes.append({**_node(node, size), "in": node.inputs[0], "out": node.output})
     layers = []
     for call in graph.calls:
         ops = [graph.nodes[i] for i in call.nodes]
-        last = ops[-1] if ops else None
-        pre = last.inputs[0] if last is not None and last.op.is_activation and len(ops) > 1 \
-            else None
+        activation = ops[-1] if len(ops) > 1 and ops[-1].op.is_activation else None
+        pre = None if activation is None else activation.inputs[0]
         matmul = next((k for k in call.nodes if isinstance(graph.nodes[k].op,
                                                            (MatMul, Affine))), None)
         bias = next((k for k in call.nodes if isinstance(graph.nodes[k].op, BiasAdd)), None)
         layers.append({"name": call.layer.name, "kind": call.layer.kind,
                        "in": call.inputs[0] if call.inputs else None, "out": call.output,
-                       "pre": pre, "activation": last.op.describe() if pre else None,
+                       "pre": pre,
+                       "activation": None if activation is None else activation.op.describe(),
                        "symbol": str(graph.symbols[call.output]),
                        "input_symbol": str(graph.symbols[call.inputs[0]]) if call.inputs
                        else None,
                        "matmul": matmul, "bias": bias})
-    return {"inputs": inputs, "input": graph.inputs[0], "output": graph.outputs[0],
+    return {"inputs": [{"name": i.name, "value": i.value, "min": i.low, "max": i.high}
+                       for i in inputs], "input": graph.inputs[0], "output": graph.outputs[0],
             "output_name": str(graph.targets[0]) if graph.targets else "y",
             "piecewise_linear": bool(graph.piecewise_linear), "nodes": nodes,
             "layers": layers}
@@ -150,26 +176,25 @@ def _script() -> str:
     return resources.files(__package__).joinpath("explorer.js").read_text(encoding="utf-8")
 
 
-def explorer_html(data: dict[str, Any]) -> str:
+def explorer_html(section: Explorer) -> str:
     """The explorer's part of the page: controls, the places the script fills, the data and
     the script."""
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    payload = json.dumps(section.network, separators=(",", ":"), allow_nan=False)
     payload = payload.replace("</", "<\\/")  # the JSON cannot close its <script> element
-    many = len(data["inputs"]) > 16
     controls = []
-    if many:
-        values = ", ".join(f"{i['value']:g}" for i in data["inputs"])
+    if len(section.inputs) > 16:
+        values = ", ".join(f"{i.value:g}" for i in section.inputs)
         controls.append('<p><label>Input (comma-separated numbers)<br><textarea id="sx-many" '
                         f'rows="3" cols="80">{html_text(values, limit=None)}</textarea></label>'
                         '<button type="button" id="sx-apply">Compute</button></p>')
     else:
-        for k, i in enumerate(data["inputs"]):
-            step = (i["max"] - i["min"]) / 1000 or 0.001
+        for k, i in enumerate(section.inputs):
+            step = (i.high - i.low) / 1000 or 0.001
             controls.append(
-                f'<p class="sx-input"><label><span class="sx-name">{html_text(i["name"])}</span> '
-                f'<input type="range" id="sx-range-{k}" min="{i["min"]!r}" max="{i["max"]!r}" '
-                f'step="{step!r}" value="{i["value"]!r}"></label> '
-                f'<input type="number" id="sx-num-{k}" step="any" value="{i["value"]!r}"></p>')
+                f'<p class="sx-input"><label><span class="sx-name">{html_text(i.name)}</span> '
+                f'<input type="range" id="sx-range-{k}" min="{i.low!r}" max="{i.high!r}" '
+                f'step="{step!r}" value="{i.value!r}"></label> '
+                f'<input type="number" id="sx-num-{k}" step="any" value="{i.value!r}"></p>')
     return "\n".join([
         '<section id="symnet-explorer">',
         "<h2>Explore: move the input</h2>",

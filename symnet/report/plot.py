@@ -12,7 +12,7 @@ import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-from .model import Curve
+from .sections import Curve, RegionMap
 
 __all__ = ["plot_svg", "regions_svg"]
 
@@ -29,7 +29,7 @@ def plot_svg(curve: Curve) -> str:
                 label="breakpoints")
     if curve.target is not None:
         ax.plot(curve.grid, curve.target, "--", color="#555", label=curve.target_label)
-    if curve.sample is not None:
+    if curve.sample is not None and curve.sample_value is not None:
         ax.axvline(curve.sample, color="#999", linewidth=0.8)
         ax.plot([curve.sample], [curve.sample_value], "o", color="#1f5fa8", markersize=6,
                 label=f"{curve.y_name}({curve.sample:g}) = {curve.sample_value:.7g}")
@@ -43,7 +43,7 @@ def plot_svg(curve: Curve) -> str:
     return _svg(fig)
 
 
-def regions_svg(regions: dict) -> str:
+def regions_svg(section: RegionMap) -> str:
     """The exact linear regions of a two-input network as a map: each polygon coloured by the
     output at its centre, outlined, with the input marked."""
     from matplotlib.collections import PolyCollection
@@ -51,43 +51,43 @@ def regions_svg(regions: dict) -> str:
     fig = Figure(figsize=(5.2, 4.4))
     FigureCanvasSVG(fig)
     ax = fig.subplots()
-    polygons = [r["vertices"] for r in regions["regions"]]
-    if regions.get("classes"):  # a classifier: the cells of each predicted class
+    polygons = [[[float(u), float(v)] for u, v in r.vertices] for r in section.regions]
+    if section.classes:  # a classifier: the cells of each predicted class
         from matplotlib.patches import Patch
 
         colours = matplotlib.colormaps["tab10"]
-        cells = regions["classes"]
-        ax.add_collection(PolyCollection([c["vertices"] for c in cells],
-                                         facecolors=[colours(c["class"] % 10) for c in cells],
+        cells = [([[float(u), float(v)] for u, v in corners], k) for corners, k in section.classes]
+        ax.add_collection(PolyCollection([corners for corners, _ in cells],
+                                         facecolors=[colours(k % 10) for _, k in cells],
                                          edgecolors="none", alpha=0.55))
         ax.add_collection(PolyCollection(polygons, facecolors="none", edgecolors="white",
                                          linewidths=0.5))
-        shown = sorted({c["class"] for c in cells})
+        shown = sorted({k for _, k in cells})
         ax.legend(handles=[Patch(color=colours(k % 10), alpha=0.55, label=f"class {k}")
                            for k in shown], loc="upper left", fontsize=7,
                   bbox_to_anchor=(1.02, 1.0))
     else:
         centres = [[sum(v[0] for v in p) / len(p), sum(v[1] for v in p) / len(p)]
                    for p in polygons]
-        values = [r["law"][0] * c[0] + r["law"][1] * c[1] + r["law"][2]
-                  for r, c in zip(regions["regions"], centres)]
+        laws = [[float(v) for v in r.law(section.output_index)] for r in section.regions]
+        values = [law[0] * c[0] + law[1] * c[1] + law[2] for law, c in zip(laws, centres)]
         collection = PolyCollection(polygons, array=values, cmap="coolwarm",
                                     edgecolors="white", linewidths=0.6)
         ax.add_collection(collection)
-        fig.colorbar(collection, ax=ax, label=f"{regions['output']} at the region's centre")
-    (a, b), (c, d) = regions["box"]
+        fig.colorbar(collection, ax=ax, label=f"{section.output} at the region's centre")
+    (a, b), (c, d) = section.box
     ax.set_xlim(a, b)
     ax.set_ylim(c, d)
-    if regions.get("holding_x") is not None:
-        ax.add_collection(PolyCollection([polygons[regions["holding_x"]]], facecolors="none",
+    if section.holding_x is not None:
+        ax.add_collection(PolyCollection([polygons[section.holding_x]], facecolors="none",
                                          edgecolors="black", linewidths=1.4))
-    if regions.get("x") is not None:
-        ax.plot([regions["x"][0]], [regions["x"][1]], "o", color="black", markersize=5)
-        ax.annotate("x", (regions["x"][0], regions["x"][1]), textcoords="offset points",
+    if section.x is not None:
+        ax.plot([section.x[0]], [section.x[1]], "o", color="black", markersize=5)
+        ax.annotate("x", (section.x[0], section.x[1]), textcoords="offset points",
                     xytext=(4, 4), fontsize=8)
-    ax.set_xlabel(regions["inputs"][0])
-    ax.set_ylabel(regions["inputs"][1])
-    ax.set_title(f"{regions['count']} linear regions", fontsize=10)
+    ax.set_xlabel(str(section.inputs[0]))
+    ax.set_ylabel(str(section.inputs[1]))
+    ax.set_title(f"{len(section.regions)} linear regions", fontsize=10)
     return _svg(fig)
 
 

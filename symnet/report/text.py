@@ -1,194 +1,293 @@
-"""Plain-text printing: formulas with SymPy's ``StrPrinter`` plus the notation of
-:mod:`symnet.report.notation`, and the text report."""
+"""The text report, for a terminal; also the summary of an explanation (``why``).
+
+Formulas are printed by :class:`symnet.printing.text.TextPrinter` (``text`` is re-exported here
+for callers of its earlier home).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import textwrap
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
-from sympy.printing.str import StrPrinter
 
 from ..escape import terminal_text
-from .model import listed_lines, number_text, region_lines
-from .notation import broadcast_operand, direct_argument, hadamard_parts, positive_first
+from ..printing.text import TextPrinter, text
+from .printer import (
+    LinePrinter,
+    Listed,
+    composition_text,
+    finite,
+    law_comparison,
+    step_values,
+    structural_note,
+    values_text,
+)
 
-__all__ = ["render_text", "text"]
+if TYPE_CHECKING:
+    from ..analysis.explanation import Explanation, Trace
+    from .sections import (
+        Agreement,
+        ClosedForm,
+        HandCalculation,
+        Layers,
+        LayerSection,
+        RegionMap,
+        RegionsOmitted,
+        Report,
+        Simplification,
+        StructuralForm,
+        Summary,
+        WeightsTable,
+        Why,
+    )
 
-
-class TextPrinter(StrPrinter):
-    """``str`` of SymPy, with ``⊙`` / ``⊘`` for entrywise products and quotients, and entrywise
-    functions written as ``Max(0, b_1 + x*W_1)``."""
-
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        super().__init__(settings)
-        self._arguments: dict[Any, str] = {}
-
-    def _print_Symbol(self, expr: Any) -> str:
-        return self._arguments.get(expr) or super()._print_Symbol(expr)
-
-    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
-        var, body = expr.function.variables[0], expr.function.expr
-        arg = self._print(expr.expr)
-        if not direct_argument(body, var) and isinstance(expr.expr, (sp.MatAdd, sp.MatMul,
-                                                                      sp.HadamardProduct)):
-            arg = f"({arg})"
-        saved = dict(self._arguments)
-        self._arguments[var] = arg
-        try:
-            return self._print(body)
-        finally:
-            self._arguments = saved
-
-    def _print_MatMul(self, expr: Any) -> str:
-        operand = broadcast_operand(expr)
-        return self._print(operand) if operand is not expr else super()._print_MatMul(expr)
-
-    def _print_MatAdd(self, expr: Any) -> str:
-        terms = positive_first(list(expr.args))
-        out = self._print(terms[0])
-        for term in terms[1:]:
-            if term.could_extract_minus_sign():
-                out += " - " + self.parenthesize(-term, PRECEDENCE["Add"], strict=True)
-            else:
-                out += " + " + self.parenthesize(term, PRECEDENCE["Add"], strict=False)
-        return out
-
-    def _print_HadamardProduct(self, expr: Any) -> str:
-        factors, divisors = hadamard_parts(expr)
-
-        def part(a: Any) -> str:
-            return self.parenthesize(broadcast_operand(a), PRECEDENCE["Mul"], strict=True)
-
-        out = " ⊙ ".join(part(a) for a in factors) if factors else "𝟙"
-        return out + "".join(f" ⊘ {part(d)}" for d in divisors)
-
-    def _print_HadamardPower(self, expr: Any) -> str:
-        return f"{self.parenthesize(expr.base, 60)}^∘({self._print(expr.exp)})"
-
-    def _print_OneMatrix(self, expr: Any) -> str:
-        return "𝟙"
-
-    def _print_Equality(self, expr: Any) -> str:
-        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+__all__ = ["TextPrinter", "TextReportPrinter", "text"]
 
 
-def text(expr: Any) -> str:
-    """One formula as plain text."""
-    return TextPrinter().doprint(expr)
-
-
-def _table(rows: list[list[str]]) -> str:
+def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return lines
 
 
-def weights_rows(layer: dict[str, Any]) -> list[list[str]]:
-    """The weights table of one layer: ``get_weights()`` index, Keras name, symbol, shape,
-    trainable, meaning."""
-    rows = []
-    for p in layer["parameters"]:
-        index = "-" if p["weights_index"] is None else str(p["weights_index"])
-        rows.append([index, p["keras_name"], p["symbol"] or "-", str(tuple(p["shape"])),
-                     "yes" if p["trainable"] else "no", p["meaning"]])
-    return rows
+class TextReportPrinter(LinePrinter):
+    """Plain text for a terminal: sections apart by a blank line, names made safe to show."""
 
+    format = "text"
+    printmethod = "_text"
 
-def _values(label: str, listed: dict[str, Any], note: str = "") -> list[str]:
-    lines = listed_lines(listed, width=84)
-    out = [f"    {label} = {lines[0]}{note if len(lines) == 1 else ''}"]
-    out += [f"      {line}" for line in lines[1:]]
-    if len(lines) > 1 and note:
-        out.append(f"      {note.strip()}")
-    return out
+    def doprint(self, obj: Any) -> str:
+        return terminal_text("\n".join(self._print(obj)), lines=True) + "\n"
 
+    def _lines(self, listed: Listed, width: int) -> list[str]:
+        """A listed array as wrapped lines, with its truncation stated."""
+        body = "[" + values_text(list(listed.values), self._settings["value_digits"]) + \
+            (", ..." if listed.truncated else "") + "]"
+        lines = textwrap.wrap(body, width=width, break_on_hyphens=False) or ["[]"]
+        if listed.truncated:
+            lines.append(f"(first {len(listed.values)} of {listed.size:,} entries)")
+        return lines
 
-def trace_lines(steps: list[dict[str, Any]]) -> list[str]:
-    """The hand calculation, layer by layer, as lines of text."""
-    out = []
-    for step in steps:
-        out.append(f"  {terminal_text(step['layer'], limit=200)} ({step['kind']}): "
-                   f"{step['formula_text']}")
-        for item in step["inputs"]:
-            out += _values(item["symbol"], item)
-        pre = step["pre_activation"]
-        if pre:
-            out += _values(pre["text"], pre, f"   (before {pre['activation']})")
-        out += _values(step["output"]["symbol"], step["output"])
-        if step["clipped"] is not None:
-            clipped = step["clipped"]
-            shown = ", ".join(map(str, clipped)) if clipped else "none"
-            out.append(f"    clipped to the activation's flat piece: units {shown} "
-                       f"({len(clipped)} of {len(step['active'])})")
-        if step.get("worked"):
-            out.append("    by hand:")
-            out += [f"      {w['text']}" for w in step["worked"]]
-    return out
+    def _values(self, label: str, listed: Listed, note: str = "") -> list[str]:
+        lines = self._lines(listed, 84)
+        out = [f"    {label} = {lines[0]}{note if len(lines) == 1 else ''}"]
+        out += [f"      {line}" for line in lines[1:]]
+        if len(lines) > 1 and note:
+            out.append(f"      {note.strip()}")
+        return out
 
+    # --- the report -----------------------------------------------------------------------
 
-def render_text(data: dict[str, Any]) -> str:
-    """The text report of :func:`symnet.report.build_report`'s model."""
-    model = terminal_text(data["model"], limit=200)
-    out = [f"Model {model}: inputs {', '.join(data['inputs'][:6])}"
-           f"{' ...' if len(data['inputs']) > 6 else ''} -> outputs "
-           f"{', '.join(data['outputs'][:6])}{' ...' if len(data['outputs']) > 6 else ''}", ""]
-    rows = [["layer", "kind", "output shape", "params", "trainable", "non-trainable"]]
-    for layer in data["layers"]:
-        rows.append([terminal_text(layer["name"], limit=200), layer["kind"],
-                     str(tuple(layer["output_shape"])),
-                     f"{layer['param_count']:,}", f"{layer['trainable_count']:,}",
-                     f"{layer['non_trainable_count']:,}"])
-    rows.append(["total", "", "", f"{data['param_count']:,}", f"{data['trainable_count']:,}",
-                 f"{data['non_trainable_count']:,}"])
-    out += [_table(rows), "", "Layers:"]
-    for layer in data["layers"]:
-        where = "" if layer.get("keras_index") is None else \
-            f" = model.layers[{layer['keras_index']}]"
-        out.append(f"  {terminal_text(layer['name'], limit=200)} ({layer['kind']}){where}: "
-                   f"{layer['formula']['text']}")
-        out += [f"      where {d['text']}" for d in layer.get("definitions", [])]
-        if layer["note"]:
-            out.append(f"      {layer['note']}")
-        if not layer["parameters"]:
-            continue
-        table = _table([["get_weights()", "Keras name", "symbol", "shape", "trainable",
-                         "meaning"], *weights_rows(layer)])
-        out += ["      " + line for line in table.splitlines()]
-        for p in layer["parameters"]:
-            lines = listed_lines(p["listed"], width=80)
-            out.append(f"      {p['symbol'] or p['keras_name']} = {lines[0]}")
+    def _print_Report(self, report: Report) -> list[str]:
+        def names(symbols: tuple[Any, ...]) -> str:
+            return ", ".join(str(s) for s in symbols[:6]) + (" ..." if len(symbols) > 6 else "")
+
+        out = [f"Model {terminal_text(report.model, limit=200)}: inputs {names(report.inputs)}"
+               f" -> outputs {names(report.outputs)}"]
+        for section in report.sections:
+            lines = self._print(section)
+            if lines:
+                out += ["", *lines]
+        return out
+
+    def _print_Summary(self, section: Summary) -> list[str]:
+        rows = [["layer", "kind", "output shape", "params", "trainable", "non-trainable"]]
+        for layer in section.layers:
+            rows.append([terminal_text(layer.name, limit=200), layer.kind,
+                         str(tuple(layer.output_shape)), f"{layer.param_count:,}",
+                         f"{layer.trainable_count:,}", f"{layer.non_trainable_count:,}"])
+        rows.append(["total", "", "", f"{section.param_count:,}",
+                     f"{section.trainable_count:,}", f"{section.non_trainable_count:,}"])
+        return _table(rows)
+
+    def _print_Layers(self, section: Layers) -> list[str]:
+        return ["Layers:", *(line for entry in section.entries for line in self._print(entry))]
+
+    def _print_LayerSection(self, section: LayerSection) -> list[str]:
+        layer = section.layer
+        where = "" if section.keras_index is None else f" = model.layers[{section.keras_index}]"
+        out = [f"  {terminal_text(layer.name, limit=200)} ({layer.kind}){where}: "
+               f"{text(layer.formula)}"]
+        out += [f"      where {d.text}" for d in layer.definitions]
+        if layer.note:
+            out.append(f"      {layer.note}")
+        if section.weights is not None:
+            out += self._print(section.weights)
+        return out
+
+    def _print_WeightsTable(self, section: WeightsTable) -> list[str]:
+        if not section.rows:
+            return []
+        indexed = section.framework == "keras"  # ONNX, PyTorch: no get_weights() index
+        rows = [[*(["get_weights()"] if indexed else []), section.name_heading, "symbol",
+                 "shape", "trainable", "meaning"]]
+        for w in section.rows:
+            p = w.param
+            index = ["-" if w.index is None else str(w.index)] if indexed else []
+            rows.append([*index, w.keras_name, str(p.symbol) if p.symbol is not None else "-",
+                         str(tuple(p.shape)), "yes" if p.trainable else "no", p.meaning])
+        out = ["      " + line for line in _table(rows)]
+        for w in section.rows:
+            lines = self._lines(self._listed(w.param.value), 80)
+            name = str(w.param.symbol) if w.param.symbol is not None else w.keras_name
+            out.append(f"      {name} = {lines[0]}")
             out += [f"        {line}" for line in lines[1:]]
-    out += ["", "Whole network (structural form):", f"  {data['structural_form']['text']}"]
-    if data["structural_form"].get("too_deep"):
-        out.append(f"  ({data['structural_form']['too_deep']})")
-    out.append("")
-    if data.get("simplification"):
-        out.append("Simplification (at inference):")
-        for step in data["simplification"]:
-            out.append(f"  {step['pass']}:")
-            out += [f"    {note}" for note in step["notes"]] or ["    (nothing to do)"]
-        out.append(f"  result: {' -> '.join(data['simplification'][-1]['after'])}")
-        out.append("")
-    closed = data["closed_form"]
-    if "too_large" in closed:
-        out.append(f"Closed form: {closed['too_large']}")
-    else:
-        out.append("Closed form (trained numbers substituted):")
-        out += [f"  {o['name']} = {o['text']}" for o in closed["outputs"]]
-    if data.get("regions"):
-        out += ["", "Linear regions:"] + [f"  {line}" for line in region_lines(data["regions"])]
-    if "evaluation" in data:
-        ev = data["evaluation"]
-        shown = ", ".join(number_text(v) for v in ev["input"][:16])
-        more = " ..." if len(ev["input"]) > 16 else ""
-        outputs = ", ".join(number_text(v) for v in ev["output"][:16])
-        out += ["", f"Hand calculation at input [{shown}{more}] (float32, as Keras computes):"]
-        out += trace_lines(data["trace"])
-        out += [f"  output: [{outputs}{' ...' if len(ev['output']) > 16 else ''}]"]
-        out += ["", "Why this value:"] + [f"  {line}" for line in
-                                          data["why"]["summary"].rstrip().splitlines()]
-    if data.get("agreement"):
-        out += ["", data["agreement"]["text"]]
-    return terminal_text("\n".join(out), lines=True) + "\n"
+        return out
+
+    def _print_StructuralForm(self, section: StructuralForm) -> list[str]:
+        out = ["Whole network (structural form):", f"  {self._structural_text(section)}"]
+        if section.expr is None:
+            out.append(f"  ({structural_note(section)})")
+        return out
+
+    def _structural_text(self, section: StructuralForm) -> str:
+        if section.expr is not None:
+            return text(section.expr)
+        return composition_text(section)
+
+    def _print_Simplification(self, section: Simplification) -> list[str]:
+        from ..analysis.passes import describe
+
+        if not section.passes:
+            return []
+        out = ["Simplification (at inference):"]
+        for step in section.passes:
+            out.append(f"  {step.name}:")
+            out += [f"    {note}" for note in step.notes] or ["    (nothing to do)"]
+        out.append(f"  result: {' -> '.join(describe(s) for s in section.passes[-1].after)}")
+        return out
+
+    def _print_ClosedForm(self, section: ClosedForm) -> list[str]:
+        if section.omitted is not None:
+            return [f"Closed form: {section.omitted}"]
+        return ["Closed form (trained numbers substituted):",
+                *(f"  {name} = {text(expr)}" for name, expr in section.outputs)]
+
+    def _print_RegionMap(self, section: RegionMap) -> list[str]:
+        from .printer import region_lines
+
+        return ["Linear regions:", *(f"  {line}" for line in region_lines(
+            section, max_listed=self._settings["max_regions_listed"]))]
+
+    def _print_RegionsOmitted(self, section: RegionsOmitted) -> list[str]:
+        return ["Linear regions:", f"  {section.note}"]
+
+    def _print_HandCalculation(self, section: HandCalculation) -> list[str]:
+        value = self._settings["value_digits"]
+        shown = values_text([finite(v) for v in section.input[:16]], value)
+        more = " ..." if section.input.size > 16 else ""
+        outputs = values_text([finite(v) for v in section.output[:16]], value)
+        return [f"Hand calculation at input [{shown}{more}] (float32, as {section.computes} "
+                f"computes):",
+                *self._print(section.trace),
+                f"  output: [{outputs}{' ...' if section.output.size > 16 else ''}]"]
+
+    def _print_Why(self, section: Why) -> list[str]:
+        return ["Why this value:", *(f"  {line}" for line in
+                                     self._print(section.explanation))]
+
+    def _print_Agreement(self, section: Agreement) -> list[str]:
+        return [section.text]
+
+    # --- analysis records -----------------------------------------------------------------
+
+    def _print_Trace(self, trace: Trace) -> list[str]:
+        """The hand calculation, layer by layer."""
+        out = []
+        for step in trace.steps:
+            parts = step_values(step, self._settings["max_listed"])
+            out.append(f"  {terminal_text(step.layer, limit=200)} ({step.kind}): "
+                       f"{text(step.formula)}")
+            for symbol, listed in parts.inputs:
+                out += self._values(text(symbol), listed)
+            if parts.pre is not None:
+                label = text(parts.argument) if parts.argument is not None else \
+                    f"before {parts.activation}"
+                out += self._values(label, parts.pre, f"   (before {parts.activation})")
+            out += self._values(text(step.formula.lhs), parts.output)
+            if parts.clipped is not None:
+                shown = ", ".join(map(str, parts.clipped)) if parts.clipped else "none"
+                out.append(f"    clipped to the activation's flat piece: units {shown} "
+                           f"({len(parts.clipped)} of {parts.units})")
+            if step.worked:
+                out.append("    by hand:")
+                out += [f"      {w.text}" for w in step.worked]
+        return out
+
+    def _print_Explanation(self, e: Explanation) -> list[str]:
+        """Why one output has its value, for a terminal (``Explanation.summary()``)."""
+        x = e.x.reshape(-1)
+        shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
+        lines = [f"{e.output} at x = {shown_x}: {e.value:.7g} (float32, as {e.computed_as})"]
+        if e.local_law is not None:
+            lines.append(f"local law: {e.output} = {law_text(e.local_law)}")
+            if isinstance(e.region, sp.Interval):
+                start, end = (_end(v) for v in (e.region.start, e.region.end))
+                lines.append(f"  exact for {start:.6g} <= {e.x_name} <= {end:.6g}")
+            else:
+                lines.append(f"  exact on the region bounded by {len(e.region)} inequalities")
+                corners = e.polygon()
+                if corners:
+                    shown = ", ".join(f"({a:.6g}, {b:.6g})" for a, b in corners)
+                    lines.append(f"  in the plane around x: the polygon with corners {shown}")
+        for layer, mask in e.active.items():
+            on = np.flatnonzero(mask)
+            lines.append(f"{terminal_text(layer, limit=200)}: {on.size} of {mask.size} units "
+                         f"active" + (f" ({_indices(on)})" if 0 < on.size <= 32 else "")
+                         + (f"; inactive: {_indices(np.flatnonzero(~mask))}"
+                            if 0 < mask.size - on.size <= 32 else ""))
+        if e.contributions:
+            lines.append("contributions (largest first):")
+            for label, value in e.grouped_contributions(20):
+                lines.append(f"  {label:>28} = {value:+.6g}")
+            lines.append(f"  {'sum':>28} = {sum(e.contributions.values()):.7g}")
+        off = e.without_activation - e.value
+        lines.append(f"without the activations (e.g. forgetting the ReLU): "
+                     f"{e.without_activation:.7g}, off by {off:+.6g}")
+        if e.target is not None:
+            lines.append(f"target {e.target}: {e.target_value:.7g} at x; "
+                         f"error {e.target_error:.6g}")
+            c = law_comparison(e)
+            if c is not None:
+                slope, target_slope, intercept, target_intercept = c
+                lines.append(f"  local slope {slope:.6g} vs {target_slope:.6g} "
+                             f"({slope - target_slope:+.4g}); intercept "
+                             f"{intercept:.6g} vs {target_intercept:.6g} "
+                             f"({intercept - target_intercept:+.4g})")
+            if e.max_target_error is not None and e.domain is not None:
+                lines.append(f"  largest error on [{e.domain[0]:g}, {e.domain[1]:g}]: "
+                             f"{e.max_target_error:.6g} at x = {e.max_target_error_at:.6g}")
+        for layer, dead in e.dead_units.items():
+            if dead.size:
+                lines.append(f"dead on the domain: {terminal_text(layer, limit=200)} units "
+                             f"{_indices(dead)}")
+        lines.extend(e.notes)
+        return lines
+
+
+def law_text(law: Any, shown: int = 12) -> str:
+    """An affine law for a terminal: in full up to ``shown`` inputs, else its largest
+    coefficients and a count of the others (the JSON has every one)."""
+    from ..analysis.forms import round_floats
+
+    terms = sp.Add.make_args(law)
+    if len(terms) <= shown + 1:
+        return str(round_floats(law, 7))
+    constant = sum((t for t in terms if not t.free_symbols), sp.S.Zero)
+    linear = sorted((t for t in terms if t.free_symbols),
+                    key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
+    head = sp.Add(*linear[:shown], evaluate=False)
+    c = float(constant)
+    return (f"{round_floats(head, 7)} + ... ({len(linear) - shown} smaller terms) "
+            f"{'-' if c < 0 else '+'} {abs(c):.7g}")
+
+
+def _end(v: Any) -> float:
+    return float(v) if v.is_finite else (np.inf if v > 0 else -np.inf)
+
+
+def _indices(values: np.ndarray) -> str:
+    return ", ".join(str(int(i)) for i in values)

@@ -164,7 +164,11 @@ def test_a_hundred_thousand_rows_in_seconds(model, tmp_path):
     assert len(rows) == 100_000 and text.count("\n") == 100_001
     print(f"100,000 rows graded in {seconds:.1f} s")  # benchmarks/bench_grading.py: memory
     assert seconds < 20
-    assert rows[3].code == "invalid" and rows[2].code == "too_imprecise"
+    assert rows[3].code == "invalid"
+    # 25 at x = 2 (about 8.9) is not that output rounded, but the output at x = 10 (24.597)
+    # rounded to two digits: perhaps another student's answer, said as a possibility
+    assert (rows[2].code, rows[2].confidence) == ("other_variant", "rounding")
+    assert rows[2].message.startswith("Perhaps")
 
 
 @st.composite

@@ -2,7 +2,7 @@
 
 ``\\max(0, 3x - 1)``, ``\\frac{1}{2}x``, ``\\sqrt{x}``, ``x^{2}``, ``2 \\cdot x``,
 ``\\left( ... \\right)``, ``\\exp``, ``\\ln``, ``\\tanh``, ``\\operatorname{relu}``.
-The result is read by :func:`symnet.homework.parse.parse_formula`, so every bound and
+The result is read by :func:`symnet.parse.parse_formula`, so every bound and
 whitelist of the plain parser applies; a command outside this subset is refused by name.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..errors import InvalidInputError
+from .limits import MAX_DEPTH
 
 __all__ = ["latex_to_plain"]
 
@@ -22,8 +23,6 @@ _SAME = {r"\cdot": "*", r"\times": "*", r"\left": "", r"\right": "", r"\,": " ",
 
 def latex_to_plain(text: str) -> str:
     """Plain math for a LaTeX formula of the supported subset; ``InvalidInputError`` else."""
-    from .parse import MAX_DEPTH
-
     if text.count("{") > MAX_DEPTH:
         raise InvalidInputError(f"formula nested too deeply (more than {MAX_DEPTH} braces)")
     tokens = _TOKEN.findall(text)
