@@ -307,7 +307,7 @@ def _reference_root(fn: Any, v: Fraction) -> tuple[Fraction, bool] | None:
     """The reference of :func:`correctly_rounded_root`, computed another way: mpmath's root
     at four times the bits, rounded to ``ROOT_BITS`` by mpmath (exact roots come out exact:
     a rational root of a dyadic argument has few bits)."""
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     from ..functions import InverseSqrt, StdFloor
 

@@ -101,7 +101,8 @@ def _row_limbs(values: list[int], width: int) -> np.ndarray:
     data = b"".join(abs(v).to_bytes(size, "little") for v in values)
     limbs = np.frombuffer(data, dtype="<u2").reshape(len(values), width).astype(np.float64)
     signs = np.array([-1.0 if v < 0 else 1.0 for v in values])
-    return limbs * signs[:, None]
+    out: np.ndarray = limbs * signs[:, None]
+    return out
 
 
 def _integers(digits: np.ndarray) -> list[int]:

@@ -222,17 +222,18 @@ def symnet_recurrence(x: Any, cell: str, kernel: Any, recurrent: Any, bias: Any,
 
     reset_after, go_backwards, forget, units = options
     clip, sequences = clip_sequences
-    weights = [_matrix(kernel), _matrix(recurrent), None if bias is None else _matrix(bias)]
-    if weights[2] is not None and not (cell == "gru" and reset_after):
-        weights[2] = weights[2].reshape(-1)
-    if forget:
-        weights[1] = weights[1] * 0
-    fns = tuple(None if f is None else _Function(f) for f in (activation,
-                                                               recurrent_activation))
+    matrix_bias = None if bias is None else _matrix(bias)
+    if matrix_bias is not None and not (cell == "gru" and reset_after):
+        matrix_bias = matrix_bias.reshape(-1)
+    weights: tuple[Any, Any, Any] = (_matrix(kernel), _matrix(recurrent) * (0 if forget else 1),
+                                     matrix_bias)
+    fns: tuple[Any, Any] = (None if activation is None else _Function(activation),
+                            None if recurrent_activation is None else
+                            _Function(recurrent_activation))
     values = _matrix(x)
     values = values.reshape(sequences, values.shape[0] // sequences, values.shape[1])
     clamp = Fn(Clamp, (-clip, clip), name="clip") if clip != 0 else None
-    outputs, state = run_recurrence(_backend(), cell, values, tuple(weights), fns, units,
+    outputs, state = run_recurrence(_backend(), cell, values, weights, fns, units,
                                     bool(reset_after), bool(go_backwards), clamp,
                                     tuple(_matrix(m) for m in initial))
     return np.asarray(emitted(outputs, state, emit)).reshape(-1, units)
@@ -249,7 +250,7 @@ def symnet_attending(kind: str, inputs: tuple[Any, ...], params: tuple[Any, ...]
     if kind == "multihead":
         heads, causal, *present = options
         it = iter(values)
-        weights = [next(it) if has else None for has in present]
+        weights: list[Any] = [next(it) if has else None for has in present]
         weights[0] = weights[0].reshape(query.shape[1], heads, -1)
         weights[2] = weights[2].reshape(key.shape[1], heads, -1)
         weights[4] = weights[4].reshape(value.shape[1], heads, -1)

@@ -188,7 +188,7 @@ def reshape(ctx: LayerContext) -> int:
         raise ctx.reject(f"newshape={newshape!r} for inputs of shape (None, "
                          f"{', '.join(map(str, ctx.input_shape))}) moves numbers between "
                          "samples; a reshape keeps the batch axis first (-1 or None)")
-    ctx.constants["newshape"] = list(newshape)
+    ctx.constants["newshape"] = list(newshape or ())
     return ctx.apply(Reshape(tuple(ctx.input_shape), out))
 
 
@@ -202,7 +202,7 @@ def transpose(ctx: LayerContext) -> int:
     if sorted(axes) != list(range(rank)) or axes[0] != 0:
         raise ctx.reject(f"axes={ctx.config.get('axes')!r}: the batch axis must stay first")
     order = tuple(a - 1 for a in axes[1:])
-    ctx.constants["axes"] = list(ctx.config.get("axes"))
+    ctx.constants["axes"] = list(ctx.config.get("axes") or ())
     return ctx.apply(Rearrange("permute", tuple(ctx.input_shape), tuple(ctx.output_shape),
                                order))
 
@@ -229,7 +229,9 @@ _PLAIN = {"ops.relu": "relu", "ops.relu6": "relu6", "ops.sigmoid": "sigmoid",
 @operation(*_PLAIN, config=NONE)
 def plain_activation(ctx: LayerContext) -> int:
     ctx.constants["activation"] = _PLAIN[ctx.kind]
-    return ctx.apply(ACTIVATIONS[_PLAIN[ctx.kind]])
+    op = ACTIVATIONS[_PLAIN[ctx.kind]]
+    assert op is not None  # every name here is an activation, not linear
+    return ctx.apply(op)
 
 
 @operation("ops.elu", "ops.celu", "ops.leaky_relu", "ops.gelu", "ops.squareplus",
