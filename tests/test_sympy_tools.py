@@ -220,12 +220,20 @@ def _families(keras):
     model = keras.Model([x, y], layers.Dense(1)(layers.Flatten()(attended)))
     randomize(model, 3)
     out["merge_attention"] = model
+    ops = keras.ops
+    x = keras.Input((3, 2))
+    h = layers.Dense(2, "tanh")(x)
+    y = ops.mean(ops.matmul(x + h, ops.transpose(h, (0, 2, 1))) * 0.5, axis=1)
+    model = keras.Model(x, layers.Dense(1)(ops.relu(y - 1.0)))
+    randomize(model, 4)
+    out["keras_operations"] = model
     return out
 
 
 FAMILIES = ["smooth", "relu_family", "selu_gelu", "softplus_elu_mish", "softsign_log_sigmoid",
             "silu_hard_silu", "batchnorm", "normalization", "convolution", "conv2d",
-            "reshaping", "recurrent", "bidirectional", "embedding", "merge_attention"]
+            "reshaping", "recurrent", "bidirectional", "embedding", "merge_attention",
+            "keras_operations"]
 #: The families whose closed form is small enough to print and lambdify entry by entry (the
 #: recurrent and attention families' closed forms have hundreds of thousands of nodes).
 CLOSED = [f for f in FAMILIES if f not in ("recurrent", "bidirectional", "merge_attention")]

@@ -20,8 +20,8 @@ __all__ = ["ArrayCode", "ints", "symnet_along_axes", "symnet_attending", "symnet
            "symnet_concatenated", "symnet_convolution", "symnet_entrywise_max",
            "symnet_entrywise_min", "symnet_global_pooling", "symnet_log_softmax_rows",
            "symnet_lookup", "symnet_pooling", "symnet_rearranged", "symnet_recurrence",
-           "symnet_reduced", "symnet_resampled", "symnet_reshaped", "symnet_rms_rows",
-           "symnet_softmax_rows", "symnet_standardize_rows"]
+           "symnet_reduction", "symnet_selected", "symnet_stacked_product", "symnet_resampled",
+           "symnet_reshaped", "symnet_rms_rows", "symnet_softmax_rows", "symnet_standardize_rows"]
 
 
 class ArrayCode:
@@ -129,13 +129,24 @@ def symnet_along_axes(x: Any, kind: str, axes: tuple[int, ...], shape: tuple[int
     return out.reshape(_view(shape))
 
 
-def symnet_reduced(x: Any, kind: str, axes: tuple[int, ...], shape: tuple[int, ...],
-                   keepdims: bool) -> np.ndarray:
+def symnet_stacked_product(a: Any, b: Any, a_shape: tuple[int, ...],
+                           b_shape: tuple[int, ...]) -> np.ndarray:
+    out = np.matmul(_matrix(a).reshape(a_shape), _matrix(b).reshape(b_shape))
+    return np.asarray(out).reshape(_view(tuple(np.shape(out))))
+
+
+def symnet_reduction(x: Any, kind: str, axes: tuple[int, ...], shape: tuple[int, ...],
+                     keepdims: bool) -> np.ndarray:
     t = _matrix(x).reshape(shape)
-    out = t.sum(axis=axes, keepdims=keepdims)
-    if kind == "mean":
-        out = out / math.prod(shape[a] for a in axes)
-    return out.reshape(_view(out.shape))
+    if kind == "sum_square":
+        t, kind = t * t, "sum"
+    combine: dict[str, Any] = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
+    out = combine[kind](t, axis=tuple(axes), keepdims=keepdims)
+    return np.asarray(out).reshape(_view(tuple(np.shape(out))))
+
+
+def symnet_selected(mask: Any, a: Any, b: Any) -> np.ndarray:
+    return np.where(_matrix(mask) != 0, _matrix(a), _matrix(b))
 
 
 def symnet_concatenated(axis: int, shapes: tuple[tuple[int, ...], ...], *xs: Any) -> np.ndarray:

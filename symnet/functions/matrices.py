@@ -13,8 +13,8 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from .arrays import ArrayCode, ints
 
 __all__ = ["AlongAxes", "Blocks", "Broadcast", "Concatenated", "ElementwiseMax", "ElementwiseMin",
-           "Entrywise", "EntrywisePower", "LogSoftmax", "Lookup", "RMSScale", "Reduced", "Reshape",
-           "Softmax", "Standardize", "tensor_entry"]
+           "Entrywise", "EntrywisePower", "LogSoftmax", "Lookup", "RMSScale", "Reshape", "Softmax",
+           "Standardize", "tensor_entry"]
 
 
 # --- matrix operations ----------------------------------------------------------------------
@@ -491,54 +491,3 @@ class Lookup(ArrayCode, MatrixExpr):
 
     def _latex(self, printer: Any) -> str:
         return rf"{printer._print(self.args[0])}\left[{printer._print(self.args[1])}\right]"
-
-
-class Reduced(ArrayCode, MatrixExpr):
-    """The sum or the mean of a tensor of ``shape`` over ``axes`` (``keepdims``: kept with
-    length 1): ``Reduced(x, kind, axes, shape, keepdims)``."""
-
-    array_function = "reduced"
-
-    def __new__(cls, x: Any, kind: Any, axes: Any, shape: Any, keepdims: Any) -> Reduced:
-        return super().__new__(cls, x, sp.Symbol(str(kind)), sp.Tuple(*axes), sp.Tuple(*shape),
-                               sp.true if keepdims else sp.false)
-
-    def _out(self) -> tuple[int, ...]:
-        axes, shape = _ints(self.args[2]), _ints(self.args[3])
-        if self.args[4]:
-            return tuple(1 if a in axes else n for a, n in enumerate(shape))
-        return tuple(n for a, n in enumerate(shape) if a not in axes)
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return tuple(sp.Integer(v) for v in _view(self._out()))
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        axes, shape = _ints(self.args[2]), _ints(self.args[3])
-        out = self._out()
-        index = list(_index(int(i) * (out[-1] if out else 1) + int(j), out)) if out else []
-        kept = [a for a in range(len(shape)) if a not in axes]
-        at = [0] * len(shape)
-        if self.args[4]:
-            for a in kept:
-                at[a] = index[a]
-        else:
-            for a, k in zip(kept, index):
-                at[a] = k
-        terms = []
-        for flat in range(int(np.prod([shape[a] for a in axes]))):
-            offsets = _index(flat, tuple(shape[a] for a in axes))
-            for a, k in zip(axes, offsets):
-                at[a] = k
-            terms.append(tensor_entry(self.args[0], shape, tuple(at), **kwargs))
-        total = sp.Add(*terms)
-        return total / len(terms) if str(self.args[1]) == "mean" else total
-
-    def array_arguments(self) -> list[Any]:
-        return [self.args[0], str(self.args[1]), _ints(self.args[2]), _ints(self.args[3]),
-                bool(self.args[4])]
-
-    def _latex(self, printer: Any) -> str:
-        axes = ", ".join(str(a + 1) for a in _ints(self.args[2]))
-        name = r"\operatorname{mean}" if str(self.args[1]) == "mean" else r"\operatorname{sum}"
-        return rf"{name}_{{\text{{axis }} {axes}}}\left({printer._print(self.args[0])}\right)"

@@ -16,14 +16,12 @@ import numpy as np
 
 from ..ops import (
     ACTIVATIONS,
-    BatchMatMul,
     Concat,
     ConstantArithmetic,
     Elementwise,
     MatMul,
     Merge,
     Rearrange,
-    Reduce,
     Reshape,
     Softmax,
     WithConstant,
@@ -31,6 +29,7 @@ from ..ops import (
     elu_fn,
     leaky_relu_fn,
 )
+from ..ops.tensors import Product, Reduce
 from . import LayerContext, operation
 from .spec import Axes, Choice, Free, Number, spec
 
@@ -132,10 +131,11 @@ def matmul(ctx: LayerContext) -> int:
     arguments = dict(ctx.layer.arguments)
     if len(ctx.input_shapes) == 2 and not arguments:
         a, b = (tuple(s) for s in ctx.input_shapes)
-        if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
+        if len(a) < 2 or len(b) < 2 or a[-1] != b[-2]:
+            # a per-sample vector would meet the batch axis in Keras' product
             raise ctx.reject(f"a product of tensors of per-sample shapes {a} and {b}: symnet "
-                             "multiplies two matrices per sample, (m, k) by (k, n)")
-        return ctx.apply(BatchMatMul(), *ctx.inputs)
+                             "multiplies the last two axes' matrices, (…, m, k) by (…, k, n)")
+        return ctx.apply(Product((a, b)), *ctx.inputs)
     if len(ctx.input_shapes) == 1 and list(arguments) == [1]:
         kernel = np.asarray(arguments[1])
         if kernel.dtype != np.float32 or kernel.ndim != 2 or (

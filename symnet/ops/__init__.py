@@ -17,7 +17,7 @@ from .activations import (
            leaky_relu_fn,
            relu_fn,
 )
-from .arithmetic import BatchMatMul, ConstantArithmetic, Reduce, WithConstant
+from .arithmetic import ConstantArithmetic, WithConstant
 from .base import Constant, Op, Param, Rewrite, broadcast_row, matrix_shape
 from .conv import Conv, GlobalPool, Pool
 from .linear import Affine, BiasAdd, MatMul, Rescale
@@ -25,9 +25,8 @@ from .merge import Merge
 from .normalization import BatchNormInference, BatchStatistics, LayerNorm, Normalize, RMSNorm
 from .shape import Concat, Identity, Rearrange, Resample, Reshape
 
-__all__ = ["ACTIVATIONS", "Affine", "BatchMatMul", "BatchNormInference", "BatchStatistics",
-           "BiasAdd", "Concat", "Constant", "ConstantArithmetic", "Conv", "Elementwise", "Fn",
-           "GlobalPool", "Identity", "LayerNorm", "MatMul", "Merge", "Normalize", "Op", "PReLU",
-           "Param", "Pool", "RMSNorm", "Rearrange", "Reduce", "Resample", "Rescale", "Reshape",
-           "Rewrite", "Softmax", "WithConstant", "broadcast_row", "celu_fn", "elu_fn",
-           "leaky_relu_fn", "matrix_shape", "relu_fn"]
+__all__ = ["ACTIVATIONS", "Affine", "BatchNormInference", "BatchStatistics", "BiasAdd", "Concat",
+           "Constant", "ConstantArithmetic", "Conv", "Elementwise", "Fn", "GlobalPool", "Identity",
+           "LayerNorm", "MatMul", "Merge", "Normalize", "Op", "PReLU", "Param", "Pool", "RMSNorm",
+           "Rearrange", "Resample", "Rescale", "Reshape", "Rewrite", "Softmax", "WithConstant",
+           "broadcast_row", "celu_fn", "elu_fn", "leaky_relu_fn", "matrix_shape", "relu_fn"]

@@ -7,13 +7,10 @@
   cover what Keras layers need; this op is what graphs spell with a constant
   (``(x − μ) / σ`` of a scaler, ``C − x``...).
 - :class:`ConstantArithmetic`: the same with a number, shown as written (``2 x``, ``x + 1``).
-- :class:`BatchMatMul`: the product of two inputs, sample by sample (``x @ y``).
-- :class:`Reduce`: sums and means over axes (``keras.ops.mean(x, axis=1)``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +21,7 @@ from .. import functions as fx
 from ..numbers import number
 from .base import Grads, Op, Param, aligned, spread, unbroadcast
 
-__all__ = ["BatchMatMul", "ConstantArithmetic", "Reduce", "WithConstant"]
+__all__ = ["ConstantArithmetic", "WithConstant"]
 
 _OPERATIONS = ("add", "subtract", "multiply", "divide")
 
@@ -229,98 +226,3 @@ class ConstantArithmetic(Op):
         sign = {"add": "+", "subtract": "−", "multiply": "·", "divide": "/"}[self.operation]
         shown = f"{self.constant:g}"
         return f"{shown} {sign} x" if self.constant_first else f"x {sign} {shown}"
-
-
-@dataclass(frozen=True, eq=False)
-class BatchMatMul(Op):
-    """``x y``: the matrix product of two inputs, sample by sample (per-sample shapes
-    ``(m, k)`` and ``(k, n)``)."""
-
-    arity = 2
-    affine = False
-
-    @property
-    def piecewise_linear(self) -> bool:
-        return False
-
-    def formula(self, x: Any, y: Any) -> Any:
-        return x * y
-
-    def forward(self, backend: Any, x: Any, y: Any) -> Any:
-        return np.stack([backend.matmul(x[i], y[i]) for i in range(x.shape[0])])
-
-    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-        return (shapes[0][0], shapes[1][1])
-
-    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
-        return shapes[0][-1] * (sizes[0] + sizes[1] + 2)
-
-    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
-        x, other = xs
-        dx = np.stack([backend.matmul(g[i], np.ascontiguousarray(np.swapaxes(other[i], 0, 1)))
-                       for i in range(g.shape[0])])
-        dy = np.stack([backend.matmul(np.ascontiguousarray(np.swapaxes(x[i], 0, 1)), g[i])
-                       for i in range(g.shape[0])])
-        return Grads((dx, dy))
-
-    def describe(self) -> str:
-        return "matrix product"
-
-
-@dataclass(frozen=True, eq=False)
-class Reduce(Op):
-    """The sum or the mean of the entries over per-sample ``axes`` (``keepdims``: those axes
-    kept with length 1)."""
-
-    kind: str
-    axes: tuple[int, ...]
-    keepdims: bool
-    sample_shape: tuple[int, ...]
-    affine = True
-
-    def output_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-        kept = [1 if a in self.axes else n for a, n in enumerate(self.sample_shape)]
-        if self.keepdims:
-            return tuple(kept)
-        return tuple(n for a, n in enumerate(self.sample_shape) if a not in self.axes)
-
-    def _count(self) -> int:
-        return math.prod(self.sample_shape[a] for a in self.axes)
-
-    def formula(self, x: Any) -> Any:
-        return fx.Reduced(x, self.kind, self.axes, self.sample_shape, self.keepdims)
-
-    def forward(self, backend: Any, x: Any) -> Any:
-        axes = tuple(a + 1 for a in self.axes)
-        total = np.sum(x, axis=axes, keepdims=True)
-        if self.kind == "mean":
-            total = total / backend.const(self._count())
-        return total.reshape((x.shape[0], *self.output_shape(self.sample_shape)))
-
-    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
-        return self._count() * (sizes[0] + 1)
-
-    def as_affine(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        out = self.output_shape(self.sample_shape)
-        index = np.indices(self.sample_shape)
-        columns = np.zeros(self.sample_shape, dtype=np.int64)
-        for a in range(len(self.sample_shape)):
-            if a not in self.axes:
-                columns = columns * self.sample_shape[a] + index[a]
-        width = math.prod(out) if out else 1
-        weight = np.zeros((n, width))
-        scale = 1.0 / self._count() if self.kind == "mean" else 1.0
-        weight[np.arange(n), columns.reshape(-1)] = scale
-        return weight, np.zeros(width)
-
-    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
-        x = xs[0]
-        kept = (x.shape[0], *[1 if a in self.axes else n
-                               for a, n in enumerate(self.sample_shape)])
-        dx = np.broadcast_to(np.asarray(g).reshape(kept), x.shape)
-        if self.kind == "mean":
-            dx = dx / backend.const(self._count())
-        return Grads((np.array(dx),))
-
-    def describe(self) -> str:
-        return f"{self.kind} over axes {tuple(a + 1 for a in self.axes)}"
