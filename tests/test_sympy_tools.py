@@ -394,3 +394,18 @@ def test_piecewise_local_law_and_parsed_formulas(keras):
     exact = 1 / (1 + np.exp(-2 * xs)) + np.maximum(xs - 1, 0) + np.exp(-xs**2) + np.tanh(xs)
     for module in CLOSED_MODULES:  # SymPy's own Max in it
         assert relative(call(sp.lambdify([x], parsed, module), module, xs), exact) <= 1e-12
+
+
+def test_no_function_class_prints_as_an_empty_label():
+    """Every function class symnet defines has a name in LaTeX, aliases included (they never
+    reach an expression, but a user may make one)."""
+    from symnet.functions.activations import Activation
+
+    def classes(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from classes(sub)
+
+    for cls in classes(Activation):
+        if not cls.__name__.startswith("_"):
+            assert cls.label, cls.__name__
