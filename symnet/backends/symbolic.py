@@ -75,9 +75,9 @@ def _cached_body(fn: Any) -> Any:
 def put(expr: Any, var: Any, value: Any) -> Any:
     """``expr`` with ``value`` in place of ``var``, every node built as SymPy builds it, so
     that the result equals what ``srepr`` or ``pickle`` rebuild from it; but a ``Max`` or
-    ``Min`` of expressions is not made to compare them by factoring (seconds on a long sum):
-    its arguments are flattened and ordered as SymPy orders them, and it is decided only when
-    the assumptions say at once which argument is larger."""
+    ``Min`` of expressions is not made to compare them (by factoring and by the assumptions:
+    seconds on a long sum): its arguments are flattened, its numbers combined, and ordered as
+    SymPy orders them, which is what SymPy makes of a ``Max`` it cannot decide."""
     if expr == var:
         return value
     if not expr.args or var not in expr.free_symbols:
@@ -89,7 +89,8 @@ def put(expr: Any, var: Any, value: Any) -> Any:
 
 
 def lattice(cls: Any, args: list[Any]) -> Any:
-    """``Max(*args)`` or ``Min(*args)`` as SymPy would evaluate it, without its factoring."""
+    """``Max(*args)`` or ``Min(*args)`` as SymPy evaluates it when it cannot tell which
+    argument is larger, without trying to."""
     flat: list[Any] = []
     for a in args:
         flat.extend(a.args if isinstance(a, cls) else [a])
@@ -99,13 +100,4 @@ def lattice(cls: Any, args: list[Any]) -> Any:
         rest.append(cls(*numbers))
     if len(rest) == 1:
         return rest[0]
-    if len(rest) == 2:
-        first, second = rest
-        difference = first - second
-        if difference.is_extended_nonnegative:
-            return first if cls is sp.Max else second
-        if difference.is_extended_nonpositive:
-            return second if cls is sp.Max else first
-    else:
-        return cls(*rest)  # SymPy's own decisions among three or more
     return cls(*rest, evaluate=False)
