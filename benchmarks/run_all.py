@@ -109,11 +109,13 @@ def targets() -> str:
         ("evaluate() at least as fast as model.predict (1 and 1,000 rows)",
          f"{f['predict_ratio_1']:.3f}x / {f['predict_ratio_1000']:.2f}x of predict's time",
          f["predict_ratio_1"] <= 1 and f["predict_ratio_1000"] <= 1),
-        ("evaluate() within 2x of numpy (1 and 1,000 rows)",
-         f"{f['numpy_ratio_1']:.2f}x / {f['numpy_ratio_1000']:.2f}x",
-         f["numpy_ratio_1"] <= 2 and f["numpy_ratio_1000"] <= 2),
-        ("evaluate() against model(x, training=False) (1 and 1,000 rows; no target)",
-         f"{f['call_ratio_1']:.3f}x / {f['call_ratio_1000']:.2f}x of its time", True),
+        ("evaluate() within 2x of numpy (1 row)", f"{f['numpy_ratio_1']:.2f}x",
+         f["numpy_ratio_1"] <= 2),
+        ("float32 evaluate() of 1,000 rows <= 1.2x a plain numpy forward pass",
+         f"{f['numpy_ratio_1000']:.2f}x", f["numpy_ratio_1000"] <= 1.2),
+        ("float32 evaluate() of 1,000 rows <= 1x model(x, training=False)",
+         f"{f['call_ratio_1000']:.2f}x of its time (1 row: {f['call_ratio_1']:.3f}x)",
+         f["call_ratio_1000"] <= 1),
         ("compiled closed form >= 100x faster than predict (one sample)",
          f"{f['compiled_speedup']:,.0f}x ({f['compiled_call_speedup']:,.0f}x than model(x))",
          f["compiled_speedup"] >= 100),
@@ -121,6 +123,8 @@ def targets() -> str:
          f"{f['exact_row_s']:.3f} s; {f['exact_batch_row_s']:.3f} s a row (first call in the "
          f"process {f['exact_cold_s']:.2f} s; before {f['exact_fraction_row_s']:.2f} s)",
          f["exact_row_s"] <= 0.2 and f["exact_batch_row_s"] <= 0.2),
+        ("first exact evaluate() of the seed MLP in a new process <= 0.2 s",
+         f"{f['exact_first_process_s']:.3f} s", f["exact_first_process_s"] <= 0.2),
         ("exact piecewise() of Dense(10,000, relu) -> Dense(1) <= 2 s",
          f"{f['exact_piecewise_10000']:.2f} s (pieces {f['exact_pieces_10000']:.2f} s)",
          f["exact_piecewise_10000"] <= 2),
@@ -161,8 +165,10 @@ def targets() -> str:
         "rationals (FLINT's fmpq), O(N log N), and for deeper chains of Dense layers and "
         "continuous piecewise-linear activations the input line split layer by layer "
         "(ExactLine), pieces x width; other networks refine the float walk exactly, O(N) per "
-        "piece. Exact evaluate(): FLINT integer matrix products; BatchNorm's square roots "
-        "still come from SymPy's evalf (their digits define the result), once per process.",
+        "piece. Exact evaluate(): FLINT integer matrix products (a weight matrix built once "
+        "per process from machine-word numerators); square roots correctly rounded to 169 "
+        "bits by an integer square root, once per process; other functions from SymPy's "
+        "evalf.",
         "",
     ]
     return "\n".join(lines + notes) + "\n"

@@ -239,9 +239,10 @@ class Graph:
         return np.concatenate([np.asarray(values[k], dtype=np.float64).reshape(
             np.shape(values[k])[0], -1) for k in self.outputs], axis=1)
 
-    def batch(self, x: Any, exact: bool = False) -> list[np.ndarray]:
+    def batch(self, x: Any, exact: bool = False, dtype: Any = np.float64) -> list[np.ndarray]:
         """``x`` (one sample, a batch, or a list of arrays for several inputs) as one batch
-        array per input; ``InvalidInputError`` when it does not fit the input shapes."""
+        array per input (of ``dtype``: a float32 run converts once, or not at all);
+        ``InvalidInputError`` when it does not fit the input shapes."""
         shapes = self.input_shapes
         parts = list(x) if len(shapes) > 1 and isinstance(x, (list, tuple)) else [x]
         if len(parts) != len(shapes):
@@ -249,7 +250,7 @@ class Graph:
         batches = []
         for part, shape in zip(parts, shapes):
             try:
-                arr = np.asarray(part, dtype=object if exact else np.float64)
+                arr = np.asarray(part, dtype=object if exact else dtype)
             except (TypeError, ValueError, OverflowError) as exc:
                 dims = ", ".join(map(str, shape))
                 raise InvalidInputError(f"expected numbers for an input of shape (None, {dims}), "

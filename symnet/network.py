@@ -261,7 +261,8 @@ class Network(Displayed):
                                     f"{precision!r}")
         backend: Backend = ExactBackend() if precision == "exact" else FloatBackend(
             getattr(np, precision))
-        values = self.graph.run(backend, self.graph.batch(x, exact=precision == "exact"))
+        values = self.graph.run(backend, self.graph.batch(
+            x, exact=precision == "exact", dtype=getattr(backend, "dtype", np.float64)))
         outs = [backend.finish(values[key]) for key in self.graph.outputs]
         return outs[0] if len(outs) == 1 else outs
 
@@ -402,19 +403,29 @@ class Network(Displayed):
         self.graph.require_piecewise_linear("the linear regions")
         return regions2d(self.graph, box)
 
-    def why(self, x: Any, target: Any = None, output: int = 0, domain: Any = None
+    def why(self, x: Any, target: Any = None, output: int | None = None, domain: Any = None
             ) -> Explanation:
-        """Why output ``output`` has its value at ``x``.
+        """Why output ``output`` has its value at ``x`` (by default a classifier's predicted
+        class, the largest output, else output 0).
 
         Args:
             x: one input sample.
             target: what the network was meant to compute: a callable of the input, a SymPy
                 expression of ``net.inputs``, or a string such as ``"2*x + 5"`` (read by the
                 safe formula parser; never evaluated as Python).
-            output: which output (an index into ``net.outputs``).
+            output: which output (an index into ``net.outputs``); ``None``: the predicted
+                class of a classifier (its outputs made by a softmax or a sigmoid), else 0.
             domain: ``(low, high)`` for a one-input network: where dead units and the largest
                 error against ``target`` are looked for (default: all reals for dead units).
         """
+        if output is None:
+            from .report.model import is_classifier, predicted_output
+
+            output = 0
+            if is_classifier(self):
+                arrays = self.graph.sample(x)
+                output = predicted_output(self, self.evaluate(
+                    arrays if len(arrays) > 1 else arrays[0]))
         from .frameworks import computed_as
 
         return why(self.graph, x, target, output, domain, computed_as=computed_as(self))

@@ -70,6 +70,21 @@ def require_wild_models() -> Path:
     return WILD_MODELS
 
 
+SEEDS = WILD_MODELS.parent / "seeds"
+
+
+def require_seed_question(name: str) -> Path:
+    """A seed question's text beside the project; skip when absent, fail when
+    SYMNET_REQUIRE_TOOLS=1 (CI has it). The tests' own figures are in tests/data."""
+    path = SEEDS / name
+    if not path.is_file():
+        message = f"the seed question is not at {path}"
+        if os.environ.get("SYMNET_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + " and SYMNET_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return path
+
+
 ONNX_MODELS = Path(__file__).resolve().parents[2] / "shared" / "onnx-models"
 
 
@@ -132,7 +147,6 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
                     rtol32: float = 1e-5):
     """The Network agrees with Keras in float32, float64, exact arithmetic and its formulas."""
     import symnet
-    from symnet.analysis.forms import lambdify
 
     net = symnet.explain(model)
     expected = predict(model, x)
@@ -163,7 +177,7 @@ def assert_faithful(model, x, *, exact: bool = True, closed: bool = True, struct
     _record(net, worst_abs, worst_rel, worst_exact)
     if closed:
         form = net.closed_form()
-        fn = lambdify(net.inputs, list(form))
+        fn = sp.lambdify(net.inputs, list(form), "numpy")  # SymPy's own, as a user calls it
         values = np.concatenate([np.asarray(p, np.float64).reshape(-1) for p in
                                  (first if isinstance(first, list) else [first])])
         got = np.array([np.asarray(v, dtype=np.float64).reshape(-1)[0]

@@ -241,3 +241,16 @@ def test_cli_exit_codes(capsys, tmp_path):
     assert main(["check", model, "--input", "10", "--answer", "abc"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symnet: error:") and err.count("\n") == 1
+
+
+def test_batch_of_one_is_recognised_without_a_batch(bn_net):
+    """BatchNorm computed with the statistics of the sample alone (mean = the sample,
+    variance 0): every unit of the layer gives β, and no batch is needed to say so."""
+    x = np.array([0.7, -1.2, 2.0])
+    w = {n: weights(bn_net, n) for n in ("bn", "d2", "out")}
+    h = relu(w["bn"]["beta"])  # (h − h)/√(0 + ε)·γ + β, then the ReLU
+    z = (h @ w["d2"]["kernel"] + w["d2"]["bias"]) @ w["out"]["kernel"] + w["out"]["bias"]
+    answer = np.exp(z) / np.exp(z).sum()
+    verdict = symnet.check(bn_net, x, answer=[float(f"{v:.6g}") for v in answer])
+    assert not verdict.correct and verdict.diagnosis.code == "bn_batch_statistics"
+    assert verdict.layer == "bn" and "batch of one" in verdict.diagnosis.message

@@ -1,5 +1,6 @@
 """The exact backend: FLINT products, piece laws and remembered function values give the very
-rationals of the plain ``Fraction`` arithmetic it replaced, on every network kind."""
+rationals of the plain ``Fraction`` arithmetic it replaced, on every network kind; square roots
+correctly rounded, as a reference computed another way (mpmath) rounds them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symnet
 from symnet.backends import ExactBackend
@@ -122,3 +125,73 @@ def test_nan_weights_are_refused(keras):
     model.layers[0].set_weights(kernel)
     with pytest.raises(InvalidInputError, match="finite weights"):
         symnet.explain(model).evaluate(np.zeros((1, 5)), "exact")
+
+
+@settings(max_examples=300, deadline=None)
+@given(num=st.integers(1, 2**200), den=st.integers(1, 2**200))
+def test_square_roots_are_correctly_rounded(num, den):
+    """The root has ROOT_BITS significant bits and is the nearest such number to the true
+    root: ``(2n - 1)² <= 4·v·4^k < (2n + 1)²`` in integers, with ``root = n / 2^k``."""
+    from symnet.backends.exact import ROOT_BITS, correctly_rounded_root
+
+    v = Fraction(num, den)
+    root, rounded = correctly_rounded_root(v)
+    if not rounded:
+        assert root * root == v
+        return
+    assert root.denominator & (root.denominator - 1) == 0  # a dyadic rational
+    n, k = root.numerator, root.denominator.bit_length() - 1  # root = n / 2^k
+    shift = ROOT_BITS - n.bit_length()  # the same number written with ROOT_BITS bits
+    if shift < 0:
+        assert n % (1 << -shift) == 0  # no more significant bits than ROOT_BITS
+        n >>= -shift
+    else:
+        n <<= shift
+    k += shift
+    assert n.bit_length() == ROOT_BITS
+    four_a = 4 * v * Fraction(4) ** k
+    assert (2 * n - 1) ** 2 <= four_a < (2 * n + 1) ** 2
+
+
+def test_perfect_squares_stay_exact():
+    from symnet.backends.exact import correctly_rounded_root
+
+    assert correctly_rounded_root(Fraction(9, 16)) == (Fraction(3, 4), False)
+    assert correctly_rounded_root(Fraction(0)) == (Fraction(0), False)
+    root, rounded = correctly_rounded_root(Fraction(2))
+    assert rounded and abs(float(root) - 2**0.5) < 1e-16
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**16), rows=st.integers(1, 3), n=st.integers(1, 40),
+       m=st.integers(1, 6), bits=st.integers(1, 400), spread=st.integers(0, 30))
+def test_limb_products_are_exact(seed, rows, n, m, bits, spread):
+    """A few rows times a float32 weight by float64 products of 16-bit limbs: the very
+    integers of Python's own arithmetic (numerators of any length and sign, weights of any
+    magnitude, zeros)."""
+    from symnet.backends.fast_exact import limb_product
+
+    rng = np.random.default_rng(seed)
+    weight = (rng.normal(0, 1, (n, m)) * 2.0 ** rng.integers(-spread, spread + 1, (n, m))
+              ).astype(np.float32)
+    weight[rng.random((n, m)) < 0.2] = 0.0
+    nums = [int(rng.integers(-2**62, 2**62)) * (1 << int(rng.integers(0, bits))) +
+            int(rng.integers(-5, 6)) for _ in range(rows * n)]
+    dens = [int(rng.integers(1, 1000)) for _ in range(rows)]
+    got = limb_product(nums, dens, rows, weight)
+    if got is None:  # numerators too long for limbs: FLINT's product is the cheaper
+        return
+    exact = [[Fraction(v) for v in row] for row in weight.astype(np.float64).tolist()]
+    for r in range(rows):
+        x = [Fraction(v, dens[r]) for v in nums[r * n:(r + 1) * n]]
+        want = [sum((x[k] * exact[k][j] for k in range(n)), Fraction(0)) for j in range(m)]
+        assert list(got[r]) == want
+
+
+def test_many_rows_take_flints_product(keras):
+    """Past a few rows the product is FLINT's (the weight's integer matrix built once): the
+    same rationals as the plain arithmetic, as the limb products of a few rows are."""
+    net = symnet.explain(mlp(keras, keras.layers.Dense(7, activation="relu"),
+                             keras.layers.BatchNormalization(), seed=9))
+    x = np.random.default_rng(9).normal(size=(90, 5))
+    assert_identical(*both(net, x))

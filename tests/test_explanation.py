@@ -8,7 +8,7 @@ import pytest
 import symnet
 from symnet import InvalidInputError
 
-from .conftest import predict
+from .conftest import predict, randomize
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +117,18 @@ def test_why_gives_the_polygon_around_x_of_a_two_input_network(keras):
     expected = sorted((float(a), float(b)) for a, b in exact[0].vertices)
     np.testing.assert_allclose(sorted(corners), expected, atol=1e-9)
     assert "the polygon with corners" in net.why(x).summary()
+
+
+def test_why_explains_the_predicted_class_of_a_softmax_after_batchnorm(keras):
+    """The first seed's ending, Dense -> BatchNormalization -> Activation("softmax"): a
+    classifier, so ``why(x)`` explains its predicted class (the largest output)."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5),
+                              keras.layers.BatchNormalization(),
+                              keras.layers.Activation("softmax")])
+    randomize(model, 3)
+    net = symnet.explain(model)
+    for seed in range(4):
+        x = np.random.default_rng(seed).normal(size=4)
+        probabilities = model.predict(x[None], verbose=0)[0]
+        assert net.why(x).value == pytest.approx(float(probabilities.max()), rel=1e-6)
+        assert net.why(x, output=0).value == pytest.approx(float(probabilities[0]), rel=1e-6)

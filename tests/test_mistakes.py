@@ -213,6 +213,7 @@ def test_each_rewritten_op_is_its_hand_calculation(mlp):
         "variance_squared": g * (h - mu) / np.sqrt(var**2 + eps) + b,
         "std_for_variance": g * (h - mu) / np.sqrt(np.sqrt(var) + eps) + b,
         "swapped": b * (h - mu) / np.sqrt(var + eps) + g,
+        "batch of one": g * (h - h) / np.sqrt(0 + eps) + b,  # each sample its own batch
     }
     index = next(i for i, n in enumerate(mlp.graph.nodes) if n.layer == "batch_normalization")
     rewrites = mlp.graph.nodes[index].op.mistakes()
@@ -220,6 +221,7 @@ def test_each_rewritten_op_is_its_hand_calculation(mlp):
     for rewrite in rewrites:
         key = getattr(rewrite.op, "variant", "inference")
         key = "swapped" if rewrite.code == "bn_gamma_beta_swapped" else key
+        key = rewrite.variant if rewrite.variant == "batch of one" else key
         got = rewrite.op.forward(FloatBackend(np.float64), h)
         np.testing.assert_allclose(got, expected[key], rtol=1e-12)
         seen.add(key)

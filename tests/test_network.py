@@ -62,7 +62,9 @@ def test_seed_mlp_arrays_are_named_as_the_first_seed_needs(seed):
     assert dense.parameters["bias"].shape == (512,)
     assert [p.name for p in bn.params] == ["gamma", "beta", "moving_mean", "moving_variance"]
     assert [p.trainable for p in bn.params] == [True, True, False, False]
-    assert [str(p.symbol) for p in bn.params] == ["gamma_2", "beta_2", "mu_2", "sigma^2_2"]
+    # σ² as SymPy's superscript "__": a Python identifier, as lambdify needs
+    assert [str(p.symbol) for p in bn.params] == ["gamma_2", "beta_2", "mu_2", "sigma__2_2"]
+    assert sp.latex(bn.params[3].symbol) == r"\sigma^{2}_{2}"
     assert "(in, out) = (1120, 512)" in dense.params[0].meaning
     assert bn.constants["epsilon"] == 0.001
     assert not np.allclose(bn.parameters["moving_mean"], 0.0)

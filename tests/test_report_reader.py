@@ -22,20 +22,30 @@ from symnet import SymnetWarning, UnsupportedLayerError
 from symnet.report import FORMATS, build_report, print_report
 from symnet.report.pdf import latex_to_pdf
 
-from .conftest import randomize, require_tool, require_wild_models
+from .conftest import randomize, require_seed_question, require_tool, require_wild_models
 
-SEED_FILE = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "001_cecf42ea4f5ca08f.txt"
+#: The arrays as the second seed question's author printed them (copied into the project:
+#: a clone has no ../shared beside it).
+SEED_WEIGHTS = Path(__file__).resolve().parent / "data" / "seed_regressor_weights.txt"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
-def seed_weights() -> list[np.ndarray]:
-    """The four arrays of the second seed question, read from the question's text."""
-    if not SEED_FILE.exists():
-        pytest.fail(f"the seed question is missing: {SEED_FILE}")
-    text = SEED_FILE.read_text(encoding="utf-8")
+def printed_arrays(text: str) -> list[np.ndarray]:
+    """The arrays of a ``print(layer.get_weights())`` output."""
     arrays = re.findall(r"array\((\[.*?\])(?:, dtype=float32)?\)", text, flags=re.S)
     assert len(arrays) == 4, arrays
     return [np.array(ast.literal_eval(" ".join(a.split())), np.float32) for a in arrays]
+
+
+def seed_weights() -> list[np.ndarray]:
+    """The four arrays of the second seed question, as its author printed them."""
+    return printed_arrays(SEED_WEIGHTS.read_text(encoding="utf-8"))
+
+
+def test_the_projects_copy_of_the_seed_weights_is_the_questions():
+    question = require_seed_question("001_cecf42ea4f5ca08f.txt").read_text(encoding="utf-8")
+    for ours, theirs in zip(seed_weights(), printed_arrays(question), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def hand(x: float, relu: bool = True) -> tuple[np.ndarray, float]:

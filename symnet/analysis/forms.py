@@ -29,7 +29,9 @@ def structural_form(graph: Graph) -> Any:
         formula = call.layer.formula
         replace = {sym: values[key] for sym, key in zip(call.layer.input_symbols, call.inputs)}
         values[call.output] = formula.rhs.xreplace(replace)
-    exprs = [values[k] for k in graph.outputs]
+    from ..functions import canonical
+
+    exprs = [canonical(values[k]) for k in graph.outputs]
     return exprs[0] if len(exprs) == 1 else sp.Tuple(*exprs)
 
 
@@ -76,29 +78,9 @@ def closed_form(graph: Graph, *, simplify: bool = True, max_size: int = DEFAULT_
     return sp.Matrix(len(entries), 1, entries)
 
 
-def _heaviside(x: Any, at_zero: Any = 0.5) -> Any:
-    return np.heaviside(x, at_zero)
-
-
 def lambdify(symbols: Sequence[Any], exprs: Any, **kwargs: Any) -> Any:
-    """``sympy.lambdify`` to numpy/scipy, with symnet's functions mapped to their numpy
-    arithmetic and ``Heaviside`` to ``numpy.heaviside``.
-
-    SymPy's numpy printer rewrites ``Heaviside`` into ``Piecewise`` (and ``Abs`` inside it into
-    more ``Piecewise``), which grows exponentially when activations are nested; a direct call
-    keeps the generated code the size of the formula.
-    """
-    from ..functions import ACTIVATION_CLASSES
-
-    def numeric(cls: Any) -> Any:
-        def call(x: Any, *options: Any) -> Any:
-            return cls.numeric(np.asarray(x, dtype=np.float64), *[float(o) for o in options])
-
-        return call
-
-    table: dict[str, Any] = {name: numeric(cls) for name, cls in ACTIVATION_CLASSES.items()}
-    table["Heaviside"] = _heaviside
-    return sp.lambdify(symbols, exprs, modules=[table, "scipy", "numpy"], **kwargs)
+    """``sympy.lambdify`` to scipy and numpy (symnet's functions print their own code)."""
+    return sp.lambdify(symbols, exprs, modules=["scipy", "numpy"], **kwargs)
 
 
 def explicit(expr: Any) -> sp.ImmutableMatrix:

@@ -104,9 +104,15 @@ def integer_matrix(weight: Any) -> tuple[fmpz_mat, int]:
     if cached is not None and cached[0]() is weight:
         return cached[1], cached[2]
     array = finite_array(np.asarray(getattr(weight, "value", weight)))
-    q, shift = dyadic(array)
-    rows, cols = array.shape
-    matrix = fmpz_mat(rows, cols, q.reshape(-1).tolist())
+    from .fast_exact import integer_form
+
+    words = integer_form(array)  # machine-word numerators: several times faster to build
+    if words is not None:
+        matrix, shift = words
+    else:
+        q, shift = dyadic(array)
+        rows, cols = array.shape
+        matrix = fmpz_mat(rows, cols, q.reshape(-1).tolist())
     try:
         ref = weakref.ref(weight)
         weakref.finalize(weight, _MATRICES.pop, key, None)

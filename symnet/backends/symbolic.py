@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from ..functions import T
 from ..numbers import number
 from .base import ObjectBackend
 
-__all__ = ["SymbolicBackend"]
+__all__ = ["SymbolicBackend", "lattice", "put"]
 
 
 class SymbolicBackend(ObjectBackend):
@@ -52,9 +54,50 @@ class SymbolicBackend(ObjectBackend):
         return e
 
     def apply(self, fn: Any, v: Any) -> Any:
-        # Unevaluated: an evaluated Max(0, t) compares t with 0 by factoring it, which takes
-        # seconds on a long t; the structure is the same, t is already a flat sum.
         if not getattr(v, "free_symbols", None):
             return fn.textbook(v)  # a number: evaluated
-        with sp.evaluate(False):
-            return fn.textbook(v)
+        return put(_body(fn), T, v)
+
+
+def _body(fn: Any) -> Any:
+    """The function as formulas hold it, at ``t`` (once per function)."""
+    try:
+        return _cached_body(fn)
+    except TypeError:  # not hashable
+        return fn.textbook(T)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_body(fn: Any) -> Any:
+    return sp.sympify(fn.textbook(T))
+
+
+def put(expr: Any, var: Any, value: Any) -> Any:
+    """``expr`` with ``value`` in place of ``var``, every node built as SymPy builds it, so
+    that the result equals what ``srepr`` or ``pickle`` rebuild from it; but a ``Max`` or
+    ``Min`` of expressions is not made to compare them (by factoring and by the assumptions:
+    seconds on a long sum): its arguments are flattened, its numbers combined, and ordered as
+    SymPy orders them, which is what SymPy makes of a ``Max`` it cannot decide."""
+    if expr == var:
+        return value
+    if not expr.args or var not in expr.free_symbols:
+        return expr
+    args = [put(a, var, value) for a in expr.args]
+    if isinstance(expr, (sp.Max, sp.Min)):
+        return lattice(type(expr), args)
+    return expr.func(*args)
+
+
+def lattice(cls: Any, args: list[Any]) -> Any:
+    """``Max(*args)`` or ``Min(*args)`` as SymPy evaluates it when it cannot tell which
+    argument is larger, without trying to."""
+    flat: list[Any] = []
+    for a in args:
+        flat.extend(a.args if isinstance(a, cls) else [a])
+    numbers = [a for a in flat if a.is_number and a.is_comparable]
+    rest = list(dict.fromkeys(a for a in flat if not (a.is_number and a.is_comparable)))
+    if numbers:
+        rest.append(cls(*numbers))
+    if len(rest) == 1:
+        return rest[0]
+    return cls(*rest, evaluate=False)

@@ -15,10 +15,11 @@ Matrix operations (:mod:`.matrices`, :mod:`.convolution`, :mod:`.recurrent`) are
 numbers is the same function as the forward pass.
 """
 
-from sympy.core.symbol import Str  # srepr writes MatrixSymbol names with it
-from sympy.functions.elementary.miscellaneous import (  # srepr writes Lambda(t, t) with it
-    IdentityFunction,
-)
+# Names srepr writes that ``from sympy import *`` does not give: MatrixSymbol names, the
+# pieces of an unevaluated Piecewise, the identity function.
+from sympy.core.symbol import Str
+from sympy.functions.elementary.miscellaneous import IdentityFunction
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .activations import *  # noqa: F403
 from .activations import __all__ as _activations
@@ -38,4 +39,4 @@ from .tensors import *  # noqa: F403
 from .tensors import __all__ as _tensors
 
 __all__ = [*_activations, *_attention, *_convolution, *_elementary, *_matrices, *_rearrange,
-           *_recurrent, *_tensors, "IdentityFunction", "Str"]
+           *_recurrent, *_tensors, "ExprCondPair", "IdentityFunction", "Str"]

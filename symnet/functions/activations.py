@@ -1,8 +1,16 @@
 """Activations as SymPy functions of their argument and their options, e.g.
-``ReLU(t, max_value, negative_slope, threshold)``: each has its exact definition
-(``rewrite(Max)``, ``rewrite(Piecewise)``), evaluates exactly on rationals when it is piecewise
-linear (or rational), numerically (``evalf``) otherwise, prints as a textbook would, and has a
-numpy implementation that follows Keras' own float arithmetic (:meth:`Activation.numeric`)."""
+``ReLU(t, max_value, negative_slope, threshold)``.
+
+Each class is an ordinary SymPy ``Function``: it has its exact definition in elementary
+functions (``rewrite(exp)``, ``rewrite(Max)``, ``rewrite(Piecewise)``...), evaluates exactly on
+rationals when it is piecewise linear (or rational) and numerically (``evalf``) otherwise, has
+its derivative (``fdiff``, with TensorFlow's choice at a kink: ``ReLU'(0) = 0``), prints in
+LaTeX under its name, and prints as code for every printer ``sympy.lambdify`` uses (numpy,
+scipy, math, mpmath, jax, torch...: an accurate elementary form, ``expm1``/``log1p``/``erfc``
+where they matter). A numpy implementation follows Keras' own float arithmetic
+(:meth:`Activation.numeric`). Where SymPy has the function itself (``tanh``, ``exp``,
+``1/sqrt``), the class is an *alias*: it carries the numpy arithmetic for the backends, and
+every expression holds SymPy's own function instead."""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import sympy as sp
 from scipy import special
+from sympy.codegen.cfunctions import expm1, log1p
 from sympy.core.evalf import prec_to_dps
 from sympy.core.function import Function
 
@@ -42,17 +51,37 @@ def _cast(x: np.ndarray, value: float) -> Any:
     return x.dtype.type(value)
 
 
+#: The printing methods of SymPy's code printers (``sympy.lambdify``, ``pycode``): numpy and
+#: scipy use ``_numpycode``, math and SymPy ``_pythoncode``; each prints the function's code
+#: form with the printer's own functions.
+CODE_PRINTMETHODS = ("_pythoncode", "_mpmathcode", "_numpycode", "_cupycode", "_jaxcode",
+                     "_torchcode", "_tensorflowcode", "_lambdacode")
+
+
+def _when(value: Any, condition: Any) -> Any:
+    """``value`` where ``condition`` holds, else 0 (a one-piece ``Piecewise``)."""
+    return sp.Piecewise((value, condition), (0, True))
+
+
+def _softplus(t: Any) -> Any:
+    """``log(1 + e^t)`` without overflow or cancellation, for code: ``max(t, 0) +
+    log1p(e^-|t|)``."""
+    return sp.Max(t, 0) + log1p(sp.exp(-sp.Abs(t)))
+
+
 class Activation(Function):
     """An elementwise activation ``f(t, *options)``.
 
-    Subclasses give ``definition`` (the exact SymPy formula), ``numeric`` (numpy, in the dtype
-    of its input, in Keras' order of operations) and, when piecewise linear, ``kinks`` (where
-    the pieces meet). Options are SymPy numbers; at their defaults they are left out, so
-    ``ReLU(t)`` is the plain ReLU.
+    Subclasses give ``definition`` (the exact SymPy formula in elementary functions),
+    ``derivative`` (``f'`` as TensorFlow computes it, its choice at a kink included),
+    ``numeric`` (numpy, in the dtype of its input, in Keras' order of operations) and, when
+    piecewise linear, ``kinks`` (where the pieces meet); ``code`` when the definition is not
+    the accurate way to compute it in floats. Options are SymPy numbers; at their defaults they
+    are left out, so ``ReLU(t)`` is the plain ReLU.
     """
 
     label: ClassVar[str] = ""
-    """Its name in LaTeX."""
+    """Its name in LaTeX (never empty)."""
     option_names: ClassVar[tuple[str, ...]] = ()
     """How the options are shown in LaTeX."""
     option_keys: ClassVar[tuple[str, ...]] = ()
@@ -64,11 +93,22 @@ class Activation(Function):
     rational: ClassVar[bool] = False
     """Rational at rational arguments (piecewise polynomial): evaluated exactly there."""
     alias: ClassVar[bool] = False
-    """A name for a formula SymPy already writes well (``tanh``): it is always rewritten."""
+    """A name for a function SymPy has (``tanh``): expressions always hold SymPy's own."""
 
     @classmethod
     def definition(cls, t: Any, *options: Any) -> Any:
         raise NotImplementedError
+
+    @classmethod
+    def derivative(cls, t: Any, *options: Any) -> Any:
+        """``f'(t)``; at a kink, the value TensorFlow's gradient gives there."""
+        return sp.diff(cls.definition(T, *options), T).subs(T, t)
+
+    @classmethod
+    def code(cls, t: Any, *options: Any) -> Any:
+        """The function as code printers should compute it (the same function as the
+        definition, written for floats: ``expm1``, ``log1p``...)."""
+        return cls.definition(t, *options)
 
     @classmethod
     def numeric(cls, x: np.ndarray, *options: float) -> np.ndarray:
@@ -91,6 +131,14 @@ class Activation(Function):
             return cls.definition(t, *options).evalf(prec_to_dps(t._prec))
         return None
 
+    @classmethod
+    def textbook(cls, t: Any, *options: Any) -> Any:
+        """What a formula holds: the definition for the ReLU family (``Max(0, t)``) and for
+        aliases (SymPy's ``tanh``), else the named function."""
+        if cls.textbook_definition or cls.alias:
+            return cls.definition(t, *options)
+        return cls(t, *options)
+
     @property
     def options(self) -> tuple[Any, ...]:
         return tuple(self.args[1:]) or tuple(self.defaults)
@@ -98,14 +146,18 @@ class Activation(Function):
     def _definition(self) -> Any:
         return type(self).definition(self.args[0], *self.options)
 
-    def _eval_rewrite_as_Max(self, *args: Any, **hints: Any) -> Any:
-        return self._definition()
+    # --- SymPy's protocols ------------------------------------------------------------------
 
     def _eval_rewrite_as_Piecewise(self, *args: Any, **hints: Any) -> Any:
         return self._definition().rewrite(sp.Piecewise)
 
-    def _eval_rewrite_as_exp(self, *args: Any, **hints: Any) -> Any:
+    def _elementary(self, *args: Any, **hints: Any) -> Any:
         return self._definition()
+
+    # ``f.rewrite(exp)``, ``rewrite(Max)``... give the definition in elementary functions.
+    _eval_rewrite_as_Max = _eval_rewrite_as_Min = _eval_rewrite_as_Heaviside = _elementary
+    _eval_rewrite_as_exp = _eval_rewrite_as_log = _eval_rewrite_as_tanh = _elementary
+    _eval_rewrite_as_erf = _eval_rewrite_as_sqrt = _eval_rewrite_as_Abs = _elementary
 
     def _eval_evalf(self, prec: int) -> Any:
         return self._definition().evalf(prec_to_dps(prec))
@@ -113,21 +165,39 @@ class Activation(Function):
     def _eval_is_real(self) -> Any:
         return self.args[0].is_real
 
+    def _eval_is_finite(self) -> Any:
+        if self.args[0].is_finite:
+            return True
+        return None
+
     def fdiff(self, argindex: int = 1) -> Any:
         if argindex != 1:
             raise sp.ArgumentIndexError(self, argindex)
-        return sp.diff(type(self).definition(T, *self.options), T).subs(T, self.args[0])
+        return type(self).derivative(self.args[0], *self.options)
 
-    def _latex(self, printer: Any) -> str:
+    def _latex(self, printer: Any, exp: Any = None) -> str:
         shown = [f"{name}={printer._print(value)}" for name, value, default in
                  zip(self.option_names, self.options, self.defaults) if value != default]
         sub = "_{" + r",\ ".join(shown).replace("_", r"\_") + "}" if shown else ""
-        return rf"{self.label}{sub}\left({printer._print(self.args[0])}\right)"
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return rf"{self.label}{sub}{power}\left({printer._print(self.args[0])}\right)"
 
-    @classmethod
-    def textbook(cls, t: Any, *options: Any) -> Any:
-        """What a layer formula shows: the definition for the ReLU family, else the name."""
-        return cls.definition(t, *options) if cls.textbook_definition else cls(t, *options)
+    def _code(self, printer: Any, **kwargs: Any) -> str:
+        # parenthesized: the printer takes a function call for an atom (``-2*f(x)``)
+        return f"({printer._print(type(self).code(self.args[0], *self.options))})"
+
+    def _torchcode(self, printer: Any, **kwargs: Any) -> str:
+        # torch.max/min and torch's comparisons take tensors, not numbers, and SymPy's torch
+        # printer knows neither expm1 nor log1p: pieces (torch.where) and exp, log instead.
+        u = sp.Dummy("u", real=True)  # rewritten small, then the argument put in
+        code = type(self).code(u, *self.options)
+        code = code.replace(expm1, lambda a: sp.exp(a) - 1).replace(log1p,
+                                                                      lambda a: sp.log(1 + a))
+        return f"({printer._print(code.rewrite(sp.Piecewise).xreplace({u: self.args[0]}))})"
+
+    # Every code printer prints the code form with its own functions.
+    _pythoncode = _mpmathcode = _numpycode = _cupycode = _jaxcode = _code
+    _tensorflowcode = _lambdacode = _code
 
 
 # --- the ReLU family ------------------------------------------------------------------------
@@ -152,12 +222,47 @@ class ReLU(Activation):
     def definition(cls, t: Any, max_value: Any = sp.oo, slope: Any = 0, threshold: Any = 0
                    ) -> Any:
         # t if t > threshold else 0, as t * H(t - threshold) with H(0) = 0: no Piecewise.
-        pos = sp.Max(0, t) if threshold == 0 else t * sp.Heaviside(t - threshold, 0)
+        if threshold == 0:
+            pos = sp.Max(0, t) if max_value == sp.oo else sp.Min(sp.Max(0, t), max_value)
+        else:
+            pos = t * sp.Heaviside(t - threshold, 0)
+            if max_value != sp.oo:
+                pos = sp.Min(sp.Max(pos, 0), max_value)
+        if slope != 0:
+            pos = pos - slope * sp.Max(0, threshold - t)
+        return pos
+
+    @classmethod
+    def code(cls, t: Any, max_value: Any = sp.oo, slope: Any = 0, threshold: Any = 0) -> Any:
+        pos = sp.Piecewise((t, t > threshold), (0, True))
         if max_value != sp.oo:
             pos = sp.Min(sp.Max(pos, 0), max_value)
         if slope != 0:
             pos = pos - slope * sp.Max(0, threshold - t)
         return pos
+
+    @classmethod
+    def derivative(cls, t: Any, max_value: Any = sp.oo, slope: Any = 0, threshold: Any = 0
+                   ) -> Any:
+        # As Keras' ReLU.static_call computes it, gradient by gradient: leaky_relu (1 or the
+        # slope at 0), relu (0 at 0), relu6 (0 at 0 and 6), t·[t > θ], and a clip, whose
+        # gradient passes at its bounds.
+        if slope != 0 and max_value == sp.oo and threshold == 0:
+            return sp.Piecewise((1, t > 0), (slope, True))
+        if threshold != 0:
+            passes = t > threshold
+            if max_value != sp.oo:
+                passes = passes & (t >= 0) & (t <= max_value)
+        elif max_value == 6:
+            passes = (t > 0) & (t < 6)
+        else:
+            passes = t > 0
+            if max_value != sp.oo:
+                passes = passes & (t <= max_value)
+        out = _when(sp.Integer(1), passes)
+        if slope != 0:
+            out = out + slope * _when(sp.Integer(1), t < threshold)
+        return out
 
     @classmethod
     def numeric(cls, x: np.ndarray, max_value: float = np.inf, slope: float = 0.0,
@@ -196,6 +301,14 @@ class LeakyReLU(Activation):
         return sp.Max(0, t) + slope * sp.Min(0, t)
 
     @classmethod
+    def code(cls, t: Any, slope: Any) -> Any:
+        return sp.Piecewise((t, t > 0), (slope * t, True))
+
+    @classmethod
+    def derivative(cls, t: Any, slope: Any) -> Any:
+        return sp.Piecewise((1, t > 0), (slope, True))
+
+    @classmethod
     def numeric(cls, x: np.ndarray, slope: float) -> np.ndarray:
         return np.where(x > 0, x, x * _cast(x, slope))
 
@@ -203,8 +316,9 @@ class LeakyReLU(Activation):
     def kinks(cls, slope: Any) -> tuple[Any, ...]:
         return (sp.Integer(0),)
 
-    def _latex(self, printer: Any) -> str:
-        return (rf"{self.label}_{{{printer._print(self.args[1])}}}"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return (rf"{self.label}_{{{printer._print(self.args[1])}}}{power}"
                 rf"\left({printer._print(self.args[0])}\right)")
 
 
@@ -220,6 +334,10 @@ class HardSigmoid(Activation):
         return sp.Min(sp.Max(t + 3, 0), 6) / 6
 
     @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return _when(sp.Rational(1, 6), (t > -3) & (t < 3))
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         return np.clip(x + _cast(x, 3.0), 0, _cast(x, 6.0)) / _cast(x, 6.0)
 
@@ -229,6 +347,8 @@ class HardSigmoid(Activation):
 
 
 class HardTanh(Activation):
+    """``t`` clipped to ``[-1, 1]`` (Keras ``hard_tanh``)."""
+
     nargs = 1
     label = r"\operatorname{hard\_tanh}"
     piecewise_linear = True
@@ -236,6 +356,10 @@ class HardTanh(Activation):
     @classmethod
     def definition(cls, t: Any) -> Any:
         return sp.Min(sp.Max(t, -1), 1)
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return _when(sp.Integer(1), (t >= -1) & (t <= 1))
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -247,6 +371,8 @@ class HardTanh(Activation):
 
 
 class SparseSigmoid(Activation):
+    """0 up to -1, ``(t + 1)/2`` up to 1, then 1 (Keras ``sparse_sigmoid``)."""
+
     nargs = 1
     label = r"\operatorname{sparse\_sigmoid}"
     piecewise_linear = True
@@ -254,6 +380,14 @@ class SparseSigmoid(Activation):
     @classmethod
     def definition(cls, t: Any) -> Any:
         return sp.Min(1, sp.Max(0, (t + 1) / 2))
+
+    @classmethod
+    def code(cls, t: Any) -> Any:
+        return sp.Piecewise((0, t <= -1), (1, t >= 1), ((t + 1) / 2, True))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return _when(sp.S.Half, (t > -1) & (t < 1))
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -266,6 +400,8 @@ class SparseSigmoid(Activation):
 
 
 class SoftShrink(Activation):
+    """``t ∓ 1/2`` outside ``[-1/2, 1/2]``, 0 inside (Keras ``soft_shrink``)."""
+
     nargs = 1
     label = r"\operatorname{soft\_shrink}"
     piecewise_linear = True
@@ -273,6 +409,15 @@ class SoftShrink(Activation):
     @classmethod
     def definition(cls, t: Any) -> Any:
         return sp.Max(0, t - sp.S.Half) + sp.Min(0, t + sp.S.Half)
+
+    @classmethod
+    def code(cls, t: Any) -> Any:
+        return sp.Piecewise((t - sp.S.Half, t > sp.S.Half), (t + sp.S.Half, t < -sp.S.Half),
+                            (0, True))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return _when(sp.Integer(1), (t > sp.S.Half) | (t < -sp.S.Half))
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -285,6 +430,8 @@ class SoftShrink(Activation):
 
 
 class HardShrink(Activation):
+    """``t`` outside ``[-1/2, 1/2]``, 0 inside (Keras ``hard_shrink``)."""
+
     nargs = 1
     label = r"\operatorname{hard\_shrink}"
     piecewise_linear = True
@@ -292,6 +439,14 @@ class HardShrink(Activation):
     @classmethod
     def definition(cls, t: Any) -> Any:
         return t * sp.Heaviside(sp.Abs(t) - sp.S.Half, 0)
+
+    @classmethod
+    def code(cls, t: Any) -> Any:
+        return sp.Piecewise((t, (t > sp.S.Half) | (t < -sp.S.Half)), (0, True))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return _when(sp.Integer(1), (t > sp.S.Half) | (t < -sp.S.Half))
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -305,12 +460,18 @@ class HardShrink(Activation):
 # --- smooth activations ---------------------------------------------------------------------
 
 class Sigmoid(Activation):
+    """``1 / (1 + e^-t)`` (Keras ``sigmoid``)."""
+
     nargs = 1
     label = r"\sigma"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
         return 1 / (1 + sp.exp(-t))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return cls(t) * (1 - cls(t))
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -322,6 +483,7 @@ class Tanh(Activation):
 
     nargs = 1
     alias = True
+    label = r"\tanh"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
@@ -333,8 +495,11 @@ class Tanh(Activation):
 
 
 class Exponential(Activation):
+    """``exp``, SymPy's own (Keras ``exponential``)."""
+
     nargs = 1
     alias = True
+    label = r"\exp"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
@@ -359,11 +524,21 @@ class ELU(Activation):
         return sp.Max(0, t) + alpha * (sp.exp(sp.Min(0, t)) - 1)
 
     @classmethod
+    def code(cls, t: Any, alpha: Any = 1) -> Any:
+        return sp.Piecewise((t, t > 0), (alpha * expm1(t), True))
+
+    @classmethod
+    def derivative(cls, t: Any, alpha: Any = 1) -> Any:
+        return sp.Piecewise((1, t > 0), (alpha * sp.exp(t), True))
+
+    @classmethod
     def numeric(cls, x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
         return np.where(x > 0, x, _cast(x, alpha) * np.expm1(np.minimum(x, 0)))
 
 
 class CELU(Activation):
+    """``max(0, t) + alpha (e^{min(0, t)/alpha} - 1)`` (Keras ``celu``)."""
+
     nargs = (1, 2)
     label = r"\operatorname{CELU}"
     option_names = (r"\alpha",)
@@ -373,6 +548,15 @@ class CELU(Activation):
     @classmethod
     def definition(cls, t: Any, alpha: Any = 1) -> Any:
         return sp.Max(0, t) + alpha * (sp.exp(sp.Min(0, t) / alpha) - 1)
+
+    @classmethod
+    def code(cls, t: Any, alpha: Any = 1) -> Any:
+        return sp.Max(0, t) + alpha * expm1(sp.Min(0, t) / alpha)
+
+    @classmethod
+    def derivative(cls, t: Any, alpha: Any = 1) -> Any:
+        # At 0 TensorFlow passes the gradient through both maximum(t, 0) and minimum(t, 0).
+        return sp.Piecewise((1, t > 0), (sp.exp(t / alpha), t < 0), (2, True))
 
     @classmethod
     def numeric(cls, x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
@@ -385,6 +569,8 @@ _SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 32)
 
 
 class SELU(Activation):
+    """``scale · ELU_alpha(t)`` with Keras' constants (``selu``)."""
+
     nargs = 1
     label = r"\operatorname{SELU}"
 
@@ -393,12 +579,22 @@ class SELU(Activation):
         return _SELU_SCALE * (sp.Max(0, t) + _SELU_ALPHA * (sp.exp(sp.Min(0, t)) - 1))
 
     @classmethod
+    def code(cls, t: Any) -> Any:
+        return _SELU_SCALE * sp.Piecewise((t, t > 0), (_SELU_ALPHA * expm1(t), True))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return sp.Piecewise((_SELU_SCALE, t >= 0), (_SELU_SCALE * _SELU_ALPHA * sp.exp(t), True))
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         return _cast(x, float(_SELU_SCALE)) * np.where(
             x > 0, x, _cast(x, float(_SELU_ALPHA)) * np.expm1(np.minimum(x, 0)))
 
 
 class Softplus(Activation):
+    """``log(1 + e^t)`` (Keras ``softplus``)."""
+
     nargs = 1
     label = r"\operatorname{softplus}"
 
@@ -407,11 +603,21 @@ class Softplus(Activation):
         return sp.log(1 + sp.exp(t))
 
     @classmethod
+    def code(cls, t: Any) -> Any:
+        return _softplus(t)
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return Sigmoid(t)
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         return np.logaddexp(x, _cast(x, 0.0))
 
 
 class Softsign(Activation):
+    """``t / (1 + |t|)`` (Keras ``softsign``)."""
+
     nargs = 1
     rational = True
     label = r"\operatorname{softsign}"
@@ -419,6 +625,10 @@ class Softsign(Activation):
     @classmethod
     def definition(cls, t: Any) -> Any:
         return t / (1 + sp.Abs(t))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return 1 / (1 + sp.Abs(t)) ** 2
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -436,6 +646,10 @@ class SiLU(Activation):
         return t / (1 + sp.exp(-t))
 
     @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return Sigmoid(t) * (1 + t * (1 - Sigmoid(t)))
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         return x * special.expit(x)
 
@@ -451,17 +665,58 @@ class GELU(Activation):
         return t / 2 * (1 + sp.erf(t / sp.sqrt(2)))
 
     @classmethod
+    def code(cls, t: Any) -> Any:
+        # erfc(-u), not 1 + erf(u): no cancellation for large negative t (SymPy would turn
+        # erfc(-u) into 2 - erfc(u), the same cancellation: kept as written)
+        return t / 2 * sp.erfc(-t / sp.sqrt(2), evaluate=False)
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return (1 + sp.erf(t / sp.sqrt(2))) / 2 + t * sp.exp(-t**2 / 2) / sp.sqrt(2 * sp.pi)
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
-        return _cast(x, 0.5) * x * (_cast(x, 1.0) + special.erf(x / _cast(x, np.sqrt(2))))
+        if x.dtype == np.float32:  # Keras' own arithmetic: 1 + erf, cancelling for t << 0
+            return _cast(x, 0.5) * x * (_cast(x, 1.0) + special.erf(x / _cast(x, np.sqrt(2))))
+        return 0.5 * x * special.erfc(-x / np.sqrt(2))  # the same function, without cancelling
+
+    def _numpycode(self, printer: Any, **kwargs: Any) -> str:
+        # numpy has no erfc (its printer falls back to math's, for scalars only): scipy's,
+        # unless the printer has one for its arrays (SciPy's printer).
+        known = printer.known_functions.get("erfc", "")
+        if known and not known.startswith("math."):
+            return self._code(printer)
+        t = printer._print(self.args[0])
+        erfc = printer._module_format("scipy.special.erfc")
+        root = printer._print(sp.sqrt(2))
+        return f"(({t})/2*{erfc}(-({t})/{root}))"
+
+    _cupycode = _jaxcode = _numpycode
+
+    def _torchcode(self, printer: Any, **kwargs: Any) -> str:
+        t = printer._print(self.args[0])
+        erfc = printer._module_format("torch.special.erfc")
+        return f"(({t})/2*{erfc}(-({t})/{float(np.sqrt(2))!r}))"  # torch.sqrt: tensors only
 
 
 class Mish(Activation):
+    """``t tanh(softplus(t))`` (Keras ``mish``)."""
+
     nargs = 1
     label = r"\operatorname{mish}"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
         return t * sp.tanh(sp.log(1 + sp.exp(t)))
+
+    @classmethod
+    def code(cls, t: Any) -> Any:
+        return t * sp.tanh(_softplus(t))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        th = sp.tanh(Softplus(t))
+        return th + t * (1 - th**2) * Sigmoid(t)
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -480,11 +735,17 @@ class HardSiLU(Activation):
         return t * HardSigmoid.definition(t)
 
     @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return HardSigmoid.definition(t) + t * HardSigmoid.derivative(t)
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         return x * HardSigmoid.numeric(x)
 
 
 class LogSigmoid(Activation):
+    """``log σ(t) = -log(1 + e^-t)`` (Keras ``log_sigmoid``)."""
+
     nargs = 1
     label = r"\log\sigma"
 
@@ -493,17 +754,31 @@ class LogSigmoid(Activation):
         return -sp.log(1 + sp.exp(-t))
 
     @classmethod
+    def code(cls, t: Any) -> Any:
+        return -_softplus(-t)
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return Sigmoid(-t)
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         return -np.logaddexp(-x, _cast(x, 0.0))
 
 
 class SquarePlus(Activation):
+    """``(t + √(t² + 4)) / 2`` (Keras ``squareplus``, ``b = 4``)."""
+
     nargs = 1
     label = r"\operatorname{squareplus}"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
         return (t + sp.sqrt(t**2 + 4)) / 2
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return (1 + t / sp.sqrt(t**2 + 4)) / 2
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -523,18 +798,32 @@ class SparsePlus(Activation):
         return (sp.Min(sp.Max(t, -1), 1) + 1) ** 2 / 4 + sp.Max(0, t - 1)
 
     @classmethod
+    def code(cls, t: Any) -> Any:
+        return sp.Piecewise((0, t <= -1), ((t + 1) ** 2 / 4, t < 1), (t, True))
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return sp.Piecewise((0, t <= -1), ((t + 1) / 2, t < 1), (1, True))
+
+    @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         return np.where(x <= -1, _cast(x, 0.0),
                         np.where(x < 1, _cast(x, 0.25) * (x + _cast(x, 1.0)) ** 2, x))
 
 
 class TanhShrink(Activation):
+    """``t - tanh(t)`` (Keras ``tanh_shrink``)."""
+
     nargs = 1
     label = r"\operatorname{tanh\_shrink}"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
         return t - sp.tanh(t)
+
+    @classmethod
+    def derivative(cls, t: Any) -> Any:
+        return sp.tanh(t) ** 2
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
@@ -544,10 +833,11 @@ class TanhShrink(Activation):
 # --- helpers of other formulas (not activations) --------------------------------------------
 
 class InverseSqrt(Activation):
-    """``1/√t``: BatchNorm's and LayerNorm's scale."""
+    """``1/√t``: BatchNorm's and LayerNorm's scale (SymPy's own in every expression)."""
 
     nargs = 1
     alias = True
+    label = r"\frac{1}{\sqrt{\cdot}}"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
@@ -559,10 +849,12 @@ class InverseSqrt(Activation):
 
 
 class StdFloor(Activation):
-    """``max(√t, ε)``: the divisor of Keras' ``Normalization`` layer."""
+    """``max(√t, ε)``: the divisor of Keras' ``Normalization`` layer (SymPy's own in every
+    expression)."""
 
     nargs = 2
     alias = True
+    label = r"\operatorname{std\_floor}"
 
     @classmethod
     def definition(cls, t: Any, epsilon: Any) -> Any:
@@ -573,7 +865,7 @@ class StdFloor(Activation):
         return np.maximum(np.sqrt(x), _cast(x, epsilon))
 
 
-#: Every activation class, by name (what ``lambdify`` maps to numpy).
+#: Every activation class, by name.
 ACTIVATION_CLASSES: dict[str, type[Activation]] = {
     cls.__name__: cls for cls in (
         ReLU, LeakyReLU, HardSigmoid, HardTanh, SparseSigmoid, SoftShrink, HardShrink, Sigmoid,

@@ -10,12 +10,19 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .arrays import ArrayCode, ints
+
 __all__ = ["Attending"]
 
 
-class Attending(MatrixExpr):
+class Attending(ArrayCode, MatrixExpr):
     """``kind``: ``dot``, ``concat``, ``additive`` or ``multihead``; ``inputs``: query, value
     and maybe key; ``params`` and ``options`` as the op has them."""
+
+    array_function = "attending"
+
+    def array_arguments(self) -> list[Any]:
+        return [str(self.args[0]), self.args[1], self.args[2], ints(self.args[3])]
 
     def __new__(cls, kind: Any, inputs: Any, params: Any, options: Any) -> Attending:
         return super().__new__(cls, sp.Symbol(str(kind)), sp.Tuple(*inputs),

@@ -18,6 +18,8 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .arrays import ArrayCode, ints
+
 __all__ = ["Convolution", "GlobalPooling", "Pooling", "Window"]
 
 
@@ -115,7 +117,7 @@ def _taps(window: Window) -> np.ndarray:
     return result
 
 
-class Convolution(MatrixExpr):
+class Convolution(ArrayCode, MatrixExpr):
     """``W ⋆ x``: each output position is the sum, over the taps of its window and the input
     channels of its group, of kernel entry times input entry (Keras' cross-correlation).
 
@@ -125,8 +127,13 @@ class Convolution(MatrixExpr):
     and, transposed, ``(in, out, *taps)``, row-major in the symbol's matrix.
     """
 
+    array_function = "convolution"
+
     def __new__(cls, x: Any, kernel: Any, window: Any, channels: Any) -> Convolution:
         return super().__new__(cls, x, kernel, sp.Tuple(*window), sp.Tuple(*channels))
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], self.args[1], ints(self.args[2]), ints(self.args[3])]
 
     @property
     def window(self) -> Window:
@@ -173,12 +180,17 @@ class Convolution(MatrixExpr):
         return f"{printer._print(self.args[1])} {star} {printer._print(self.args[0])}"
 
 
-class Pooling(MatrixExpr):
+class Pooling(ArrayCode, MatrixExpr):
     """The maximum (``kind`` max) or the mean (average) of each window's entries, per channel;
     padding is left out of both, as Keras does."""
 
+    array_function = "pooling"
+
     def __new__(cls, x: Any, window: Any, kind: Any) -> Pooling:
         return super().__new__(cls, x, sp.Tuple(*window), sp.Symbol(str(kind)))
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], ints(self.args[1]), str(self.args[2])]
 
     @property
     def window(self) -> Window:
@@ -200,11 +212,16 @@ class Pooling(MatrixExpr):
         return rf"\operatorname{{{name}}}_{{{size}}}\left({printer._print(self.args[0])}\right)"
 
 
-class GlobalPooling(MatrixExpr):
+class GlobalPooling(ArrayCode, MatrixExpr):
     """The maximum or the mean of each channel over all positions: one row."""
+
+    array_function = "global_pooling"
 
     def __new__(cls, x: Any, kind: Any) -> GlobalPooling:
         return super().__new__(cls, x, sp.Symbol(str(kind)))
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], str(self.args[1])]
 
     @property
     def shape(self) -> tuple[Any, Any]:

@@ -40,6 +40,7 @@ class Sqrt(_SymPys):
     """``√t`` (SymPy's own ``sqrt``)."""
 
     nargs = 1
+    label = r"\sqrt"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
@@ -54,6 +55,7 @@ class Erf(_SymPys):
     """The error function ``erf(t)`` (SymPy's own ``erf``)."""
 
     nargs = 1
+    label = r"\operatorname{erf}"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
@@ -68,6 +70,7 @@ class Log(_SymPys):
     """The natural logarithm ``log(t)`` (SymPy's own ``log``)."""
 
     nargs = 1
+    label = r"\log"
 
     @classmethod
     def definition(cls, t: Any) -> Any:
@@ -82,6 +85,7 @@ class Reciprocal(_SymPys):
     """``1/t``."""
 
     nargs = 1
+    label = r"\operatorname{reciprocal}"
     rational = True
 
     @classmethod
@@ -97,6 +101,7 @@ class Absolute(_SymPys):
     """``|t|`` (SymPy's own ``Abs``): piecewise linear, one kink at 0."""
 
     nargs = 1
+    label = r"\operatorname{abs}"
     piecewise_linear = True
 
     @classmethod
@@ -117,6 +122,7 @@ class Power(_SymPys):
     rationals for a whole ``p``."""
 
     nargs = 2
+    label = r"\operatorname{pow}"
 
     @classmethod
     def definition(cls, t: Any, p: Any) -> Any:

@@ -10,9 +10,11 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-__all__ = ["AlongAxes", "Broadcast", "Concatenated", "ElementwiseMax", "ElementwiseMin",
-           "Entrywise", "LogSoftmax", "Lookup", "RMSScale", "Reshape", "Softmax", "Standardize",
-           "tensor_entry"]
+from .arrays import ArrayCode, ints
+
+__all__ = ["AlongAxes", "Blocks", "Broadcast", "Concatenated", "ElementwiseMax", "ElementwiseMin",
+           "Entrywise", "EntrywisePower", "LogSoftmax", "Lookup", "RMSScale", "Reshape", "Softmax",
+           "Standardize", "tensor_entry"]
 
 
 # --- matrix operations ----------------------------------------------------------------------
@@ -20,7 +22,13 @@ __all__ = ["AlongAxes", "Broadcast", "Concatenated", "ElementwiseMax", "Elementw
 class Entrywise(ElementwiseApplyFunction):
     """SymPy's ``ElementwiseApplyFunction``, also for a 1×1 matrix: SymPy's constructor calls
     the function on a 1×1 matrix itself (to catch functions that return matrices), which
-    ``Max`` refuses; a scalar function of the entries is what is meant here."""
+    ``Max`` refuses; a scalar function of the entries is what is meant here.
+
+    It prints as the function applied to the matrix, ``tanh(x W_1 + b_1)`` and
+    ``max(0, x W_1 + b_1)``, in LaTeX, plain text and pretty printing (a printer with its own
+    rule for ``ElementwiseApplyFunction`` keeps it), and as array code for numpy and the
+    array libraries ``lambdify`` targets (the function's code applied to the array).
+    """
 
     def __new__(cls, function: Any, expr: Any) -> Any:
         expr = sp.sympify(expr)
@@ -28,9 +36,122 @@ class Entrywise(ElementwiseApplyFunction):
             raise ValueError(f"expected a Lambda and a matrix, received {function}, {expr}")
         return MatrixExpr.__new__(cls, function, expr)
 
+    def _printed(self, printer: Any, method: str, parenthesize: Any) -> Any:
+        """The function's body printed with the matrix in place of its variable."""
+        own = _own_rule(printer)
+        if own is not None:
+            return own(printer, self)
+        var, body = self.function.variables[0], self.function.expr
+        arg = printer._print(self.expr)
+        if not direct_argument(body, var) and isinstance(
+                self.expr, (sp.MatAdd, sp.MatMul, sp.HadamardProduct)):
+            arg = parenthesize(arg)
+        shown = _Shown(var.name, **var.assumptions0)
+        shown.printed[method] = arg
+        # what a printer prints with plain text when it has no rule of its own for a node
+        text = sp.sstr(self.expr)
+        shown.printed.setdefault("_sympystr", text if direct_argument(body, var) else f"({text})")
+        return printer._print(body.xreplace({var: shown}))
+
+    def _latex(self, printer: Any, **kwargs: Any) -> str:
+        return self._printed(printer, "_latex", lambda a: rf"\left({a}\right)")
+
+    def _sympystr(self, printer: Any, **kwargs: Any) -> str:
+        return self._printed(printer, "_sympystr", lambda a: f"({a})")
+
+    def _pretty(self, printer: Any, **kwargs: Any) -> Any:
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return self._printed(printer, "_pretty", lambda a: prettyForm(*a.parens()))
+
+    def _array_code(self, printer: Any, **kwargs: Any) -> str:
+        var, body = self.function.variables[0], self.function.expr
+        shown = _Shown(var.name, **var.assumptions0)
+        shown.printed[printer.printmethod] = f"({printer._print(self.expr)})"
+        return f"({printer._print(body.xreplace({var: shown}))})"
+
+    _numpycode = _jaxcode = _array_code
 
 
-class _OnArg(MatrixExpr):
+class _Shown(sp.Dummy):
+    """A matrix standing in for the variable of an entrywise function while its body is
+    printed: it prints as the matrix (``printed``: printing method -> what it prints)."""
+
+    def __new__(cls, name: str, **assumptions: Any) -> _Shown:
+        obj = super().__new__(cls, name, **assumptions)
+        obj.printed = {}
+        return obj
+
+    def _shown(self, method: str, printer: Any) -> Any:
+        return self.printed.get(method) or printer._print_Symbol(self)
+
+    def _latex(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown("_latex", printer)
+
+    def _sympystr(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown("_sympystr", printer)
+
+    def _pretty(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown("_pretty", printer)
+
+    def _array_code(self, printer: Any, **kwargs: Any) -> Any:
+        return self._shown(printer.printmethod, printer)
+
+    _numpycode = _jaxcode = _array_code
+
+
+def _own_rule(printer: Any) -> Any:
+    """A printer's own way of printing ``ElementwiseApplyFunction`` (a subclass of a SymPy
+    printer that defines it), or ``None`` for SymPy's."""
+    for klass in type(printer).__mro__:
+        if "_print_ElementwiseApplyFunction" in vars(klass):
+            own = vars(klass)["_print_ElementwiseApplyFunction"]
+            return None if klass.__module__.startswith("sympy.") else own
+    return None
+
+
+def direct_argument(body: Any, var: Any) -> bool:
+    """Whether ``var`` appears in ``body`` only as a whole argument of a function call or of
+    a square root, so that the matrix it stands for needs no parentheses there."""
+    if body == var:
+        return True
+    for node in sp.preorder_traversal(body):
+        if not node.args or var not in node.args:
+            continue
+        call = isinstance(node, (sp.Function, sp.Max, sp.Min)) and not isinstance(
+            node, sp.Heaviside)
+        root = isinstance(node, sp.Pow) and node.exp == sp.S.Half and node.base == var
+        if not (call or root):
+            return False
+    return True
+
+
+class EntrywisePower(sp.HadamardPower):
+    """SymPy's ``HadamardPower`` (``X^{∘k}``; ``k = -1``: the entrywise reciprocal, the
+    divisor of ``⊘``), also printed as array code."""
+
+    def _array_code(self, printer: Any, **kwargs: Any) -> str:
+        return f"(({printer._print(self.base)})**({printer._print(self.exp)}))"
+
+    _numpycode = _jaxcode = _array_code
+
+
+class Blocks(sp.BlockMatrix):
+    """SymPy's ``BlockMatrix`` (``[x  h]``: matrices side by side), whose ``srepr`` rebuilds
+    it: SymPy's writes the blocks as an ``ImmutableDenseMatrix``, which, rebuilt, takes each
+    ``MatrixSymbol`` block apart into its entries."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and isinstance(args[0], sp.Tuple):
+            args = ([list(row) for row in args[0]],)
+        return super().__new__(cls, *args, **kwargs)
+
+    def _sympyrepr(self, printer: Any, **kwargs: Any) -> str:
+        rows = sp.Tuple(*[sp.Tuple(*self.blocks.row(r)) for r in range(self.blocks.rows)])
+        return f"{type(self).__name__}({printer._print(rows)})"
+
+
+class _OnArg(ArrayCode, MatrixExpr):
     """A matrix expression of one matrix argument (``args[0]``), of that argument's shape."""
 
     @property
@@ -48,6 +169,11 @@ class _OnArg(MatrixExpr):
 class Softmax(_OnArg):
     """``softmax`` of each row (the last axis): ``e^{x_j} / Σ_k e^{x_k}``."""
 
+    array_function = "softmax_rows"
+
+    def array_arguments(self) -> list[Any]:
+        return [self.arg]
+
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         exps = [sp.exp(v) for v in self._row(i, **kwargs)]
         return exps[int(j)] / sp.Add(*exps)
@@ -58,6 +184,11 @@ class Softmax(_OnArg):
 
 class LogSoftmax(_OnArg):
     """``log_softmax`` of each row: ``x_j - log Σ_k e^{x_k}``."""
+
+    array_function = "log_softmax_rows"
+
+    def array_arguments(self) -> list[Any]:
+        return [self.arg]
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         row = self._row(i, **kwargs)
@@ -71,8 +202,13 @@ class Standardize(_OnArg):
     """Each row minus its mean (when ``center``), over ``sqrt(row variance + epsilon)``
     (LayerNormalization; Keras' ``rms_scaling`` divides the uncentred row by the same root)."""
 
+    array_function = "standardize_rows"
+
     def __new__(cls, arg: Any, epsilon: Any, center: Any = sp.true) -> Standardize:
         return super().__new__(cls, arg, sp.sympify(epsilon), sp.true if center else sp.false)
+
+    def array_arguments(self) -> list[Any]:
+        return [self.arg, self.args[1], bool(self.args[2])]
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         row = self._row(i, **kwargs)
@@ -92,8 +228,13 @@ class Standardize(_OnArg):
 class RMSScale(_OnArg):
     """Each row over ``sqrt(mean of its squares + epsilon)`` (Keras ``RMSNormalization``)."""
 
+    array_function = "rms_rows"
+
     def __new__(cls, arg: Any, epsilon: Any) -> RMSScale:
         return super().__new__(cls, arg, sp.sympify(epsilon))
+
+    def array_arguments(self) -> list[Any]:
+        return [self.arg, self.args[1]]
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         row = self._row(i, **kwargs)
@@ -110,8 +251,13 @@ class RMSScale(_OnArg):
 class Reshape(_OnArg):
     """The same entries in row-major (C) order, in a matrix of another shape (``Flatten``)."""
 
+    array_function = "reshaped"
+
     def __new__(cls, arg: Any, rows: Any, cols: Any) -> Reshape:
         return super().__new__(cls, arg, sp.Integer(rows), sp.Integer(cols))
+
+    def array_arguments(self) -> list[Any]:
+        return [self.arg, int(self.args[1]), int(self.args[2])]
 
     @property
     def shape(self) -> tuple[Any, Any]:
@@ -128,9 +274,12 @@ class Reshape(_OnArg):
         return rf"{name}\left({printer._print(self.arg)}\right)"
 
 
-class _Entrywise(MatrixExpr):
+class _Entrywise(ArrayCode, MatrixExpr):
     _op: Any = None
     _name = ""
+
+    def array_arguments(self) -> list[Any]:
+        return list(self.args)
 
     @property
     def shape(self) -> tuple[Any, Any]:
@@ -149,6 +298,7 @@ class ElementwiseMax(_Entrywise):
 
     _op = sp.Max
     _name = "max"
+    array_function = "entrywise_max"
 
 
 class ElementwiseMin(_Entrywise):
@@ -156,6 +306,7 @@ class ElementwiseMin(_Entrywise):
 
     _op = sp.Min
     _name = "min"
+    array_function = "entrywise_min"
 
 
 
@@ -189,13 +340,18 @@ def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(out))
 
 
-class Broadcast(MatrixExpr):
+class Broadcast(ArrayCode, MatrixExpr):
     """A parameter repeated along the axes where its shape has 1 (numpy broadcasting), as the
     matrix view of a tensor of ``target`` shape. Printed as the parameter: textbooks leave
     broadcasting implicit."""
 
+    array_function = "broadcast"
+
     def __new__(cls, param: Any, param_shape: Any, target: Any) -> Broadcast:
         return super().__new__(cls, param, sp.Tuple(*param_shape), sp.Tuple(*target))
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], ints(self.args[1]), ints(self.args[2])]
 
     @property
     def shape(self) -> tuple[Any, Any]:
@@ -217,13 +373,19 @@ class Broadcast(MatrixExpr):
         return printer._print(self.args[0])
 
 
-class AlongAxes(MatrixExpr):
+class AlongAxes(ArrayCode, MatrixExpr):
     """``softmax``, ``log_softmax`` or a standardisation along chosen axes of a tensor of
     ``shape`` (the others index the groups): ``AlongAxes(x, kind, axes, shape, epsilon)``."""
+
+    array_function = "along_axes"
 
     def __new__(cls, x: Any, kind: Any, axes: Any, shape: Any, epsilon: Any = 0) -> AlongAxes:
         return super().__new__(cls, x, sp.Symbol(str(kind)), sp.Tuple(*axes), sp.Tuple(*shape),
                                sp.sympify(epsilon))
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], str(self.args[1]), ints(self.args[2]), ints(self.args[3]),
+                self.args[4]]
 
     @property
     def shape(self) -> tuple[Any, Any]:
@@ -263,12 +425,17 @@ class AlongAxes(MatrixExpr):
                 rf"{eps}}}}}")
 
 
-class Concatenated(MatrixExpr):
+class Concatenated(ArrayCode, MatrixExpr):
     """Tensors of ``shapes`` side by side along ``axis``: ``Concatenated(axis, shapes, *xs)``."""
+
+    array_function = "concatenated"
 
     def __new__(cls, axis: Any, shapes: Any, *xs: Any) -> Concatenated:
         return super().__new__(cls, sp.Integer(axis),
                                sp.Tuple(*[sp.Tuple(*s) for s in shapes]), *xs)
+
+    def array_arguments(self) -> list[Any]:
+        return [int(self.args[0]), tuple(ints(s) for s in self.args[1]), *self.args[2:]]
 
     def _out(self) -> tuple[int, ...]:
         axis = int(self.args[0])
@@ -296,11 +463,16 @@ class Concatenated(MatrixExpr):
         return rf"\operatorname{{concat}}_{{\text{{axis }} {axis}}}\left({inner}\right)"
 
 
-class Lookup(MatrixExpr):
+class Lookup(ArrayCode, MatrixExpr):
     """``E[x]``: for each entry of ``x`` (an index), the row of ``E`` it selects."""
+
+    array_function = "lookup"
 
     def __new__(cls, table: Any, x: Any) -> Lookup:
         return super().__new__(cls, table, x)
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], self.args[1]]
 
     @property
     def shape(self) -> tuple[Any, Any]:

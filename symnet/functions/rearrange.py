@@ -12,6 +12,8 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .arrays import ArrayCode
+
 __all__ = ["Rearranged", "Resampled", "bilinear_taps", "rearrangement"]
 
 KINDS = ("pad", "crop", "upsample", "permute", "repeat", "reverse", "flatten")
@@ -61,8 +63,13 @@ def rearrangement(kind: str, in_shape: tuple[int, ...], out_shape: tuple[int, ..
     return result
 
 
-class Rearranged(MatrixExpr):
+class Rearranged(ArrayCode, MatrixExpr):
     """``x`` rearranged: ``Rearranged(x, kind, in_shape, out_shape, params)``."""
+
+    array_function = "rearranged"
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], *self._spec()]
 
     def __new__(cls, x: Any, kind: Any, in_shape: Any, out_shape: Any, params: Any
                 ) -> Rearranged:
@@ -119,8 +126,13 @@ def bilinear_taps(n_in: int, n_out: int
     return tuple(lows), tuple(highs), tuple(weights)
 
 
-class Resampled(MatrixExpr):
+class Resampled(ArrayCode, MatrixExpr):
     """Bilinear upsampling of a ``(height, width, channels)`` tensor to a larger one."""
+
+    array_function = "resampled"
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], _ints(self.args[1]), _ints(self.args[2])]
 
     def __new__(cls, x: Any, in_shape: Any, out_shape: Any) -> Resampled:
         return super().__new__(cls, x, sp.Tuple(*in_shape), sp.Tuple(*out_shape))

@@ -11,6 +11,8 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .arrays import ArrayCode, ints
+
 __all__ = ["Recurrence"]
 
 _NAMES = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
@@ -28,13 +30,24 @@ class _Lambda:
     sympy = textbook
 
 
-class Recurrence(MatrixExpr):
+class Recurrence(ArrayCode, MatrixExpr):
     """The outputs of a recurrent layer run over ``x`` (steps × features) from a zero state.
 
     Optional trailing arguments (ONNX's recurrent operators): ``(clip, sequences)`` — each
     gate's input clipped to ``[−clip, clip]`` (0: no clipping), and ``sequences`` sequences
     one after the other in ``x`` ((sequences·steps) × features), each run alone — then the
     initial state's matrices (``h_0``, an LSTM's ``c_0``), one row per sequence."""
+
+    array_function = "recurrence"
+
+    def array_arguments(self) -> list[Any]:
+        x, cell, kernel, recurrent, bias, activation, recurrent_activation, options, emit = \
+            self.args[:9]
+        extra: list[Any] = []
+        if len(self.args) > 9:
+            extra = [(float(self.args[9][0]), int(self.args[9][1])), *self.args[10:]]
+        return [x, str(cell), kernel, recurrent, None if bias == sp.S.Zero else bias,
+                activation, recurrent_activation, ints(options), str(emit), *extra]
 
     def __new__(cls, x: Any, cell: Any, kernel: Any, recurrent: Any, bias: Any, activation: Any,
                 recurrent_activation: Any, options: Any, emit: Any, *extra: Any) -> Recurrence:

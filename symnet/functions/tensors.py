@@ -13,6 +13,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .arrays import ArrayCode
 from .matrices import _index, _ints, _view, tensor_entry
 
 __all__ = ["Reduction", "Selected", "StackedProduct"]
@@ -35,9 +36,14 @@ def matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]
     return out, lead, m, k, n
 
 
-class StackedProduct(MatrixExpr):
+class StackedProduct(ArrayCode, MatrixExpr):
     """``matmul(A, B)`` of tensors of shapes ``a_shape`` and ``b_shape``: for each index of
     the leading (broadcast) axes, the product of the last two axes' matrices."""
+
+    array_function = "stacked_product"
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], self.args[1], *self._shapes()]
 
     def __new__(cls, a: Any, b: Any, a_shape: Any, b_shape: Any) -> StackedProduct:
         return super().__new__(cls, a, b, sp.Tuple(*a_shape), sp.Tuple(*b_shape))
@@ -95,10 +101,16 @@ def reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
     return tuple(d for a, d in enumerate(shape) if a not in axes)
 
 
-class Reduction(MatrixExpr):
+class Reduction(ArrayCode, MatrixExpr):
     """The entries of ``x`` (a tensor of ``shape``) combined along ``axes``: ``sum``,
     ``mean``, ``max``, ``min`` or ``sum_square`` (Σ x²); the axes kept as length 1 when
     ``keepdims``."""
+
+    array_function = "reduction"
+
+    def array_arguments(self) -> list[Any]:
+        return [self.args[0], str(self.args[1]), _ints(self.args[2]), _ints(self.args[3]),
+                bool(self.args[4])]
 
     def __new__(cls, x: Any, kind: Any, axes: Any, shape: Any, keepdims: Any) -> Reduction:
         if str(kind) not in _KINDS:
@@ -135,13 +147,18 @@ class Reduction(MatrixExpr):
         return rf"{name}_{{\text{{axis }} {axes}}}\left({printer._print(self.args[0])}\right)"
 
 
-class Selected(MatrixExpr):
+class Selected(ArrayCode, MatrixExpr):
     """``where(M, A, B)``: the entry of ``A`` where the mask ``M`` is not 0, else the entry of
     ``B`` (matrices of one shape; a broadcast operand is a ``Broadcast``). With the mask's
     numbers put in, each entry is one of the two; over a symbolic mask, a ``Piecewise``."""
 
+    array_function = "selected"
+
     def __new__(cls, mask: Any, a: Any, b: Any) -> Selected:
         return super().__new__(cls, mask, a, b)
+
+    def array_arguments(self) -> list[Any]:
+        return list(self.args)
 
     @property
     def shape(self) -> tuple[Any, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import threading
 import warnings
@@ -21,12 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, ModelLoadError, SymnetWarning, UnsupportedLayerError
-from ..layers import is_supported_class, supported_layers, unsupported
+from ..layers import (
+    config_problems,
+    is_supported_class,
+    supported_layers,
+    supported_operations,
+    unsupported,
+    unsupported_operation,
+)
 from ..ops import ACTIVATIONS
 from . import checks
 
-__all__ = ["KerasGraph", "KerasNode", "ModelSource", "import_keras", "load_model", "read_graph",
-           "read_model", "scan_config"]
+__all__ = ["KerasGraph", "KerasNode", "KerasOperation", "ModelSource", "import_keras",
+           "load_model", "operation_kind", "read_graph", "read_model", "scan_config"]
 
 _MODEL_CLASSES = {"Sequential", "Functional", "Model"}
 SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -377,6 +385,12 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         return
     module = str(config.get("module") or "keras.layers")
     registered = config.get("registered_name")
+    if module.startswith("keras.src.ops.") and registered in (None, kind):
+        # a Keras operation in a functional graph (x + y, keras.ops.mean): no layer, no code
+        operation = operation_kind(str(kind))
+        if operation not in supported_operations():
+            raise unsupported_operation(name, operation)
+        return
     custom = not module.startswith("keras") or (registered not in (None, kind))
     if kind == "Lambda":
         raise unsupported(name, "Lambda", "a Lambda layer is arbitrary Python code")
@@ -395,6 +409,63 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         if isinstance(value, dict) and value.get("module") not in (None, "keras.activations"):
             raise unsupported(name, str(kind), f"{key} from module {value.get('module')!r} "
                               "is custom code")
+
+
+def operation_kind(class_name: str) -> str:
+    """``ops.`` and a Keras operation's function name: ``LeakyRelu`` -> ``ops.leaky_relu``."""
+    return "ops." + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
+
+
+@dataclass(frozen=True, eq=False)
+class KerasOperation:
+    """A Keras operation called in a functional graph that is not a layer (``x + y``,
+    ``keras.ops.mean(x, axis=1)``): what its converter reads, as it reads a layer."""
+
+    op: Any
+    name: str
+    kind: str
+    """``ops.add``, ``ops.mean``...: ``keras.`` and this is the function."""
+    attributes: dict[str, Any]
+    """The operation's settings (``axis``, ``keepdims``, ``newshape``...)."""
+    arguments: tuple[tuple[int, Any], ...] = ()
+    """The call's positional arguments that are not tensors (``2.0`` in ``x * 2.0``), by
+    position."""
+    weights: tuple[Any, ...] = ()
+    is_operation = True
+
+    def get_config(self) -> dict[str, Any]:
+        return dict(self.attributes)
+
+
+def _operation(op: Any, node: Any, where: str) -> KerasOperation:
+    """An operation of a functional graph, or the error naming it when symnet has no
+    converter for it (or it computes in another dtype than float32)."""
+    from keras import KerasTensor
+
+    from ..escape import terminal_text
+
+    kind = operation_kind(type(op).__name__)
+    if kind not in supported_operations():
+        raise unsupported_operation(where, kind)
+    for tensor in [*node.input_tensors, *node.output_tensors]:
+        shape = tuple(tensor.shape)
+        if not shape or shape[0] is not None or None in shape[1:]:
+            raise UnsupportedLayerError(
+                f"operation {terminal_text(where, 200)!r} (keras.{kind}): a tensor of shape "
+                f"{shape}; the batch axis "
+                "does not stay first, alone of unknown size (the operation mixes samples)",
+                layer=where, kind=kind)
+    for tensor in node.output_tensors:
+        if str(tensor.dtype) != "float32":
+            raise UnsupportedLayerError(
+                f"operation {terminal_text(where, 200)!r} (keras.{kind}): it computes in "
+                f"{tensor.dtype}; symnet "
+                "reproduces float32 arithmetic", layer=where, kind=kind)
+    arguments = getattr(node, "arguments", None)
+    constants = tuple((i, value) for i, value in enumerate(arguments.args if arguments else ())
+                      if not isinstance(value, (KerasTensor, list, tuple)))
+    attributes = {k: v for k, v in vars(op).items() if not k.startswith("_") and k != "name"}
+    return KerasOperation(op, where, kind, attributes, constants)
 
 
 @dataclass(frozen=True)
@@ -502,6 +573,15 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
     for layer in model.layers:
         if not _is_model(layer) and not is_supported_class(type(layer)):
             raise unsupported(name_prefix + layer.name, type(layer).__name__)
+        problems = [] if _is_model(layer) else config_problems(layer)
+        if problems:  # an option its converter has not declared: refused before anything else
+            from ..escape import terminal_text
+
+            where = name_prefix + layer.name
+            raise UnsupportedLayerError(
+                f"layer {terminal_text(where, 200)!r} of class {type(layer).__name__}: "
+                f"{terminal_text('; '.join(problems), 600)}", layer=where,
+                kind=type(layer).__name__)
 
     order: list[tuple[Any, int, Any]] = []
     seen: set[tuple[int, int]] = set()
@@ -528,11 +608,14 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
         k = _key(tensor, key_prefix)
         return rename.get(k, k)
 
+    from keras.layers import Layer
+
     for op, node_index, node in order:
         outs = list(node.output_tensors)
         ins, roles, options = _call_arguments(node)
         ins = ins or outs  # an InputLayer's node "reads" its own tensor
         where = name_prefix + op.name
+        layer = op if isinstance(op, Layer) else _operation(op, node, where)
         if _is_model(op):
             inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/")
             if len(inner.inputs) != len(ins) or len(inner.outputs) != len(outs):
@@ -551,7 +634,7 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
                 rename[_key(t, key_prefix)] = mapping.get(k, k)
             continue
         nodes.append(KerasNode(
-            layer=op, name=where,
+            layer=layer, name=where,
             inputs=tuple(key(t) for t in ins),
             outputs=tuple(_key(t, key_prefix) for t in outs),
             input_shapes=tuple(_sample_shape(t, where) for t in ins),

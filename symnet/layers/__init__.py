@@ -26,28 +26,71 @@ from ..errors import SymnetWarning, UnsupportedLayerError
 from ..functions import canonical
 from ..graph import Graph, LayerCall, LayerFormula, Node, Step
 from ..ops import Constant, Identity, Op, Param, matrix_shape
+from .spec import LayerSpec
 
 __all__ = ["Definition", "LayerContext", "build_graph", "convert_layer", "converter",
-           "is_supported_class", "supported_layers", "unsupported"]
+           "is_supported_class", "operation", "spec_of", "supported_layers",
+           "supported_operations", "unsupported"]
 
 Converter = Callable[["LayerContext"], Any]
 _BY_NAME: dict[str, Converter] = {}
 _BY_CLASS: dict[type, Converter] = {}
+_OPERATIONS: dict[str, Converter] = {}
+"""Keras operations that are not layers (``x + y``, ``keras.ops.mean``), by kind (``ops.add``)."""
 
 
-def converter(*targets: str | type) -> Callable[[Converter], Converter]:
+_SPECS: dict[Any, LayerSpec] = {}
+"""What each converter understands of its layer's config, by Keras class name (or class)."""
+
+
+def converter(*targets: str | type, config: LayerSpec | None = None
+              ) -> Callable[[Converter], Converter]:
     """Register a function as the converter of Keras layer classes (by name) or of classes
-    given explicitly."""
+    given explicitly. ``config`` declares the config keys and values it understands
+    (:mod:`symnet.layers.spec`): required for Keras' classes, whose configs are checked
+    against it before the converter runs."""
 
     def register(fn: Converter) -> Converter:
         for target in targets:
             table: dict[Any, Converter] = _BY_NAME if isinstance(target, str) else _BY_CLASS
             if target in table:
                 raise RuntimeError(f"two converters for {target}")
+            if config is None and isinstance(target, str):
+                raise RuntimeError(f"the converter of {target} declares no config spec")
             table[target] = fn
+            if config is not None:
+                _SPECS[target] = config
         return fn
 
     return register
+
+
+def spec_of(target: str | type) -> LayerSpec | None:
+    """The config a converter declares it understands (``None``: none declared)."""
+    _load_converters()
+    return _SPECS.get(target)
+
+
+def operation(*kinds: str, config: LayerSpec) -> Callable[[Converter], Converter]:
+    """Register a function as the converter of Keras operations that are not layers, by kind
+    (``ops.`` and the operation's name: ``ops.add``, ``ops.mean``...); ``config`` declares the
+    operation's settings it understands."""
+
+    def register(fn: Converter) -> Converter:
+        for kind in kinds:
+            if kind in _OPERATIONS:
+                raise RuntimeError(f"two converters for {kind}")
+            _OPERATIONS[kind] = fn
+            _SPECS[kind] = config
+        return fn
+
+    return register
+
+
+def supported_operations() -> list[str]:
+    """The Keras operations (``keras.ops.*``, ``x + y``...) symnet converts, by kind."""
+    _load_converters()
+    return sorted(_OPERATIONS)
 
 
 def _load_converters() -> None:
@@ -59,6 +102,7 @@ def _load_converters() -> None:
         embedding,
         merging,
         normalization,
+        operations,
         preprocessing,
         recurrent,
         regularization,
@@ -87,17 +131,23 @@ def is_supported_class(cls: type) -> bool:
 
 
 def layer_kind(layer: Any) -> str:
-    """A layer's Keras class name (a layer read from its file without Keras says it)."""
+    """A layer's Keras class name (a layer read from its file without Keras says it; an
+    operation's kind is ``ops.add``...)."""
     from ..io.saved import SavedLayer
 
-    return layer.kind if isinstance(layer, SavedLayer) else type(layer).__name__
+    if isinstance(layer, SavedLayer) or getattr(layer, "is_operation", False):
+        return layer.kind
+    return type(layer).__name__
 
 
 def converter_for(layer: Any) -> Converter | None:
     """The converter of a layer: a Keras layer by its class, a layer read from its file by
-    the Keras class it names."""
+    the Keras class it names, an operation by its kind."""
     from ..io.saved import SavedLayer
 
+    if getattr(layer, "is_operation", False):
+        _load_converters()
+        return _OPERATIONS.get(layer.kind)
     if isinstance(layer, SavedLayer):
         _load_converters()
         return _BY_NAME.get(layer.kind)
@@ -112,6 +162,17 @@ REFUSED = {
     "StringLookup": "it maps strings, not numbers", "TextVectorization": "it maps strings, not "
     "numbers", "Hashing": "a hash has no formula worth showing",
 }
+
+
+def unsupported_operation(name: str, kind: str, why: str = "") -> UnsupportedLayerError:
+    """The error for a Keras operation (not a layer) without a converter."""
+    from ..escape import terminal_text
+
+    reason = f" ({why})" if why else ""
+    return UnsupportedLayerError(
+        f"operation {terminal_text(name, 200)!r} (keras.{terminal_text(kind, 100)}) has no "
+        f"exact converter{reason}. Supported operations: {', '.join(supported_operations())}. "
+        "symnet does not approximate or skip an operation.", layer=name, kind=kind)
 
 
 def unsupported(layer_name: str, kind: str, why: str = "") -> UnsupportedLayerError:
@@ -225,9 +286,10 @@ class LayerContext:
         """An error for an option of this layer that has no exact converter."""
         from ..escape import terminal_text
 
-        return UnsupportedLayerError(
-            f"layer {terminal_text(self.name, 200)!r} of class {self.kind}: {why}",
-            layer=self.name, kind=self.kind)
+        what = (f"operation {terminal_text(self.name, 200)!r} (keras.{self.kind})"
+                if getattr(self.layer, "is_operation", False) else
+                f"layer {terminal_text(self.name, 200)!r} of class {self.kind}")
+        return UnsupportedLayerError(f"{what}: {why}", layer=self.name, kind=self.kind)
 
     def param(self, weight: str, symbol: str | None, meaning: str) -> Param:
         """Take the layer's weight named ``weight`` into the formula as ``{symbol}_{index}``."""
@@ -257,7 +319,11 @@ class LayerContext:
     def _symbol(self, symbol: str | None, shape: tuple[int, ...]) -> sp.MatrixSymbol | None:
         if symbol is None:
             return None
-        return sp.MatrixSymbol(f"{symbol}_{self.index}{self.tag}", *matrix_shape(tuple(shape)))
+        # A name Python takes for an identifier (``sigma__2_3``, ``W_1__fw``): SymPy's lambdify
+        # cannot pass a matrix symbol whose name is not one (SymPy issue 20883); SymPy prints
+        # ``__`` as a superscript, as it does ``^``.
+        name = f"{symbol}_{self.index}{self.tag}".replace("^", "__")
+        return sp.MatrixSymbol(name, *matrix_shape(tuple(shape)))
 
     @property
     def prefix(self) -> str:
@@ -272,6 +338,8 @@ class LayerContext:
                              [input_shape or self.input_shape], self.output_shapes,
                              self.input_symbols[:1], self.output_symbols, self.scalars)
         inner.tag = tag
+        if _BY_NAME.get(inner.kind) is not None:  # a wrapped Keras layer: its own spec
+            check_config(inner)
         return inner
 
     def absorb(self, inner: LayerContext, values: Sequence[int]) -> list[int]:
@@ -334,10 +402,12 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
     kind = layer_kind(layer)
     convert = converter_for(layer)
     if convert is None:
-        raise unsupported(name, kind)
+        raise (unsupported_operation if getattr(layer, "is_operation", False) else
+               unsupported)(name, kind)
     ctx = LayerContext(layer, name, index, input_shapes, output_shapes, input_symbols,
                        output_symbols, scalars)
     ctx.roles, ctx.options = tuple(roles), dict(options)
+    check_config(ctx)
     if ctx.options.get("training") is True:
         raise ctx.reject("called with training=True: it computes as in training even at "
                          "inference (dropout and noise at random), which no formula is")
@@ -380,6 +450,23 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
         training_config=training_config(ctx.config))
 
 
+def config_problems(layer: Any) -> list[str]:
+    """Why a Keras layer's config is not one its converter declares it understands."""
+    declared = _SPECS.get(layer_kind(layer)) if converter_of(type(layer)) is not None else None
+    return [] if declared is None else declared.problems(layer.get_config())
+
+
+def check_config(ctx: LayerContext) -> None:
+    """Refuse by name a config key or value the layer's converter has not declared (a wrapped
+    layer's config is checked when its own context is made)."""
+    declared = _SPECS.get(ctx.kind) or _SPECS.get(type(ctx.layer))
+    if declared is None:
+        return
+    problems = declared.problems(ctx.config)
+    if problems:
+        raise ctx.reject("; ".join(problems))
+
+
 def _output_names(stem: str, count: int) -> list[str]:
     return [stem] + [f"{stem}^({chr(ord('a') + i)})" for i in range(1, count)]
 
@@ -420,7 +507,8 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
                     layer, knode.name, 0, list(knode.input_shapes), list(knode.output_shapes),
                     (symbols[name],), (symbols[name],), scalars.get(knode.output, ()))
             continue
-        k = numbering[id(layer)]
+        # an operation (x + y, keras.ops.mean) is not in model.layers: numbered as it comes
+        k = numbering.setdefault(id(layer), len(numbering) + 1)
         stem = "y" if keras_graph.outputs == (knode.output,) else f"h_{k}"
         times_called[id(layer)] = times_called.get(id(layer), 0) + 1
         if times_called[id(layer)] > 1:  # a shared layer: one formula, one symbol per call
@@ -462,8 +550,32 @@ def build_graph(keras_graph: Any, features: tuple[sp.Symbol, ...],
         calls.append(LayerCall(formula, tuple(in_names), tuple(out_names),
                                tuple(range(first, len(nodes)))))
     return Graph(
-        layers=tuple(converted[id(layer)] for _, layer in layers if id(layer) in converted),
+        layers=_with_operations([converted[id(layer)] for _, layer in layers
+                                 if id(layer) in converted], calls),
         calls=tuple(calls), nodes=tuple(nodes),
         inputs=tuple(tensor[k] for k in keras_graph.inputs),
         outputs=tuple(tensor[k] for k in keras_graph.outputs),
         shapes=shapes, symbols=symbols, features=features, targets=targets)
+
+
+def _with_operations(formulas: list[LayerFormula], calls: list[LayerCall]
+                     ) -> tuple[LayerFormula, ...]:
+    """The layers' formulas in ``model.layers`` order, each operation's (not a layer: not in
+    ``model.layers``) placed right after the last formula that feeds it."""
+    out = list(formulas)
+    placed: list[LayerFormula] = []
+    made_by: dict[str, LayerFormula] = {}
+    for call in calls:
+        layer = call.layer
+        if not any(layer is f for f in out):
+            feeders = [made_by[k] for k in call.inputs if k in made_by]
+            places = [i for i, f in enumerate(out) if any(f is g for g in feeders)]
+            inputs = [i for i, f in enumerate(out) if f.is_input]
+            at = max(places or inputs or [-1]) + 1
+            while at < len(out) and any(out[at] is f for f in placed):
+                at += 1  # after the operations placed there before it: execution order
+            out.insert(at, layer)
+            placed.append(layer)
+        for k in call.outputs:
+            made_by[k] = layer
+    return tuple(out)

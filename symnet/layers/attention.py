@@ -7,6 +7,19 @@ from typing import Any
 
 from ..ops.attention import Attention, MultiHead
 from . import Definition, LayerContext, converter
+from .spec import (
+    CONSTRAINT,
+    INITIALIZER,
+    REGULARIZER,
+    SEED,
+    Choice,
+    Inert,
+    Number,
+    spec,
+)
+
+FLAG = Choice((True, False))
+_DROPOUT = Inert("a dropout of the attention weights while training")
 
 
 def _inputs(ctx: LayerContext, names: tuple[str, ...]) -> list[int]:
@@ -31,7 +44,8 @@ def _inputs(ctx: LayerContext, names: tuple[str, ...]) -> list[int]:
     return [found[n] for n in names if n in found]
 
 
-@converter("Attention", "AdditiveAttention")
+@converter("Attention", "AdditiveAttention", config=spec(
+    use_scale=FLAG, score_mode=Choice(("dot", "concat")), dropout=_DROPOUT, seed=SEED))
 def attention(ctx: LayerContext) -> int:
     values = _inputs(ctx, ("query", "value", "key"))
     additive = ctx.kind == "AdditiveAttention"
@@ -56,7 +70,13 @@ def attention(ctx: LayerContext) -> int:
     return ctx.apply(Attention(kind, scale, weight, causal), *values)
 
 
-@converter("MultiHeadAttention")
+@converter("MultiHeadAttention", config=spec(
+    num_heads=Number(1, integer=True), key_dim=Number(1, integer=True),
+    value_dim=Number(1, integer=True, none=True), use_bias=FLAG, output_shape=Choice((None,)),
+    attention_axes=Choice((None, 1, -2, (1,), (-2,))), sliding_window=Choice((None,)),
+    use_gate=Choice((False,)), dropout=_DROPOUT, seed=SEED, kernel_initializer=INITIALIZER,
+    bias_initializer=INITIALIZER, kernel_regularizer=REGULARIZER, bias_regularizer=REGULARIZER,
+    activity_regularizer=REGULARIZER, kernel_constraint=CONSTRAINT, bias_constraint=CONSTRAINT))
 def multi_head_attention(ctx: LayerContext) -> int:
     c = ctx.config
     if c.get("attention_axes") not in (None, (1,), [1], -2, (-2,), [-2]):
@@ -65,9 +85,21 @@ def multi_head_attention(ctx: LayerContext) -> int:
         raise ctx.reject(f"inputs of shapes {ctx.input_shapes}: (steps, features) are supported")
     values = _inputs(ctx, ("query", "value", "key"))
     heads = int(c["num_heads"])
+    steps = {"query": ctx.input_shapes[values[0]][0], "value": ctx.input_shapes[values[1]][0]}
+    steps["key"] = ctx.input_shapes[values[2]][0] if len(values) > 2 else steps["value"]
     params: dict[str, Any] = {}
     for part, tag in (("query", "q"), ("key", "k"), ("value", "v"), ("output", "o")):
         dense = getattr(ctx.layer, f"_{part}_dense")
+        bias = getattr(dense, "bias", None)
+        if part != "output" and bias is not None and tuple(bias.shape)[-1] == 1 and (
+                heads > 1 and heads == steps[part]):
+            # Keras' TensorFlow backend adds a bias that squeezes to a vector with
+            # tf.nn.bias_add, guessing the channels' axis: here it takes the steps for it.
+            raise ctx.reject(
+                f"num_heads={heads} equals the {part}'s {steps[part]} steps with a head size "
+                f"of 1: Keras' TensorFlow backend then adds the {part} bias along the steps "
+                "(tf.nn.bias_add's channels-first guess), not along the heads, so "
+                "model.predict is not the layer's definition")
         inner = ctx.sub(dense, f"^{tag}")
         params[f"{part}_kernel"] = inner.param("kernel", "W", f"{part} projection, shape "
                                                f"{tuple(dense.kernel.shape)}")

@@ -10,6 +10,29 @@ from ..ops import BiasAdd, Conv, GlobalPool, Pool, Rearrange
 from ..ops.conv import DEPTHWISE, ORDINARY, TRANSPOSED
 from . import Definition, LayerContext, converter
 from .core import activate
+from .spec import (
+    CONSTRAINT,
+    INITIALIZER,
+    REGULARIZER,
+    ActivationName,
+    Choice,
+    Ints,
+    Number,
+    spec,
+)
+
+FLAG = Choice((True, False))
+FORMAT = Choice(("channels_last", "channels_first"))
+_WEIGHTS = {f"{w}_{what}": domain for w in ("kernel", "bias")
+            for what, domain in (("initializer", INITIALIZER), ("regularizer", REGULARIZER),
+                                 ("constraint", CONSTRAINT))}
+_CONV = dict(kernel_size=Ints(1), strides=Ints(1), dilation_rate=Ints(1), data_format=FORMAT,
+             activation=ActivationName(), use_bias=FLAG, activity_regularizer=REGULARIZER,
+             **_WEIGHTS)
+_DEPTHWISE = {f"depthwise_{what}": domain for what, domain in (
+    ("initializer", INITIALIZER), ("regularizer", REGULARIZER), ("constraint", CONSTRAINT))}
+_POINTWISE = {f"pointwise_{what}": domain for what, domain in (
+    ("initializer", INITIALIZER), ("regularizer", REGULARIZER), ("constraint", CONSTRAINT))}
 
 
 def _tuple(value: Any, rank: int) -> tuple[int, ...]:
@@ -48,7 +71,13 @@ def window(ctx: LayerContext, spatial: tuple[int, ...], kernel: tuple[int, ...],
             o, p = (n - reach) // s + 1, 0
         elif padding == "same":
             o = -(-n // s)
-            p = max((o - 1) * s + reach - n, 0) // 2
+            need = (o - 1) * s + reach - n
+            p = max(need, 0) // 2
+            if need < 0 and len(spatial) == 3:
+                # TensorFlow's 3-D convolution and pooling kernels do not clip this padding
+                # at 0: a window shorter than the stride starts -need/2 positions in
+                # (rounded toward 0), where the 1-D and 2-D ones start at 0.
+                p = -(-need // 2)
         elif padding == "causal":
             p = reach - 1
             o = (n + p - reach) // s + 1
@@ -162,22 +191,30 @@ def _shape_note(w: Window, padding: str) -> str:
             else "output size per axis: ") + "; ".join(parts)
 
 
-@converter("Conv1D", "Conv2D", "Conv3D")
+@converter("Conv1D", "Conv2D", "Conv3D", config=spec(
+    filters=Number(1, integer=True), groups=Number(1, integer=True),
+    padding=Choice(("valid", "same", "causal")), **_CONV))
 def convolution(ctx: LayerContext) -> int:
     return convolve(ctx)
 
 
-@converter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
+@converter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", config=spec(
+    filters=Number(1, integer=True), padding=Choice(("valid", "same")),
+    output_padding=Ints(0, none=True), **_CONV))
 def transposed_convolution(ctx: LayerContext) -> int:
     return convolve(ctx, layout=TRANSPOSED)
 
 
-@converter("DepthwiseConv1D", "DepthwiseConv2D")
+@converter("DepthwiseConv1D", "DepthwiseConv2D", config=spec(
+    depth_multiplier=Number(1, integer=True), padding=Choice(("valid", "same", "causal")),
+    **_CONV, **_DEPTHWISE))
 def depthwise_convolution(ctx: LayerContext) -> int:
     return convolve(ctx, layout=DEPTHWISE)
 
 
-@converter("SeparableConv1D", "SeparableConv2D")
+@converter("SeparableConv1D", "SeparableConv2D", config=spec(
+    filters=Number(1, integer=True), depth_multiplier=Number(1, integer=True),
+    padding=Choice(("valid", "same", "causal")), **_CONV, **_DEPTHWISE, **_POINTWISE))
 def separable_convolution(ctx: LayerContext) -> int:
     c = ctx.config
     rank = len(ctx.input_shape) - 1
@@ -208,7 +245,8 @@ _POOLS = {f"{kind}Pooling{r}D": (kind.lower().replace("max", "max"), r)
           for kind in ("Max", "Average") for r in (1, 2, 3)}
 
 
-@converter(*_POOLS)
+@converter(*_POOLS, config=spec(pool_size=Ints(1), strides=Ints(1, none=True),
+                                 padding=Choice(("valid", "same")), data_format=FORMAT))
 def pooling(ctx: LayerContext) -> int:
     kind, rank = _POOLS[ctx.kind]
     kind = "max" if kind == "max" else "average"
@@ -230,7 +268,7 @@ _GLOBAL = {f"Global{kind}Pooling{r}D": kind.lower() for kind in ("Max", "Average
            for r in (1, 2, 3)}
 
 
-@converter(*_GLOBAL)
+@converter(*_GLOBAL, config=spec(data_format=FORMAT, keepdims=FLAG))
 def global_pooling(ctx: LayerContext) -> int:
     kind = "max" if _GLOBAL[ctx.kind] == "max" else "average"
     keepdims = bool(ctx.config.get("keepdims", False))

@@ -21,6 +21,20 @@ from ..ops import (
     relu_fn,
 )
 from . import LayerContext, converter
+from .spec import (
+    CONSTRAINT,
+    INITIALIZER,
+    REGULARIZER,
+    ActivationName,
+    Axes,
+    Choice,
+    Free,
+    Inert,
+    Number,
+    spec,
+)
+
+FLAG = Choice((True, False))
 
 
 def resolve_activation(ctx: LayerContext, function: Any) -> tuple[str, Op | None]:
@@ -68,7 +82,10 @@ def sample_axes(ctx: LayerContext, axis: Any, what: str = "axis") -> tuple[int, 
     return tuple(sorted(set(out)))
 
 
-@converter("InputLayer")
+@converter("InputLayer", config=spec(
+    batch_shape=Free("the input's shape, fixed but for the batch"),
+    batch_input_shape=Free("the input's shape as legacy files write it"),
+    sparse=Choice((False,)), ragged=Choice((False,)), optional=Choice((False,))))
 def input_layer(ctx: LayerContext) -> int:
     rows, cols = matrix_shape(ctx.output_shape)
     ctx.rhs = (sp.ImmutableMatrix(rows, cols, list(ctx.scalars)) if ctx.scalars
@@ -77,7 +94,13 @@ def input_layer(ctx: LayerContext) -> int:
     return ctx.x
 
 
-@converter("Dense")
+@converter("Dense", config=spec(
+    units=Number(1, integer=True), activation=ActivationName(), use_bias=FLAG,
+    kernel_initializer=INITIALIZER, bias_initializer=INITIALIZER,
+    kernel_regularizer=REGULARIZER, bias_regularizer=REGULARIZER,
+    activity_regularizer=REGULARIZER, kernel_constraint=CONSTRAINT, bias_constraint=CONSTRAINT,
+    quantization_config=Choice((None,)), lora_rank=Choice((None,)),
+    lora_alpha=Inert("used only with a LoRA rank, which is refused")))
 def dense(ctx: LayerContext) -> int:
     n_in, n_out = matrix_shape(ctx.input_shape)[1], int(ctx.config["units"])
     kernel = ctx.param("kernel", "W", f"kernel, shape (in, out) = ({n_in}, {n_out}): "
@@ -89,13 +112,14 @@ def dense(ctx: LayerContext) -> int:
     return activate(ctx, h, ctx.layer.activation)
 
 
-@converter("Activation")
+@converter("Activation", config=spec(activation=ActivationName()))
 def activation_layer(ctx: LayerContext) -> int:
     out = activate(ctx, ctx.x, ctx.layer.activation)
     return out if out != ctx.x else ctx.apply(Identity("the linear activation: the identity"))
 
 
-@converter("ReLU")
+@converter("ReLU", config=spec(max_value=Number(0, none=True), negative_slope=Number(0),
+                                    threshold=Number()))
 def relu_layer(ctx: LayerContext) -> int:
     c = ctx.config
     options = {"max_value": c.get("max_value"), "negative_slope": c.get("negative_slope", 0.0),
@@ -104,7 +128,7 @@ def relu_layer(ctx: LayerContext) -> int:
     return ctx.apply(Elementwise(relu_fn(**options)))
 
 
-@converter("LeakyReLU")
+@converter("LeakyReLU", config=spec(negative_slope=Number(0), alpha=Number(0)))
 def leaky_relu_layer(ctx: LayerContext) -> int:
     slope = ctx.config.get("negative_slope", ctx.config.get("alpha"))
     if slope is None:
@@ -113,14 +137,14 @@ def leaky_relu_layer(ctx: LayerContext) -> int:
     return ctx.apply(Elementwise(leaky_relu_fn(slope)))
 
 
-@converter("ELU")
+@converter("ELU", config=spec(alpha=Number()))
 def elu_layer(ctx: LayerContext) -> int:
     alpha = ctx.config.get("alpha", 1.0)
     ctx.constants["alpha"] = alpha
     return ctx.apply(Elementwise(elu_fn(alpha)))
 
 
-@converter("Softmax")
+@converter("Softmax", config=spec(axis=Axes()))
 def softmax_layer(ctx: LayerContext) -> int:
     axes = sample_axes(ctx, ctx.config.get("axis", -1))
     if len(axes) != 1:
@@ -130,7 +154,9 @@ def softmax_layer(ctx: LayerContext) -> int:
     return ctx.apply(Softmax(axis=axes[0], sample_shape=tuple(ctx.input_shape)))
 
 
-@converter("PReLU")
+@converter("PReLU", config=spec(
+    shared_axes=Axes(none=True), alpha_initializer=INITIALIZER, alpha_regularizer=REGULARIZER,
+    alpha_constraint=CONSTRAINT))
 def prelu_layer(ctx: LayerContext) -> int:
     alpha = ctx.param("alpha", "alpha", "alpha: the learned slope for negative inputs, one per "
                       "unit (1 on shared axes)")

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from ..ops.embedding import Lookup
 from . import Definition, LayerContext, converter
+from .spec import (
+    CONSTRAINT,
+    INITIALIZER,
+    REGULARIZER,
+    Choice,
+    Inert,
+    Number,
+    spec,
+)
 
 
-@converter("Embedding")
+@converter("Embedding", config=spec(
+    input_dim=Number(1, integer=True), output_dim=Number(1, integer=True),
+    mask_zero=Choice((False,)), quantization_config=Choice((None,)), lora_rank=Choice((None,)),
+    lora_alpha=Inert("used only with a LoRA rank, which is refused"),
+    embeddings_initializer=INITIALIZER, embeddings_regularizer=REGULARIZER,
+    activity_regularizer=REGULARIZER, embeddings_constraint=CONSTRAINT))
 def embedding(ctx: LayerContext) -> int:
     c = ctx.config
     vocabulary, dim = int(c["input_dim"]), int(c["output_dim"])

@@ -8,6 +8,7 @@ import numpy as np
 from ..ops import Concat, Merge
 from . import LayerContext, converter
 from .core import sample_axes
+from .spec import Axes, spec
 
 _KINDS = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply", "Average": "average",
           "Maximum": "maximum", "Minimum": "minimum"}
@@ -15,7 +16,7 @@ _NOTES = {"multiply": "entrywise product", "maximum": "entrywise maximum",
           "minimum": "entrywise minimum"}
 
 
-@converter(*_KINDS)
+@converter(*_KINDS, config=spec())
 def merge(ctx: LayerContext) -> int:
     shapes = tuple(tuple(s) for s in ctx.input_shapes)
     try:
@@ -32,7 +33,7 @@ def merge(ctx: LayerContext) -> int:
     return ctx.apply(Merge(kind, shapes if len(set(shapes)) > 1 else ()), *ctx.inputs)
 
 
-@converter("Concatenate")
+@converter("Concatenate", config=spec(axis=Axes()))
 def concatenate(ctx: LayerContext) -> int:
     (axis,) = sample_axes(ctx, ctx.config.get("axis", -1))
     others = {tuple(s[:axis]) + tuple(s[axis + 1:]) for s in ctx.input_shapes}

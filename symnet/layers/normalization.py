@@ -5,11 +5,31 @@ from __future__ import annotations
 from ..ops import BatchNormInference, LayerNorm, RMSNorm, matrix_shape
 from . import LayerContext, converter
 from .core import sample_axes
+from .spec import (
+    CONSTRAINT,
+    INITIALIZER,
+    REGULARIZER,
+    Axes,
+    Choice,
+    Inert,
+    Number,
+    spec,
+)
+
+FLAG = Choice((True, False))
 
 _ONLY_TRAINING = "used only while training (renormalization); not part of the inference formula"
 
 
-@converter("BatchNormalization")
+@converter("BatchNormalization", config=spec(
+    axis=Axes(), epsilon=Number(0), center=FLAG, scale=FLAG, renorm=FLAG,
+    momentum=Inert("how the moving statistics follow the batches while training"),
+    renorm_clipping=Inert(_ONLY_TRAINING), renorm_momentum=Inert(_ONLY_TRAINING),
+    synchronized=Inert("how training gathers batch statistics across devices"),
+    beta_initializer=INITIALIZER, gamma_initializer=INITIALIZER,
+    moving_mean_initializer=INITIALIZER, moving_variance_initializer=INITIALIZER,
+    beta_regularizer=REGULARIZER, gamma_regularizer=REGULARIZER, beta_constraint=CONSTRAINT,
+    gamma_constraint=CONSTRAINT))
 def batch_normalization(ctx: LayerContext) -> int:
     c = ctx.config
     axes = sample_axes(ctx, c.get("axis", -1))
@@ -36,7 +56,10 @@ def batch_normalization(ctx: LayerContext) -> int:
                                         sample_shape=tuple(ctx.input_shape)))
 
 
-@converter("LayerNormalization")
+@converter("LayerNormalization", config=spec(
+    axis=Axes(), epsilon=Number(0), center=FLAG, scale=FLAG, rms_scaling=FLAG,
+    beta_initializer=INITIALIZER, gamma_initializer=INITIALIZER, beta_regularizer=REGULARIZER,
+    gamma_regularizer=REGULARIZER, beta_constraint=CONSTRAINT, gamma_constraint=CONSTRAINT))
 def layer_normalization(ctx: LayerContext) -> int:
     c = ctx.config
     axes = sample_axes(ctx, c.get("axis", -1))
@@ -54,7 +77,7 @@ def layer_normalization(ctx: LayerContext) -> int:
     return ctx.apply(LayerNorm(eps, gamma, beta, rms, axes, tuple(ctx.input_shape)))
 
 
-@converter("RMSNormalization")
+@converter("RMSNormalization", config=spec(axis=Axes(), epsilon=Number(0)))
 def rms_normalization(ctx: LayerContext) -> int:
     if sample_axes(ctx, ctx.config.get("axis", -1)) != (len(ctx.input_shape) - 1,):
         raise ctx.reject(f"axis={ctx.config.get('axis')!r} is not supported; the last axis is")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
-from ..ops import Normalize, Rescale
+from ..ops import Normalize, Param, Rescale
 from . import LayerContext, converter
+from .spec import Axes, Choice, Free, spec
+
+_BROADCAST = Free("a number, or an array broadcast over the input")
 
 
-@converter("Rescaling")
+@converter("Rescaling", config=spec(scale=_BROADCAST, offset=_BROADCAST))
 def rescaling(ctx: LayerContext) -> int:
     import keras
 
@@ -41,7 +45,10 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, float) else value.value.tolist()
 
 
-@converter("Normalization")
+@converter("Normalization", config=spec(
+    axis=Axes(none=True), invert=Choice((True, False)),
+    mean=Free("statistics given in the config: broadcast over the input"),
+    variance=Free("statistics given in the config: broadcast over the input")))
 def normalization(ctx: LayerContext) -> int:
     import keras
 
@@ -56,6 +63,17 @@ def normalization(ctx: LayerContext) -> int:
         var = ctx.param("variance", "sigma^2", f"variance, shape ({kept}): the variances "
                         "(adapted)")
         ctx.param("count", None, "count: how many samples adapt() saw; not used at inference")
+        # Keras computes with the statistics adapt() (or loading) left in the layer, not with
+        # its variables read again: weights set since (set_weights) are not what it uses.
+        used = [getattr(ctx.layer, a, None) for a in ("mean", "variance")]
+        if all(u is not None for u in used):
+            arrays = [np.asarray(u, np.float32).reshape(p.shape) for u, p in zip(used, (mean,
+                                                                                      var))]
+            if any(not np.array_equal(a, p.value, equal_nan=True) for a, p in
+                   zip(arrays, (mean, var))):
+                mean, var = (_replaced(ctx, p, a) for p, a in zip((mean, var), arrays))
+                ctx.note = ("the statistics adapt() left in the layer, which Keras computes "
+                            "with: its variables were set to other values since; ")
     else:
         values = [np.asarray(getattr(ctx.layer, a), np.float32).reshape(shape)
                   for a in ("mean", "variance")]
@@ -66,6 +84,13 @@ def normalization(ctx: LayerContext) -> int:
     # Keras reads its global epsilon() each time the layer runs; this is its value now.
     eps = ctx.constant("epsilon", float(keras.config.epsilon()))
     ctx.constants["invert"] = invert
-    ctx.note = (f"divides by max(sqrt(variance), ε) with ε = {eps.value:g}, Keras' epsilon() "
-                "when the model was read")
+    ctx.note += (f"divides by max(sqrt(variance), ε) with ε = {eps.value:g}, Keras' epsilon() "
+                 "when the model was read")
     return ctx.apply(Normalize(mean, var, eps, invert, shape, sample))
+
+
+def _replaced(ctx: LayerContext, param: Param, value: np.ndarray) -> Param:
+    """``param`` with the values the layer computes with."""
+    new = dataclasses.replace(param, value=value)
+    ctx.params[ctx.params.index(param)] = new
+    return new

@@ -9,6 +9,24 @@ from ..ops import Concat, Elementwise, Merge, Rearrange
 from ..ops.recurrent import CELLS, Recurrent
 from . import Definition, LayerContext, converter
 from .core import resolve_activation
+from .spec import (
+    CONSTRAINT,
+    INITIALIZER,
+    REGULARIZER,
+    SEED,
+    ActivationName,
+    Choice,
+    Inert,
+    Nested,
+    Number,
+    spec,
+)
+
+FLAG = Choice((True, False))
+_TRAINING = Inert("a dropout while training")
+_WEIGHTS = {f"{w}_{what}": domain for w in ("kernel", "recurrent", "bias")
+            for what, domain in (("initializer", INITIALIZER), ("regularizer", REGULARIZER),
+                                 ("constraint", CONSTRAINT))}
 
 _CELLS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
 _GATES = {"z": "update", "r": "reset", "h": "candidate", "i": "input", "f": "forget",
@@ -126,13 +144,23 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
     return outputs
 
 
-@converter(*_CELLS)
+@converter(*_CELLS, config=spec(
+    units=Number(1, integer=True), activation=ActivationName(),
+    recurrent_activation=ActivationName(), use_bias=FLAG, return_sequences=FLAG,
+    return_state=FLAG, go_backwards=FLAG, reset_after=FLAG, stateful=Choice((False,)),
+    unroll=Inert("whether the loop is unrolled: the same arithmetic"),
+    dropout=_TRAINING, recurrent_dropout=_TRAINING, seed=SEED,
+    zero_output_for_mask=Inert("used only with a mask, which is refused"),
+    unit_forget_bias=Inert("how the forget gate's bias was first drawn"),
+    activity_regularizer=REGULARIZER, **_WEIGHTS))
 def recurrent(ctx: LayerContext) -> Any:
     outputs = unroll(ctx)
     return outputs[0] if len(outputs) == 1 else outputs
 
 
-@converter("Bidirectional")
+@converter("Bidirectional", config=spec(
+    layer=Nested(), backward_layer=Nested(none=True),
+    merge_mode=Choice(("concat", "sum", "mul", "ave", None))))
 def bidirectional(ctx: LayerContext) -> Any:
     layer = ctx.layer
     mode = ctx.config.get("merge_mode", "concat")
@@ -168,7 +196,7 @@ def bidirectional(ctx: LayerContext) -> Any:
     return merged if not states else [merged, *states]
 
 
-@converter("TimeDistributed")
+@converter("TimeDistributed", config=spec(layer=Nested()))
 def time_distributed(ctx: LayerContext) -> int:
     from . import converter_of
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..ops import Identity
 from . import LayerContext, converter
+from .spec import REGULARIZER, SEED, Inert, Number, spec
 
 #: Layer class -> the option that sets what it does while training.
 _TRAINING_ONLY = {
@@ -22,7 +23,12 @@ _TRAINING_ONLY = {
 _DROPOUT = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"}
 
 
-@converter(*_TRAINING_ONLY)
+_WHILE_TRAINING = Inert("what the layer does while training only")
+
+
+@converter(*_TRAINING_ONLY, config=spec(
+    rate=Number(0, 1), stddev=Number(0), noise_shape=_WHILE_TRAINING, seed=SEED,
+    data_format=_WHILE_TRAINING, l1=REGULARIZER, l2=REGULARIZER))
 def identity_at_inference(ctx: LayerContext) -> int:
     option = _TRAINING_ONLY[ctx.kind]
     shown = f" ({option}={ctx.config.get(option)!r})" if option else ""

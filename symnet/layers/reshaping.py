@@ -7,7 +7,8 @@ from typing import Any
 
 from ..ops import Rearrange, Resample, Reshape
 from . import LayerContext, converter
-from .convolutional import channels_back, channels_last
+from .convolutional import FORMAT, channels_back, channels_last
+from .spec import Choice, Free, Ints, Number, spec
 
 
 def _reshape(ctx: LayerContext, value: int, note: str) -> int:
@@ -17,20 +18,20 @@ def _reshape(ctx: LayerContext, value: int, note: str) -> int:
     return ctx.apply(Reshape(tuple(ctx.shape(value)), target), value)
 
 
-@converter("Flatten")
+@converter("Flatten", config=spec(data_format=Choice(("channels_last", "channels_first", None))))
 def flatten(ctx: LayerContext) -> int:
     value, permuted = channels_last(ctx, ctx.x) if len(ctx.input_shape) > 1 else (ctx.x, False)
     order = "channels last, then row-major" if permuted else "row-major (C) order"
     return _reshape(ctx, value, f"the entries in {order}, as one row")
 
 
-@converter("Reshape")
+@converter("Reshape", config=spec(target_shape=Free("the same entries in a new shape")))
 def reshape(ctx: LayerContext) -> int:
     return _reshape(ctx, ctx.x, f"the entries in row-major (C) order, reshaped to "
                     f"{ctx.output_shape}")
 
 
-@converter("Permute")
+@converter("Permute", config=spec(dims=Free("a permutation of the non-batch axes")))
 def permute(ctx: LayerContext) -> int:
     dims = tuple(int(d) - 1 for d in ctx.config["dims"])
     shape = ctx.input_shape
@@ -39,7 +40,7 @@ def permute(ctx: LayerContext) -> int:
     return ctx.apply(Rearrange("permute", shape, tuple(shape[d] for d in dims), dims))
 
 
-@converter("RepeatVector")
+@converter("RepeatVector", config=spec(n=Number(1, integer=True)))
 def repeat_vector(ctx: LayerContext) -> int:
     n = int(ctx.config["n"])
     ctx.constants["n"] = n
@@ -71,17 +72,20 @@ def _pad_or_crop(ctx: LayerContext, key: str, kind: str) -> int:
     return channels_back(ctx, value, permuted)
 
 
-@converter("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+@converter("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+           config=spec(padding=Ints(0, pairs=True), data_format=FORMAT))
 def zero_padding(ctx: LayerContext) -> int:
     return _pad_or_crop(ctx, "padding", "pad")
 
 
-@converter("Cropping1D", "Cropping2D", "Cropping3D")
+@converter("Cropping1D", "Cropping2D", "Cropping3D",
+           config=spec(cropping=Ints(0, pairs=True), data_format=FORMAT))
 def cropping(ctx: LayerContext) -> int:
     return _pad_or_crop(ctx, "cropping", "crop")
 
 
-@converter("UpSampling1D", "UpSampling2D", "UpSampling3D")
+@converter("UpSampling1D", "UpSampling2D", "UpSampling3D", config=spec(
+    size=Ints(1), data_format=FORMAT, interpolation=Choice(("nearest", "bilinear"))))
 def upsampling(ctx: LayerContext) -> int:
     rank = len(ctx.input_shape) - 1
     size = ctx.config["size"]

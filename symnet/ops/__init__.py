@@ -17,6 +17,7 @@ from .activations import (
            leaky_relu_fn,
            relu_fn,
 )
+from .arithmetic import ConstantArithmetic, WithConstant
 from .base import Constant, Op, Param, Rewrite, broadcast_row, matrix_shape
 from .conv import Conv, GlobalPool, Pool
 from .linear import Affine, BiasAdd, MatMul, Rescale
@@ -25,7 +26,7 @@ from .normalization import BatchNormInference, BatchStatistics, LayerNorm, Norma
 from .shape import Concat, Identity, Rearrange, Resample, Reshape
 
 __all__ = ["ACTIVATIONS", "Affine", "BatchNormInference", "BatchStatistics", "BiasAdd", "Concat",
-           "Constant", "Conv", "Elementwise", "Fn", "GlobalPool", "Identity", "LayerNorm",
-           "MatMul", "Merge", "Normalize", "Op", "PReLU", "Param", "Pool", "RMSNorm", "Rearrange",
-           "Resample", "Rescale", "Reshape", "Rewrite", "Softmax", "broadcast_row", "celu_fn",
-           "elu_fn", "leaky_relu_fn", "matrix_shape", "relu_fn"]
+           "Constant", "ConstantArithmetic", "Conv", "Elementwise", "Fn", "GlobalPool", "Identity",
+           "LayerNorm", "MatMul", "Merge", "Normalize", "Op", "PReLU", "Param", "Pool", "RMSNorm",
+           "Rearrange", "Resample", "Rescale", "Reshape", "Rewrite", "Softmax", "WithConstant",
+           "broadcast_row", "celu_fn", "elu_fn", "leaky_relu_fn", "matrix_shape", "relu_fn"]

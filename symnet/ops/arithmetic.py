@@ -1,8 +1,13 @@
-"""Entrywise arithmetic with a constant array, as ONNX's ``Add``, ``Sub``, ``Mul`` and ``Div``
-compute it when one operand is a stored array: numpy's broadcasting (the constant may also
-enlarge the sample's shape), either operand first, division included. ``BiasAdd`` and
-``Rescale`` cover what Keras layers need; this op is what ONNX graphs spell with a constant
-(``(x − μ) / σ`` of a scaler, ``C − x``...)."""
+"""Arithmetic a graph spells with operations rather than layers.
+
+- :class:`WithConstant`: entrywise arithmetic with a constant array, as ONNX's ``Add``,
+  ``Sub``, ``Mul`` and ``Div`` compute it when one operand is a stored array (and Keras'
+  ``keras.ops.add(x, c)``...): numpy's broadcasting (the constant may also enlarge the
+  sample's shape), either operand first, division included. ``BiasAdd`` and ``Rescale``
+  cover what Keras layers need; this op is what graphs spell with a constant
+  (``(x − μ) / σ`` of a scaler, ``C − x``...).
+- :class:`ConstantArithmetic`: the same with a number, shown as written (``2 x``, ``x + 1``).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ import numpy as np
 import sympy as sp
 
 from .. import functions as fx
+from ..numbers import number
 from .base import Grads, Op, Param, aligned, spread, unbroadcast
 
-__all__ = ["WithConstant"]
+__all__ = ["ConstantArithmetic", "WithConstant"]
 
 _OPERATIONS = ("add", "subtract", "multiply", "divide")
 
@@ -139,3 +145,84 @@ class WithConstant(Op):
             self.sample_shape) else dx
         return Grads((np.asarray(dx).reshape(x.shape),),
                      {self.constant: unbroadcast(dc, self._shape).reshape(self.constant.shape)})
+
+
+@dataclass(frozen=True, eq=False)
+class ConstantArithmetic(Op):
+    """``x ∘ c`` (or ``c ∘ x`` when ``constant_first``) for ``∘`` one of ``add``,
+    ``subtract``, ``multiply``, ``divide`` and ``c`` a number, shown as written (``0.1`` is
+    1/10 in exact arithmetic, as a layer's config number is)."""
+
+    operation: str
+    constant: float
+    constant_first: bool = False
+    sample_shape: tuple[int, ...] = ()
+    entrywise = True
+
+    def __post_init__(self) -> None:
+        if self.operation not in _OPERATIONS:
+            raise ValueError(f"operation must be one of {_OPERATIONS}, received "
+                             f"{self.operation!r}")
+
+    @property
+    def affine(self) -> bool:  # type: ignore[override]
+        return not (self.operation == "divide" and self.constant_first)
+
+    @property
+    def rowwise(self) -> bool:  # type: ignore[override]
+        return True
+
+    def formula(self, x: Any) -> Any:
+        c, op, first = number(self.constant), self.operation, self.constant_first
+        spread_c = c * sp.OneMatrix(*x.shape)
+        if op == "add":
+            return spread_c + x if first else x + spread_c
+        if op == "subtract":
+            return spread_c - x if first else x - spread_c
+        if op == "multiply":
+            return c * x
+        return sp.HadamardProduct(spread_c, fx.EntrywisePower(x, -1)) if first else x / c
+
+    def forward(self, backend: Any, x: Any) -> Any:
+        c = backend.const(self.constant)
+        a, b = (c, x) if self.constant_first else (x, c)
+        if self.operation == "add":
+            return a + b
+        if self.operation == "subtract":
+            return a - b
+        if self.operation == "multiply":
+            return a * b
+        return a / b
+
+    def size(self, sizes: list[float], shapes: list[tuple[int, ...]]) -> float:
+        return sizes[0] + 3
+
+    def as_diagonal(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if not self.affine:
+            return None
+        c, one, zero = float(self.constant), np.ones(n), np.zeros(n)
+        if self.operation == "add":
+            return one, np.full(n, c)
+        if self.operation == "subtract":
+            return (-one, np.full(n, c)) if self.constant_first else (one, np.full(n, -c))
+        if self.operation == "multiply":
+            return np.full(n, c), zero
+        return np.full(n, 1.0 / c), zero
+
+    def backward(self, backend: Any, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
+        x, c = xs[0], backend.const(self.constant)
+        op, first = self.operation, self.constant_first
+        if op == "add":
+            dx = g
+        elif op == "subtract":
+            dx = -g if first else g
+        elif op == "multiply":
+            dx = g * c
+        else:
+            dx = -(g * c) / (x * x) if first else g / c
+        return Grads((dx,))
+
+    def describe(self) -> str:
+        sign = {"add": "+", "subtract": "−", "multiply": "·", "divide": "/"}[self.operation]
+        shown = f"{self.constant:g}"
+        return f"{shown} {sign} x" if self.constant_first else f"x {sign} {shown}"

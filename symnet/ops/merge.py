@@ -23,7 +23,7 @@ _OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool]] = {
     "subtract": (lambda a, c: a - c, lambda b, a, c: a - c, True),
     "multiply": (lambda *xs: sp.HadamardProduct(*xs), lambda b, *xs: reduce(operator.mul, xs),
                  False),
-    "divide": (lambda a, c: sp.HadamardProduct(a, sp.HadamardPower(c, -1)),
+    "divide": (lambda a, c: sp.HadamardProduct(a, fx.EntrywisePower(c, -1)),
                lambda b, a, c: a / c, False),
     "average": (lambda *xs: sp.MatAdd(*xs) / len(xs),
                 lambda b, *xs: reduce(operator.add, xs) / b.const(len(xs)), True),

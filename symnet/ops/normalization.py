@@ -36,7 +36,7 @@ def _sqrt(m: Any) -> Any:
 
 def _over(a: Any, b: Any) -> Any:
     """``a ⊘ b``: entrywise division."""
-    return sp.HadamardProduct(a, sp.HadamardPower(b, -1))
+    return sp.HadamardProduct(a, fx.EntrywisePower(b, -1))
 
 
 def _eps(constant: Constant, like: Any) -> Any:
@@ -100,7 +100,7 @@ class BatchNormInference(Op):
         elif self.variant == "epsilon_omitted":
             denominator = _sqrt(var)
         elif self.variant == "variance_squared":
-            denominator = _sqrt(sp.HadamardPower(var, 2) + _eps(self.epsilon, var))
+            denominator = _sqrt(fx.EntrywisePower(var, 2) + _eps(self.epsilon, var))
         elif self.variant == "std_for_variance":
             denominator = _sqrt(_sqrt(var) + _eps(self.epsilon, var))
         else:
@@ -185,6 +185,14 @@ class BatchNormInference(Op):
                                "moving mean and moving variance.",
                                BatchStatistics(self.epsilon, batch, self.gamma, self.beta),
                                uses_batch=True))
+        # The training formula on a batch of one sample needs no batch to be recognised: the
+        # mean is the sample, the variance 0, so every unit gives β.
+        out.append(Rewrite("bn_batch_statistics", "{layer} was normalised with the "
+                           "statistics of a batch of one sample (the mean is the sample "
+                           "itself, the variance 0, so every unit gives β): at inference "
+                           "BatchNorm uses its moving mean and moving variance.",
+                           BatchStatistics(self.epsilon, 0, self.gamma, self.beta),
+                           variant="batch of one"))
         return tuple(out)
 
     def describe(self) -> str:
@@ -334,7 +342,8 @@ class BatchNormTraining(Op):
 @dataclass(frozen=True, eq=False)
 class BatchStatistics(Op):
     """BatchNorm with the statistics of the first ``rows`` rows of the batch (the training
-    formula): a mistake at inference."""
+    formula): a mistake at inference. ``rows = 0``: each sample is its own batch of one (its
+    mean the sample, its variance 0)."""
 
     epsilon: Constant
     rows: int
@@ -342,11 +351,18 @@ class BatchStatistics(Op):
     beta: Param | None = None
 
     def formula(self, x: Any) -> Any:
+        if self.rows == 0:  # (x − x)/√(0 + ε) γ + β
+            if self.beta is None:
+                return sp.ZeroMatrix(*x.shape)
+            return broadcast_row(self.beta.symbol, x.shape[0])
         return fx.Standardize(x, self.epsilon.symbol)
 
     def forward(self, backend: Any, x: Any) -> Any:
-        stats = np.asarray(x[: self.rows], dtype=np.float64)
-        mean, var = stats.mean(axis=0), stats.var(axis=0)
+        if self.rows == 0:
+            mean, var = x, np.zeros(np.shape(x))
+        else:
+            stats = np.asarray(x[: self.rows], dtype=np.float64)
+            mean, var = stats.mean(axis=0), stats.var(axis=0)
         out = (x - mean) / np.sqrt(var + self.epsilon.value)
         if self.gamma is not None:
             out = out * backend.weight(self.gamma)

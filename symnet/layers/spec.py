@@ -1,0 +1,234 @@
+"""What a converter understands of its layer's config, declared beside it.
+
+Each converter is registered with a :class:`LayerSpec`: every key of the config it knows
+(``get_config()``'s keys) and the values it converts exactly for each. A layer whose config
+holds a key the converter has not declared, or a value outside the declared ones, is refused
+by name before its converter runs, so a new Keras option is a decision (declare it, or let
+it be refused), never a silent default. The same declarations tell the tests which options
+to draw (``tests/test_differential.py``) and which keys Keras' own ``get_config()`` may list.
+
+A spec holds only the config today; the weights a converter expects (their names, order and
+shapes from the config) belong here too, beside the converter that reads them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["ActivationName", "Axes", "Choice", "Domain", "Free", "Inert", "Ints", "LayerSpec",
+           "Nested", "Number", "spec"]
+
+
+class Domain:
+    """The values a converter understands for one key."""
+
+    def accepts(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Choice(Domain):
+    """One of these values (lists compare as tuples)."""
+
+    values: tuple[Any, ...]
+
+    def accepts(self, value: Any) -> bool:
+        value = tuple(value) if isinstance(value, list) else value
+        return any(_same(value, v) for v in self.values)
+
+    def describe(self) -> str:
+        return " or ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class Number(Domain):
+    """A real number (``integer``: a whole one) in ``[low, high]``; ``none``: or ``None``."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    integer: bool = False
+    none: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.none
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            return False
+        return not self.integer or float(value) == int(value)
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.integer else "a number"
+        return f"{kind} from {self.low:g} to {self.high:g}" + (" or None" if self.none else "")
+
+
+@dataclass(frozen=True)
+class Ints(Domain):
+    """A whole number in ``[low, high]``, or a list of them (one per spatial axis), as
+    ``kernel_size`` and ``strides`` are; ``pairs``: each item may be a (before, after) pair."""
+
+    low: int = 0
+    high: int = 1 << 30
+    pairs: bool = False
+    none: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.none
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        flat: list[Any] = []
+        for item in items:
+            if self.pairs and isinstance(item, (list, tuple)):
+                if len(item) != 2:
+                    return False
+                flat.extend(item)
+            else:
+                flat.append(item)
+        return bool(flat) and all(isinstance(v, int) and not isinstance(v, bool)
+                                  and self.low <= v <= self.high for v in flat)
+
+    def describe(self) -> str:
+        return (f"a whole number from {self.low} to {self.high}, or one per axis"
+                + (" (or (before, after) pairs)" if self.pairs else ""))
+
+
+@dataclass(frozen=True)
+class Axes(Domain):
+    """An axis (a whole number, the batch axis 0 and negatives counted from the end) or a
+    list of them; the converter places them against the input's rank."""
+
+    none: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if value is None or not items:  # Keras writes axis=None as ()
+            return self.none
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+
+    def describe(self) -> str:
+        return "an axis or a list of axes" + (" or None (no axis)" if self.none else "")
+
+
+@dataclass(frozen=True)
+class ActivationName(Domain):
+    """A Keras activation symnet knows, by name (or as Keras serializes a built-in one)."""
+
+    def accepts(self, value: Any) -> bool:
+        from ..ops import ACTIVATIONS
+
+        if isinstance(value, dict):
+            if value.get("module") not in (None, "keras.activations"):
+                return False
+            value = value.get("config")
+        return isinstance(value, str) and value in ACTIVATIONS
+
+    def describe(self) -> str:
+        from ..ops import ACTIVATIONS
+
+        return "one of " + ", ".join(sorted(ACTIVATIONS))
+
+
+@dataclass(frozen=True)
+class Inert(Domain):
+    """Read, but not part of inference: any value (initializers, regularizers, constraints,
+    a seed, the rate of a dropout inside a layer...)."""
+
+    why: str = "not used at inference"
+
+    def accepts(self, value: Any) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"any value ({self.why})"
+
+
+@dataclass(frozen=True)
+class Free(Domain):
+    """Used at inference, with values the converter checks itself against the layer's
+    shapes (``target_shape``, ``dims``...), refusing by name what it cannot convert."""
+
+    why: str
+
+    def accepts(self, value: Any) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"checked by the converter ({self.why})"
+
+
+@dataclass(frozen=True)
+class Nested(Domain):
+    """The config of a layer wrapped in this one (``Bidirectional``'s ``layer``), checked by
+    its own converter's spec."""
+
+    none: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        return (value is None and self.none) or isinstance(value, dict)
+
+    def describe(self) -> str:
+        return "a layer's config" + (" or None" if self.none else "")
+
+
+#: Keys every layer's config has: its name, whether it trains, its dtype policy (checked for
+#: every layer: float32 only).
+COMMON: dict[str, Domain] = {
+    "name": Inert("a name"),
+    "trainable": Inert("whether training changes the weights"),
+    "dtype": Free("the dtype policy: float32, checked for every layer"),
+}
+
+INITIALIZER = Inert("how the weights were first drawn")
+REGULARIZER = Inert("a penalty added to the training loss")
+CONSTRAINT = Inert("a projection applied after each training step")
+SEED = Inert("the seed of a random draw while training")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a converter understands of its layer: ``config`` maps each key it knows to the
+    values it converts exactly."""
+
+    config: Mapping[str, Domain] = field(default_factory=dict)
+
+    def problems(self, config: Mapping[str, Any]) -> list[str]:
+        """Why this config is not one the converter understands (empty: it is)."""
+        out = []
+        for key, value in config.items():
+            domain = self.config.get(key)
+            if domain is None:
+                out.append(f"option {key}={_shown(value)} is not one symnet knows for this "
+                           f"layer (known: {', '.join(sorted(self.config))})")
+            elif not domain.accepts(value):
+                out.append(f"{key}={_shown(value)} is not supported; supported: "
+                           f"{domain.describe()}")
+        return out
+
+    def drawn(self) -> list[str]:
+        """The keys that change what the layer computes (everything but inert ones)."""
+        return sorted(k for k, d in self.config.items() if not isinstance(d, Inert))
+
+
+def spec(**config: Domain) -> LayerSpec:
+    """A layer's spec: the common keys (name, trainable, dtype) and these."""
+    return LayerSpec(MappingProxyType({**COMMON, **config}))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and a flag only equal to a flag (True is not 1 here)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
