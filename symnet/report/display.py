@@ -124,6 +124,16 @@ def network_html(net: Network) -> str:
 
 # --- verdicts -------------------------------------------------------------------------------
 
+@register("text", Verdict)
+def verdict_text(verdict: Verdict) -> str:
+    return "\n".join(TextReportPrinter()._print(verdict)) + "\n"
+
+
+@register("data", Verdict)
+def verdict_data(verdict: Verdict) -> dict[str, Any]:
+    return JsonPrinter()._print(verdict)
+
+
 @register("html", Verdict)
 def verdict_html(verdict: Verdict) -> str:
     return "<pre>" + html_text(verdict.summary(), None) + "</pre>"

@@ -26,6 +26,7 @@ from .sections import SCHEMA, computed_by
 
 if TYPE_CHECKING:
     from ..analysis.explanation import Explanation, Trace
+    from ..homework.verdict import Verdict
     from .sections import (
         Agreement,
         ClosedForm,
@@ -295,6 +296,25 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
             "law_versus_target": e.law_versus_target,
             "notes": list(e.notes),
         }
+
+
+    def _print_Verdict(self, verdict: Verdict) -> dict[str, Any]:
+        """``Verdict.to_dict()``: plain data for JSON."""
+        def plain(v: Any) -> Any:
+            return np.asarray(v, dtype=np.float64).tolist() if v is not None else None
+
+        def number(v: float | None) -> float | None:
+            return v if v is None or math.isfinite(v) else None
+
+        return {"correct": verdict.correct, "expected": plain(verdict.expected),
+                "got": plain(verdict.got), "abs_error": number(verdict.abs_error),
+                "rel_error": number(verdict.rel_error),
+                "first_wrong_step": verdict.first_wrong_step,
+                "diagnosis": verdict.diagnosis.to_dict(),
+                "layer": verdict.layer, "layers": list(verdict.layers),
+                "counterexample": verdict.counterexample, "tolerance": verdict.tolerance,
+                "steps": [s.to_dict() for s in verdict.steps], "score": verdict.score,
+                "proven": verdict.proven, "notes": list(verdict.notes)}
 
 
 def _summary(e: Explanation) -> str:

@@ -27,6 +27,7 @@ from .printer import (
 
 if TYPE_CHECKING:
     from ..analysis.explanation import Explanation, Trace
+    from ..homework.verdict import Verdict
     from .sections import (
         Agreement,
         ClosedForm,
@@ -266,6 +267,64 @@ class TextReportPrinter(LinePrinter):
                              f"{_indices(dead)}")
         lines.extend(e.notes)
         return lines
+
+
+    def _print_Verdict(self, verdict: Verdict) -> list[str]:
+        """The verdict of a check, for a terminal (``Verdict.summary()``)."""
+        head = "correct" if verdict.correct else "wrong"
+        if verdict.diagnosis.code == "agrees_at_points":
+            head = "agrees (not proven)"
+        message = verdict.diagnosis.message
+        lines = [f"{head}: {message[:1].upper() + message[1:]}"]
+        if verdict.expected is not None and verdict.got is not None:
+            lines.append(f"expected {_shown(verdict.expected)}, got {_shown(verdict.got)}"
+                         + _gap(verdict.expected, verdict.got, verdict.abs_error))
+        if verdict.first_wrong_step:
+            shown = next((s.shown for s in verdict.steps if s.layer == verdict.first_wrong_step
+                          and s.shown), "")
+            lines.append(f"first wrong step: {shown} ({verdict.first_wrong_step})" if shown
+                         else f"first wrong step: {verdict.first_wrong_step}")
+        for step in verdict.steps:
+            layer = f"{step.shown} ({step.layer})" if step.shown else step.layer
+            line = f"  {layer}: {step.status}"
+            if step.status == "wrong" and step.wrong_names and step.shown:
+                more = len(step.wrong_units) - 12
+                line += (f" ({step.code}; {', '.join(step.wrong_names[:12])}"
+                         + (f" and {more} more" if more > 0 else "") + ")")
+            elif step.status == "wrong":
+                line += f" ({step.code}; units {list(step.wrong_units)[:12]})"
+            lines.append(line)
+            lines += [f"    {note.describe()}" for note in step.notes[:4]]
+            if len(step.notes) > 4:
+                lines.append(f"    (and {len(step.notes) - 4} more units)")
+        if verdict.score is not None:
+            lines.append(f"score: {verdict.score:.3g} (steps right or consistent: "
+                         f"{round(verdict.score * len(verdict.steps))} of {len(verdict.steps)})")
+        if verdict.counterexample:
+            c = verdict.counterexample
+            point = c["input"]
+            if isinstance(point, (list, tuple)) and len(point) > 8:  # all of it in the JSON
+                point = "[" + ", ".join(f"{v:.7g}" for v in point[:8]) + \
+                    f", ... ({len(point)} values)]"
+            lines.append(f"counterexample: at {point} the network gives {c['network']:.7g}, "
+                         f"the formula {c['formula']:.7g}")
+        lines += list(verdict.notes)
+        if verdict.tolerance:
+            lines.append(f"tolerance: {verdict.tolerance}")
+        return [terminal_text(line) for line in lines]
+
+
+def _shown(v: Any) -> str:
+    """A verdict's number(s): one as it is, several as a list of their first eight."""
+    arr = np.asarray(v, dtype=np.float64).reshape(-1)
+    shown = ", ".join(f"{a:.7g}" for a in arr[:8]) + (" ..." if arr.size > 8 else "")
+    return shown if arr.size == 1 else f"[{shown}]"
+
+
+def _gap(expected: Any, got: Any, abs_error: float | None) -> str:
+    if np.size(expected) != np.size(got):
+        return f" ({np.size(got)} values where the layer has {np.size(expected)})"
+    return f" (abs error {abs_error:.3g})" if abs_error else ""
 
 
 def law_text(law: Any, shown: int = 12) -> str:
