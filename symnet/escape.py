@@ -27,7 +27,8 @@ _TEX_UNICODE = {"γ": r"$\gamma$", "β": r"$\beta$", "μ": r"$\mu$", "σ": r"$\s
                 "⊙": r"$\odot$", "⊘": r"$\oslash$", "→": r"$\to$", "−": "-", "·": r"$\cdot$",
                 "≤": r"$\le$", "≥": r"$\ge$", "×": r"$\times$", "∞": r"$\infty$", "’": "'",
                 "…": r"\dots{}", "–": "--", "—": "---", "⋯": r"$\cdots$", "α": r"$\alpha$",
-                "θ": r"$\theta$", "𝟙": r"$\mathbf{1}$", "⋆": r"$\star$", "ⁿ": r"$^n$"}
+                "θ": r"$\theta$", "𝟙": r"$\mathbf{1}$", "⋆": r"$\star$", "ⁿ": r"$^n$",
+                "δ": r"$\delta$", "∂": r"$\partial$", "Σ": r"$\Sigma$"}
 
 
 def _shorten(text: str, limit: int | None) -> str:
