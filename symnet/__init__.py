@@ -90,7 +90,9 @@ def explain(model: Any, *, input_names: Any = None, output_names: Any = None,
 
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: Any = None,
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
-          domain: Any = None, close: float = 0.01, key: Any = None) -> Verdict:
+          domain: Any = None, close: float = 0.01, key: Any = None, target: Any = None,
+          loss: Any = None, gradients: Any = None, learning_rate: Any = None,
+          updated: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
 
     Args:
@@ -111,6 +113,13 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
         close: a wrong answer within this relative distance of the right one is ``close``.
         key: an exercise's key (``exercise.json`` written by ``symnet exercise``): messages in
             its sheet's notation, and an answer that is another student's is ``other_variant``.
+        target, loss: with ``gradients`` or ``updated``: the target of ``x`` and the loss (a
+            Keras loss name or a formula of ``y`` and ``t``, as for ``net.gradient``).
+        gradients: a backpropagation by hand: any of ``"loss"``, a layer's name (its δ, as
+            ``net.gradient(...).deltas``), ``"layer/weight"`` (that weight's gradient, as
+            ``net.gradient(...).parameters``) -> the numbers computed (a dict, or its JSON).
+        learning_rate, updated: one step of gradient descent by hand, ``w − η ∂L/∂w``:
+            ``"layer/weight"`` -> the weight after the step.
 
     Every diagnosis says how sure it is (``Verdict.diagnosis.confidence``: the README's
     "diagnosis policy"): ``too_imprecise`` only for the right value rounded to too few digits;
@@ -123,7 +132,14 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
     ``bn_epsilon_outside_sqrt``, ``bn_epsilon_omitted``, ``bn_sigma_for_variance``,
     ``bn_gamma_beta_swapped``, ``bn_batch_statistics``, ``dropout_at_inference``,
     ``logits_not_probabilities``, ``sigmoid_for_softmax``, ``activation_on_output``,
-    ``normalization_omitted``, ``wrong_layer_order``; ``unknown`` otherwise. With ``steps``,
+    ``normalization_omitted``, ``wrong_layer_order``; ``unknown`` otherwise. Gradients and
+    updated weights are judged part by part with follow-through credit (a gradient computed
+    right from the student's own wrong δ is ``consistent``), and the first wrong part is
+    diagnosed from the backpropagation mistakes (``derivative_forgotten``,
+    ``derivative_at_output``, ``loss_sign_flipped``, ``loss_factor_two``,
+    ``loss_mean_forgotten``, ``outer_product_transposed``, ``softmax_jacobian_dropped``,
+    ``softmax_not_simplified``, ``gradient_ascent``, ``learning_rate_forgotten``,
+    ``learning_rate_twice``, ``bias_not_updated``, ``updated_weights_for_delta``). With ``steps``,
     each step is ``right``, ``consistent`` (right from the student's own earlier values) or
     ``wrong`` (``Verdict.steps``), and ``Verdict.score`` is the share right or consistent. A
     formula is called equal only when that is proven (one input, piecewise linear); otherwise
@@ -132,7 +148,9 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
     from .homework import check as _check
 
     return _check(model, x, answer=answer, steps=steps, formula=formula, rtol=rtol, atol=atol,
-                  digits=digits, batch=batch, domain=domain, close=close, key=key)
+                  digits=digits, batch=batch, domain=domain, close=close, key=key,
+                  target=target, loss=loss, gradients=gradients, learning_rate=learning_rate,
+                  updated=updated)
 
 
 def supported_layers() -> list[str]:

@@ -148,31 +148,61 @@ def _check(args: argparse.Namespace) -> int:
     from .homework import check
     from .network import explain
 
+    chosen = [o for o, v in (("--answer", args.answer), ("--steps", args.steps),
+                             ("--formula", args.formula), ("--answers", args.answers),
+                             ("--gradients", args.gradients), ("--updated", args.updated))
+              if v is not None]
+    if not chosen:
+        raise InvalidInputError("check needs one of --answer, --steps, --formula, --answers, "
+                                "--gradients or --updated")
+    if len(chosen) > 1 and set(chosen) != {"--gradients", "--updated"}:
+        raise InvalidInputError(f"give one of {' and '.join(chosen)} (--gradients and "
+                                "--updated go together)")
     net = explain(args.model, reader=args.reader)
     if args.answers is not None:
         return _grade(net, args)
     if args.input is None and args.formula is None:
         raise InvalidInputError("check needs --input X (or --answers FILE.csv, or --formula)")
-    steps = None
-    if args.steps is not None:
-        try:
-            steps = Path(args.steps).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read steps file {args.steps!r}: {exc.strerror}"
-                                    ) from None
-        except UnicodeDecodeError:
-            raise InvalidInputError(f"steps file {args.steps!r} is not UTF-8 text (JSON is "
-                                    "UTF-8)") from None
+    steps = None if args.steps is None else _json_file(args.steps, "steps")
     if args.format == "csv":
         raise InvalidInputError("--format csv is for grading a class (--answers FILE.csv)")
-    verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
-                    formula=args.formula, domain=args.domain, digits=args.digits,
-                    rtol=args.rtol, atol=args.atol, close=args.close,
-                    key=_exercise_key(args), interface="cli")
+    backprop = args.gradients is not None or args.updated is not None
+    if not backprop and (args.target is not None or args.loss is not None
+                         or args.learning_rate is not None):
+        raise InvalidInputError("--target, --loss and --learning-rate go with --gradients "
+                                "FILE.json or --updated FILE.json")
+    if backprop:
+        key = _exercise_key(args)
+        if (args.target is None or args.loss is None) and getattr(key, "kind", "") != "backprop":
+            raise InvalidInputError("--gradients and --updated need --target T and --loss L "
+                                    "(a backprop exercise's key has them)")
+        verdict = check(
+            net, _sample(args.input, net), target=args.target, loss=args.loss,
+            gradients=None if args.gradients is None else _json_file(args.gradients,
+                                                                     "gradients"),
+            updated=None if args.updated is None else _json_file(args.updated, "updated"),
+            learning_rate=args.learning_rate, digits=args.digits, rtol=args.rtol,
+            atol=args.atol, close=args.close, key=key, interface="cli")
+    else:
+        verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
+                        formula=args.formula, domain=args.domain, digits=args.digits,
+                        rtol=args.rtol, atol=args.atol, close=args.close,
+                        key=_exercise_key(args), interface="cli")
     text = (json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False) + "\n"
             if args.format == "json" else verdict.summary())
     write_output(text, args.output)
     return EXIT_OK if verdict.correct else EXIT_WRONG
+
+
+def _json_file(path: str, what: str) -> str:
+    """A JSON file's text (``--steps``, ``--gradients``, ``--updated``)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {what} file {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{what} file {path!r} is not UTF-8 text (JSON is UTF-8)"
+                                ) from None
 
 
 def _exercise_key(args: argparse.Namespace) -> Any:
@@ -205,9 +235,9 @@ def _exercise(args: argparse.Namespace) -> int:
     if args.model is not None:
         from .homework.model import build_model_exercise, parse_values
 
-        if args.layers is not None or args.kind != "dense":
-            raise InvalidInputError("--model sets the network: --layers and --kind are for "
-                                    "the drawn exercises")
+        if args.layers is not None or args.kind != "dense" or args.activation or args.loss:
+            raise InvalidInputError("--model sets the network: --layers, --kind, "
+                                    "--activation and --loss are for the drawn exercises")
         if args.pdf:
             from .report.pdf import require_engine
 
@@ -220,6 +250,12 @@ def _exercise(args: argparse.Namespace) -> int:
         if args.kind != "dense" and (args.layers is not None or args.inputs is not None):
             raise InvalidInputError(f"--layers and --inputs shape a dense exercise; a "
                                     f"{args.kind} exercise has a fixed shape")
+        if args.kind != "backprop" and (args.activation or args.loss):
+            raise InvalidInputError("--activation and --loss set a backprop exercise "
+                                    "(--kind backprop)")
+        if args.kind == "backprop":
+            options["backprop"] = {k: v for k, v in (("activation", args.activation),
+                                                     ("loss", args.loss)) if v}
         widths = parse_vector(args.layers or "3", "--layers")
         if any(w != int(w) for w in widths):
             raise InvalidInputError(f"--layers: whole numbers of units, received "
@@ -307,13 +343,26 @@ def build_parser() -> argparse.ArgumentParser:
     _reader_arg(check)
     check.add_argument("--input", type=_vector_arg, metavar="X",
                        help="the input sample: a number or comma-separated numbers")
-    given = check.add_mutually_exclusive_group(required=True)
+    given = check.add_mutually_exclusive_group()
     given.add_argument("--answer", metavar="V", help="the number(s) computed, e.g. 24.6 or 0.2,0.8")
     given.add_argument("--steps", metavar="FILE.json",
                        help='a JSON file {"layer name": [values...], ...}')
     given.add_argument("--formula", metavar="FORMULA", help='a formula such as "2*x + 5"')
     given.add_argument("--answers", metavar="FILE.csv",
                        help="grade a class: a CSV with columns student, input, answer")
+    given.add_argument("--gradients", metavar="FILE.json",
+                       help='backpropagation by hand: {"loss": L, "layer": [its delta], '
+                       '"layer/kernel": [[its gradient]], ...} (with --target and --loss)')
+    check.add_argument("--updated", metavar="FILE.json",
+                       help='one step of gradient descent by hand: {"layer/kernel": [[the '
+                       'weight after the step]], ...} (with --learning-rate)')
+    check.add_argument("--target", type=_vector_arg, metavar="T",
+                       help="--gradients/--updated: the input's target (one number per output)")
+    check.add_argument("--loss", metavar="L",
+                       help='--gradients/--updated: a Keras loss (mse, ...) or a formula of y '
+                       'and t, e.g. "(t - y)^2/2"')
+    check.add_argument("--learning-rate", type=_rate_arg, metavar="R",
+                       help="--updated: the step size of w - R dL/dw")
     check.add_argument("--domain", type=_domain_arg, metavar="A,B",
                        help="interval on which a formula is compared")
     check.add_argument("--digits", type=_digits_arg, default=3, metavar="D",
@@ -344,10 +393,18 @@ def build_parser() -> argparse.ArgumentParser:
         "sheet (.tex, .html) and the answer key (key.txt, steps.json).")
     exercise.add_argument("--seed", type=_seed_arg, required=True,
                           help="the exercise's number (0 or more)")
-    exercise.add_argument("--kind", choices=("dense", "conv", "rnn"), default="dense",
+    exercise.add_argument("--kind", choices=("dense", "conv", "rnn", "backprop"),
+                          default="dense",
                           help="dense: a ReLU network (default); conv: a 5×5 image, a 2×2 "
                           "filter and 2×2 max pooling; rnn: a simple RNN of 2 units over 3 "
-                          "steps")
+                          "steps; backprop: the forward pass, the loss, every delta and "
+                          "gradient and one step of gradient descent through a 2-2-2 network")
+    exercise.add_argument("--activation", choices=("sigmoid", "relu"),
+                          help="backprop: sigmoid layers (default) or a ReLU layer and a "
+                          "linear output")
+    exercise.add_argument("--loss", choices=("squared_error", "mse"),
+                          help="backprop: E = ½ Σ (t − ŷ)² (squared_error, default) or the "
+                          "mean squared error")
     exercise.add_argument("--layers", metavar="W1,W2,...",
                           help="hidden layer widths of a dense exercise (default: 3)")
     exercise.add_argument("--inputs", metavar="N | VALUES",
@@ -425,6 +482,13 @@ def _tolerance_arg(text: str) -> float:
     if len(values) != 1 or not 0 <= values[0] < 1:
         raise argparse.ArgumentTypeError(f"a tolerance is one number in [0, 1), received "
                                          f"{text!r}")
+    return values[0]
+
+
+def _rate_arg(text: str) -> float:
+    values = _vector_arg(text)
+    if len(values) != 1 or not values[0] >= 0:
+        raise argparse.ArgumentTypeError(f"expected one number ≥ 0, received {text!r}")
     return values[0]
 
 

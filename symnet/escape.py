@@ -28,7 +28,11 @@ _TEX_UNICODE = {"γ": r"$\gamma$", "β": r"$\beta$", "μ": r"$\mu$", "σ": r"$\s
                 "≤": r"$\le$", "≥": r"$\ge$", "×": r"$\times$", "∞": r"$\infty$", "’": "'",
                 "…": r"\dots{}", "–": "--", "—": "---", "⋯": r"$\cdots$", "α": r"$\alpha$",
                 "θ": r"$\theta$", "𝟙": r"$\mathbf{1}$", "⋆": r"$\star$", "ⁿ": r"$^n$",
-                "δ": r"$\delta$", "∂": r"$\partial$", "Σ": r"$\Sigma$"}
+                "δ": r"$\delta$", "η": r"$\eta$", "∂": r"$\partial$", "Σ": r"$\Sigma$",
+                "′": r"$'$", "ᵀ": r"$^\top$", "ⱼ": r"$_j$", "½": r"$\frac{1}{2}$",
+                **{d: f"$_{{{k}}}$" for k, d in enumerate("₀₁₂₃₄₅₆₇₈₉")},
+                **{d: f"$^{{{k}}}$" for k, d in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+                "⁽": r"$^($", "⁾": r"$^)$"}
 
 
 def _shorten(text: str, limit: int | None) -> str:

@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet.errors import InvalidInputError, UnsupportedLayerError
+from symnet.errors import InvalidInputError
 from symnet.ops import ACTIVATIONS
 
 from .conftest import randomize
@@ -472,13 +472,7 @@ def test_bidirectional_simple_rnn(keras, merge_mode):
                     family="Bidirectional(SimpleRNN)", exact=1)
 
 
-@pytest.mark.parametrize("layer", ["GRU", "LSTM"])
-def test_gated_cells_are_refused_by_name(keras, layer):
-    model = sequential(keras, (3, 2), getattr(keras.layers, layer)(2), keras.layers.Dense(1))
-    net = symnet.explain(model)
-    with pytest.raises(UnsupportedLayerError, match=rf"{layer.lower()}.*no gradient.*not "
-                                                    r"written yet"):
-        net.gradient(sample(3, 2), targets((1,)), loss="mse")
+# GRU and LSTM: tests/test_recurrent_gradients.py
 
 
 # --- attention ---------------------------------------------------------------------------------

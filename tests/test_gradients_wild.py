@@ -1,6 +1,6 @@
 """Gradients of the real models in ../shared/wild-models/ and ../shared/onnx-models/: equal to
-``tf.GradientTape`` for each Keras model, a directional finite difference for each ONNX file —
-or refused by name (GRU and LSTM cells, whose backward pass is not written yet)."""
+``tf.GradientTape`` for each Keras model (their LSTMs too), a directional finite difference for
+each ONNX file — or refused by name."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from .gradtools import assert_gradient
 from .test_onnx_models import DIMS, REFUSED, _files
 from .test_wild_models import EXPLAINED, inputs_for
 
-RECURRENT = {"airquality_lstm_bn.keras", "datausage_lstm.keras", "smartbuilding_lstm.h5"}
-
 
 @pytest.mark.parametrize("name", EXPLAINED)
 def test_real_keras_model_gradient_is_the_tape(keras, name):
@@ -33,10 +31,6 @@ def test_real_keras_model_gradient_is_the_tape(keras, name):
     rng = np.random.default_rng(1)
     t = [rng.normal(size=np.shape(a)).astype(np.float32) for a in outputs]
     target = t if len(t) > 1 else t[0]
-    if name in RECURRENT:
-        with pytest.raises(UnsupportedLayerError, match=r"\(LSTM\): no gradient.*LSTM cells"):
-            net.gradient(x, target, loss="mse")
-        return
     integer = any("int" in str(tensor.dtype) for tensor in model.inputs)
     assert_gradient(keras, model, x, target, "mse", family="real Keras models", exact=False,
                     input_gradient=not integer, rtol=1e-3)

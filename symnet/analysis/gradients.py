@@ -94,9 +94,12 @@ def _final_op(nodes: Sequence[Node], producer: Mapping[str, int], tensor: str) -
 
 def backward(graph: Graph, backend: Any, arrays: Sequence[Any], targets: Sequence[Any],
              loss: Loss, nodes: Sequence[Node] | None = None,
-             seeds: Sequence[Any] | None = None) -> BackwardRun:
+             seeds: Sequence[Any] | None = None,
+             overrides: Mapping[str, Any] | None = None) -> BackwardRun:
     """Run forward, then backward from the loss (or from ``seeds``: ``∂L/∂`` each output
-    given outright, e.g. a one-hot row for a saliency)."""
+    given outright, e.g. a one-hot row for a saliency). ``overrides``: tensor -> the gradient
+    to pass on from it in place of the one computed (a student's own δ, for follow-through
+    credit); ``grads`` keeps the computed one."""
     nodes = tuple(graph.nodes if nodes is None else nodes)
     values = run_nodes(nodes, graph.inputs, backend, arrays)
     producer = {n.output: i for i, n in enumerate(nodes)}
@@ -126,6 +129,8 @@ def backward(graph: Graph, backend: Any, arrays: Sequence[Any], targets: Sequenc
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for node in reversed(nodes):
             g = grads.get(node.output)
+            if overrides and node.output in overrides:
+                g = overrides[node.output]
             if g is None:
                 continue
             backend.layer = node.layer

@@ -34,7 +34,7 @@ from ..homework.parse import parse_formula  # the one import of the safe parser
 from ..ops import Elementwise, Fn, Softmax
 from ..ops.derivatives import greater
 
-__all__ = ["KERAS_LOSSES", "EPSILON", "Loss", "LossResult", "loss_of"]
+__all__ = ["KERAS_LOSSES", "EPSILON", "LOSS_MISTAKES", "Loss", "LossResult", "loss_of"]
 
 #: Keras' ``backend.epsilon()``: where the crossentropies clip probabilities.
 EPSILON = 1e-7
@@ -87,6 +87,15 @@ class Loss:
     """For a formula loss: the loss of one entry, in ``y`` and ``t``."""
     derivative: sp.Expr | None = field(default=None, repr=False)
     """``∂/∂y`` of ``formula`` (TensorFlow's conventions at kinks)."""
+    mistake: str = ""
+    """A hand calculation's mistake on the loss (:data:`LOSS_MISTAKES`): ``sign`` (the
+    derivative's sign flipped), ``double`` (the ½ of ½(t − y)² dropped: value and derivative
+    doubled), ``half`` (the 2 of the square's derivative dropped), ``mean`` (the sum taken for
+    the mean: value and derivative times the count)."""
+    unfused: bool = False
+    """A hand calculation of a crossentropy that goes through the final sigmoid or softmax
+    rather than simplifying to ``ŷ − t``: ``∂L/∂ŷ`` as the textbook writes it (``−t/ŷ``, no
+    clipping), then the activation's own backward pass."""
 
     @property
     def keras(self) -> bool:
@@ -105,8 +114,8 @@ class Loss:
         softmax's input, a ``categorical_crossentropy`` of a sigmoid output the softmax
         crossentropy of the sigmoid's input (along the last axis). symnet computes what
         Keras computes."""
-        if self.name not in ("binary_crossentropy", "categorical_crossentropy",
-                             "sparse_categorical_crossentropy"):
+        if self.unfused or self.name not in ("binary_crossentropy", "categorical_crossentropy",
+                                             "sparse_categorical_crossentropy"):
             return False
         if isinstance(op, Elementwise):
             return op.fn.func is Sigmoid and op.fixed is None
@@ -114,6 +123,30 @@ class Loss:
 
     def describe(self) -> str:
         return self.name if self.keras else f"Σ {self.name} over the outputs and samples"
+
+    @property
+    def factor_two(self) -> str | None:
+        """How the factor 2 of a squared error is got wrong: ``double`` (a loss ½(t − y)²
+        whose ½ is dropped), ``half`` (a square (t − y)², or Keras' mean squared error, whose
+        derivative's 2 is dropped), ``None`` (no square)."""
+        if self.keras:
+            return "half" if self.name == "mean_squared_error" else None
+        coeff, rest = self.formula.as_coeff_Mul()  # type: ignore[union-attr]
+        if not (isinstance(rest, sp.Pow) and rest.exp == 2):
+            return None
+        if coeff == sp.Rational(1, 2) or float(coeff) == 0.5:
+            return "double"
+        return "half" if coeff == 1 else None
+
+    def mean_count(self, shape: tuple[int, ...]) -> int:
+        """What the loss divides by for an output of batch shape ``shape`` (a formula loss is
+        a sum: 1)."""
+        if not self.keras:
+            return 1
+        per_sample = int(math.prod(shape[:-1]))
+        if self.name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+            return per_sample
+        return per_sample * int(shape[-1])
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,17 +218,39 @@ def compute(loss: Loss, backend: Any, outputs: list[Any], logits: list[Any | Non
     count = 1
     for y, z, t in zip(outputs, logits, targets):
         if loss.keras:
-            v, g, f, count = _keras(loss.name, backend, y, z, t)
+            v, g, f, count = _keras(loss.name, backend, y, z, t, loss.unfused)
         else:
             v, g, f = _formula(loss, backend, y, t), _formula_grad(loss, backend, y, t), False
+        if loss.mistake:
+            v, g = _mistaken(loss, backend, v, g, y)
         value = v if value is None else value + v
         grads.append(g)
         fused.append(f)
     return LossResult(value, tuple(grads), tuple(fused), count)
 
 
-def _keras(name: str, backend: Any, y: Any, z: Any, t: Any) -> tuple[Any, Any, bool, int]:
-    """One output's Keras loss (mean over the per-sample losses) and its gradient."""
+#: The mistakes a hand calculation makes on a loss (:attr:`Loss.mistake`).
+LOSS_MISTAKES = ("sign", "double", "half", "mean")
+
+
+def _mistaken(loss: Loss, backend: Any, value: Any, grad: Any, y: Any) -> tuple[Any, Any]:
+    """The loss and its gradient as a hand calculation with ``loss.mistake`` finds them."""
+    if loss.mistake == "sign":
+        return value, -grad
+    if loss.mistake == "double":
+        return value * backend.const(2), grad * backend.const(2)
+    if loss.mistake == "half":
+        return value, grad * backend.const(0.5)
+    if loss.mistake == "mean":
+        count = backend.const(loss.mean_count(tuple(y.shape)))
+        return value * count, grad * count
+    raise InvalidInputError(f"unknown loss mistake {loss.mistake!r}; known: {LOSS_MISTAKES}")
+
+
+def _keras(name: str, backend: Any, y: Any, z: Any, t: Any, textbook: bool = False
+           ) -> tuple[Any, Any, bool, int]:
+    """One output's Keras loss (mean over the per-sample losses) and its gradient.
+    ``textbook``: a crossentropy's ``∂L/∂ŷ`` as written by hand (``−t/ŷ``, no clipping)."""
     dtype_object = y.dtype == object
     per_sample = int(math.prod(y.shape[:-1]))  # the per-sample losses: all axes but the last
     width = int(y.shape[-1])
@@ -223,6 +278,8 @@ def _keras(name: str, backend: Any, y: Any, z: Any, t: Any) -> tuple[Any, Any, b
         losses = -(t * _log(backend, p) + (one - t) * _log(backend, one - p))
         value = _total(_mean_last(backend, losses)) / backend.const(per_sample)
         grad = -(t / p - (one - t) / (one - p)) * passes
+        if textbook:
+            grad = -(t / y - (one - t) / (one - y))
         return value, grad * scale, False, per_sample
     if name == "categorical_crossentropy":
         if z is not None:
@@ -236,6 +293,8 @@ def _keras(name: str, backend: Any, y: Any, z: Any, t: Any) -> tuple[Any, Any, b
         value = _total(-_sum_last(t * _log(backend, p))) / backend.const(per_sample)
         r = -(t / p) * passes  # ∂/∂o, then through o = y / Σ y
         grad = r / total - _sum_last(r * y, keep=True) / (total * total)
+        if textbook:
+            grad = -(t / y)
         return value, grad * scale * backend.const(width), False, per_sample
     if name == "sparse_categorical_crossentropy":
         onehot = _one_hot(backend, t, y)
@@ -248,6 +307,8 @@ def _keras(name: str, backend: Any, y: Any, z: Any, t: Any) -> tuple[Any, Any, b
         share = p / _sum_last(p, keep=True)
         value = _total(-_sum_last(onehot * _log(backend, share))) / backend.const(per_sample)
         grad = (share - onehot) / p * passes
+        if textbook:
+            grad = -(onehot / y)
         return value, grad * scale * backend.const(width), False, per_sample
     raise InvalidInputError(f"unknown Keras loss {name!r}")
 

@@ -119,6 +119,18 @@ class Design:
     every_mistake_apart: ClassVar[bool] = True
     """Whether every catalogued mistake must change the answer (a drawn network is drawn
     again until it does; a given network's mistakes that change nothing are left out)."""
+    question: ClassVar[str] = r"What is \(y\)?"
+    """The final question of a Moodle or Canvas quiz (HTML, TeX between its delimiters)."""
+    answer_name: ClassVar[str] = "y"
+    """The final answer's name in plain text."""
+
+    def task(self, digits: int) -> str:
+        """The sheet's task: what to compute, and how precisely."""
+        return (f"Compute by hand, for the input x below, the values of each layer and the "
+                f"network's output y. Give every number to at least {digits} significant "
+                f"digit{'s' if digits > 1 else ''} (or exactly). {self.task_rule} Entries are "
+                "numbered from 1, as in the boxes below (a matrix's entry [i,j] is in row i, "
+                "column j).")
 
     def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
         raise NotImplementedError
@@ -445,7 +457,12 @@ def design(kind: str, widths: Sequence[int] = (3,), inputs: int = 2) -> Design:
 
     if kind == "dense":
         return Dense(inputs, tuple(widths))
+    if kind == "backprop":
+        from .backprop_design import Backprop
+
+        return Backprop()
     if kind not in DESIGNS:
-        raise InvalidInputError(f"an exercise's kind is one of {', '.join(DESIGNS)}; "
+        raise InvalidInputError(f"an exercise's kind is one of {', '.join(DESIGNS)}, "
+                                f"backprop; "
                                 f"received {kind!r}")
     return DESIGNS[kind]()

@@ -41,8 +41,10 @@ _SUB = str.maketrans("0123456789()", "₀₁₂₃₄₅₆₇₈₉₍₎")
 _SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
-def diagram(sizes: Sequence[int]) -> Diagram:
-    """The drawing of a network with these layer sizes: inputs, hidden widths, outputs."""
+def diagram(sizes: Sequence[int], activation: str = "ReLU",
+            output: tuple[str, str] = ("y", "y")) -> Diagram:
+    """The drawing of a network with these layer sizes: inputs, hidden widths, outputs
+    (``activation``: the hidden layers'; ``output``: the outputs' name in LaTeX and text)."""
     tallest = max(sizes)
     height = 2 * _MARGIN + (tallest - 1) * _GAP_Y + 8
     columns = []
@@ -56,15 +58,16 @@ def diagram(sizes: Sequence[int]) -> Diagram:
                 label, text = (f"x_{{{i + 1}}}", f"x{str(i + 1).translate(_SUB)}") \
                     if size > 1 else ("x", "x")
             elif k == len(sizes) - 1:
-                label, text = (f"y_{{{i + 1}}}", f"y{str(i + 1).translate(_SUB)}") \
-                    if size > 1 else ("y", "y")
+                label, text = (f"{output[0]}_{{{i + 1}}}",
+                               f"{output[1]}{str(i + 1).translate(_SUB)}") \
+                    if size > 1 else output
             else:
                 label = f"h^{{({k})}}_{{{i + 1}}}"
                 text = f"h{f'({k})'.translate(_SUP)}{str(i + 1).translate(_SUB)}"
             nodes.append(Node(x, top - i * _GAP_Y, label, text))
         columns.append(tuple(nodes))
         titles.append("input" if k == 0 else "output" if k == len(sizes) - 1 else
-                      f"layer {k} (ReLU)")
+                      f"layer {k} ({activation})")
     width = 2 * _MARGIN + (len(sizes) - 1) * _GAP_X
     return Diagram(width, height, tuple(columns), tuple(titles))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,21 +227,26 @@ class ClassTooLarge(InvalidInputError):
     """More students than the shape has distinct variants at the digits asked."""
 
 
-def _class_variants(diagnoser: Diagnoser, shape: Design, weights: Sequence[np.ndarray],
-                    seed: int, students: Sequence[str], digits: int) -> list[Variant] | None:
+def _class_variants(diagnoser: Any, shape: Design, weights: Sequence[np.ndarray],
+                    seed: int, students: Sequence[str], digits: int,
+                    variant: Callable[..., Variant | None] | None = None
+                    ) -> list[Variant] | None:
     """One variant per student, every input and every answer distinct from every other
     student's (answers more than a unit apart in the last of ``digits``). Students are served
     in the order of their names' digests, so the roster's order changes nothing; each draws
     from a stream of their own (seed and name). ``None`` when a student's own calculation
     cannot tell the mistakes apart with this network (the caller draws another); a
-    :class:`ClassTooLarge` error when the class is too large for the shape."""
+    :class:`ClassTooLarge` error when the class is too large for the shape. ``variant``: what
+    makes a student's variant (from ``diagnoser``, the design, the weights, the input, the
+    student, the digits and their random stream), by default the forward kinds'
+    (:func:`_variant`)."""
     order = sorted(students, key=lambda s: hashlib.sha256(s.encode("utf-8")).digest())
     chosen: dict[str, Variant] = {}
     inputs: set[bytes] = set()
     answers: list[float] = []
     for student in order:
         found = _student_variant(diagnoser, shape, weights, seed, student, digits, inputs,
-                                 answers)
+                                 answers, variant or _variant)
         if found is None:
             if not chosen:
                 return None
@@ -257,9 +262,10 @@ def _class_variants(diagnoser: Diagnoser, shape: Design, weights: Sequence[np.nd
     return [chosen[s] for s in students]
 
 
-def _student_variant(diagnoser: Diagnoser, shape: Design, weights: Sequence[np.ndarray],
+def _student_variant(diagnoser: Any, shape: Design, weights: Sequence[np.ndarray],
                      seed: int, student: str, digits: int, inputs: set[bytes],
-                     answers: list[float]) -> Variant | None:
+                     answers: list[float], variant: Callable[..., Variant | None] | None = None
+                     ) -> Variant | None:
     rng = _student_rng(seed, student)
     for spread, tries in TRIES:
         for _ in range(tries):
@@ -269,7 +275,7 @@ def _student_variant(diagnoser: Diagnoser, shape: Design, weights: Sequence[np.n
             answer = float(shape.stages(weights, x)[-1].values.reshape(-1)[0])
             if not all(apart(answer, a, digits) for a in answers):
                 continue
-            found = _variant(diagnoser, shape, weights, x, student, digits, rng)
+            found = (variant or _variant)(diagnoser, shape, weights, x, student, digits, rng)
             if found is not None:
                 return found
     return None
@@ -301,7 +307,8 @@ def read_roster(path: str | Path) -> list[str]:
 def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs: int = 2,
                   pdf: bool = False, *, students: Sequence[str] | None = None, digits: int = 3,
                   multiple_choice: bool = False, moodle: bool = False, kind: str = "dense",
-                  qti: bool = False, decimal_comma: bool = False) -> list[Path]:
+                  qti: bool = False, decimal_comma: bool = False,
+                  backprop: dict[str, Any] | None = None) -> list[Path]:
     """Write the exercise of ``seed`` into ``folder``; returns the paths written. ``kind``,
     ``widths`` and ``inputs`` as for :func:`build_exercise`.
 
@@ -314,13 +321,19 @@ def make_exercise(seed: int, folder: Path, widths: Sequence[int] = (3,), inputs:
     number asked) to fill in and grade with ``symnet check --answers``. With
     ``multiple_choice``, the final part offers the catalogue's wrong answers as choices; with
     ``moodle``, ``moodle.xml``, with ``qti``, ``canvas-qti.zip``: the class set as Moodle or
-    Canvas questions.
+    Canvas questions. ``kind="backprop"``: the backpropagation exercise
+    (:mod:`~symnet.homework.backprop_exercise`; ``backprop``: its ``activation`` and ``loss``).
     """
     if pdf:
         from ..pdf import require_engine
 
         require_engine()  # a missing engine is an error before anything is written
-    exercise = build_exercise(seed, widths, inputs, students, digits, kind)
+    if kind == "backprop":
+        from .backprop_exercise import build_backprop_exercise
+
+        exercise = build_backprop_exercise(seed, students, digits, **(backprop or {}))
+    else:
+        exercise = build_exercise(seed, widths, inputs, students, digits, kind)
     return write_exercise(exercise, folder, pdf=pdf, multiple_choice=multiple_choice,
                           moodle=moodle, qti=qti, decimal_comma=decimal_comma)
 
@@ -342,6 +355,9 @@ def write_exercise(exercise: Exercise, folder: Path, *, pdf: bool = False,
     base = exercise.base
     files["key.txt"] = _key_text(exercise, base)
     files["steps.json"] = json.dumps(_steps(base), indent=2) + "\n"
+    extra = getattr(exercise.design, "extra_files", None)
+    if extra is not None:
+        files.update(extra(base))
     files["input.txt"] = _flat(base.x) + "\n"
     variants = exercise.variants or (base,)
     files["key.csv"] = key_csv(exercise, variants, multiple_choice)
@@ -438,9 +454,10 @@ def _key_text(exercise: Exercise, base: Variant) -> str:
         shown = ", ".join(f"{v:.6g}" for v in stage.values.reshape(-1))
         where = f" ({stage.layer})" if stage.layer else ""
         lines.append(f"{stage.what}{where}: [{shown}]")
-    lines.append(f"y = {base.answer:g}")
+    lines.append(f"{getattr(exercise.design, 'answer_name', 'y')} = {base.answer:g}")
     lines.append("the catalogue's wrong answers: " + "; ".join(w.describe() for w in base.wrong))
     for v in exercise.variants:
         lines.append(f"{terminal_text(v.student, limit=80)}: x = {_flat(v.x)}, "
-                     f"y = {v.answer:g}, choice {v.letter}")
+                     f"{getattr(exercise.design, 'answer_name', 'y')} = {v.answer:g}, "
+                     f"choice {v.letter}")
     return "\n".join(lines) + "\n"

@@ -237,7 +237,8 @@ class _Grader:
                 if steps:
                     out[i] = self._steps(student, cells, self._input(cells), steps, policy)
                     continue
-                if any(cells.get(k) for k in self.sheet_columns):
+                if any(cells.get(k) for k in self.sheet_columns) or (
+                        self.key is not None and self.key.kind == "backprop"):
                     out[i] = self._stages(student, cells, self._input(cells), policy)
                     continue
                 if not cells.get("answer"):
@@ -366,6 +367,9 @@ class _Grader:
         answer = self._answer(student, cells["answer"], x) if cells.get("answer") else None
         statuses, first, score = judge_stages(self.key, self.net, x, written, answer, policy,
                                               self.notation)
+        if self.key.kind == "backprop":
+            return self._backprop(student, cells, x, written, answer, policy, statuses,
+                                  first, score)
         expected = outputs(self.net.graph, self.net.graph.sample(x))[0]
         if answer is not None:
             got = read_numbers(answer, "answer")
@@ -377,6 +381,33 @@ class _Grader:
             graded = Graded(student, cells.get("input", ""), "", False, "no_answer",
                             "No final answer given; the steps are graded.",
                             tuple(expected.tolist()))
+        if first is not None:
+            graded = replace(graded, message=f"{graded.message} First wrong step: {first}.")
+        return replace(graded, score=score, steps=statuses)
+
+    def _backprop(self, student: str, cells: dict[str, str], x: np.ndarray,
+                  written: dict[str, Any], answer: str | None, policy: Policy,
+                  statuses: dict[str, str], first: str | None, score: float) -> Graded:
+        """A row of a backpropagation exercise: its stages with follow-through, and the
+        backpropagation diagnosed as ``symnet.check(..., gradients=, updated=)`` does."""
+        from .backgrade import sheet_verdict
+
+        assert self.key is not None
+        right = self.key.recompute(self.net, x, {})["y"]
+        verdict = sheet_verdict(self.net, x, self.key, written, answer, policy,
+                                self.notation)
+        if verdict is None:  # forward values only
+            ok = all(s in ("right", "consistent") for s in statuses.values())
+            graded = Graded(student, cells.get("input", ""), "", ok,
+                            "correct" if ok else "unknown",
+                            "The values given are right." if ok else
+                            "The values given match none of the known mistakes.",
+                            tuple(right.tolist()))
+        else:
+            graded = _graded(student, cells, verdict, tuple(right.tolist()))
+            ok = verdict.correct and all(s in ("right", "consistent")
+                                         for s in statuses.values())
+            graded = replace(graded, correct=ok)
         if first is not None:
             graded = replace(graded, message=f"{graded.message} First wrong step: {first}.")
         return replace(graded, score=score, steps=statuses)

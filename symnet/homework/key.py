@@ -112,6 +112,10 @@ class ExerciseKey:
             from .model import ModelDesign
 
             design: Any = ModelDesign.from_net(net)
+        elif self.kind == "backprop":
+            from .backprop_design import Backprop
+
+            design = Backprop.from_shape(self.shape)
         else:
             from .designs import design as make
 

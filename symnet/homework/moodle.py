@@ -39,7 +39,8 @@ def _question_html(exercise: Any, variant: Any) -> str:
     sheet = build_sheet(exercise, variant, False)
     lines = [f"<p>{html_text(sheet.task, None)}</p>"]
     lines += [f"<p>\\({html_text(line, None)}\\)</p>" for line in sheet.definitions]
-    lines.append(f"<p>What is \\(y\\)? Give it to {exercise.digits} significant digits.</p>")
+    question = getattr(exercise.design, "question", r"What is \(y\)?")
+    lines.append(f"<p>{question} Give it to {exercise.digits} significant digits.</p>")
     return "".join(lines)  # one line: xml_text shows a newline as \x0a
 
 

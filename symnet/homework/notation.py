@@ -59,6 +59,10 @@ class LayerNames:
     formula: str = ""
     """The layer's formula as the sheet writes it, in plain text (``h⁽¹⁾ = max(0, z⁽¹⁾),
     z⁽¹⁾ = x W₁ + b₁``)."""
+    delta: str = ""
+    """Its δ on a backpropagation sheet (``δ⁽¹⁾``)."""
+    delta_formula: str = ""
+    """The δ's formula as the sheet writes it (``δ⁽¹⁾ = δ⁽²⁾ W₂ᵀ ⊙ σ′(z⁽¹⁾)``)."""
 
     def to_dict(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if v}

@@ -43,6 +43,10 @@ class Sheet:
     """(letter, value) of the multiple-choice final part; empty for a box."""
     sizes: tuple[int, ...] | None
     """Layer widths for the diagram; ``None``: no diagram."""
+    activation: str = "ReLU"
+    """The hidden layers' activation, as the diagram names it."""
+    output: tuple[str, str] = ("y", "y")
+    """The outputs' name in the diagram (LaTeX, plain text)."""
 
 
 def _number(value: float) -> str:
@@ -56,15 +60,15 @@ def build_sheet(exercise: Any, variant: Any, multiple_choice: bool) -> Sheet:
                        else 0) for s in variant.stages)
     choices = tuple((letter, _number(value)) for letter, value, _ in variant.choices) \
         if multiple_choice else ()
-    digits = exercise.digits
-    task = (f"Compute by hand, for the input x below, the values of each layer and the "
-            f"network's output y. Give every number to at least {digits} significant "
-            f"digit{'s' if digits > 1 else ''} (or exactly). {shape.task_rule} Entries are "
-            "numbered from 1, as in the boxes below (a matrix's entry [i,j] is in row i, "
-            "column j).")
+    task = shape.task(exercise.digits)
     return Sheet(f"Exercise {exercise.seed}", variant.student, task,
                  tuple(shape.definitions(exercise.weights, variant.x)), parts, choices,
-                 shape.sizes)
+                 shape.sizes, getattr(shape, "diagram_activation", "ReLU"),
+                 getattr(shape, "diagram_output", ("y", "y")))
+
+
+def _diagram(sheet: Sheet) -> Any:
+    return diagram(sheet.sizes or (), sheet.activation, sheet.output)
 
 
 # --- HTML ---------------------------------------------------------------------------------
@@ -107,7 +111,7 @@ def sheet_html(sheet: Sheet) -> str:
     if sheet.student:
         out.append(f'<p class="student">for {html_text(sheet.student)}</p>')
     out += [f'<p class="task">{html_text(sheet.task, None)}</p>',
-            *([f"<figure>{diagram_svg(diagram(sheet.sizes))}<figcaption>The network: every "
+            *([f"<figure>{diagram_svg(_diagram(sheet))}<figcaption>The network: every "
                "unit of a layer feeds every unit of the next.</figcaption></figure>"]
               if sheet.sizes else []), "<h2>The network</h2>"]
     out += [_mathml(line) for line in sheet.definitions]
@@ -153,7 +157,7 @@ def sheet_body(sheet: Sheet) -> list[str]:
         out.append(rf"\textit{{for {tex_text(sheet.student, scripts=True)}}}\par\medskip")
     out += [tex_text(sheet.task, None), r"\par\medskip"]
     if sheet.sizes:
-        out += [r"\begin{center}", diagram_latex(diagram(sheet.sizes)), r"\end{center}"]
+        out += [r"\begin{center}", diagram_latex(_diagram(sheet)), r"\end{center}"]
     out.append(r"\subsection*{The network}")
     out += [rf"\[ {line} \]" for line in sheet.definitions]
     out += [r"\subsection*{Your answers}", r"\renewcommand{\labelenumi}{(\alph{enumi})}",

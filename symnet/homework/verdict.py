@@ -129,7 +129,8 @@ def require_finite(expected: np.ndarray, what: str) -> None:
 def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula: str | None = None,
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
           domain: Any = None, close: float = 0.01, key: Any = None,
-          interface: str = "python") -> Verdict:
+          interface: str = "python", target: Any = None, loss: Any = None,
+          gradients: Any = None, learning_rate: Any = None, updated: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; see :func:`symnet.check`.
 
     ``close``: a wrong answer within this relative distance of the right one is ``close``.
@@ -146,9 +147,24 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
         key = load_key(key)
     notation = key.notation.speaking(interface) if key is not None else Notation(interface)
     net = model if isinstance(model, Network) else explain(model)
-    given = [v is not None for v in (answer, steps, formula)]
+    backprop = gradients is not None or updated is not None
+    given = [v is not None for v in (answer, steps, formula)] + [backprop]
     if sum(given) != 1:
-        raise InvalidInputError("give exactly one of answer=, steps= or formula=")
+        raise InvalidInputError("give exactly one of answer=, steps=, formula= or "
+                                "gradients=/updated=")
+    if key is not None and getattr(key, "kind", "") == "backprop" and (
+            backprop or answer is not None):
+        from .backgrade import check_exercise
+
+        return check_exercise(net, x, key, answer=answer, gradients=gradients, updated=updated,
+                              policy=policy, notation=notation, target=target, loss=loss,
+                              learning_rate=learning_rate)
+    if backprop:
+        from .backcheck import check_backprop
+
+        return check_backprop(net, x, target=target, loss=loss, gradients=gradients,
+                              updated=updated, learning_rate=learning_rate, policy=policy,
+                              notation=notation)
     if formula is not None:
         return _check_formula(net, formula, domain, policy)
     arrays = net.graph.sample(x)

@@ -164,6 +164,27 @@ class Elementwise(Op):
     def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
         return Grads((sp.HadamardProduct(g, self.derivative_formula(xs[0])),))
 
+    def backward_mistakes(self, *, learning_rate: float | None = None
+                          ) -> tuple[Rewrite, ...]:
+        from .backward_mistakes import DerivativeAtOutput, DerivativeForgotten
+
+        name = self.fn.name or self.fn.key
+        out = [Rewrite("derivative_forgotten", f"the derivative of the {name} of {{layer}} "
+                       f"was left out of its δ: δ = ∂L/∂h ⊙ {name}′(z), z the values before "
+                       f"the {name}.", DerivativeForgotten(self.fn, self.fixed))]
+        if not (self.fn.func is fx.LeakyReLU or (self.fn.func is fx.ReLU
+                                                  and not self.fn.options)):
+            # (a ReLU's or a leaky ReLU's f′(h) is f′(z): h > 0 exactly where z > 0)
+            shortcut = (" (σ′(z) = h(1 − h) with h = σ(z) the layer's output, not σ(h)(1 − "
+                        "σ(h)))" if self.fn.func is fx.Sigmoid else
+                        " (tanh′(z) = 1 − h² with h = tanh(z), not 1 − tanh²(h))"
+                        if self.fn.func is fx.Tanh else "")
+            out.append(Rewrite("derivative_at_output", f"the derivative of the {name} of "
+                               f"{{layer}} was taken at its output h instead of its input z: "
+                               f"δ = ∂L/∂h ⊙ {name}′(z){shortcut}.",
+                               DerivativeAtOutput(self.fn, self.fixed)))
+        return tuple(out)
+
     def derivative_formula(self, z: Any) -> Any:
         """``f'(z)`` entry by entry, as formulas show it (``σ'(z_1)``)."""
         from .derivatives import derivative
@@ -233,6 +254,21 @@ class Softmax(Op):
             total = _sum(g, axis)
             return Grads((g - backend.softmax(xs[0], axis) * total,))
         return Grads(((g - _sum(g * y, axis)) * y,))  # SoftmaxGrad: (g − Σ g ⊙ y) ⊙ y
+
+    def backward_mistakes(self, *, learning_rate: float | None = None
+                          ) -> tuple[Rewrite, ...]:
+        if self.log:
+            return ()
+        from .backward_mistakes import SoftmaxDiagonal, SoftmaxJacobianDropped
+
+        return (Rewrite("softmax_jacobian_dropped", "the softmax's derivative was left out of "
+                        "the δ of {layer}: δ = ∂L/∂ŷ multiplied by the softmax's Jacobian "
+                        "diag(ŷ) − ŷᵀŷ (with cross-entropy, δ = ŷ − t).",
+                        SoftmaxJacobianDropped(self.log, self.axis, self.sample_shape)),
+                Rewrite("softmax_not_simplified", "the softmax of {layer} was differentiated "
+                        "entry by entry, ŷᵢ(1 − ŷᵢ), as a sigmoid is: its Jacobian diag(ŷ) − ŷᵀŷ "
+                        "also has −ŷᵢŷⱼ off the diagonal (with cross-entropy, δ simplifies to "
+                        "ŷ − t).", SoftmaxDiagonal(self.log, self.axis, self.sample_shape)))
 
     def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads | None:
         if self._axis() is not None or self.log:

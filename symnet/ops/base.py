@@ -310,11 +310,13 @@ class Op:
         the vector–Jacobian product)."""
         return None
 
-    def backward_mistakes(self) -> tuple[Rewrite, ...]:
+    def backward_mistakes(self, *, learning_rate: float | None = None
+                          ) -> tuple[Rewrite, ...]:
         """How a hand calculation of the backward pass gets this op wrong, each as a rewrite
-        of the op whose ``backward`` computes what the student computed (the derivative
-        forgotten, taken at the output, the outer product transposed...). None yet: the
-        catalogue of backpropagation mistakes plugs in here."""
+        of the op with the same forward pass and the ``backward`` the student computed (the
+        derivative forgotten or taken at the output, the outer product transposed...:
+        :mod:`symnet.ops.backward_mistakes`). ``learning_rate``: the step's, for mistakes that
+        mix the step into the backward pass (``None``: no step taken)."""
         return ()
 
     def by_hand(self, inputs: list[np.ndarray], output: np.ndarray) -> tuple[Worked, ...]:

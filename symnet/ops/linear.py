@@ -89,6 +89,28 @@ class MatMul(Op):
         return Grads((backend.matmul_weight(g, transposed(self.kernel)),),
                      {self.kernel: kernel})
 
+    def backward_mistakes(self, *, learning_rate: float | None = None
+                          ) -> tuple[Rewrite, ...]:
+        from .backward_mistakes import OuterProductTransposed, UpdatedWeightsForDelta
+
+        out = []
+        k = self.kernel
+        if k.value.ndim == 2 and min(k.value.shape) > 1:
+            shown = "δᵀ x" if not self.transposed else "xᵀ δ"
+            right = "xᵀ δ (in × out, shaped like W)" if not self.transposed else (
+                "δᵀ x (out × in, shaped like W)")
+            out.append(Rewrite("outer_product_transposed", f"the gradient of the kernel of "
+                               f"{{layer}} was written transposed: ∂L/∂W = {right}, not "
+                               f"{shown}.", OuterProductTransposed(k, self.transposed)))
+        if learning_rate:
+            out.append(Rewrite("updated_weights_for_delta", "the δ of the layer before "
+                               "{layer} was computed with the weights of {layer} after the "
+                               "step, δ (W − η ∂L/∂W)ᵀ: backpropagation uses the weights of the "
+                               "forward pass, δ Wᵀ, and every weight is updated after it.",
+                               UpdatedWeightsForDelta(k, self.transposed,
+                                                      float(learning_rate))))
+        return tuple(out)
+
     def backward_formula(self, xs: tuple[Any, ...], y: Any, g: Any) -> Grads:
         k = self.kernel.symbol
         if self.transposed:
