@@ -18,7 +18,7 @@ from ..graph import Graph, LayerCall
 from ..ops import BiasAdd, Identity, MatMul
 from .forms import lambdify
 from .geometry import clip
-from .piecewise import Piece, domain_of, linearize, network_pieces, region
+from .piecewise import Piece, domain_of, linearize, logit_nodes, network_pieces, region
 
 __all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units",
            "inequalities_text", "substitute", "trace", "why"]
@@ -183,6 +183,8 @@ class Explanation(Displayed):
     """For an affine target of one input: the local law's slope and intercept beside the
     target's."""
     notes: tuple[str, ...] = ()
+    law_of_logits: bool = False
+    """The local law is a classifier's logit (its softmax's input), not the probability."""
     kept_activation: str | None = None
     """The output activation :attr:`without_activation` keeps (``"softmax"``, ``"sigmoid"``),
     so that a probability is compared with a probability; ``None``: every activation is
@@ -325,11 +327,15 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
     value = float(graph.output_values(graph.run(FloatBackend(np.float32), arrays))[0, output])
     notes = []
     law = where = backend = None
-    if graph.piecewise_linear:
-        a, b, x_lin, backend = linearize(graph, x)
+    logits = None if graph.piecewise_linear else logit_nodes(graph)
+    if graph.piecewise_linear or logits is not None:
+        a, b, x_lin, backend = linearize(graph, x, nodes=logits)
         law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], graph.features)],
                      sp.Float(float(b[output])))
         where = region(graph, x_lin, backend)
+        if logits is not None:
+            notes.append("the local law is the logit's (the softmax's input): the softmax is "
+                         "not affine, and it keeps the logits' order")
     else:
         notes.append("the network is not piecewise linear: no affine law holds on a region")
     dead: dict[str, np.ndarray] = {}
@@ -353,7 +359,7 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
         active=active_units(graph, x, backend),
         contributions=_contributions(graph, arrays, output), local_law=law, region=where,
         dead_units=dead, without_activation=without, notes=tuple(notes),
-        kept_activation=kept_name,
+        kept_activation=kept_name, law_of_logits=logits is not None,
         domain=None if domain is None else bounds, computed_as=computed_as)
     if target is None:
         return explanation

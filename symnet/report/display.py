@@ -19,7 +19,7 @@ from ..printing.latex import latex
 from ..printing.numbers import default_digits, number_latex
 from .html import HtmlPrinter, mathml
 from .json import JsonPrinter
-from .printer import matrix_latex, printer_settings, shown_substitution
+from .printer import law_parts, matrix_latex, printer_settings, shown_substitution
 from .sections import Backprop, Report, Why
 from .text import TextReportPrinter
 
@@ -137,8 +137,12 @@ def explanation_latex(explanation: Explanation) -> str:
     out = latex(explanation.output)
     lines = [f"{out} &= {number_latex(explanation.value, digits)}"]
     if explanation.local_law is not None:
-        lines.append(f"{out} &= {latex(explanation.local_law, digits=digits)}"
-                     r" \quad\text{(the local law)}")
+        head, left, constant = law_parts(explanation.local_law)
+        law = latex(head, digits=digits) if not left else (
+            rf"{latex(head, digits=digits)} + \dots + {latex(constant, digits=digits)}"
+            rf"\quad\text{{({left:,} smaller terms left out)}}")
+        what = "the local law of the logit" if explanation.law_of_logits else "the local law"
+        lines.append(rf"{out} &= {law} \quad\text{{({what})}}")
     w = explanation.without_activation
     if w is not None:
         kept = "" if explanation.kept_activation is None else \

@@ -83,7 +83,7 @@ def _scoped(style: str, scope: str = ".symnet-report") -> str:
         selectors, body = rule.split("{", 1)
         scoped = ", ".join(scope if s.strip() == "body" else f"{scope} {s.strip()}"
                            for s in selectors.split(","))
-        rules.append(f"{scoped} {{{body}}}")
+        rules.append(f"{scoped} {{ {' '.join(body.split())} }}")
     return "\n".join(rules)
 
 
@@ -102,9 +102,6 @@ class HtmlPrinter(LinePrinter):
 
     format = "html"
     printmethod = "_html"
-
-    def doprint(self, obj: Any) -> str:
-        return "\n".join(self._print(obj))
 
     def _values(self, listed: Listed) -> str:
         body = ", ".join(self._value(v) for v in listed.values)

@@ -167,22 +167,27 @@ class LatexReportPrinter(LinePrinter):
             return [rf"{{\raggedright {name} $=$ {self._values_latex(listed)}\par}}"]
         rows, cols = (1, arr.size) if arr.ndim <= 1 else arr.shape
 
-        def matrix(r: int | None = None, c: int | None = None) -> str:
-            return (head + r"{\setlength{\arraycolsep}{3pt}" + self._matrix_latex(arr, r, c,
-                                                                               shape=True)
-                    + "}" + post)
+        def matrix(r: int | None = None, c: int | None = None, small: bool = False) -> str:
+            shown = r"{\setlength{\arraycolsep}{3pt}" + self._matrix_latex(arr, r, c,
+                                                                          shape=True) + "}"
+            if small:  # a narrow column: the whole matrix in footnote size before its corners
+                shown = r"\text{\footnotesize$" + shown + "$}"
+            return head + shown + post
 
+        corners = matrix()
         whole = matrix(rows, cols) if rows <= 16 and cols <= 16 else ""
+        whole_small = matrix(rows, cols, small=True) if whole and whole != corners else ""
         smaller = r"\[" + matrix(3, 3) + r"\]"
         if arr.ndim == 2 and min(rows, cols) > 3:
             smaller = rf"\symnetfit{{{matrix(4, 4)}}}{{}}{{{smaller}}}"
         if arr.ndim <= 1 and arr.size <= self._settings["max_listed"]:
             listed = self._listed(arr)
             wrapped = rf"{{\raggedright {name} $=$ {self._values_latex(listed)}\par}}"
-            return [rf"\symnetfit{{{whole or matrix()}}}{{}}{{{wrapped}}}"]
-        corners = matrix()
-        return [rf"\symnetfit{{{whole or corners}}}{{{corners if whole != corners else ''}}}"
-                rf"{{{smaller}}}"]
+            return [rf"\symnetfit{{{whole or corners}}}{{{whole_small}}}{{{wrapped}}}"]
+        if whole_small:
+            rest = rf"\symnetfit{{{corners}}}{{}}{{{smaller}}}"
+            return [rf"\symnetfit{{{whole}}}{{{whole_small}}}{{{rest}}}"]
+        return [rf"\symnetfit{{{whole or corners}}}{{}}{{{smaller}}}"]
 
     # --- the report -----------------------------------------------------------------------
 

@@ -63,9 +63,6 @@ class MarkdownPrinter(LinePrinter):
     format = "markdown"
     printmethod = "_markdown"
 
-    def doprint(self, obj: Any) -> str:
-        return "\n".join(self._print(obj))
-
     def _values(self, listed: Listed) -> str:
         body = ", ".join(self._value(v) for v in listed.values)
         if listed.truncated:

@@ -4,7 +4,7 @@ explanation as elements."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..escape import xml_attribute, xml_text
 from .notation import dimension_latex
@@ -56,9 +56,6 @@ class MathMLPrinter(LinePrinter):
 
     format = "mathml"
     printmethod = "_mathml"
-
-    def doprint(self, obj: Any) -> str:
-        return "\n".join(self._print(obj))
 
     def _print_Report(self, report: Report) -> list[str]:
         head = ['<?xml version="1.0" encoding="UTF-8"?>'] if self.standalone else []

@@ -131,7 +131,8 @@ def _keys(layers: list[LayerFormula], other: Iterable[Any]) -> dict[str, Any]:
     for symbol in other:
         keys[str(symbol)] = symbol
     for layer in layers:
-        keys[str(layer.output_symbol)] = layer.output_symbol
+        for symbol in (*layer.input_symbols, layer.output_symbol):
+            keys[str(symbol)] = symbol
         arrays = [p for p in layer.params if p.symbol is not None]
         for p in arrays:
             keys[str(p.symbol)] = p.symbol

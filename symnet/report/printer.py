@@ -35,7 +35,7 @@ __all__ = ["DEFAULT_SETTINGS", "LinePrinter", "Listed", "RegionRow", "ReportPrin
            "GradientItem", "StepValues", "WhyRow", "backprop_head", "backprop_items",
            "breakable",
            "closed_terms", "counterexample_parts", "composition_latex",
-           "composition_text", "finite", "law_comparison", "listed", "matrix_latex",
+           "composition_text", "finite", "law_comparison", "law_parts", "listed", "matrix_latex",
            "matrix_width", "number_text", "printer_settings", "region_rows", "shape_text",
            "shown_substitution", "step_values", "structural_note", "values_text", "why_rows"]
 
@@ -387,8 +387,18 @@ def why_rows(why: Why, p: ReportPrinter[Any]) -> list[WhyRow]:
         else:
             count = len(e.region) if e.region is not None else 0
             where_text = where_latex = f"exact on a region bounded by {count} inequalities"
-        rows.append(WhyRow("local law", f"{out_text} = {p._txt(e.local_law)}, {where_text}",
-                           f"${out_tex} = {p._tex(e.local_law)}$, {where_latex}"))
+        label = "local law (of the logit)" if e.law_of_logits else "local law"
+        head, left, constant = law_parts(e.local_law)
+        if left:  # many inputs: the largest coefficients (the JSON has every one)
+            sign = "-" if float(constant) < 0 else "+"
+            law_txt = (f"{p._txt(head)} + ... ({left:,} smaller terms) {sign} "
+                       f"{n(abs(float(constant)))}")
+            law_tex = (rf"${out_tex} = {p._tex(head)} + \dots {sign} "
+                       rf"{m(abs(float(constant)))}$ ({left:,} smaller terms left out)")
+        else:
+            law_txt, law_tex = p._txt(e.local_law), f"${out_tex} = {p._tex(e.local_law)}$"
+        rows.append(WhyRow(label, f"{out_text} = {law_txt}, {where_text}",
+                           f"{law_tex}, {where_latex}"))
     for layer, mask in e.active.items():
         flags = np.asarray(mask).reshape(-1)
         on = [i for i, a in enumerate(flags) if a]
@@ -453,6 +463,19 @@ def counterexample_parts(c: Mapping[str, Any]) -> tuple[Any, float, float]:
     """A verdict's counterexample (the input, the network's value, the formula's): the one
     place that reads it by its keys."""
     return c["input"], float(c["network"]), float(c["formula"])
+
+
+def law_parts(law: Any, shown: int = 12) -> tuple[Any, int, Any]:
+    """An affine law as (its terms shown, how many smaller ones are left out, its constant):
+    in full (``0`` left out, the constant inside) up to ``shown`` inputs, else its ``shown``
+    largest coefficients."""
+    terms = sp.Add.make_args(law)
+    if len(terms) <= shown + 1:
+        return law, 0, sp.S.Zero
+    constant = sum((t for t in terms if not t.free_symbols), sp.S.Zero)
+    linear = sorted((t for t in terms if t.free_symbols),
+                    key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
+    return sp.Add(*linear[:shown], evaluate=False), len(linear) - shown, constant
 
 
 def law_comparison(e: Explanation) -> tuple[float, float, float, float] | None:

@@ -64,7 +64,7 @@ class TextReportPrinter(LinePrinter):
     printmethod = "_text"
 
     def doprint(self, obj: Any) -> str:
-        return terminal_text("\n".join(self._print(obj)), lines=True) + "\n"
+        return terminal_text(super().doprint(obj), lines=True) + "\n"
 
     def _lines(self, listed: Listed, width: int) -> list[str]:
         """A listed array as wrapped lines, with its truncation stated."""
@@ -248,7 +248,8 @@ class TextReportPrinter(LinePrinter):
         shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
         lines = [f"{e.output} at x = {shown_x}: {e.value:.7g} (float32, as {e.computed_as})"]
         if e.local_law is not None:
-            lines.append(f"local law: {e.output} = {law_text(e.local_law)}")
+            what = "local law of the logit" if e.law_of_logits else "local law"
+            lines.append(f"{what}: {e.output} = {law_text(e.local_law)}")
             if isinstance(e.region, sp.Interval):
                 start, end = (_end(v) for v in (e.region.start, e.region.end))
                 lines.append(f"  exact for {start:.6g} <= {e.x_name} <= {end:.6g}")
@@ -435,16 +436,13 @@ def law_text(law: Any, shown: int = 12) -> str:
     """An affine law for a terminal: in full up to ``shown`` inputs, else its largest
     coefficients and a count of the others (the JSON has every one)."""
     from ..analysis.forms import round_floats
+    from .printer import law_parts
 
-    terms = sp.Add.make_args(law)
-    if len(terms) <= shown + 1:
+    head, left, constant = law_parts(law, shown)
+    if not left:
         return str(round_floats(law, 7))
-    constant = sum((t for t in terms if not t.free_symbols), sp.S.Zero)
-    linear = sorted((t for t in terms if t.free_symbols),
-                    key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
-    head = sp.Add(*linear[:shown], evaluate=False)
     c = float(constant)
-    return (f"{round_floats(head, 7)} + ... ({len(linear) - shown} smaller terms) "
+    return (f"{round_floats(head, 7)} + ... ({left} smaller terms) "
             f"{'-' if c < 0 else '+'} {abs(c):.7g}")
 
 
