@@ -508,7 +508,7 @@ def test_the_readme_paper_compiles(keras, tmp_path, monkeypatch):
     and its LaTeX document compiles with them, with no overfull box."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     part = readme[readme.index("### Writing a paper"):]
-    part = part[:part.index("\n## ", 1) if "\n## " in part[1:] else len(part)]
+    part = part[:part.index("\n### ", 1)]
     code = re.search(r"```python\n(.*?)\n```", part, re.S).group(1)
     paper = re.search(r"<!-- file: paper.tex -->\n```latex\n(.*?)\n```", part, re.S).group(1)
     monkeypatch.chdir(tmp_path)

@@ -194,8 +194,8 @@ class HtmlPrinter(LinePrinter):
             out.append(mathml(self._tex(layer.formula)))
             for d in layer.definitions:
                 out.append("<p class=note>where</p>" + mathml(d.latex))
-            parts = [mathml(f"{self._tex(p.symbol)} \\in {dimension_latex(self._dims(p.symbol))}",
-                            "inline") for p in layer.params if p.symbol is not None]
+            parts = [mathml(self._member(p.symbol, p.value.ndim), "inline")
+                     for p in layer.params if p.symbol is not None]
             parts += [mathml(f"{self._tex(c.symbol)} = {self._value_latex(c.value)}", "inline")
                       for c in layer.constant_symbols]
             if parts:

@@ -76,6 +76,8 @@ MACROS = r"""\makeatletter
    \noindent\leftskip1em\rightskip\z@\@plus1fil\parfillskip\z@\@plus1fil\relax
    \hangindent2em\hangafter\@ne$\displaystyle#1$\par}%
   \addvspace{\belowdisplayskip}\everypar{{\setbox\z@\lastbox}\everypar{}}}
+% symnet: a display formula too long to measure (TeX's widths stop near 5.8 m), broken by TeX
+\providecommand\symnetbreak[1]{\symnet@broken{#1}}
 % symnet: the first of two displays that fits the line (an empty one is skipped), else #3
 \providecommand\symnetfit[3]{\begingroup\setbox\z@\hbox{$\displaystyle#1$}%
   \ifdim\wd\z@>\linewidth\gdef\symnet@pick{\symnet@other}%
@@ -86,8 +88,23 @@ MACROS = r"""\makeatletter
 \providecommand\symnet@second[3]{\[#2\]}
 \providecommand\symnet@other[3]{#3}
 \makeatother"""
-"""Two macros, defined with ``\\providecommand`` (an author's own definitions win):
-``\\symnetdisplay{formula}`` and ``\\symnetfit{whole}{corners}{otherwise}``."""
+"""Three macros, defined with ``\\providecommand`` (an author's own definitions win):
+``\\symnetdisplay{formula}``, ``\\symnetbreak{formula}`` and
+``\\symnetfit{whole}{corners}{otherwise}``."""
+
+#: LaTeX longer than this is broken across lines without being measured first: a box wider
+#: than TeX's largest dimension (16,383 pt) is an error, and no reader wants such a line.
+MEASURED = 3000
+
+#: Columns amsmath's matrices take (``MaxMatrixCols`` in :func:`latex_preamble`).
+MATRIX_COLUMNS = 64
+
+
+def _too_wide(tex: str) -> bool:
+    """Whether a formula is too long to measure, or holds a matrix of more columns than
+    amsmath takes: printed as its text instead, or broken unmeasured."""
+    rows = re.findall(r"\\begin\{[bp]?matrix\}(.*?)(?:\\\\|\\end\{)", tex)
+    return len(tex) > MEASURED or any(row.count("&") >= MATRIX_COLUMNS for row in rows)
 
 
 def latex_preamble() -> str:
@@ -96,7 +113,7 @@ def latex_preamble() -> str:
     amsmath's matrices allowed 64 columns, and the two macros that let LaTeX fit formulas and
     matrices to the line (``\\symnetdisplay``, ``\\symnetfit``)."""
     lines = [rf"\usepackage{{{name}}}" for name in PACKAGES]
-    lines.append(r"\setcounter{MaxMatrixCols}{64}")
+    lines.append(rf"\setcounter{{MaxMatrixCols}}{{{MATRIX_COLUMNS}}}")
     return "\n".join([*lines, MACROS]) + "\n"
 
 
@@ -150,7 +167,14 @@ class LatexReportPrinter(LinePrinter):
             body += rf", \dots{{}} (first {len(listed.values)} of {listed.size:,} entries)"
         return body
 
-    def _display(self, formula: str) -> str:
+    def _display(self, formula: str, text: str | None = None) -> str:
+        """A display formula, broken by TeX when it is wider than the line; one too wide to
+        measure is broken unmeasured, or (given ``text``, as for a matrix of hundreds of
+        columns worked by hand) shown as that text in a paragraph that wraps."""
+        if _too_wide(formula):
+            if text is not None:
+                return rf"{{\small\raggedright {prose(text)}\par}}"
+            return r"\symnetbreak{" + formula + "}"
         return r"\symnetdisplay{" + formula + "}"
 
     def _array(self, symbol_tex: str, value: Any, name: str) -> list[str]:
@@ -256,7 +280,7 @@ class LatexReportPrinter(LinePrinter):
         if section.formula:
             out.append(self._display(self._tex(layer.formula)))
             for d in layer.definitions:
-                out.append("where " + self._display(d.latex))
+                out.append("where " + self._display(d.latex, d.text))
             clause = self._where(section)
             if clause:
                 out.append(clause)
@@ -270,10 +294,9 @@ class LatexReportPrinter(LinePrinter):
         """What the layer's symbols are: the dimensions of its arrays and output, the value
         of each constant (``\\varepsilon_2 = 0.001``)."""
         layer = section.layer
-        parts = [f"${self._tex(p.symbol)} \\in {dimension_latex(self._dims(p.symbol))}$"
+        parts = [f"${self._member(p.symbol, p.value.ndim)}$"
                  for p in layer.params if p.symbol is not None]
-        parts.append(f"${self._tex(layer.output_symbol)} \\in "
-                     f"{dimension_latex(self._dims(layer.output_symbol))}$")
+        parts.append(f"${self._member(layer.output_symbol)}$")
         parts += [f"${self._tex(c.symbol)} = {self._value_latex(c.value)}$"
                   for c in layer.constant_symbols]
         return "where " + ", ".join(parts) + r".\par" if parts else ""
@@ -438,7 +461,9 @@ class LatexReportPrinter(LinePrinter):
         if item.formula is not None:
             out.append(self._display(f"{lhs} = {self._tex(item.formula)}"))
             if item.substituted is not None and item.substituted != item.formula:
-                out.append(rf"\symnetfit{{{lhs} = {self._tex(item.substituted)}}}{{}}{{}}")
+                shown = f"{lhs} = {self._tex(item.substituted)}"
+                if not _too_wide(shown):
+                    out.append(rf"\symnetfit{{{shown}}}{{}}{{}}")
         value = _floats(item.value)
         if value.size == 1:
             out.append(self._display(f"{lhs} = {self._value_latex(float(value.reshape(-1)[0]))}"))
@@ -458,14 +483,15 @@ class LatexReportPrinter(LinePrinter):
             substituted = shown_substitution(step)
             if substituted is not None:
                 shown = f"{self._tex(step.formula.lhs)} = {self._tex(substituted)}"
-                out.append(rf"\symnetfit{{{shown}}}{{}}{{}}")
+                if not _too_wide(shown):
+                    out.append(rf"\symnetfit{{{shown}}}{{}}{{}}")
             parts = step_values(step, self._settings["max_listed"])
             for symbol, listed in parts.inputs:
                 out.append(rf"{{\small\raggedright Put in: ${self._tex(symbol)}$ $=$ "
                            rf"{self._values_latex(listed)}\par}}")
             out += self._unit_table(step, parts)
             for w in step.worked:
-                out.append(self._display(w.latex))
+                out.append(self._display(w.latex, w.text))
         return out
 
     def _unit_table(self, step: TraceStep, parts: StepValues) -> list[str]:

@@ -132,8 +132,7 @@ class MarkdownPrinter(LinePrinter):
             out += display(self._tex(layer.formula))
             for d in layer.definitions:
                 out += ["where", "", *display(d.latex)]
-            parts = [f"${self._tex(p.symbol)} \\in "
-                     f"{dimension_latex(self._dims(p.symbol))}$"
+            parts = [f"${self._member(p.symbol, p.value.ndim)}$"
                      for p in layer.params if p.symbol is not None]
             parts += [f"${self._tex(c.symbol)} = {self._value_latex(c.value)}$"
                       for c in layer.constant_symbols]

@@ -82,8 +82,7 @@ class MathMLPrinter(LinePrinter):
             return []
         return [formula("layer", self._tex(layer.formula), layer=layer.name, kind=layer.kind),
                 *(formula("definition", d.latex, layer=layer.name) for d in layer.definitions),
-                *(formula("symbol", f"{self._tex(p.symbol)} \\in "
-                          f"{dimension_latex(self._dims(p.symbol))}", layer=layer.name)
+                *(formula("symbol", self._member(p.symbol, p.value.ndim), layer=layer.name)
                   for p in layer.params if p.symbol is not None),
                 *(formula("constant", f"{self._tex(c.symbol)} = {self._value_latex(c.value)}",
                           layer=layer.name) for c in layer.constant_symbols)]

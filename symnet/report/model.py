@@ -158,12 +158,12 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
     if len(graph.features) == 1 and graph.piecewise_linear and (
             {"plot", "why", "explorer"} & set(chosen)):
         pieces = network_pieces(graph, domain)
-    built: list[tuple[str, Section]] = []
+    built: list[tuple[int, Section]] = []  # (place in the reading order, section)
     wanted = set(chosen)
     if "summary" in wanted:
-        built.append(("summary", Summary(tuple(net.layers))))
+        built.append((0, Summary(tuple(net.layers))))
     if "notation" in wanted:
-        built.append(("notation", _notation(net)))
+        built.append((1, _notation(net)))
     curve = None
     if pieces is not None and ({"plot", "explorer"} & set(chosen)):
         curve = _curve(graph, pieces, x, target, domain)
@@ -175,18 +175,17 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
             low, high = domain_of(graph, domain)
         elif curve is not None:
             low, high = float(curve.grid[0]), float(curve.grid[-1])
-        built.append(("explorer", explorer_section(net, x, low, high)))
+        built.append((2, explorer_section(net, x, low, high)))
     if "layers" in wanted or "weights" in wanted:
-        built.append(("layers" if "layers" in wanted else "weights",
-                      _layers(net, formulas="layers" in wanted, weights="weights" in wanted)))
+        built.append((3, _layers(net, formulas="layers" in wanted, weights="weights" in wanted)))
     if "forms" in wanted:
-        built += [("forms", _structural(net, settings)), ("forms", _closed_form(net, settings))]
+        built += [(4, _structural(net, settings)), (6, _closed_form(net, settings))]
     if "simplification" in wanted:
         passes = _simplification(net, domain)
         if passes is not None:
-            built.append(("simplification", passes))
+            built.append((5, passes))
     if "plot" in wanted and curve is not None:
-        built.append(("plot", FunctionPlot(curve)))
+        built.append((7, FunctionPlot(curve)))
     if x is not None and ({"trace", "why", "regions"} & set(chosen)):
         result = net.evaluate(x, "float32")
         value = np.concatenate([np.ravel(np.asarray(r, np.float64)) for r in
@@ -196,17 +195,17 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
         if "trace" in wanted:
             flat = np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in
                                    (x if len(net.input_shapes) > 1 else [x])])
-            built.append(("trace", HandCalculation(flat, value.reshape(-1), net.trace(x),
-                                                   computed_by(framework))))
+            built.append((9, HandCalculation(flat, value.reshape(-1), net.trace(x),
+                                             computed_by(framework))))
         if "why" in wanted:
             explanation = why(graph, x, target, output, domain, pieces=pieces,
                               computed_as=net.computed_as)
-            built.append(("why", Why(explanation, output, int(value.size))))
+            built.append((10, Why(explanation, output, int(value.size))))
     if "regions" in wanted:
         regions = _regions(net, x, output if x is not None and output is not None else 0,
                            settings)
         if regions is not None:
-            built.append(("regions", regions))
+            built.append((8, regions))
         elif sections is not None:
             from ..errors import InvalidInputError
 
@@ -217,9 +216,8 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
     if "agreement" in wanted:
         agreement = _agreement(net, x)
         if agreement is not None:
-            built.append(("agreement", agreement))
-    order = {name: i for i, name in enumerate(chosen)}
-    built.sort(key=lambda pair: order[pair[0]])  # stable: the forms keep their order
+            built.append((11, agreement))
+    built.sort(key=lambda pair: pair[0])  # the reading order
     return Report(model=net.name, inputs=tuple(net.inputs), outputs=tuple(net.outputs),
                   input_shapes=tuple(tuple(s) for s in net.input_shapes),
                   output_shapes=tuple(tuple(s) for s in net.output_shapes),

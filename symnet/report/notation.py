@@ -147,7 +147,7 @@ def _keys(layers: list[LayerFormula], other: Iterable[Any]) -> dict[str, Any]:
 def dimension_latex(shape: tuple[int, ...] | tuple[Any, ...]) -> str:
     """``\\mathbb{R}^{2\\times 8}`` for a shape (a vector: ``\\mathbb{R}^{8}``)."""
     dims = [int(d) for d in shape]
-    if not dims:
+    if not dims or dims == [1]:  # a number
         return r"\mathbb{R}"
     return r"\mathbb{R}^{" + r" \times ".join(map(str, dims)) + "}"
 
@@ -155,7 +155,7 @@ def dimension_latex(shape: tuple[int, ...] | tuple[Any, ...]) -> str:
 def dimension_text(shape: tuple[int, ...] | tuple[Any, ...]) -> str:
     """``R^(2×8)`` for a shape."""
     dims = [int(d) for d in shape]
-    return "R" if not dims else "R^(" + "×".join(map(str, dims)) + ")"
+    return "R" if not dims or dims == [1] else "R^(" + "×".join(map(str, dims)) + ")"
 
 
 @dataclass(frozen=True)

@@ -191,13 +191,20 @@ class ReportPrinter(Generic[T]):
         dims = tuple(int(d) for d in shape)
         return dims[::-1] if self._column and len(dims) == 2 else dims
 
-    def _dims(self, symbol: Any) -> tuple[int, ...]:
-        """A matrix symbol's dimensions as a paper states them: a row (or column) vector by
-        its length, a matrix transposed in the column-vector convention."""
+    def _dims(self, symbol: Any, ndim: int | None = None) -> tuple[int, ...]:
+        """A matrix symbol's dimensions as a paper states them: a vector (an array of
+        ``ndim`` 1, or a row of values) by its length, a matrix transposed in the
+        column-vector convention."""
         rows, cols = (int(d) for d in symbol.shape)
-        if rows == 1:
+        if rows == 1 and ndim != 2:
             return (cols,)
         return (cols, rows) if self._column else (rows, cols)
+
+    def _member(self, symbol: Any, ndim: int | None = None) -> str:
+        """``W_1 \\in \\mathbb{R}^{2 \\times 8}``: a symbol and its dimensions, in LaTeX."""
+        from .notation import dimension_latex
+
+        return f"{self._tex(symbol)} \\in {dimension_latex(self._dims(symbol, ndim))}"
 
     def _oriented(self, value: Any) -> np.ndarray:
         """An array as the notation shows it (the column-vector convention: transposed)."""

@@ -47,8 +47,10 @@ SCHEMA = "symnet.report/1"
 
 SECTIONS = ("summary", "notation", "layers", "weights", "forms", "simplification", "plot",
             "regions", "trace", "why", "backprop", "agreement", "explorer")
-"""The names of a report's parts, in reading order: what ``net.report(..., sections=[...])``
-picks (``weights``: each layer's table of arrays; ``layers``: each layer's formula)."""
+"""The names of a report's parts: what ``net.report(..., sections=[...])`` picks (``layers``:
+each layer's formula; ``weights``: each layer's table of arrays; ``forms``: the structural form
+and the closed form, the simplification between them). A report prints them in its reading
+order whatever order they are named in."""
 
 
 class Section:
