@@ -164,8 +164,8 @@ def latex_preamble() -> str:
     """The lines to put before ``\\begin{document}`` so that symnet's LaTeX fragments
     (``net.report("latex", standalone=False)``) compile in your own document: the
     ``\\usepackage`` lines of four standard packages (``amsmath``, ``amssymb``, ``booktabs``,
-    ``tabularx``) and two small macros (``\\symnetdisplay``, ``\\symnetfit``) that let LaTeX
-    fit formulas and matrices to your line width."""
+    ``tabularx``) and three small macros (``\\symnetdisplay``, ``\\symnetbreak``,
+    ``\\symnetfit``) that let LaTeX fit formulas and matrices to your line width."""
     from .report import latex_preamble as _preamble
 
     return _preamble()

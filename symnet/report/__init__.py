@@ -85,7 +85,7 @@ def print_report(report: Report, fmt: str, **options: Any) -> str:
 
 
 def latex_preamble() -> str:
-    """The ``\\usepackage`` lines (and two small macros) LaTeX fragments need; see
+    """The ``\\usepackage`` lines (and three small macros) LaTeX fragments need; see
     :func:`symnet.report.latex.latex_preamble`."""
     from .latex import latex_preamble as preamble
 

@@ -110,7 +110,7 @@ def _too_wide(tex: str) -> bool:
 def latex_preamble() -> str:
     """The lines a document needs before ``\\begin{document}`` to ``\\input`` symnet's LaTeX
     fragments: four standard packages (``amsmath``, ``amssymb``, ``booktabs``, ``tabularx``),
-    amsmath's matrices allowed 64 columns, and the two macros that let LaTeX fit formulas and
+    amsmath's matrices allowed 64 columns, and the three macros that let LaTeX fit formulas and
     matrices to the line (``\\symnetdisplay``, ``\\symnetfit``)."""
     lines = [rf"\usepackage{{{name}}}" for name in PACKAGES]
     lines.append(rf"\setcounter{{MaxMatrixCols}}{{{MATRIX_COLUMNS}}}")
