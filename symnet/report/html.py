@@ -145,7 +145,8 @@ class HtmlPrinter(LinePrinter):
         arr = self._oriented(np.asarray(value))
         if arr.ndim == 2 and np.issubdtype(arr.dtype, np.floating) and arr.size:
             rows, cols = arr.shape
-            whole = matrix_width(arr, self._digits) <= MATRIX_WIDTH and rows <= 16
+            whole = rows <= 16 and cols <= MATRIX_WIDTH // 2 and \
+                matrix_width(arr, self._digits) <= MATRIX_WIDTH
             shown = self._matrix_latex(arr, rows, cols) if whole else self._matrix_latex(
                 arr, shape=True)
             return mathml(f"{symbol} = {shown}")
