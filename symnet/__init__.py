@@ -58,6 +58,9 @@ __all__ = [
     "check",
     "examples",
     "explain",
+    "get_printoptions",
+    "latex_preamble",
+    "set_printoptions",
     "supported_layers",
 ]
 
@@ -155,6 +158,35 @@ def supported_layers() -> list[str]:
     from .layers import supported_layers as _supported
 
     return _supported()
+
+
+def latex_preamble() -> str:
+    """The lines to put before ``\\begin{document}`` so that symnet's LaTeX fragments
+    (``net.report("latex", standalone=False)``) compile in your own document: the
+    ``\\usepackage`` lines of four standard packages (``amsmath``, ``amssymb``, ``booktabs``,
+    ``tabularx``) and three small macros (``\\symnetdisplay``, ``\\symnetbreak``,
+    ``\\symnetfit``) that let LaTeX fit formulas and matrices to your line width."""
+    from .report import latex_preamble as _preamble
+
+    return _preamble()
+
+
+def set_printoptions(*, digits: int | None = None) -> None:
+    """The significant digits of every number symnet shows when not told otherwise (reports,
+    Jupyter displays): ``None`` restores the default, 7 (what a float32 holds)."""
+    from .printing.numbers import set_printoptions as _set
+
+    try:
+        _set(digits=digits)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+
+
+def get_printoptions() -> dict[str, int]:
+    """The print options in force: ``{"digits": 7}``."""
+    from .printing.numbers import get_printoptions as _get
+
+    return _get()
 
 
 def _display_hooks() -> None:

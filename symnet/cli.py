@@ -73,6 +73,9 @@ def _report_format(args: argparse.Namespace) -> str:
         fmt = REPORT_SUFFIXES.get(suffix, "text")
     if fmt == "pdf" and args.output in (None, "-"):
         raise InvalidInputError("a PDF report needs a file: -o FILE.pdf")
+    if fmt == "pdf" and getattr(args, "fragment", False):
+        raise InvalidInputError("a PDF is a whole document: --fragment is for .tex, .html, "
+                                ".md, .mml")
     if args.interactive and fmt != "html":
         raise InvalidInputError(f"--interactive makes an HTML page, but the format is {fmt} "
                                 f"(use --format html or -o FILE.html)")
@@ -82,8 +85,10 @@ def _report_format(args: argparse.Namespace) -> str:
 def _explain(args: argparse.Namespace) -> int:
     from .network import explain
     from .report import render
+    from .report_cli import report_options
 
     fmt = _report_format(args)
+    options = report_options(args)
     progress = Progress()
     progress(f"reading {args.model}")
     net = explain(args.model, reader=args.reader)
@@ -93,11 +98,11 @@ def _explain(args: argparse.Namespace) -> int:
         from .pdf import latex_to_pdf
 
         latex_to_pdf(render(net, "latex", x, target=args.target, domain=args.domain,
-                            output=args.output_index), Path(args.output))
+                            output=args.output_index, **options), Path(args.output))
         progress.done()
         return EXIT_OK
     text = render(net, fmt, x, target=args.target, domain=args.domain,
-                  output=args.output_index, interactive=args.interactive)
+                  output=args.output_index, interactive=args.interactive, **options)
     progress.done()
     write_output(text, args.output)
     return EXIT_OK
@@ -279,6 +284,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .report_cli import add_report_options
+
     parser = _Parser(prog="symnet", description="A trained Keras network as mathematics: "
                      "each layer's exact formula, the whole network's, and its numbers.")
     parser.add_argument("--version", action="version", version=f"symnet {__version__}")
@@ -304,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--output-index", type=int, default=None, metavar="K",
                          help="with --input: the output 'why' explains (default: a "
                               "classifier's predicted class, else 0)")
+    add_report_options(explain)
     explain.add_argument("-o", "--output", metavar="FILE", help="write here (default or -: stdout)")
     explain.set_defaults(run=_explain)
 

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 __all__ = ["Displayed", "hook_for", "install", "register", "show"]
 
-F = TypeVar("F", bound=Callable[[Any], Any])
+F = TypeVar("F", bound=Callable[..., Any])
 
-_HOOKS: dict[tuple[str, type], Callable[[Any], Any]] = {}
+_HOOKS: dict[tuple[str, type], Callable[..., Any]] = {}
 _loaders: list[Callable[[], object]] = []
 
 
@@ -38,7 +38,7 @@ def install(loader: Callable[[], object]) -> None:
     _loaders.append(loader)
 
 
-def _find(obj: object, kind: str) -> Callable[[Any], Any] | None:
+def _find(obj: object, kind: str) -> Callable[..., Any] | None:
     for cls in type(obj).__mro__:
         hook = _HOOKS.get((kind, cls))
         if hook is not None:
@@ -46,7 +46,7 @@ def _find(obj: object, kind: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def hook_for(obj: object, kind: str) -> Callable[[Any], Any] | None:
+def hook_for(obj: object, kind: str) -> Callable[..., Any] | None:
     """The hook that displays ``obj`` as ``kind`` (loading the hooks on first use), or
     ``None``."""
     hook = _find(obj, kind)

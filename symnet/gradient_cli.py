@@ -37,8 +37,6 @@ def add_commands(commands: Any, reader_arg: Any, vector_arg: Any) -> None:
         parser.add_argument("--precision", choices=("float32", "float64", "exact"),
                             default="float32", help="float32 (as TensorFlow, default), "
                             "float64, or exact rationals")
-        parser.add_argument("--format", choices=("text", "json"), default="text",
-                            help="output format (default: text)")
         parser.add_argument("-o", "--output", metavar="FILE",
                             help="write here (default or -: stdout)")
 
@@ -48,6 +46,16 @@ def add_commands(commands: Any, reader_arg: Any, vector_arg: Any) -> None:
         "delta and the gradient of every weight (with their formulas and numbers, output "
         "layer first), and dL/dx, as tf.GradientTape gives them.")
     common(grad)
+    grad.add_argument("--format", choices=("text", "json", "latex", "html", "markdown",
+                                           "mathml"), default="text",
+                      help="output format (default: text); latex, html, markdown and mathml "
+                           "give backpropagation as a report")
+    grad.add_argument("--sample", type=int, default=0, metavar="N",
+                      help="the sample of the batch whose hand calculation is shown "
+                           "(default: 0)")
+    from .report_cli import add_report_options
+
+    add_report_options(grad, paper=False)
     grad.set_defaults(run=_grad)
 
     step = commands.add_parser(
@@ -55,6 +63,8 @@ def add_commands(commands: Any, reader_arg: Any, vector_arg: Any) -> None:
         description="One step of a Keras optimizer from fresh state on the batch given: "
         "every weight after it, as model.train_on_batch leaves it.")
     common(step)
+    step.add_argument("--format", choices=("text", "json"), default="text",
+                      help="output format (default: text)")
     step.add_argument("--learning-rate", type=_rate_arg, required=True, metavar="R",
                       help="the step size")
     step.add_argument("--optimizer", choices=("sgd", "adam", "rmsprop"), default="sgd",
@@ -121,17 +131,35 @@ def _batch(args: argparse.Namespace, net: Any) -> tuple[Any, Any]:
 
 def _grad(args: argparse.Namespace) -> int:
     from .files import write_output
-    from .gradient_format import gradient_json, gradient_text
     from .network import explain
 
     net = explain(args.model, reader=args.reader)
     x, t = _batch(args, net)
+    if not 0 <= args.sample < len(x):
+        raise InvalidInputError(f"--sample: the batch has {len(x)} sample(s), received "
+                                f"{args.sample}")
     gradient = net.gradient(x, t, loss=args.loss, precision=args.precision)
-    trace = gradient.trace()
-    text = (gradient_json(gradient, trace) if args.format == "json"
-            else gradient_text(gradient, trace))
+    if args.format == "json":  # the backpropagation section's data alone (stable)
+        text = _backprop_json(gradient, args)
+    else:
+        # text is for a terminal: the section alone, as before there were reports of it
+        whole = not args.fragment and args.format != "text"
+        text = gradient.report(args.format, sample=args.sample, standalone=whole,
+                               digits=args.digits)
     write_output(text, args.output)
     return EXIT_OK
+
+
+def _backprop_json(gradient: Any, args: argparse.Namespace) -> str:
+    import json
+
+    from .report import printer, strict_json
+    from .report.sections import Backprop
+
+    json_printer = printer("json", {"digits": args.digits})
+    data = json_printer.backprop_data(  # type: ignore[attr-defined]
+        Backprop(gradient, gradient.trace(args.sample)))
+    return json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _step(args: argparse.Namespace) -> int:

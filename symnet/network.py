@@ -332,10 +332,21 @@ class Network(Displayed):
         """``(A, b)`` with ``f(x') = A x' + b`` on the linear region that contains ``x``.
 
         ``A`` has shape (outputs, inputs), both counted as ``net.outputs`` / ``net.inputs``.
-        For piecewise-linear networks only (``UnsupportedLayerError`` otherwise).
+        For piecewise-linear networks, and for classifiers whose final softmax follows
+        piecewise-linear layers: then ``f`` is the **logits** (the softmax's input; the
+        predicted class is the largest). ``UnsupportedLayerError`` for other networks.
         """
-        a, b, _, _ = linearize(self.graph, x)
+        a, b, _, _ = linearize(self.graph, x, nodes=self._logits())
         return a, b
+
+    def _logits(self) -> Any:
+        """A softmax classifier's nodes up to its logits, when the network itself is not
+        piecewise linear but is so before its softmax (else ``None``: the network's own)."""
+        from .analysis.piecewise import logit_nodes
+
+        if self.graph.piecewise_linear:
+            return None
+        return logit_nodes(self.graph)
 
     def linear_region(self, x: Any) -> Any:
         """The linear region containing ``x``: a SymPy ``Interval`` for one input, else a list
@@ -397,11 +408,39 @@ class Network(Displayed):
         """The exact linear regions of a two-input network on ``box`` = ``((x_low, x_high),
         (y_low, y_high))``: convex polygons with rational vertices that cover the box, each
         with its affine law (:class:`~symnet.analysis.regions2d.Region`). For chains of affine
-        layers and continuous piecewise-linear activations."""
+        layers and continuous piecewise-linear activations, and for classifiers whose final
+        softmax follows such a chain: then the laws are those of the **logits**
+        (``Region.logits`` is ``True``), and the predicted class on a region is its largest
+        logit (:func:`~symnet.analysis.regions2d.class_cells` cuts the regions along the exact
+        decision boundary)."""
         from .analysis.regions2d import regions2d
 
-        self.graph.require_piecewise_linear("the linear regions")
-        return regions2d(self.graph, box)
+        logits = self._logits() is not None
+        if not logits:
+            self.graph.require_piecewise_linear("the linear regions")
+        return regions2d(self.graph, box, logits=logits)
+
+    def plot(self, box: Any = None, *, data: Any = None, labels: Any = None, target: Any = None,
+             x: Any = None, output: int | None = None, regions: bool = True, ax: Any = None,
+             figsize: Any = None) -> Any:
+        """A matplotlib ``Figure`` (object API: no pyplot state) to save as PDF, PGF or SVG.
+
+        One input: the network's function on ``box`` = ``(low, high)`` (default: around its
+        breakpoints, ``x`` and the data), its exact breakpoints (piecewise-linear networks),
+        ``target`` (a formula such as ``"2*x + 5"`` or a callable) dashed, ``data`` points
+        (``xs``, or ``(xs, ys)``), every output or ``output``.
+
+        Two inputs: the exact linear regions on ``box`` = ``((x1_low, x1_high), (x2_low,
+        x2_high))`` (default: around the data, else ``[-3, 3]²``), each coloured by output
+        ``output`` at its centre; for a classifier (a softmax after piecewise-linear layers)
+        the exact cell of each predicted class and the decision boundary. ``data``: points
+        (one row each) drawn on it, coloured by ``labels``; ``regions=False`` leaves the
+        regions' outlines out. ``ax``: draw into these axes; ``figsize``: a new figure's
+        size in inches."""
+        from .report.figure import plot
+
+        return plot(self, box, data=data, labels=labels, target=target, x=x, output=output,
+                    regions=regions, ax=ax, figsize=figsize)
 
     def why(self, x: Any, target: Any = None, output: int | None = None, domain: Any = None
             ) -> Explanation:
@@ -441,26 +480,41 @@ class Network(Displayed):
 
     # --- reports ------------------------------------------------------------------------
 
-    def report(self, format: str, x: Any = None, *, target: Any = None, domain: Any = None,
-               settings: Any = None, output: int | None = None,
-               interactive: bool = False) -> str:
+    def report(self, format: str, x: Any = None, *, standalone: bool = True,
+               sections: Any = None, digits: int | None = None, target: Any = None,
+               domain: Any = None, settings: Any = None, output: int | None = None,
+               interactive: bool = False, box: Any = None, **options: Any) -> str:
         """The report as text: ``"latex"`` (a complete document), ``"mathml"`` (XML),
         ``"html"`` (a complete page), ``"markdown"``, ``"json"`` or ``"text"``; with ``x``, it
         includes ``trace(x)`` and ``why(x)`` (with ``target`` and ``domain``; ``output``: which
         output ``why`` explains, by default a classifier's predicted class, else 0). With
         ``domain``, the simplification also removes the units dead on it.
-        ``interactive=True`` (HTML) adds the explorer: move the input, watch every layer."""
+        ``interactive=True`` (HTML) adds the explorer: move the input, watch every layer.
+
+        For a paper: ``standalone=False`` gives a fragment for the author's own document
+        (LaTeX: no preamble, to ``\\input`` after :func:`symnet.latex_preamble`; HTML: an
+        element); ``sections`` picks parts by name (``"summary"``, ``"notation"``,
+        ``"layers"``, ``"weights"``, ``"forms"``, ``"simplification"``, ``"plot"``,
+        ``"regions"``, ``"trace"``, ``"why"``, ``"agreement"``); ``digits`` sets the
+        significant digits of every number shown (default 7); ``box`` the region map's box
+        (two inputs). ``options``: ``numbering="parameters"`` (``W^{(1)}, W^{(2)}``: counting
+        only layers with parameters), ``convention="column"`` (``W x + b``), ``symbols={"dense":
+        "A"}`` (an author's names), ``headings`` (the report's own section headings)."""
         from .deep import deep_call
         from .report import render
 
         return deep_call(render, self, format, x, settings=settings, target=target,
-                         domain=domain, output=output, interactive=interactive)
+                         domain=domain, output=output, interactive=interactive,
+                         standalone=standalone, sections=sections, digits=digits, box=box,
+                         **options)
 
-    def save_report(self, path: Any, x: Any = None, *, target: Any = None,
+    def save_report(self, path: Any, x: Any = None, *, standalone: bool = True,
+                    sections: Any = None, digits: int | None = None, target: Any = None,
                     domain: Any = None, output: int | None = None,
-                    interactive: bool = False) -> Path:
+                    interactive: bool = False, **options: Any) -> Path:
         """Write the report; the format follows the suffix (``.tex``, ``.pdf`` through a real
-        LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``)."""
+        LaTeX engine, ``.html``, ``.md``, ``.json``, ``.mml``, ``.txt``); the other arguments
+        are :meth:`report`'s (a PDF is always a complete document)."""
         from .files import write_output
         from .pdf import latex_to_pdf
 
@@ -471,11 +525,12 @@ class Network(Displayed):
                                     f"one of {', '.join(sorted(REPORT_SUFFIXES))}")
         if not path.parent.is_dir():
             raise InvalidInputError(f"cannot write {str(path)!r}: folder does not exist")
+        common = dict(sections=sections, digits=digits, target=target, domain=domain,
+                      output=output, **options)
         if fmt == "pdf":
-            return latex_to_pdf(self.report("latex", x, target=target, domain=domain,
-                                            output=output), path)
-        write_output(self.report(fmt, x, target=target, domain=domain, output=output,
-                                 interactive=interactive), path)
+            return latex_to_pdf(self.report("latex", x, **common), path)
+        write_output(self.report(fmt, x, standalone=standalone, interactive=interactive,
+                                 **common), path)
         return path
 
     def __repr__(self) -> str:

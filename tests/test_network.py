@@ -178,7 +178,7 @@ def test_public_surface_is_what_spec_documents():
     assert set(symnet.__all__) == {
         "ExpressionTooLarge", "InvalidInputError", "ModelLoadError", "SymnetError",
         "SymnetWarning", "UnsupportedLayerError", "__version__", "check", "examples", "explain",
-        "supported_layers", *returned}
+        "supported_layers", "latex_preamble", "set_printoptions", "get_printoptions", *returned}
     for name in ("ModelLoadError", "UnsupportedLayerError", "ExpressionTooLarge",
                  "InvalidInputError"):
         assert issubclass(getattr(symnet, name), symnet.SymnetError)
@@ -186,6 +186,8 @@ def test_public_surface_is_what_spec_documents():
         assert isinstance(getattr(symnet, name), type) and getattr(symnet, name).__name__ == name
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert all(f"`{name}`" in readme for name in returned)
+    for name in ("latex_preamble", "set_printoptions", "get_printoptions"):
+        assert f"symnet.{name}(" in readme, name
 
 
 def test_supported_layers_cover_the_foundation_list():

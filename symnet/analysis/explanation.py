@@ -15,10 +15,10 @@ from ..backends import FloatBackend, LinearizedBackend
 from ..display import Displayed, show
 from ..errors import InvalidInputError
 from ..graph import Graph, LayerCall
-from ..ops import BiasAdd, MatMul
+from ..ops import BiasAdd, Identity, MatMul
 from .forms import lambdify
 from .geometry import clip
-from .piecewise import Piece, domain_of, linearize, network_pieces, region
+from .piecewise import Piece, domain_of, linearize, logit_nodes, network_pieces, region
 
 __all__ = ["MAX_SHOWN", "Explanation", "Trace", "TraceStep", "active_units",
            "inequalities_text", "substitute", "trace", "why"]
@@ -183,6 +183,12 @@ class Explanation(Displayed):
     """For an affine target of one input: the local law's slope and intercept beside the
     target's."""
     notes: tuple[str, ...] = ()
+    law_of_logits: bool = False
+    """The local law is a classifier's logit (its softmax's input), not the probability."""
+    kept_activation: str | None = None
+    """The output activation :attr:`without_activation` keeps (``"softmax"``, ``"sigmoid"``),
+    so that a probability is compared with a probability; ``None``: every activation is
+    forgotten."""
     computed_as: str = "model.predict"
     """What the float32 value reproduces: ``model.predict``, ONNX Runtime, the module's
     forward."""
@@ -236,6 +242,30 @@ class Explanation(Displayed):
 
 
 # --- why -------------------------------------------------------------------------------
+
+def _output_activation(graph: Graph) -> tuple[int | None, str | None]:
+    """The node of the softmax or sigmoid that makes a network's only output (through
+    identities), with its name: forgetting the hidden activations keeps it, so that what the
+    network gives "without the activations" is a probability too."""
+    from ..ops.activations import Elementwise, Softmax
+
+    if len(graph.outputs) != 1:
+        return None, None
+    tensor = graph.outputs[0]
+    while True:
+        found = next(((i, n) for i, n in enumerate(graph.nodes) if n.output == tensor), None)
+        if found is None:
+            return None, None
+        index, node = found
+        if not node.op.identity:
+            break
+        tensor = node.inputs[0]
+    if isinstance(node.op, Softmax) and not node.op.log:
+        return index, "softmax"
+    if isinstance(node.op, Elementwise) and node.op.fn.func.__name__ == "Sigmoid":
+        return index, "sigmoid"
+    return None, None
+
 
 def active_units(graph: Graph, x: Any, backend: LinearizedBackend | None = None
                  ) -> dict[str, np.ndarray]:
@@ -297,11 +327,15 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
     value = float(graph.output_values(graph.run(FloatBackend(np.float32), arrays))[0, output])
     notes = []
     law = where = backend = None
-    if graph.piecewise_linear:
-        a, b, x_lin, backend = linearize(graph, x)
+    logits = None if graph.piecewise_linear else logit_nodes(graph)
+    if graph.piecewise_linear or logits is not None:
+        a, b, x_lin, backend = linearize(graph, x, nodes=logits)
         law = sp.Add(*[sp.Float(float(c)) * s for c, s in zip(a[output], graph.features)],
                      sp.Float(float(b[output])))
         where = region(graph, x_lin, backend)
+        if logits is not None:
+            notes.append("the local law is the logit's (the softmax's input): the softmax is "
+                         "not affine, and it keeps the logits' order")
     else:
         notes.append("the network is not piecewise linear: no affine law holds on a region")
     dead: dict[str, np.ndarray] = {}
@@ -314,13 +348,18 @@ def why(graph: Graph, x: Any, target: Any = None, output: int = 0, domain: Any =
             dead = _dead_units(graph, pieces)
     elif domain is not None:
         notes.append("dead units and the largest error are computed for one-input networks")
+    kept, kept_name = _output_activation(graph)
+    forgotten = graph.replaced({i: Identity("activation forgotten")
+                                for i, n in enumerate(graph.nodes)
+                                if n.op.is_activation and i != kept})
     without = float(graph.output_values(graph.run(FloatBackend(np.float64), arrays,
-                                                  graph.without_activations()))[0, output])
+                                                  forgotten))[0, output])
     explanation = Explanation(
         x=x0, output=graph.targets[output], value=value,
         active=active_units(graph, x, backend),
         contributions=_contributions(graph, arrays, output), local_law=law, region=where,
         dead_units=dead, without_activation=without, notes=tuple(notes),
+        kept_activation=kept_name, law_of_logits=logits is not None,
         domain=None if domain is None else bounds, computed_as=computed_as)
     if target is None:
         return explanation

@@ -259,9 +259,29 @@ class Gradient:
         return (f"<Gradient {self.loss_name}: loss {self.loss}, {len(self.parameters)} "
                 f"parameter arrays, {self.precision}>")
 
-    def _repr_latex_(self) -> str:
+    def report(self, format: str, *, sample: int = 0, standalone: bool = True,
+               digits: int | None = None, **options: Any) -> str:
+        """Backpropagation as a report (``"latex"``, ``"html"``, ``"markdown"``, ``"mathml"``,
+        ``"json"``, ``"text"``): the loss, then for sample ``sample`` each layer from the output
+        back — ``∂L/∂h``, ``z``, ``f'(z)``, ``δ``, each weight's gradient, ``∂L/∂`` its input:
+        formula, numbers put in, value — then every weight's gradient and ``∂L/∂x``.
+        ``standalone=False``: a fragment for your own document; ``digits``: significant digits
+        of every number; ``options``: the report printers' other settings."""
+        from ..display import hook_for
+
+        hook = hook_for(self, "report")
+        if hook is None:  # pragma: no cover - the report package registers it
+            raise InvalidInputError("the report printers are not available")
+        return str(hook(self, format, sample=sample, standalone=standalone, digits=digits,
+                        **options))
+
+    def _repr_latex_(self) -> str | None:
         """Jupyter: the backward trace's formulas (of the first sample)."""
         return self.trace()._repr_latex_()
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter: the backward trace (of the first sample), as the HTML report shows it."""
+        return self.trace()._repr_html_()
 
 
 def finish(backend: Any, value: Any) -> Any:

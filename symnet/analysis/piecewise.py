@@ -24,15 +24,41 @@ from ..errors import InvalidInputError, UnsupportedLayerError
 from ..graph import Graph
 from .pieces import Piece
 
-__all__ = ["Inequalities", "Piece", "domain_of", "linearize", "network_pieces", "region",
-           "sweep_pieces", "walk", "walked_pieces"]
+__all__ = ["Inequalities", "Piece", "domain_of", "linearize", "logit_nodes", "network_pieces",
+           "region", "sweep_pieces", "walk", "walked_pieces"]
 
 
-def linearize(graph: Graph, x: Any, require: bool = True
+def logit_nodes(graph: Graph) -> tuple[Any, ...] | None:
+    """A classifier's nodes up to its logits: the final softmax (through identities)
+    replaced by the identity, when every other op is piecewise linear; ``None`` otherwise.
+    The softmax keeps the logits' order, so the predicted class is the largest logit."""
+    from ..ops import Identity
+    from ..ops.activations import Softmax
+
+    if len(graph.outputs) != 1:
+        return None
+    tensor, index = graph.outputs[0], None
+    while True:
+        found = next(((i, n) for i, n in enumerate(graph.nodes) if n.output == tensor), None)
+        if found is None:
+            return None
+        index, node = found
+        if not node.op.identity:
+            break
+        tensor = node.inputs[0]
+    if not isinstance(node.op, Softmax) or node.op.log:
+        return None
+    if not all(n.op.piecewise_linear for i, n in enumerate(graph.nodes) if i != index):
+        return None
+    return graph.replaced({index: Identity("the softmax left out: the logits")})
+
+
+def linearize(graph: Graph, x: Any, require: bool = True, nodes: Any = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, LinearizedBackend]:
     """``(A, b, x0, backend)``: the affine law ``f = A x + b`` on the linear region of the
-    sample ``x`` (``A``: outputs × inputs), and the backend holding the region's decisions."""
-    if require:
+    sample ``x`` (``A``: outputs × inputs), and the backend holding the region's decisions
+    (``nodes``: the graph's nodes rewritten, e.g. :func:`logit_nodes`)."""
+    if require and nodes is None:
         graph.require_piecewise_linear("the local affine law")
     arrays = graph.sample(x)
     x0 = np.concatenate([a.reshape(-1) for a in arrays])
@@ -44,7 +70,7 @@ def linearize(graph: Graph, x: Any, require: bool = True
         size = math.prod(shape)
         parts.append(rows[:, start:start + size].reshape((n + 1,) + shape))
         start += size
-    out = graph.output_values(graph.run(backend, parts))
+    out = graph.output_values(graph.run(backend, parts, nodes))
     a = (out[1:] - out[0]).T
     return a, out[0] - a @ x0, x0, backend
 

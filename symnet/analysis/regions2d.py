@@ -26,7 +26,7 @@ from ..graph import Graph, Node, run_nodes
 from .exactline import affine_rows, chain_nodes, plan
 from .geometry import area, clip
 
-__all__ = ["Region", "class_cells", "regions2d"]
+__all__ = ["Region", "checked_box", "class_cells", "regions2d"]
 
 Point = tuple[fmpq, fmpq]
 
@@ -41,6 +41,9 @@ class Region:
     """``A``: one row per output, one column per input (``Fraction``)."""
     intercept: np.ndarray
     """``b``: one per output (``Fraction``)."""
+    logits: bool = False
+    """The laws are a classifier's logits (the input of its final softmax), not its
+    probabilities."""
 
     @property
     def area(self) -> Fraction:
@@ -49,6 +52,13 @@ class Region:
     def law(self, output: int = 0) -> tuple[Fraction, Fraction, Fraction]:
         """``(a_1, a_2, b)``: output ``output`` is ``a_1 x_1 + a_2 x_2 + b`` here."""
         return (self.slope[output][0], self.slope[output][1], self.intercept[output])
+
+
+def checked_box(box: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``((x_low, x_high), (y_low, y_high))`` as floats, or an ``InvalidInputError`` saying
+    what a box is."""
+    x0, x1, y0, y1 = (float(Fraction(int(v.p), int(v.q))) for v in _box(box))
+    return (x0, x1), (y0, y1)
 
 
 def _box(box: Any) -> tuple[fmpq, fmpq, fmpq, fmpq]:
@@ -167,7 +177,7 @@ def regions2d(graph: Graph, box: Any, *, logits: bool = False) -> list[Region]:
         intercept = np.empty(len(intercepts), dtype=object)
         intercept[:] = [to_fraction(v) for v in intercepts]
         regions.append(Region(tuple((to_fraction(a), to_fraction(b)) for a, b in polygon), slope,
-                              intercept))
+                              intercept, logits))
     return regions
 
 

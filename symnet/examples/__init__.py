@@ -7,6 +7,10 @@
   (``model.layers[i].get_weights()`` in the question, digit for digit). At ``x = 10`` it gives
   25.0047, and 20.4750 when the ReLU is forgotten, as the user's spreadsheet did. Shipped as
   ``seed_regressor.keras`` (made by :func:`seed_regressor`) for the command line.
+- :func:`moons_classifier`: a ``2 -> Dense 8 (relu) -> Dense 8 (relu) -> Dense 3 (softmax)``
+  classifier trained on :func:`moons_data` (two moons and a blob under them): the network of a
+  paper's figure, whose exact decision regions ``net.plot`` draws. Trained once by
+  :mod:`symnet.examples.train`, shipped as ``moons_classifier.keras``.
 - :func:`seed_mlp`: the first seed question's classifier, ``1120 -> Dense 512 -> BN -> relu ->
   Dropout(0.5) -> Dense 256 -> BN -> relu -> Dropout(0.5) -> Dense 38 -> BN -> softmax``
   (718,270 parameters), with weights and moving statistics drawn from a fixed seed.
@@ -20,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SEED_MLP_SEED", "SEED_REGRESSOR_WEIGHTS", "regressor_2x_plus_5", "regressor_path",
-           "seed_mlp", "seed_regressor", "seed_regressor_path"]
+__all__ = ["SEED_MLP_SEED", "SEED_REGRESSOR_WEIGHTS", "moons_classifier", "moons_data",
+           "moons_path", "regressor_2x_plus_5", "regressor_path", "seed_mlp", "seed_regressor",
+           "seed_regressor_path"]
 
 REGRESSOR_FILE = "regressor_2x_plus_5.keras"
+MOONS_FILE = "moons_classifier.keras"
 SEED_REGRESSOR_FILE = "seed_regressor.keras"
 
 #: ``[l.get_weights() for l in model.layers]`` as the second seed question printed them:
@@ -52,6 +58,37 @@ def regressor_2x_plus_5() -> Any:
     from ..io.keras import load_model
 
     return load_model(regressor_path())
+
+
+def moons_data(n: int = 400, noise: float = 0.12, seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Points of two interleaving half moons (classes 0 and 1) and a blob under them (class
+    2), the same on every machine: ``(X, y)``, ``X`` float32 of shape ``(n, 2)``, ``y`` the
+    classes."""
+    rng = np.random.default_rng(seed)
+    third = n // 4
+    half = (n - third) // 2
+    t = np.linspace(0.0, np.pi, half)
+    upper = np.stack([np.cos(t), np.sin(t)], axis=1)
+    lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+    blob = rng.normal([0.5, -0.9], 0.15, size=(n - 2 * half, 2))
+    points = np.concatenate([upper, lower]) + rng.normal(0.0, noise, size=(2 * half, 2))
+    x = np.concatenate([points, blob]).astype(np.float32)
+    y = np.concatenate([np.zeros(half), np.ones(half), np.full(n - 2 * half, 2)]).astype(
+        np.int64)
+    return x, y
+
+
+def moons_path() -> Path:
+    """Path of the shipped ``.keras`` file of :func:`moons_classifier`."""
+    return Path(str(resources.files(__name__).joinpath(MOONS_FILE)))
+
+
+def moons_classifier() -> Any:
+    """The 2-8-8-3 softmax classifier trained on :func:`moons_data` (a keras.Model)."""
+    from ..io.keras import load_model
+
+    return load_model(moons_path())
 
 
 def seed_regressor_path() -> Path:

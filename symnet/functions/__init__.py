@@ -29,6 +29,7 @@ from .convolution import *  # noqa: F403
 from .convolution import __all__ as _convolution
 from .elementary import *  # noqa: F403
 from .elementary import __all__ as _elementary
+from .equation import LayerEquation
 from .matrices import *  # noqa: F403
 from .matrices import __all__ as _matrices
 from .rearrange import *  # noqa: F403
@@ -39,4 +40,4 @@ from .tensors import *  # noqa: F403
 from .tensors import __all__ as _tensors
 
 __all__ = [*_activations, *_attention, *_convolution, *_elementary, *_matrices, *_rearrange,
-           *_recurrent, *_tensors, "ExprCondPair", "IdentityFunction", "Str"]
+           *_recurrent, *_tensors, "ExprCondPair", "IdentityFunction", "LayerEquation", "Str"]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import FloatBackend
-from ..display import Displayed
+from ..display import Displayed, show
 from ..errors import InvalidInputError
 from ..escape import terminal_text
 from .decide import Decision, Hypothesis, decide
@@ -85,56 +85,13 @@ class Verdict(Displayed):
         return self.layers[0] if self.layers else None
 
     def summary(self) -> str:
-        head = "correct" if self.correct else "wrong"
-        if self.diagnosis.code == "agrees_at_points":
-            head = "agrees (not proven)"
-        lines = [f"{head}: {_capital(self.diagnosis.message)}"]
-        if self.expected is not None and self.got is not None:
-            lines.append(f"expected {_show(self.expected)}, got {_show(self.got)}"
-                         + _gap(self.expected, self.got, self.abs_error))
-        if self.first_wrong_step:
-            shown = next((s.shown for s in self.steps if s.layer == self.first_wrong_step
-                          and s.shown), "")
-            lines.append(f"first wrong step: {shown} ({self.first_wrong_step})" if shown
-                         else f"first wrong step: {self.first_wrong_step}")
-        for step in self.steps:
-            layer = f"{step.shown} ({step.layer})" if step.shown else step.layer
-            line = f"  {layer}: {step.status}"
-            if step.status == "wrong" and step.wrong_names and step.shown:
-                more = len(step.wrong_units) - 12
-                line += (f" ({step.code}; {', '.join(step.wrong_names[:12])}"
-                         + (f" and {more} more" if more > 0 else "") + ")")
-            elif step.status == "wrong":
-                line += f" ({step.code}; units {list(step.wrong_units)[:12]})"
-            lines.append(line)
-            lines += [f"    {note.describe()}" for note in step.notes[:4]]
-            if len(step.notes) > 4:
-                lines.append(f"    (and {len(step.notes) - 4} more units)")
-        if self.score is not None:
-            lines.append(f"score: {self.score:.3g} (steps right or consistent: "
-                         f"{round(self.score * len(self.steps))} of {len(self.steps)})")
-        if self.counterexample:
-            c = self.counterexample
-            point = c["input"]
-            if isinstance(point, (list, tuple)) and len(point) > 8:  # all of it in the JSON
-                point = "[" + ", ".join(f"{v:.7g}" for v in point[:8]) + \
-                    f", ... ({len(point)} values)]"
-            lines.append(f"counterexample: at {point} the network gives {c['network']:.7g}, "
-                         f"the formula {c['formula']:.7g}")
-        lines += list(self.notes)
-        if self.tolerance:
-            lines.append(f"tolerance: {self.tolerance}")
-        return "\n".join(terminal_text(line) for line in lines) + "\n"
+        """The verdict as lines of plain text, for a terminal."""
+        return str(show(self, "text"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"correct": self.correct, "expected": _plain(self.expected),
-                "got": _plain(self.got), "abs_error": _finite(self.abs_error),
-                "rel_error": _finite(self.rel_error), "first_wrong_step": self.first_wrong_step,
-                "diagnosis": self.diagnosis.to_dict(),
-                "layer": self.layer, "layers": list(self.layers),
-                "counterexample": self.counterexample, "tolerance": self.tolerance,
-                "steps": [s.to_dict() for s in self.steps], "score": self.score,
-                "proven": self.proven, "notes": list(self.notes)}
+        """Plain data for JSON."""
+        data: dict[str, Any] = show(self, "data")
+        return data
 
 
 def _capital(text: str) -> str:
@@ -145,20 +102,10 @@ def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
 
-def _plain(v: Any) -> Any:
-    return np.asarray(v, dtype=np.float64).tolist() if v is not None else None
-
-
 def _show(v: Any) -> str:
     arr = np.asarray(v, dtype=np.float64).reshape(-1)
     shown = ", ".join(f"{a:.7g}" for a in arr[:8]) + (" ..." if arr.size > 8 else "")
     return shown if arr.size == 1 else f"[{shown}]"
-
-
-def _gap(expected: Any, got: Any, abs_error: float | None) -> str:
-    if np.size(expected) != np.size(got):
-        return f" ({np.size(got)} values where the layer has {np.size(expected)})"
-    return f" (abs error {abs_error:.3g})" if abs_error else ""
 
 
 def _errors(got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SymnetWarning, UnsupportedLayerError
-from ..functions import canonical
+from ..functions import LayerEquation, canonical
 from ..graph import Graph, LayerCall, LayerFormula, Node, Step
 from ..ops import Constant, Identity, Op, Param, matrix_shape
 from .spec import LayerSpec
@@ -433,9 +433,9 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
     for step in ctx.steps:
         values.append(step.op.formula(*[values[i] for i in step.inputs]))
     if ctx.rhs is not None:
-        formula = sp.Eq(output_symbols[0], ctx.rhs, evaluate=False)
+        formula = LayerEquation(output_symbols[0], ctx.rhs)
     elif len(outputs) == 1:
-        formula = sp.Eq(output_symbols[0], canonical(values[outputs[0]]), evaluate=False)
+        formula = LayerEquation(output_symbols[0], canonical(values[outputs[0]]))
     else:
         formula = sp.Eq(sp.Tuple(*output_symbols),
                         sp.Tuple(*[canonical(values[i]) for i in outputs]), evaluate=False)

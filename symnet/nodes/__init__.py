@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import UnsupportedLayerError
-from ..functions import canonical
+from ..functions import LayerEquation, canonical
 from ..graph import Graph, LayerCall, LayerFormula, Node
 from ..io.onnx import OnnxModel, OnnxNode
 from ..ops import Constant, Identity, Op, Param, matrix_shape
@@ -599,7 +599,7 @@ def _graph(b: Builder, features: Callable[[int], tuple[sp.Symbol, ...]],
                                                  node.inputs), local[node.output], ""))
             shapes[local[node.output]] = b.shapes[node.output]
         if len(outs) == 1:
-            formula = sp.Eq(out_symbols[0], canonical(values[outs[0]]), evaluate=False)
+            formula = LayerEquation(out_symbols[0], canonical(values[outs[0]]))
         else:
             formula = sp.Eq(sp.Tuple(*out_symbols), sp.Tuple(*[canonical(values[t])
                                                                for t in outs]), evaluate=False)

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .notation import NotationPrinter
+from .numbers import number_latex
 
 __all__ = ["SymnetLatexPrinter", "latex"]
 
@@ -21,9 +22,22 @@ class SymnetLatexPrinter(NotationPrinter, LatexPrinter):  # type: ignore[misc]
     quotients, broadcasting implicit, ``ε`` as ``\\varepsilon``, names that could start a TeX
     command shown as inert text."""
 
+    _default_settings: ClassVar[dict[str, Any]] = {**LatexPrinter._default_settings,
+                                                   "digits": None, "convention": "row"}
+    """SymPy's settings and symnet's: ``digits`` (significant digits of every number, e.g.
+    ``7.88 \\times 10^{-18}``; ``None``: as SymPy prints them), ``convention`` (``"row"``:
+    ``x W + b`` as Keras computes; ``"column"``: every matrix transposed, ``W x + b``).
+    SymPy's own ``symbol_names`` renames symbols."""
+
     _ones = r"\mathbf{1}"
     _product = r" \odot "
     _quotient = r" \oslash "
+
+    def _print_Float(self, expr: Any) -> str:
+        digits = self._settings["digits"]
+        if digits is None:
+            return str(super()._print_Float(expr))
+        return number_latex(expr, digits)
 
     def _group(self, argument: str) -> str:
         return rf"\left({argument}\right)"

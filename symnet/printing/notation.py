@@ -123,11 +123,36 @@ class NotationPrinter:
         finally:
             self._arguments = saved
 
+    def _column(self) -> bool:
+        """Whether matrices are written in the column-vector convention (``W x + b``: every
+        matrix shown is the transpose of the row-convention one the formula holds)."""
+        return bool(self._settings.get("convention") == "column")  # type: ignore[attr-defined]
+
     def _print_MatMul(self, expr: Any) -> str:
         operand = broadcast_operand(expr)
         if operand is not expr:
             return self._print(operand)
-        return super()._print_MatMul(expr)  # type: ignore[misc, no-any-return]
+        if not self._column():
+            return super()._print_MatMul(expr)  # type: ignore[misc, no-any-return]
+        # (A B)ᵀ = Bᵀ Aᵀ: the factors in the reverse order, the scalars first
+        scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
+        factors = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+        coefficient = sp.Mul(*scalars)
+        parts = [self.parenthesize(a, PRECEDENCE["Mul"], strict=False)
+                 for a in reversed(factors)]
+        if coefficient == -1:
+            return "- " + self._matmul_join(parts)
+        if coefficient != 1:
+            parts.insert(0, self.parenthesize(coefficient, PRECEDENCE["Mul"], strict=False))
+        return self._matmul_join(parts)
+
+    def _matmul_join(self, parts: list[str]) -> str:
+        """Factors of a matrix product, printed, side by side."""
+        return " ".join(parts)
+
+    def _print_ImmutableDenseMatrix(self, expr: Any) -> str:
+        shown = expr.T if self._column() else expr
+        return self._print_MatrixBase(shown)  # type: ignore[attr-defined, no-any-return]
 
     def _print_MatAdd(self, expr: Any) -> str:
         terms = positive_first(list(expr.args))

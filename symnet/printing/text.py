@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sympy.printing.str import StrPrinter
 
 from .notation import NotationPrinter
+from .numbers import number_text
 
 __all__ = ["TextPrinter", "text"]
 
@@ -16,9 +17,30 @@ class TextPrinter(NotationPrinter, StrPrinter):  # type: ignore[misc]
     """``str`` of SymPy, with ``⊙`` / ``⊘`` for entrywise products and quotients, and entrywise
     functions written as ``Max(0, b_1 + x*W_1)``."""
 
+    _default_settings: ClassVar[dict[str, Any]] = {
+        **StrPrinter._default_settings, "digits": None, "convention": "row", "symbol_names": {}}
+    """SymPy's settings and, as for :class:`~symnet.printing.latex.SymnetLatexPrinter`,
+    ``digits``, ``convention`` and ``symbol_names`` (symbol -> the text shown)."""
+
     _ones = "𝟙"
     _product = " ⊙ "
     _quotient = " ⊘ "
+
+    def _print_name(self, expr: Any, *args: Any, **kwargs: Any) -> str:
+        shown = self._settings["symbol_names"].get(expr)
+        return str(shown) if shown is not None else str(expr.name)
+
+    def _print_MatrixSymbol(self, expr: Any) -> str:
+        return self._print_name(expr)
+
+    def _print_Float(self, expr: Any) -> str:
+        digits = self._settings["digits"]
+        if digits is None:
+            return str(super()._print_Float(expr))
+        return number_text(expr, digits)
+
+    def _matmul_join(self, parts: list[str]) -> str:
+        return "*".join(parts)
 
     def _group(self, argument: str) -> str:
         return f"({argument})"
@@ -30,6 +52,6 @@ class TextPrinter(NotationPrinter, StrPrinter):  # type: ignore[misc]
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
 
-def text(expr: Any) -> str:
-    """One formula as plain text."""
-    return str(TextPrinter().doprint(expr))
+def text(expr: Any, **settings: Any) -> str:
+    """One formula as plain text (``settings``: :class:`TextPrinter`'s)."""
+    return str(TextPrinter(settings).doprint(expr))

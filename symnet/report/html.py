@@ -7,18 +7,24 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..escape import html_text
-from ..printing.latex import latex
+from .notation import dimension_latex
 from .printer import (
+    GradientItem,
     LinePrinter,
     Listed,
+    backprop_head,
+    backprop_items,
+    closed_terms,
     composition_latex,
     finite,
-    region_lines,
+    matrix_width,
     shape_text,
+    shown_substitution,
     step_values,
     structural_note,
-    substituted_latex,
     why_rows,
 )
 
@@ -26,12 +32,14 @@ if TYPE_CHECKING:
     from ..analysis.explanation import Trace
     from .sections import (
         Agreement,
+        Backprop,
         ClosedForm,
         Explorer,
         FunctionPlot,
         HandCalculation,
         Layers,
         LayerSection,
+        Notation,
         RegionMap,
         RegionsOmitted,
         Report,
@@ -61,6 +69,23 @@ figure { margin: 1rem 0; }
 figure svg { max-width: 100%; height: auto; }
 """.strip()
 
+#: Characters of the widest row up to which a matrix is shown whole (else its corners).
+MATRIX_WIDTH = 110
+
+
+def _scoped(style: str, scope: str = ".symnet-report") -> str:
+    """The page's style for a fragment: every rule inside ``scope`` (the page's ``body``
+    rule on the element itself), so that embedding it changes nothing else of the page."""
+    rules = []
+    for rule in style.split("}"):
+        if "{" not in rule:
+            continue
+        selectors, body = rule.split("{", 1)
+        scoped = ", ".join(scope if s.strip() == "body" else f"{scope} {s.strip()}"
+                           for s in selectors.split(","))
+        rules.append(f"{scoped} {{ {' '.join(body.split())} }}")
+    return "\n".join(rules)
+
 
 def mathml(tex: str, display: str = "block") -> str:
     """MathML for a LaTeX formula, by ``latex2mathml``; a block scrolls when it is wider than
@@ -78,26 +103,62 @@ class HtmlPrinter(LinePrinter):
     format = "html"
     printmethod = "_html"
 
-    def doprint(self, obj: Any) -> str:
-        return "\n".join(self._print(obj))
-
     def _values(self, listed: Listed) -> str:
         body = ", ".join(self._value(v) for v in listed.values)
         if listed.truncated:
             body += f", … (first {len(listed.values)} of {listed.size:,} entries)"
         return body
 
+    def _heading(self, title: str) -> list[str]:
+        return [f"<h2>{title}</h2>"] if self.headings else []
+
     def _print_Report(self, report: Report) -> list[str]:
         e = html_text
+        body = super()._print_Report(report)
+        if not self.standalone:  # an element to embed, its style scoped to it
+            return ['<div class="symnet-report">', f"<style>{_scoped(_STYLE)}</style>", *body,
+                    "</div>", ""]
         return ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
                 '<meta name="viewport" content="width=device-width, initial-scale=1">',
                 f"<title>{e(report.model)} — symnet</title>", f"<style>{_STYLE}</style>",
                 "</head>", "<body>", f"<h1>Model <code>{e(report.model)}</code></h1>",
-                *super()._print_Report(report), "</body>", "</html>", ""]
+                *body, "</body>", "</html>", ""]
+
+    def _print_Notation(self, section: Notation) -> list[str]:
+        def described(symbols: tuple[Any, ...], shapes: tuple[tuple[int, ...], ...]) -> str:
+            return ", ".join(mathml(f"{self._tex(s)} \\in {dimension_latex(self._shape(shape))}",
+                                    "inline") for s, shape in zip(symbols, shapes))
+
+        vector, law = ("column", "W x + b") if self._column else ("row", "x W + b")
+        line = (f"The input {described(section.input_symbols, section.input_shapes)} (one "
+                f"sample, a {vector} vector: a layer computes {mathml(law, 'inline')}); the "
+                f"output {described(section.output_symbols, section.output_shapes)}")
+        if section.hidden:
+            line += f"; {mathml('h_{k}', 'inline')} is the output of the model's k-th layer"
+        out = [*self._heading("Notation"), f"<p>{line}.</p>"]
+        out += [mathml(f.latex) for f in section.functions]
+        return out
+
+    def _array(self, symbol: str, value: Any) -> str:
+        """An array's numbers: a matrix whole when its widest row fits the column, else its
+        corners; a vector as a list."""
+        arr = self._oriented(np.asarray(value))
+        if arr.ndim == 2 and np.issubdtype(arr.dtype, np.floating) and arr.size:
+            rows, cols = arr.shape
+            whole = rows <= 16 and cols <= MATRIX_WIDTH // 2 and \
+                matrix_width(arr, self._digits) <= MATRIX_WIDTH
+            shown = self._matrix_latex(arr, rows, cols) if whole else self._matrix_latex(
+                arr, shape=True)
+            return mathml(f"{symbol} = {shown}")
+        listed = self._listed(arr)
+        if listed.truncated and np.issubdtype(arr.dtype, np.floating):
+            return mathml(f"{symbol} = {self._matrix_latex(arr, shape=True)}")
+        return f"<p class=values>{mathml(symbol, 'inline')} = {self._values(listed)}</p>"
 
     def _print_Summary(self, section: Summary) -> list[str]:
         e = html_text
-        out = [f"<p>{section.param_count:,} parameters ({section.trainable_count:,} trainable, "
+        out = [*self._heading("Layers at a glance"),
+               f"<p>{section.param_count:,} parameters ({section.trainable_count:,} trainable, "
                f"{section.non_trainable_count:,} non-trainable).</p>",
                '<div class="scroll"><table><thead><tr><th>layer</th><th>kind</th>'
                "<th>output shape</th><th class=n>parameters</th><th class=n>trainable</th>"
@@ -120,7 +181,8 @@ class HtmlPrinter(LinePrinter):
         return [explorer_html(section)]
 
     def _print_Layers(self, section: Layers) -> list[str]:
-        return ["<h2>Layers</h2>",
+        title = "Layers" if any(entry.formula for entry in section.entries) else "Weights"
+        return [*self._heading(title),
                 *(line for entry in section.entries for line in self._print(entry))]
 
     def _print_LayerSection(self, section: LayerSection) -> list[str]:
@@ -128,12 +190,19 @@ class HtmlPrinter(LinePrinter):
         layer = section.layer
         where = "" if section.keras_index is None else \
             f" — <code>model.layers[{section.keras_index}]</code>"
-        out = [f"<h3><code>{e(layer.name)}</code> ({e(layer.kind)}){where}</h3>",
-               mathml(latex(layer.formula))]
-        for d in layer.definitions:
-            out.append("<p class=note>where</p>" + mathml(d.latex))
-        if layer.note:
-            out.append(f'<p class="note">{html_text(layer.note, limit=None)}</p>')
+        out = [f"<h3><code>{e(layer.name)}</code> ({e(layer.kind)}){where}</h3>"]
+        if section.formula:
+            out.append(mathml(self._tex(layer.formula)))
+            for d in layer.definitions:
+                out.append("<p class=note>where</p>" + mathml(d.latex))
+            parts = [mathml(self._member(p.symbol, p.value.ndim), "inline")
+                     for p in layer.params if p.symbol is not None]
+            parts += [mathml(f"{self._tex(c.symbol)} = {self._value_latex(c.value)}", "inline")
+                      for c in layer.constant_symbols]
+            if parts:
+                out.append(f"<p class=note>where {', '.join(parts)}.</p>")
+            if layer.note:
+                out.append(f'<p class="note">{html_text(layer.note, limit=None)}</p>')
         if section.weights is not None:
             out += self._print(section.weights)
         return out
@@ -152,28 +221,28 @@ class HtmlPrinter(LinePrinter):
             p = w.param
             index = "–" if w.index is None else f"[{w.index}]"
             index = f"<td class=n>{index}</td>" if indexed else ""
-            symbol = mathml(latex(p.symbol), "inline") if p.symbol is not None else "–"
+            symbol = mathml(self._tex(p.symbol), "inline") if p.symbol is not None else "–"
             out.append(f"<tr>{index}<td><code>{e(w.keras_name)}</code></td>"
                        f"<td>{symbol}</td><td class=s>{shape_text(p.shape)}</td>"
                        f"<td>{'yes' if p.trainable else 'no'}</td><td>{t(p.meaning)}</td></tr>")
         out.append("</tbody></table></div>")
         for w in section.rows:
             p = w.param
-            listed = self._listed(p.value)
-            symbol = mathml(latex(p.symbol), "inline") if p.symbol is not None else \
-                f"<code>{e(w.keras_name)}</code>"
-            if listed.truncated and p.symbol is not None and _floating(p.value):
-                out.append(mathml(f"{latex(p.symbol)} = {self._matrix_latex(p.value)}"))
-                out.append(f"<p class=note>({p.size:,} entries: the corners shown.)</p>")
+            if p.symbol is not None:
+                out.append(self._array(self._tex(p.symbol), p.value))
             else:
-                out.append(f"<p class=values>{symbol} = {self._values(listed)}</p>")
+                out.append(f"<p class=values><code>{e(w.keras_name)}</code> = "
+                           f"{self._values(self._listed(p.value))}</p>")
         return out
 
     def _print_StructuralForm(self, section: StructuralForm) -> list[str]:
         if section.expr is None:
-            return ["<h2>The whole network</h2>", mathml(composition_latex(section)),
+            return [*self._heading("The whole network"), mathml(composition_latex(section)),
                     f"<p class=note>{html_text(structural_note(section), limit=None)}.</p>"]
-        return ["<h2>The whole network</h2>", mathml(latex(section.expr))]
+        shown = self._tex(section.expr)
+        if section.lhs is not None:
+            shown = f"{self._tex(section.lhs)} = {shown}"
+        return [*self._heading("The whole network"), mathml(shown)]
 
     def _print_Simplification(self, section: Simplification) -> list[str]:
         from ..analysis.passes import describe
@@ -181,7 +250,7 @@ class HtmlPrinter(LinePrinter):
         if not section.passes:
             return []
         e, t = html_text, partial(html_text, limit=None)
-        out = ["<h2>Simplification at inference</h2><ul>"]
+        out = [*self._heading("Simplification at inference"), "<ul>"]
         for step in section.passes:
             for note in step.notes or ("nothing to do",):
                 out.append(f"<li>{e(step.name)}: {t(note)}</li>")
@@ -190,48 +259,51 @@ class HtmlPrinter(LinePrinter):
         return out
 
     def _print_ClosedForm(self, section: ClosedForm) -> list[str]:
-        out = ["<h2>Closed form</h2>"]
+        out = self._heading("Closed form")
         if section.omitted is not None:
-            return [*out, f"<p>{html_text(section.omitted, limit=None)}</p>"]
+            return [*out, f"<p>{html_text('Closed form: ' + section.omitted, limit=None)}</p>"]
+        per = self._settings["max_terms_per_line"]
         for name, expr in section.outputs:  # one block a line: MathML has no reliable alignment
-            lines = self._closed_lines(expr)
-            out.append(mathml(f"{name} = {lines[0]}"))
+            terms = [f"{sign} {self._tex(term)}".strip() for sign, term in closed_terms(expr)]
+            lines = [" ".join(terms[i:i + per]) for i in range(0, len(terms), per)]
+            out.append(mathml(f"{self._tex(name)} = {lines[0]}"))
             out += [mathml(r"\quad " + line) for line in lines[1:]]
         return out
 
     def _print_FunctionPlot(self, section: FunctionPlot) -> list[str]:
         from .plot import plot_svg
 
-        return [f"<h2>The network's function</h2><figure>{plot_svg(section.curve)}</figure>"]
+        return [*self._heading("The network's function"),
+                f"<figure>{plot_svg(section.curve)}</figure>"]
 
     def _print_RegionMap(self, section: RegionMap) -> list[str]:
         from .plot import regions_svg
 
-        lines = region_lines(section, max_listed=self._settings["max_regions_listed"])
-        return ["<h2>Linear regions</h2>", f"<figure>{regions_svg(section)}</figure>",
-                "<ul>" + "".join(f"<li>{html_text(line, limit=None)}</li>" for line in lines)
+        rows = self._region_rows(section)
+        return [*self._heading("Linear regions"), f"<figure>{regions_svg(section)}</figure>",
+                "<ul>" + "".join(f"<li>{html_text(row.text, limit=None)}</li>" for row in rows)
                 + "</ul>"]
 
     def _print_RegionsOmitted(self, section: RegionsOmitted) -> list[str]:
-        return ["<h2>Linear regions</h2>",
+        return [*self._heading("Linear regions"),
                 f"<ul><li>{html_text(section.note, limit=None)}</li></ul>"]
 
     def _print_HandCalculation(self, section: HandCalculation) -> list[str]:
         values = [finite(v) for v in section.input]
         shown = ", ".join(self._value(v) for v in values[:16])
         more = ", …" if len(values) > 16 else ""
-        return [f"<h2>The hand calculation at input ({html_text(shown)}{more})</h2>"
-                f"<p class=note>Every number as {html_text(section.computes)} computes it "
-                "(float32).</p>",
+        return [*self._heading("The hand calculation"),
+                f"<p class=note>At input ({html_text(shown)}{more}); every number as "
+                f"{html_text(section.computes)} computes it (float32).</p>",
                 *self._print(section.trace)]
 
     def _print_Why(self, section: Why) -> list[str]:
         """Why this value, as a table; the contributions as a second table, zero terms
         grouped."""
         e, t = html_text, partial(html_text, limit=None)
-        out = ['<h2>Why this value</h2>', '<div class="scroll"><table><tbody>']
+        out = [*self._heading("Why this value"), '<div class="scroll"><table><tbody>']
         out += [f"<tr><th>{e(row.label)}</th><td>{t(row.text)}</td></tr>"
-                for row in why_rows(section, self._settings["value_digits"])]
+                for row in why_rows(section, self)]
         out.append("</tbody></table></div>")
         explanation = section.explanation
         if explanation.contributions:
@@ -246,7 +318,50 @@ class HtmlPrinter(LinePrinter):
         return out
 
     def _print_Agreement(self, section: Agreement) -> list[str]:
-        return [f'<p class="note">{html_text(section.text, limit=None)}.</p>']
+        return [*self._heading("Agreement"),
+                f'<p class="note">{html_text(section.text, limit=None)}.</p>']
+
+    def _print_Backprop(self, section: Backprop) -> list[str]:
+        e = html_text
+        gradient = section.gradient
+        name, precision, value, batch = backprop_head(section)
+        loss = mathml(f"L = {self._value_latex(value)}", "inline")
+        out = [*self._heading("Backpropagation"),
+               f"<p>The loss {e(name)} ({e(precision)}): {loss}.{e(batch)} From the output "
+               "layer back:</p>"]
+        for title, items in backprop_items(section):
+            out.append(f"<h3>{e(title)}</h3>")
+            for it in items:
+                out += self._gradient_item(it)
+        if gradient is None:
+            return out
+        out.append('<div class="scroll"><table><thead><tr><th>weight</th><th>shape</th>'
+                   "</tr></thead><tbody>")
+        out += [f"<tr><td><code>{e(key)}</code></td><td class=s>{shape_text(np.shape(v))}"
+                "</td></tr>" for key, v in gradient.parameters.items()]
+        out.append("</tbody></table></div>")
+        try:
+            dx = gradient.input
+        except Exception as exc:  # not defined: an Embedding's indices
+            return [*out, f"<p>{e(f'∂L/∂x: {exc}', None)}</p>"]
+        out += [self._array(r"\frac{\partial L}{\partial x}", _floats(value))
+                for value in (dx if isinstance(dx, list) else [dx])]
+        return out
+
+    def _gradient_item(self, item: GradientItem) -> list[str]:
+        shown = self._tex(item.lhs)
+        lhs = rf"\frac{{\partial L}}{{\partial {shown}}}" if item.gradient else shown
+        out = []
+        if item.formula is not None:
+            out.append(mathml(f"{lhs} = {self._tex(item.formula)}"))
+        value = _floats(item.value)
+        if value.size == 1:
+            out.append(mathml(f"{lhs} = {self._value_latex(float(value.reshape(-1)[0]))}"))
+        else:
+            out.append(self._array(lhs, value))
+        if item.note:
+            out.append(f"<p class=note>({html_text(item.note, None)})</p>")
+        return out
 
     # --- analysis records -----------------------------------------------------------------
 
@@ -257,17 +372,17 @@ class HtmlPrinter(LinePrinter):
         out = []
         for step in trace.steps:
             out.append(f"<h3><code>{e(step.layer)}</code> ({e(step.kind)})</h3>")
-            out.append(mathml(latex(step.formula)))
-            substituted = substituted_latex(step, self._settings["digits"])
-            if substituted:
-                out.append(mathml(substituted))
+            out.append(mathml(self._tex(step.formula)))
+            substituted = shown_substitution(step)
+            if substituted is not None:
+                out.append(mathml(f"{self._tex(step.formula.lhs)} = {self._tex(substituted)}"))
             parts = step_values(step, self._settings["max_listed"])
             for symbol, listed in parts.inputs:
-                out.append(f"<p class=values>Put in: {mathml(latex(symbol), 'inline')} = "
+                out.append(f"<p class=values>Put in: {mathml(self._tex(symbol), 'inline')} = "
                            f"{self._values(listed)}</p>")
-            output, lhs = parts.output, latex(step.formula.lhs)
+            output, lhs = parts.output, self._tex(step.formula.lhs)
             clipped = set(parts.clipped or ())
-            pre_latex = latex(parts.argument) if parts.argument is not None else \
+            pre_latex = self._tex(parts.argument) if parts.argument is not None else \
                 rf"\text{{before {parts.activation}}}"
             if parts.pre is not None and not output.truncated and len(output.shape) == 1:
                 out.append('<div class="scroll"><table><thead><tr><th class=n>unit</th>'
@@ -294,7 +409,6 @@ class HtmlPrinter(LinePrinter):
         return out
 
 
-def _floating(value: Any) -> bool:
-    import numpy as np
-
-    return bool(np.issubdtype(np.asarray(value).dtype, np.floating))
+def _floats(value: Any) -> np.ndarray:
+    """An array of numbers (SymPy's exact ones too) as float64."""
+    return np.asarray(np.asarray(value, dtype=object).astype(np.float64))

@@ -11,29 +11,32 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
-from ..printing.latex import latex
-from ..printing.text import text
+from ..errors import InvalidInputError
 from .printer import (
     ReportPrinter,
+    closed_terms,
     composition_latex,
     composition_text,
     finite,
+    shown_substitution,
     step_values,
     structural_note,
-    substituted_latex,
 )
 from .sections import SCHEMA, computed_by
 
 if TYPE_CHECKING:
     from ..analysis.explanation import Explanation, Trace
+    from ..homework.verdict import Verdict
     from .sections import (
         Agreement,
+        Backprop,
         ClosedForm,
         Explorer,
         FunctionPlot,
         HandCalculation,
         Layers,
         LayerSection,
+        Notation,
         RegionMap,
         RegionsOmitted,
         Report,
@@ -47,7 +50,8 @@ if TYPE_CHECKING:
 __all__ = ["JsonPrinter", "strict_json"]
 
 _ORDER = ("schema", "model", "inputs", "outputs", "input_shapes", "output_shapes",
-          "param_count", "trainable_count", "non_trainable_count", "layers", "structural_form",
+          "param_count", "trainable_count", "non_trainable_count", "notation", "layers",
+          "structural_form",
           "framework", "computes", "outputs_left_out", "simplification", "closed_form",
           "agreement", "evaluation", "trace", "why", "regions")
 """The schema's fields in their order; a section's own fields follow them."""
@@ -67,9 +71,6 @@ def strict_json(value: Any) -> Any:
     return value
 
 
-def formula_data(expr: Any) -> dict[str, Any]:
-    """A formula object: plain text, LaTeX and SymPy's ``srepr``."""
-    return {"text": text(expr), "latex": latex(expr), "srepr": sp.srepr(expr)}
 
 
 class JsonPrinter(ReportPrinter[dict[str, Any]]):
@@ -79,11 +80,38 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
     printmethod = "_json"
 
     def doprint(self, obj: Any) -> str:
-        return json.dumps(strict_json(self._print(obj)), indent=2, sort_keys=False,
+        return json.dumps(strict_json(self.data(obj)), indent=2, sort_keys=False,
                           ensure_ascii=False, allow_nan=False) + "\n"
 
+    def data(self, obj: Any) -> Any:
+        """``obj`` as plain data (a report: with its notation read first)."""
+        from .sections import Report
+
+        if isinstance(obj, Report):
+            self._begin(obj)
+        return self._print(obj)
+
     def report_data(self, report: Report) -> dict[str, Any]:
-        return self._print_Report(report)
+        return self.data(report)  # type: ignore[no-any-return]
+
+    def _formula(self, expr: Any) -> dict[str, Any]:
+        """A formula object: plain text, LaTeX (in the report's notation and digits) and
+        SymPy's ``srepr``."""
+        return {"text": self._txt(expr), "latex": self._tex(expr), "srepr": sp.srepr(expr)}
+
+    def _print_Notation(self, section: Notation) -> dict[str, Any]:
+        def symbols(names: tuple[Any, ...], shapes: tuple[tuple[int, ...], ...]
+                    ) -> list[dict[str, Any]]:
+            return [{"symbol": self._txt(s), "latex": self._tex(s),
+                     "shape": list(self._shape(shape))} for s, shape in zip(names, shapes)]
+
+        return {"notation": {
+            "convention": self._settings["convention"],
+            "numbering": self._settings["numbering"],
+            "inputs": symbols(section.input_symbols, section.input_shapes),
+            "outputs": symbols(section.output_symbols, section.output_shapes),
+            "functions": [{"name": f.name, "latex": f.latex, "text": f.text}
+                          for f in section.functions]}}
 
     def _print_Report(self, report: Report) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -127,7 +155,7 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
             "param_count": layer.param_count,
             "trainable_count": layer.trainable_count,
             "non_trainable_count": layer.non_trainable_count,
-            "formula": formula_data(layer.formula),
+            "formula": self._formula(layer.formula),
             "definitions": [{"latex": d.latex, "text": d.text} for d in layer.definitions],
             "note": layer.note,
             "constants": dict(layer.constants.items()),
@@ -142,8 +170,8 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
                 "name": p.name,
                 "weights_index": w.index,
                 "keras_name": w.keras_name,
-                "symbol": None if p.symbol is None else str(p.symbol),
-                "symbol_latex": None if p.symbol is None else latex(p.symbol),
+                "symbol": None if p.symbol is None else self._txt(p.symbol),
+                "symbol_latex": None if p.symbol is None else self._tex(p.symbol),
                 "shape": list(p.shape),
                 "size": p.size,
                 "trainable": p.trainable,
@@ -163,7 +191,7 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
             return {"structural_form": {"text": composition_text(section),
                                         "latex": composition_latex(section), "srepr": None,
                                         "too_deep": structural_note(section)}}
-        return {"structural_form": formula_data(section.expr)}
+        return {"structural_form": self._formula(section.expr)}
 
     def _print_Simplification(self, section: Simplification) -> dict[str, Any]:
         from ..analysis.passes import describe
@@ -176,9 +204,14 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
     def _print_ClosedForm(self, section: ClosedForm) -> dict[str, Any]:
         if section.omitted is not None:
             return {"closed_form": {"too_large": section.omitted, "estimate": section.estimate}}
+        per = self._settings["max_terms_per_line"]
+
+        def lines(expr: Any) -> list[str]:
+            terms = [f"{sign} {self._tex(term)}".strip() for sign, term in closed_terms(expr)]
+            return [" ".join(terms[i:i + per]) for i in range(0, len(terms), per)]
+
         return {"closed_form": {"outputs": [
-            {"name": str(name), **formula_data(expr),
-             "latex_lines": self._closed_lines(expr)}
+            {"name": str(name), **self._formula(expr), "latex_lines": lines(expr)}
             for name, expr in section.outputs]}}
 
     def _print_RegionMap(self, section: RegionMap) -> dict[str, Any]:
@@ -208,16 +241,14 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
                 "trace": self._print(section.trace)["steps"]}
 
     def _print_Why(self, section: Why) -> dict[str, Any]:
-        from ..analysis.forms import round_floats
-
         e = section.explanation
         data = self._print(e)
         data.update({"output_index": section.output_index, "outputs": section.outputs,
                      "value": finite(e.value)})
         law = e.local_law
         data.update({
-            "local_law_latex": None if law is None else latex(round_floats(law, 7)),
-            "local_law_text": None if law is None else str(round_floats(law, 7)),
+            "local_law_latex": None if law is None else self._tex(law),
+            "local_law_text": None if law is None else self._txt(law),
             "contributions_grouped": [[label, finite(v)] for label, v in
                                       e.grouped_contributions(20)],
             "contributions_sum": finite(sum(e.contributions.values())),
@@ -239,23 +270,25 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
             pre = None
             if parts.pre is not None:
                 pre = {**parts.pre.data(), "activation": parts.activation,
-                       "text": text(parts.argument) if parts.argument is not None
+                       "text": self._txt(parts.argument) if parts.argument is not None
                        else f"before {parts.activation}",
-                       "latex": latex(parts.argument) if parts.argument is not None
+                       "latex": self._tex(parts.argument) if parts.argument is not None
                        else rf"\text{{before {parts.activation}}}"}
+            substituted = shown_substitution(step)
             active = None if step.active is None else \
                 np.asarray(step.active).reshape(-1).astype(bool).tolist()
             steps.append({
                 "layer": step.layer,
                 "kind": step.kind,
-                "formula_text": text(step.formula),
-                "formula_latex": latex(step.formula),
-                "substituted_latex": substituted_latex(step, self._settings["digits"]),
-                "inputs": [{**listed.data(), "symbol": text(symbol),
-                            "symbol_latex": latex(symbol)} for symbol, listed in parts.inputs],
+                "formula_text": self._txt(step.formula),
+                "formula_latex": self._tex(step.formula),
+                "substituted_latex": None if substituted is None else
+                f"{self._tex(step.formula.lhs)} = {self._tex(substituted)}",
+                "inputs": [{**listed.data(), "symbol": self._txt(symbol),
+                            "symbol_latex": self._tex(symbol)} for symbol, listed in parts.inputs],
                 "pre_activation": pre,
-                "output": {**parts.output.data(), "symbol": text(step.formula.lhs),
-                           "symbol_latex": latex(step.formula.lhs)},
+                "output": {**parts.output.data(), "symbol": self._txt(step.formula.lhs),
+                           "symbol_latex": self._tex(step.formula.lhs)},
                 "value": [finite(v) for v in value.reshape(-1)] if value.size <= 64 else None,
                 "value_latex": self._matrix_latex(value),
                 "active": active,
@@ -295,6 +328,98 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
             "law_versus_target": e.law_versus_target,
             "notes": list(e.notes),
         }
+
+
+    def _print_Backprop(self, section: Backprop) -> dict[str, Any]:
+        """The loss, ``∂L/∂x``, every weight's gradient, each layer's δ, and (one sample's)
+        backward trace: per layer the formula of δ and of each gradient (text, LaTeX) and the
+        values (the JSON ``symnet grad`` writes)."""
+        return {"backprop": self.backprop_data(section)}
+
+    def backprop_data(self, section: Backprop) -> dict[str, Any]:
+        from ..printing.unicode import unicode_text
+
+        gradient, trace = section.gradient, section.trace
+        limit = self._settings["max_json_values"]
+
+        def numbers(value: Any) -> Any:
+            arr = np.asarray(value, dtype=object)
+            if arr.size > limit:
+                return None
+            return np.vectorize(float, otypes=[object])(arr).tolist() if arr.size else []
+
+        def label(q: Any) -> str:
+            symbol = unicode_text(q.symbol)
+            return f"∂L/∂{symbol}" if q.gradient else symbol
+
+        def quantity(q: Any, name: str) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                "name": name,
+                "formula": None if q.formula is None else unicode_text(q.formula),
+                "latex": None if q.formula is None else self._tex(q.formula),
+                "value": numbers(q.value), "shape": list(np.shape(q.value))}
+            if q.key:
+                out["weight"] = q.key
+            return out
+
+        if gradient is None:
+            raise InvalidInputError("the JSON of backpropagation needs the gradient: "
+                                    "net.gradient(...).report('json')")
+        data: dict[str, Any] = {
+            "loss": {"name": gradient.loss_name, "value": float(gradient.loss),
+                     "precision": gradient.precision},
+            "parameters": {k: numbers(v) for k, v in gradient.parameters.items()},
+            "deltas": {k: numbers(v) for k, v in gradient.deltas.items()},
+        }
+        if gradient.precision == "exact":
+            data["loss"]["exact"] = str(gradient.loss)
+        try:
+            data["input_gradient"] = numbers(gradient.input) if not isinstance(
+                gradient.input, list) else [numbers(g) for g in gradient.input]
+        except Exception as exc:  # not defined: an Embedding's indices
+            data["input_gradient"] = None
+            data["input_gradient_note"] = str(exc)
+        if trace is not None:
+            steps = []
+            for s in trace.steps:
+                step: dict[str, Any] = {
+                    "layer": s.layer, "kind": s.kind,
+                    "output_gradient": quantity(s.output_gradient, label(s.output_gradient)),
+                    "delta": quantity(s.delta, label(s.delta)),
+                    "parameters": [quantity(q, label(q)) for q in s.parameters],
+                    "input_gradient": [quantity(q, label(q)) for q in s.input_gradient]}
+                if s.pre_activation is not None:
+                    step["pre_activation"] = quantity(s.pre_activation, label(s.pre_activation))
+                if s.slope is not None:
+                    step["slope"] = quantity(s.slope, "f'(" + label(s.slope) + ")")
+                steps.append(step)
+            loss = trace.loss
+            data["trace"] = {
+                "sample": trace.sample, "batch": trace.batch,
+                "loss_formula": None if loss.loss.formula is None else unicode_text(
+                    loss.loss.formula),
+                "loss_gradients": [dict(quantity(q, label(q)), fused=f)
+                                   for q, f in zip(loss.gradients, loss.fused)],
+                "steps": steps}
+        return data
+
+    def _print_Verdict(self, verdict: Verdict) -> dict[str, Any]:
+        """``Verdict.to_dict()``: plain data for JSON."""
+        def plain(v: Any) -> Any:
+            return np.asarray(v, dtype=np.float64).tolist() if v is not None else None
+
+        def number(v: float | None) -> float | None:
+            return v if v is None or math.isfinite(v) else None
+
+        return {"correct": verdict.correct, "expected": plain(verdict.expected),
+                "got": plain(verdict.got), "abs_error": number(verdict.abs_error),
+                "rel_error": number(verdict.rel_error),
+                "first_wrong_step": verdict.first_wrong_step,
+                "diagnosis": verdict.diagnosis.to_dict(),
+                "layer": verdict.layer, "layers": list(verdict.layers),
+                "counterexample": verdict.counterexample, "tolerance": verdict.tolerance,
+                "steps": [s.to_dict() for s in verdict.steps], "score": verdict.score,
+                "proven": verdict.proven, "notes": list(verdict.notes)}
 
 
 def _summary(e: Explanation) -> str:

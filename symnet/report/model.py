@@ -26,6 +26,7 @@ from .sections import (
     HandCalculation,
     Layers,
     LayerSection,
+    Notation,
     RegionMap,
     RegionsOmitted,
     Report,
@@ -43,23 +44,23 @@ if TYPE_CHECKING:
     from ..graph import Graph
     from ..network import Network
 
-__all__ = ["SCHEMA", "ReportSettings", "build_report", "is_classifier", "predicted_output",
-           "sample_rows"]
+__all__ = ["SCHEMA", "ReportSettings", "build_report", "chosen_sections", "is_classifier",
+           "predicted_output", "sample_rows"]
 
 
 @dataclass(frozen=True)
 class ReportSettings:
     """What a report computes and shows. The builder reads the limits of what it computes
     (``max_region_units``, ``max_structural_depth``, ``max_closed_form``); the printers take
-    the rest as their settings (:data:`symnet.report.printer.DEFAULT_SETTINGS`): digits of
-    formulas and matrices, digits of the numbers a reader checks (weights, the trace: float32
-    holds about 7), how much of an array is listed in full."""
+    the rest as their settings (:data:`symnet.report.printer.DEFAULT_SETTINGS`): the
+    significant digits of every number shown (``None``: the default, 7 — what a float32
+    holds — or what :func:`symnet.set_printoptions` set), the corners of a large matrix, how
+    much of an array is listed in full."""
 
-    digits: int = 4
+    digits: int | None = None
     max_rows: int = 6
     max_cols: int = 6
     max_terms_per_line: int = 2
-    value_digits: int = 7
     max_listed: int = 64
     """Arrays (weights, a layer's values) with at most this many entries are listed in full;
     larger ones show their first ``max_listed`` entries and say so."""
@@ -73,7 +74,45 @@ class ReportSettings:
     """Networks of more layer calls have their structural form said as a composition."""
     max_closed_form: int = 2500
     """The closed form is printed only when its estimated size (SymPy nodes) is at most this:
-    beyond, no reader can use it, and the structural form and the trace say more."""
+    beyond, no reader can use it, and the structural form and the trace show the
+    computation."""
+    box: Any = None
+    """Two-input networks: the box ``((x1_low, x1_high), (x2_low, x2_high))`` of the linear
+    regions (default: around ``x``, ``x_i ± 2·max(1, |x_i|)``; without ``x``, ``[-3, 3]²``)."""
+
+
+def chosen_sections(sections: Any, x: Any, interactive: bool = False) -> tuple[str, ...]:
+    """The section names a report holds: ``sections`` (names of :data:`SECTIONS`, checked),
+    or by default every part the input allows (the hand calculation and ``why`` need ``x``;
+    the explorer ``interactive``)."""
+    from ..errors import InvalidInputError
+    from .sections import SECTIONS
+
+    if sections is None:
+        skip = {"backprop"} | ({"trace", "why"} if x is None else set()) | (
+            set() if interactive else {"explorer"})
+        return tuple(name for name in SECTIONS if name not in skip)
+    if isinstance(sections, str):
+        sections = [part.strip() for part in sections.split(",") if part.strip()]
+    names = []
+    for name in sections:
+        if name not in SECTIONS:
+            raise InvalidInputError(f"sections: unknown section {terminal_text(name, 80)!r}; "
+                                    f"the sections are {', '.join(SECTIONS)}")
+        names.append(name)
+    if not names:
+        raise InvalidInputError(f"sections: name at least one of {', '.join(SECTIONS)}")
+    if x is None:
+        needs = [n for n in names if n in ("trace", "why")]
+        if needs:
+            raise InvalidInputError(f"sections: {' and '.join(needs)} need an input x")
+    if "backprop" in names:
+        raise InvalidInputError("sections: backpropagation is a gradient's report: "
+                                "net.gradient(x, target, loss=...).report(format)")
+    if "explorer" in names and not interactive:
+        raise InvalidInputError("sections: the explorer is the interactive HTML page's "
+                                "(interactive=True)")
+    return tuple(n for n in SECTIONS if n in names)
 
 
 def is_classifier(net: Network) -> bool:
@@ -104,21 +143,31 @@ def predicted_output(net: Network, value: np.ndarray) -> int:
 
 def build_report(net: Network, x: Any = None, settings: ReportSettings | None = None,
                  target: Any = None, domain: Any = None, output: int | None = None,
-                 interactive: bool = False) -> Report:
+                 interactive: bool = False, sections: Any = None) -> Report:
     """Run every analysis a report shows, once (``output``: the output ``why`` explains, by
     default the predicted class of a classifier, else 0; ``interactive``: also the data of the
-    HTML explorer)."""
+    HTML explorer; ``sections``: only these parts, by name — see
+    :data:`~symnet.report.sections.SECTIONS` — and only their analyses run)."""
     from ..analysis.explanation import why
 
     settings = settings or ReportSettings()
+    chosen = chosen_sections(sections, x, interactive)
     graph = net.graph
     framework = getattr(net, "framework", "keras")
     pieces = None
-    if len(graph.features) == 1 and graph.piecewise_linear:
+    if len(graph.features) == 1 and graph.piecewise_linear and (
+            {"plot", "why", "explorer"} & set(chosen)):
         pieces = network_pieces(graph, domain)
-    sections: list[Section] = [Summary(tuple(net.layers))]
-    curve = None if pieces is None else _curve(graph, pieces, x, target, domain)
-    if interactive:
+    built: list[tuple[int, Section]] = []  # (place in the reading order, section)
+    wanted = set(chosen)
+    if "summary" in wanted:
+        built.append((0, Summary(tuple(net.layers))))
+    if "notation" in wanted:
+        built.append((1, _notation(net)))
+    curve = None
+    if pieces is not None and ({"plot", "explorer"} & set(chosen)):
+        curve = _curve(graph, pieces, x, target, domain)
+    if "explorer" in wanted:
         from .explorer import explorer_section
 
         low = high = None
@@ -126,47 +175,76 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
             low, high = domain_of(graph, domain)
         elif curve is not None:
             low, high = float(curve.grid[0]), float(curve.grid[-1])
-        sections.append(explorer_section(net, x, low, high))
-    sections.append(_layers(net))
-    sections.append(_structural(net, settings))
-    passes = _simplification(net, domain)
-    if passes is not None:
-        sections.append(passes)
-    sections.append(_closed_form(net, settings))
-    if curve is not None:
-        sections.append(FunctionPlot(curve))
-    agreement = _agreement(net, x)
-    sample = None
-    if x is not None:
+        built.append((2, explorer_section(net, x, low, high)))
+    if "layers" in wanted or "weights" in wanted:
+        built.append((3, _layers(net, formulas="layers" in wanted, weights="weights" in wanted)))
+    if "forms" in wanted:
+        built += [(4, _structural(net, settings)), (6, _closed_form(net, settings))]
+    if "simplification" in wanted:
+        passes = _simplification(net, domain)
+        if passes is not None:
+            built.append((5, passes))
+    if "plot" in wanted and curve is not None:
+        built.append((7, FunctionPlot(curve)))
+    if x is not None and ({"trace", "why", "regions"} & set(chosen)):
         result = net.evaluate(x, "float32")
         value = np.concatenate([np.ravel(np.asarray(r, np.float64)) for r in
                                 (result if isinstance(result, list) else [result])])
-        flat = np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in
-                               (x if len(net.input_shapes) > 1 else [x])])
         if output is None:
             output = predicted_output(net, value)
-        explanation = why(graph, x, target, output, domain, pieces=pieces,
-                          computed_as=net.computed_as)
-        sample = [HandCalculation(flat, value.reshape(-1), net.trace(x),
-                                  computed_by(framework)),
-                  Why(explanation, output, int(value.size))]
-    regions = _regions(net, x, output if x is not None and output is not None else 0, settings)
-    if regions is not None:
-        sections.append(regions)
-    sections += sample or []
-    if agreement is not None:
-        sections.append(agreement)
+        if "trace" in wanted:
+            flat = np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in
+                                   (x if len(net.input_shapes) > 1 else [x])])
+            built.append((9, HandCalculation(flat, value.reshape(-1), net.trace(x),
+                                             computed_by(framework))))
+        if "why" in wanted:
+            explanation = why(graph, x, target, output, domain, pieces=pieces,
+                              computed_as=net.computed_as)
+            built.append((10, Why(explanation, output, int(value.size))))
+    if "regions" in wanted:
+        regions = _regions(net, x, output if x is not None and output is not None else 0,
+                           settings)
+        if regions is not None:
+            built.append((8, regions))
+        elif sections is not None:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"sections: the linear regions are drawn for networks of two inputs whose "
+                f"layers are piecewise linear (a classifier: up to its softmax); this one has "
+                f"{len(graph.features)} input(s)")
+    if "agreement" in wanted:
+        agreement = _agreement(net, x)
+        if agreement is not None:
+            built.append((11, agreement))
+    built.sort(key=lambda pair: pair[0])  # the reading order
     return Report(model=net.name, inputs=tuple(net.inputs), outputs=tuple(net.outputs),
                   input_shapes=tuple(tuple(s) for s in net.input_shapes),
                   output_shapes=tuple(tuple(s) for s in net.output_shapes),
-                  sections=tuple(sections), framework=framework,
+                  sections=tuple(section for _, section in built),
+                  framework=framework,
                   outputs_left_out=dict(getattr(net, "dropped_outputs", {})) or None,
                   settings=settings)
 
 
-def _layers(net: Network) -> Layers:
+def _notation(net: Network) -> Notation:
+    """The symbols of the inputs and outputs and the functions to define."""
+    from .notation import function_definitions
+
+    exprs = [layer.formula for layer in net.layers]
+    graph = net.graph
+    return Notation(tuple(graph.symbols[k] for k in graph.inputs),
+                    tuple(graph.symbols[k] for k in graph.outputs),
+                    tuple(tuple(s) for s in net.input_shapes),
+                    tuple(tuple(s) for s in net.output_shapes),
+                    tuple(function_definitions(exprs)),
+                    hidden=len(net.graph.calls) > 1)
+
+
+def _layers(net: Network, formulas: bool = True, weights: bool = True) -> Layers:
     """Each layer with its index in ``model.layers`` and its arrays as ``get_weights()``
-    numbers them (a network from ONNX or PyTorch: as the file names them, ``fc1.weight``)."""
+    numbers them (a network from ONNX or PyTorch: as the file names them, ``fc1.weight``);
+    ``formulas``, ``weights``: whether each layer's formula, its arrays are shown."""
     keras_index = {name: i for i, name in enumerate(getattr(net, "keras_layer_names", ()))}
     framework = getattr(net, "framework", "keras")
     keras = framework == "keras"
@@ -176,8 +254,11 @@ def _layers(net: Network) -> Layers:
         rows = tuple(Weight(p, next(index) if p.weight and keras else None,
                             f"{layer.name}/{p.name}" if keras else p.name)
                      for p in layer.params)
+        if not formulas and not rows:
+            continue  # only the weights were asked for: a layer without arrays has none
         entries.append(LayerSection(layer, keras_index.get(layer.name),
-                                    WeightsTable(rows, framework)))
+                                    WeightsTable(rows, framework) if weights else None,
+                                    formula=formulas))
     return Layers(tuple(entries))
 
 
@@ -218,8 +299,10 @@ def _structural(net: Network, settings: ReportSettings) -> StructuralForm:
     level), the composition of the layers' formulas, said as such."""
     depth = len(net.graph.calls)
     expr = net.structural_form() if depth <= settings.max_structural_depth else None
+    graph = net.graph
+    lhs = graph.symbols[graph.outputs[0]] if len(graph.outputs) == 1 else None
     return StructuralForm(expr, depth, settings.max_structural_depth, tuple(net.inputs),
-                          tuple(net.outputs))
+                          tuple(net.outputs), lhs)
 
 
 def _closed_form(net: Network, settings: ReportSettings) -> ClosedForm:
@@ -362,7 +445,11 @@ def _regions(net: Network, x: Any, output: int, settings: ReportSettings
         return None
     point = None if x is None else np.ravel(np.asarray(x, np.float64))
     box: tuple[tuple[float, float], tuple[float, float]]
-    if point is None:
+    if settings.box is not None:
+        from ..analysis.regions2d import checked_box
+
+        box = checked_box(settings.box)
+    elif point is None:
         box = ((-3.0, 3.0), (-3.0, 3.0))
     else:
         (a, b), (c, d) = ((float(v - 2 * max(1.0, abs(v))), float(v + 2 * max(1.0, abs(v))))

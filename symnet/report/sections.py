@@ -26,20 +26,31 @@ import numpy as np
 if TYPE_CHECKING:
     import sympy as sp
 
+    from ..analysis.backtrace import BackwardTrace
     from ..analysis.explanation import Explanation, Trace
+    from ..analysis.gradients import Gradient
     from ..analysis.passes import PassResult
     from ..analysis.regions2d import Region
     from ..graph import LayerFormula
     from ..ops import Param
     from .model import ReportSettings
 
-__all__ = ["SCHEMA", "Agreement", "ClosedForm", "Curve", "Explorer", "FunctionPlot",
-           "HandCalculation", "LayerSection", "Layers", "RegionMap", "RegionsOmitted", "Report",
-           "Section", "Simplification", "SliderInput", "StructuralForm", "Summary", "Weight",
-           "WeightsTable", "Why", "computed_by", "section_types"]
+__all__ = ["SCHEMA", "SECTIONS", "Agreement", "Backprop", "ClosedForm", "Curve", "Explorer",
+           "FunctionPlot", "HandCalculation", "LayerSection", "Layers", "Notation", "RegionMap",
+           "RegionsOmitted", "Report", "Section", "Simplification", "SliderInput",
+           "StructuralForm", "Summary", "Weight", "WeightsTable", "Why", "computed_by",
+           "section_types"]
 
 SCHEMA = "symnet.report/1"
 """The JSON report's schema (``docs/report-schema.md``)."""
+
+
+SECTIONS = ("summary", "notation", "layers", "weights", "forms", "simplification", "plot",
+            "regions", "trace", "why", "backprop", "agreement", "explorer")
+"""The names of a report's parts: what ``net.report(..., sections=[...])`` picks (``layers``:
+each layer's formula; ``weights``: each layer's table of arrays; ``forms``: the structural form
+and the closed form, the simplification between them). A report prints them in its reading
+order whatever order they are named in."""
 
 
 class Section:
@@ -87,6 +98,24 @@ class Summary(Section):
 
 
 @dataclass(frozen=True)
+class Notation(Section):
+    """What the symbols are and the functions the formulas use that are not elementary, each
+    defined once: the input and output (their dimensions), the layers' outputs, softmax, σ,
+    the entrywise operations."""
+
+    name: ClassVar[str] = "notation"
+    input_symbols: tuple[sp.MatrixSymbol, ...]
+    """The symbols the formulas use for the inputs (``x``)."""
+    output_symbols: tuple[sp.MatrixSymbol, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    output_shapes: tuple[tuple[int, ...], ...]
+    functions: tuple[Any, ...] = ()
+    """:class:`~symnet.report.notation.FunctionDefinition`\\ s."""
+    hidden: bool = False
+    """Whether the formulas name layer outputs ``h_k``."""
+
+
+@dataclass(frozen=True)
 class Weight:
     """One array of a layer as ``model.layers[i].get_weights()[index]`` gives it (``index``
     ``None`` for numbers from the layer's config)."""
@@ -123,7 +152,10 @@ class LayerSection(Section):
     keras_index: int | None
     """Its index in ``model.layers`` (``None`` when symnet was given no model)."""
     weights: WeightsTable | None = None
-    """The layer's arrays (a table without rows for a layer without arrays)."""
+    """The layer's arrays (a table without rows for a layer without arrays); ``None`` when the
+    report leaves the weights out."""
+    formula: bool = True
+    """Whether the layer's formula is shown (``False``: only its weights were asked for)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +177,8 @@ class StructuralForm(Section):
     """The depth beyond which the form is said as a composition."""
     inputs: tuple[sp.Symbol, ...] = ()
     outputs: tuple[sp.Symbol, ...] = ()
+    lhs: Any = None
+    """What the form computes, as the formulas name it (``y``), for one output."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +297,19 @@ class Why(Section):
     """The output explained (``None``: not said)."""
     outputs: int = 1
     """How many outputs the network has."""
+
+
+@dataclass(frozen=True)
+class Backprop(Section):
+    """Backpropagation at one input and its target: the loss, then layer by layer from the
+    output back ``∂L/∂h``, ``z``, ``f'(z)``, ``δ``, each weight's gradient and ``∂L/∂``
+    the layer's input (formula, numbers put in, value), and every weight's gradient."""
+
+    name: ClassVar[str] = "backprop"
+    gradient: Gradient | None = field(repr=False)
+    """The gradients (``None``: a backward trace shown alone)."""
+    trace: BackwardTrace | None = field(default=None, repr=False)
+    """The hand calculation for one sample (``None``: the gradients only)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from .printer import (
     LinePrinter,
     Listed,
     composition_text,
+    counterexample_parts,
     finite,
     law_comparison,
     step_values,
@@ -27,12 +28,15 @@ from .printer import (
 
 if TYPE_CHECKING:
     from ..analysis.explanation import Explanation, Trace
+    from ..homework.verdict import Verdict
     from .sections import (
         Agreement,
+        Backprop,
         ClosedForm,
         HandCalculation,
         Layers,
         LayerSection,
+        Notation,
         RegionMap,
         RegionsOmitted,
         Report,
@@ -43,7 +47,7 @@ if TYPE_CHECKING:
         Why,
     )
 
-__all__ = ["TextPrinter", "TextReportPrinter", "text"]
+__all__ = ["TextPrinter", "TextReportPrinter", "array_text", "scalar_text", "text"]
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -60,11 +64,11 @@ class TextReportPrinter(LinePrinter):
     printmethod = "_text"
 
     def doprint(self, obj: Any) -> str:
-        return terminal_text("\n".join(self._print(obj)), lines=True) + "\n"
+        return terminal_text(super().doprint(obj), lines=True) + "\n"
 
     def _lines(self, listed: Listed, width: int) -> list[str]:
         """A listed array as wrapped lines, with its truncation stated."""
-        body = "[" + values_text(list(listed.values), self._settings["value_digits"]) + \
+        body = "[" + values_text(list(listed.values), self._digits) + \
             (", ..." if listed.truncated else "") + "]"
         lines = textwrap.wrap(body, width=width, break_on_hyphens=False) or ["[]"]
         if listed.truncated:
@@ -86,11 +90,28 @@ class TextReportPrinter(LinePrinter):
             return ", ".join(str(s) for s in symbols[:6]) + (" ..." if len(symbols) > 6 else "")
 
         out = [f"Model {terminal_text(report.model, limit=200)}: inputs {names(report.inputs)}"
-               f" -> outputs {names(report.outputs)}"]
+               f" -> outputs {names(report.outputs)}"] if self.standalone else []
         for section in report.sections:
             lines = self._print(section)
             if lines:
-                out += ["", *lines]
+                out += ["", *lines] if out else lines
+        return out
+
+    def _print_Notation(self, section: Notation) -> list[str]:
+        from .notation import dimension_text
+
+        def described(symbols: tuple[Any, ...], shapes: tuple[tuple[int, ...], ...]) -> str:
+            return ", ".join(f"{self._txt(s)} in {dimension_text(self._shape(shape))}"
+                             for s, shape in zip(symbols, shapes))
+
+        vector, law = ("column", "W x + b") if self._column else ("row", "x W + b")
+        out = ["Notation:",
+               f"  input {described(section.input_symbols, section.input_shapes)} (one sample, "
+               f"a {vector} vector: a layer computes {law}); output "
+               f"{described(section.output_symbols, section.output_shapes)}"]
+        if section.hidden:
+            out.append("  h_k: the output of the model's k-th layer")
+        out += [f"  {f.text}" for f in section.functions]
         return out
 
     def _print_Summary(self, section: Summary) -> list[str]:
@@ -109,11 +130,16 @@ class TextReportPrinter(LinePrinter):
     def _print_LayerSection(self, section: LayerSection) -> list[str]:
         layer = section.layer
         where = "" if section.keras_index is None else f" = model.layers[{section.keras_index}]"
-        out = [f"  {terminal_text(layer.name, limit=200)} ({layer.kind}){where}: "
-               f"{text(layer.formula)}"]
-        out += [f"      where {d.text}" for d in layer.definitions]
-        if layer.note:
-            out.append(f"      {layer.note}")
+        out = [f"  {terminal_text(layer.name, limit=200)} ({layer.kind}){where}"
+               + (f": {self._txt(layer.formula)}" if section.formula else "")]
+        if section.formula:
+            out += [f"      where {d.text}" for d in layer.definitions]
+            constants = [f"{self._txt(c.symbol)} = {self._value(c.value)}"
+                         for c in layer.constant_symbols]
+            if constants:
+                out.append(f"      where {', '.join(constants)}")
+            if layer.note:
+                out.append(f"      {layer.note}")
         if section.weights is not None:
             out += self._print(section.weights)
         return out
@@ -127,12 +153,12 @@ class TextReportPrinter(LinePrinter):
         for w in section.rows:
             p = w.param
             index = ["-" if w.index is None else str(w.index)] if indexed else []
-            rows.append([*index, w.keras_name, str(p.symbol) if p.symbol is not None else "-",
+            rows.append([*index, w.keras_name, self._txt(p.symbol) if p.symbol is not None else "-",
                          str(tuple(p.shape)), "yes" if p.trainable else "no", p.meaning])
         out = ["      " + line for line in _table(rows)]
         for w in section.rows:
-            lines = self._lines(self._listed(w.param.value), 80)
-            name = str(w.param.symbol) if w.param.symbol is not None else w.keras_name
+            lines = self._lines(self._listed(self._oriented(w.param.value)), 80)
+            name = self._txt(w.param.symbol) if w.param.symbol is not None else w.keras_name
             out.append(f"      {name} = {lines[0]}")
             out += [f"        {line}" for line in lines[1:]]
         return out
@@ -145,7 +171,8 @@ class TextReportPrinter(LinePrinter):
 
     def _structural_text(self, section: StructuralForm) -> str:
         if section.expr is not None:
-            return text(section.expr)
+            shown = self._txt(section.expr)
+            return shown if section.lhs is None else f"{self._txt(section.lhs)} = {shown}"
         return composition_text(section)
 
     def _print_Simplification(self, section: Simplification) -> list[str]:
@@ -164,19 +191,17 @@ class TextReportPrinter(LinePrinter):
         if section.omitted is not None:
             return [f"Closed form: {section.omitted}"]
         return ["Closed form (trained numbers substituted):",
-                *(f"  {name} = {text(expr)}" for name, expr in section.outputs)]
+                *(f"  {self._txt(name)} = {self._txt(expr)}" for name, expr in section.outputs)]
 
     def _print_RegionMap(self, section: RegionMap) -> list[str]:
-        from .printer import region_lines
 
-        return ["Linear regions:", *(f"  {line}" for line in region_lines(
-            section, max_listed=self._settings["max_regions_listed"]))]
+        return ["Linear regions:", *(f"  {row.text}" for row in self._region_rows(section))]
 
     def _print_RegionsOmitted(self, section: RegionsOmitted) -> list[str]:
         return ["Linear regions:", f"  {section.note}"]
 
     def _print_HandCalculation(self, section: HandCalculation) -> list[str]:
-        value = self._settings["value_digits"]
+        value = self._digits
         shown = values_text([finite(v) for v in section.input[:16]], value)
         more = " ..." if section.input.size > 16 else ""
         outputs = values_text([finite(v) for v in section.output[:16]], value)
@@ -200,14 +225,14 @@ class TextReportPrinter(LinePrinter):
         for step in trace.steps:
             parts = step_values(step, self._settings["max_listed"])
             out.append(f"  {terminal_text(step.layer, limit=200)} ({step.kind}): "
-                       f"{text(step.formula)}")
+                       f"{self._txt(step.formula)}")
             for symbol, listed in parts.inputs:
-                out += self._values(text(symbol), listed)
+                out += self._values(self._txt(symbol), listed)
             if parts.pre is not None:
-                label = text(parts.argument) if parts.argument is not None else \
+                label = self._txt(parts.argument) if parts.argument is not None else \
                     f"before {parts.activation}"
                 out += self._values(label, parts.pre, f"   (before {parts.activation})")
-            out += self._values(text(step.formula.lhs), parts.output)
+            out += self._values(self._txt(step.formula.lhs), parts.output)
             if parts.clipped is not None:
                 shown = ", ".join(map(str, parts.clipped)) if parts.clipped else "none"
                 out.append(f"    clipped to the activation's flat piece: units {shown} "
@@ -223,7 +248,8 @@ class TextReportPrinter(LinePrinter):
         shown_x = ", ".join(f"{v:g}" for v in x[:8]) + (" ..." if x.size > 8 else "")
         lines = [f"{e.output} at x = {shown_x}: {e.value:.7g} (float32, as {e.computed_as})"]
         if e.local_law is not None:
-            lines.append(f"local law: {e.output} = {law_text(e.local_law)}")
+            what = "local law of the logit" if e.law_of_logits else "local law"
+            lines.append(f"{what}: {e.output} = {law_text(e.local_law)}")
             if isinstance(e.region, sp.Interval):
                 start, end = (_end(v) for v in (e.region.start, e.region.end))
                 lines.append(f"  exact for {start:.6g} <= {e.x_name} <= {end:.6g}")
@@ -268,20 +294,155 @@ class TextReportPrinter(LinePrinter):
         return lines
 
 
+    def _print_Backprop(self, section: Backprop) -> list[str]:
+        """The gradient for a terminal (``symnet grad``): the loss, then backpropagation layer
+        by layer (output first), then every weight's gradient and ``∂L/∂x``."""
+        from ..printing.unicode import unicode_text
+
+        gradient, trace = section.gradient, section.trace
+
+        def numbers(value: Any) -> str:
+            return array_text(value, self._digits)
+
+        def label(q: Any) -> str:
+            symbol = unicode_text(q.symbol)
+            return f"∂L/∂{symbol}" if q.gradient else symbol
+
+        def formula(q: Any) -> str:
+            return "" if q.formula is None else f"{unicode_text(q.formula)} = "
+
+        from .printer import backprop_head
+
+        name, precision, _, _ = backprop_head(section)
+        loss = gradient.loss if gradient is not None else trace.loss.loss.value  # type: ignore[union-attr]
+        lines = [f"loss {name}: {scalar_text(loss)} ({precision})"]
+        if trace is not None:
+            lines.append("")
+            lines.append("backpropagation, output layer first"
+                         + ("" if trace.batch == 1 else
+                            f" (sample {trace.sample} of {trace.batch}; weight gradients "
+                            "summed over the batch)") + ":")
+            for q, fused in zip(trace.loss.gradients, trace.loss.fused):
+                what = "δ at the logits (Keras computes the loss from them)" if fused else \
+                    label(q)
+                lines.append(f"  {what} = {formula(q)}{numbers(q.value)}")
+            for step in trace.steps:
+                lines.append(f"  {step.layer} ({step.kind}):")
+                if step.pre_activation is not None:
+                    q = step.pre_activation
+                    lines.append(f"    {label(q)} = {formula(q)}{numbers(q.value)}")
+                if step.slope is not None:
+                    lines.append(f"    {unicode_text(step.slope.formula)} = "
+                                 f"{numbers(step.slope.value)}")
+                for q in (step.delta, *step.parameters, *step.input_gradient):
+                    lines.append(f"    {label(q)} = {formula(q)}{numbers(q.value)}")
+        if gradient is None:
+            return lines
+        lines.append("")
+        lines.append("gradients of the weights (∂L/∂, summed over the batch):")
+        width = max((len(k) for k in gradient.parameters), default=0)
+        for key, value in gradient.parameters.items():
+            lines.append(f"  {key:<{width}}  {tuple(np.shape(value))!s:<10} {numbers(value)}")
+        try:
+            lines.append(f"∂L/∂x = {numbers(gradient.input)}")
+        except Exception as exc:  # not defined: an Embedding's indices
+            lines.append(f"∂L/∂x: {exc}")
+        return lines
+
+    def _print_Verdict(self, verdict: Verdict) -> list[str]:
+        """The verdict of a check, for a terminal (``Verdict.summary()``)."""
+        head = "correct" if verdict.correct else "wrong"
+        if verdict.diagnosis.code == "agrees_at_points":
+            head = "agrees (not proven)"
+        message = verdict.diagnosis.message
+        lines = [f"{head}: {message[:1].upper() + message[1:]}"]
+        if verdict.expected is not None and verdict.got is not None:
+            lines.append(f"expected {_shown(verdict.expected)}, got {_shown(verdict.got)}"
+                         + _gap(verdict.expected, verdict.got, verdict.abs_error))
+        if verdict.first_wrong_step:
+            shown = next((s.shown for s in verdict.steps if s.layer == verdict.first_wrong_step
+                          and s.shown), "")
+            lines.append(f"first wrong step: {shown} ({verdict.first_wrong_step})" if shown
+                         else f"first wrong step: {verdict.first_wrong_step}")
+        for step in verdict.steps:
+            layer = f"{step.shown} ({step.layer})" if step.shown else step.layer
+            line = f"  {layer}: {step.status}"
+            if step.status == "wrong" and step.wrong_names and step.shown:
+                more = len(step.wrong_units) - 12
+                line += (f" ({step.code}; {', '.join(step.wrong_names[:12])}"
+                         + (f" and {more} more" if more > 0 else "") + ")")
+            elif step.status == "wrong":
+                line += f" ({step.code}; units {list(step.wrong_units)[:12]})"
+            lines.append(line)
+            lines += [f"    {note.describe()}" for note in step.notes[:4]]
+            if len(step.notes) > 4:
+                lines.append(f"    (and {len(step.notes) - 4} more units)")
+        if verdict.score is not None:
+            lines.append(f"score: {verdict.score:.3g} (steps right or consistent: "
+                         f"{round(verdict.score * len(verdict.steps))} of {len(verdict.steps)})")
+        if verdict.counterexample:
+            point, network, formula = counterexample_parts(verdict.counterexample)
+            if isinstance(point, (list, tuple)) and len(point) > 8:  # all of it in the JSON
+                point = "[" + ", ".join(f"{v:.7g}" for v in point[:8]) + \
+                    f", ... ({len(point)} values)]"
+            lines.append(f"counterexample: at {point} the network gives {network:.7g}, "
+                         f"the formula {formula:.7g}")
+        lines += list(verdict.notes)
+        if verdict.tolerance:
+            lines.append(f"tolerance: {verdict.tolerance}")
+        return [terminal_text(line) for line in lines]
+
+
+#: Entries of an array a terminal shows; larger ones by their first entries and a count.
+MAX_TEXT = 24
+
+
+def array_text(value: Any, digits: int = 7) -> str:
+    """An array for a terminal: a small matrix row by row (``[a, b; c, d]``), else its first
+    :data:`MAX_TEXT` entries and its size."""
+    arr = np.asarray(value, dtype=object)
+    flat = [float(v) + 0.0 for v in arr.reshape(-1)[:MAX_TEXT]]  # + 0.0: no "-0"
+    if arr.ndim >= 2 and arr.size <= MAX_TEXT:
+        cols = arr.shape[-1]
+        rows = [", ".join(f"{v:.{digits}g}" for v in flat[r * cols:(r + 1) * cols])
+                for r in range(arr.size // cols)]
+        return "[" + "; ".join(rows) + "]"
+    shown = ", ".join(f"{v:.{digits}g}" for v in flat)
+    more = f" … ({arr.size:,} entries, shape {arr.shape})" if arr.size > MAX_TEXT else ""
+    return f"[{shown}{more}]"
+
+
+def scalar_text(value: Any) -> str:
+    """A loss: exact (a rational and its decimal) or to 10 digits."""
+    if isinstance(value, sp.Rational):
+        return f"{value} = {float(value):.10g}"
+    return f"{float(value):.10g}"
+
+
+def _shown(v: Any) -> str:
+    """A verdict's number(s): one as it is, several as a list of their first eight."""
+    arr = np.asarray(v, dtype=np.float64).reshape(-1)
+    shown = ", ".join(f"{a:.7g}" for a in arr[:8]) + (" ..." if arr.size > 8 else "")
+    return shown if arr.size == 1 else f"[{shown}]"
+
+
+def _gap(expected: Any, got: Any, abs_error: float | None) -> str:
+    if np.size(expected) != np.size(got):
+        return f" ({np.size(got)} values where the layer has {np.size(expected)})"
+    return f" (abs error {abs_error:.3g})" if abs_error else ""
+
+
 def law_text(law: Any, shown: int = 12) -> str:
     """An affine law for a terminal: in full up to ``shown`` inputs, else its largest
     coefficients and a count of the others (the JSON has every one)."""
     from ..analysis.forms import round_floats
+    from .printer import law_parts
 
-    terms = sp.Add.make_args(law)
-    if len(terms) <= shown + 1:
+    head, left, constant = law_parts(law, shown)
+    if not left:
         return str(round_floats(law, 7))
-    constant = sum((t for t in terms if not t.free_symbols), sp.S.Zero)
-    linear = sorted((t for t in terms if t.free_symbols),
-                    key=lambda t: -abs(float(t.as_coeff_Mul()[0])))
-    head = sp.Add(*linear[:shown], evaluate=False)
     c = float(constant)
-    return (f"{round_floats(head, 7)} + ... ({len(linear) - shown} smaller terms) "
+    return (f"{round_floats(head, 7)} + ... ({left} smaller terms) "
             f"{'-' if c < 0 else '+'} {abs(c):.7g}")
 
 
