@@ -18,6 +18,7 @@ cannot have). Blocks in other languages (``text``, ``sh``, ``latex``...) are not
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import doctest
 import importlib.util
@@ -174,10 +175,12 @@ def test_the_site_builds_strictly(tmp_path):
     cli = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
     from symnet.cli import build_parser
 
-    for action in build_parser()._actions:
-        for command, parser in getattr(action, "choices", None) and action.choices.items() or ():
-            assert f"symnet {command}" in cli
-            for option in parser._actions:
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction))
+    for command, parser in commands.choices.items():
+        assert f"symnet {command}" in cli
+        for option in parser._actions:
+            if not isinstance(option, argparse._HelpAction):
                 for flag in option.option_strings:
                     assert f"<code>{flag}</code>" in cli, (command, flag)
     layers = (site / "reference" / "layers" / "index.html").read_text(encoding="utf-8")
