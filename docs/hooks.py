@@ -49,6 +49,7 @@ def _option_row(action: argparse.Action) -> str:
 def cli_markdown() -> str:
     from symnet.cli import build_parser
 
+    os.environ["COLUMNS"] = "100"  # argparse wraps usage lines to the terminal's width
     parser = build_parser()
     out = []
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

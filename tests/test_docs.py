@@ -114,7 +114,10 @@ def run_page(page: Path, folder: Path, capsys) -> int:
                 argv = shlex.split(command)
                 if argv[0] == "symnet":
                     capsys.readouterr()
-                    last = main(argv[1:])
+                    try:
+                        last = main(argv[1:])
+                    except SystemExit as exc:  # argparse's usage errors: exit 2
+                        last = exc.code
                     printed = capsys.readouterr().out
                 elif argv == ["echo", "$?"]:
                     printed = f"{last}\n"
