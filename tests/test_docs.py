@@ -37,6 +37,8 @@ import pytest
 import symnet
 from symnet.cli import main
 
+from .conftest import require_tool, require_torch
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
@@ -140,6 +142,11 @@ def run_page(page: Path, folder: Path, capsys) -> int:
                          ids=name)
 def test_every_example_runs_and_prints_what_the_page_shows(page, keras, tmp_path, monkeypatch,
                                                            capsys):
+    text = page.read_text(encoding="utf-8")
+    if "import torch" in text:
+        require_torch()  # the torch extra: skipped with the reason where it is not installed
+    if 'save_report("model.pdf"' in text:
+        require_tool("pdflatex")
     monkeypatch.chdir(tmp_path)
     start = time.perf_counter()
     assert run_page(page, tmp_path, capsys) > 0
