@@ -53,8 +53,15 @@ def test_the_wheel_installs_in_a_fresh_environment_and_runs_the_demo(tmp_path):
     info = f"symnet-{symnet.__version__}.dist-info"
     assert f"{info}/licenses/LICENSE" in names and f"{info}/entry_points.txt" in names
 
-    # a fresh environment: its own interpreter's packages only
+    # a fresh environment: its own interpreter's packages only (about 2 GB: removed after)
     venv = tmp_path / "venv"
+    try:
+        _install_and_run_the_demo(venv, wheel, tmp_path)
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
+
+
+def _install_and_run_the_demo(venv: Path, wheel: Path, tmp_path: Path) -> None:
     run([sys.executable, "-m", "venv", venv], timeout=300)
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     run([bin_dir / "python", "-m", "pip", "install", "--quiet", wheel], timeout=1800)
