@@ -163,6 +163,18 @@ def test_the_site_has_examples_and_the_readme_one():
     assert len(with_examples) >= 10, [name(p) for p in with_examples]
 
 
+def test_every_mistake_code_is_documented():
+    """Each code the mistake catalogue can give (a ``Rewrite``, ``Mistake`` or ``BackMistake``
+    made with a literal code anywhere in the package) is on the diagnosis codes page."""
+    page = (DOCS / "reference" / "diagnoses.md").read_text(encoding="utf-8")
+    codes = set()
+    for source in (ROOT / "symnet").rglob("*.py"):
+        codes |= set(re.findall(r"\b(?:Rewrite|Mistake|BackMistake)\(\s*\"([a-z_]+)\"",
+                                source.read_text(encoding="utf-8")))
+    assert len(codes) >= 20, codes
+    assert not {code for code in codes if f"`{code}`" not in page}
+
+
 def require_mkdocs() -> None:
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec(
             "mkdocstrings_handlers") is None:
