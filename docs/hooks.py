@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -151,3 +152,13 @@ def on_files(files: Any, config: Any) -> Any:
     for path, content in generated_files().items():
         files.append(File.generated(config, path, content=content))
     return files
+
+
+# --- docstrings written for Sphinx ---------------------------------------------------------
+
+_ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|obj|exc):(?=<code>)")
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    """A docstring's Sphinx role (``:class:`Network```) shows as the code it marks."""
+    return _ROLE.sub("", html)
