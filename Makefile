@@ -18,12 +18,12 @@ demo: $(STAMP)
 	$(BIN)/symnet demo -o reports
 
 test: $(STAMP)
-	$(BIN)/ruff check symnet tests benchmarks
+	$(BIN)/ruff check symnet tests benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check symnet tests benchmarks
+	$(BIN)/ruff check symnet tests benchmarks docs
 	$(BIN)/mypy
 
 # The documentation site (docs/, mkdocs.yml) into site/; the test suite builds it too.
