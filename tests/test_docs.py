@@ -163,6 +163,17 @@ def test_the_site_has_examples_and_the_readme_one():
     assert len(with_examples) >= 10, [name(p) for p in with_examples]
 
 
+def test_no_example_hides_from_the_runner():
+    """A shell session (``$ ...``) or Python prompt (``>>>``) in any other kind of block would
+    not run: every one is a ``console`` or ``pycon`` block (or says why it is not run)."""
+    hidden = [(name(page), lang or "no language", body[:60])
+              for page in PAGES
+              for mark, _, lang, body in blocks(page.read_text(encoding="utf-8"))
+              if mark not in ("not run", "output") and lang not in EXAMPLE_LANGUAGES
+              and any(line.startswith(("$ ", ">>> ")) for line in body.splitlines())]
+    assert not hidden
+
+
 def test_every_mistake_code_is_documented():
     """Each code the mistake catalogue can give (a ``Rewrite``, ``Mistake`` or ``BackMistake``
     made with a literal code anywhere in the package) is on the diagnosis codes page."""
