@@ -148,6 +148,9 @@ def test_every_example_runs_and_prints_what_the_page_shows(page, keras, tmp_path
     if 'save_report("model.pdf"' in text:
         require_tool("pdflatex")
     monkeypatch.chdir(tmp_path)
+    # A reader starts a fresh Python: Keras names its layers from 0 again (dense, dense_1),
+    # whatever models the test session built before.
+    keras.backend.clear_session()
     start = time.perf_counter()
     assert run_page(page, tmp_path, capsys) > 0
     # kept small on purpose: examples reuse the small bundled networks
