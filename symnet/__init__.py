@@ -92,7 +92,8 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
           domain: Any = None, close: float = 0.01, key: Any = None, target: Any = None,
           loss: Any = None, gradients: Any = None, learning_rate: Any = None,
-          updated: Any = None) -> Verdict:
+          updated: Any = None, optimizer: str = "sgd",
+          optimizer_options: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; returns a ``Verdict``.
 
     Args:
@@ -125,6 +126,11 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
             with.
         updated: one step of gradient descent by hand, ``w − η ∂L/∂w``: ``"layer/weight"``
             -> the weight after the step.
+        optimizer: the step ``updated`` was computed with: ``"sgd"`` (default), ``"adam"``
+            or ``"rmsprop"``, a Keras optimizer's first step from fresh state (as
+            ``model.train_on_batch``).
+        optimizer_options: the optimizer's options (``{"momentum": 0.9, "nesterov": True}``,
+            ``{"beta_1": 0.8}``...; as for ``net.train_step``).
 
     Every diagnosis says how sure it is (``Verdict.diagnosis.confidence``: the documentation's
     "diagnosis codes"): ``too_imprecise`` only for the right value rounded to too few digits;
@@ -155,7 +161,7 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
     return _check(model, x, answer=answer, steps=steps, formula=formula, rtol=rtol, atol=atol,
                   digits=digits, batch=batch, domain=domain, close=close, key=key,
                   target=target, loss=loss, gradients=gradients, learning_rate=learning_rate,
-                  updated=updated)
+                  updated=updated, optimizer=optimizer, optimizer_options=optimizer_options)
 
 
 def supported_layers() -> list[str]:

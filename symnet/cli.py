@@ -171,6 +171,11 @@ def _check(args: argparse.Namespace) -> int:
                          or args.learning_rate is not None):
         raise InvalidInputError("--target, --loss and --learning-rate go with --gradients "
                                 "FILE.json or --updated FILE.json")
+    from .gradient_cli import optimizer_options
+
+    if args.updated is None and (args.optimizer != "sgd" or optimizer_options(args)):
+        raise InvalidInputError("--optimizer, --momentum and --nesterov go with --updated "
+                                "FILE.json")
     if backprop:
         key = _exercise_key(args)
         if (args.target is None or args.loss is None) and getattr(key, "kind", "") != "backprop":
@@ -182,7 +187,8 @@ def _check(args: argparse.Namespace) -> int:
                                                                      "gradients"),
             updated=None if args.updated is None else _json_file(args.updated, "updated"),
             learning_rate=args.learning_rate, digits=args.digits, rtol=args.rtol,
-            atol=args.atol, close=args.close, key=key, interface="cli")
+            atol=args.atol, close=args.close, key=key, interface="cli",
+            optimizer=args.optimizer, optimizer_options=optimizer_options(args))
     else:
         verdict = check(net, _sample(args.input, net), answer=args.answer, steps=steps,
                         formula=args.formula, domain=args.domain, digits=args.digits,
@@ -363,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
                        'and t, e.g. "(t - y)^2/2"')
     check.add_argument("--learning-rate", type=_rate_arg, metavar="R",
                        help="--updated: the step size of w - R dL/dw")
+    from .gradient_cli import optimizer_arguments
+
+    optimizer_arguments(check)  # --updated: the step of another optimizer than w - R dL/dw
     check.add_argument("--domain", type=_domain_arg, metavar="A,B",
                        help="interval on which a formula is compared")
     check.add_argument("--digits", type=_digits_arg, default=3, metavar="D",

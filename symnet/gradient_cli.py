@@ -67,16 +67,36 @@ def add_commands(commands: Any, reader_arg: Any, vector_arg: Any) -> None:
                       help="output format (default: text)")
     step.add_argument("--learning-rate", type=_rate_arg, required=True, metavar="R",
                       help="the step size")
-    step.add_argument("--optimizer", choices=("sgd", "adam", "rmsprop"), default="sgd",
-                      help="the optimizer (default: sgd)")
-    step.add_argument("--momentum", type=_rate_arg, default=None, metavar="M",
-                      help="sgd, rmsprop: momentum (default 0)")
-    step.add_argument("--nesterov", action="store_true", help="sgd: Nesterov momentum")
+    optimizer_arguments(step)
     step.add_argument("--frozen", action="append", default=[], metavar="NAME",
                       help="a weight (layer/weight) or a layer to keep as it is (repeatable)")
     step.add_argument("--omit-random", action="store_true",
                       help="leave Dropout and noise layers out (else they are refused)")
     step.set_defaults(run=_step)
+
+
+def optimizer_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--optimizer``, ``--momentum``, ``--nesterov`` (``step``, and ``check --updated``)."""
+    parser.add_argument("--optimizer", choices=("sgd", "adam", "rmsprop"), default="sgd",
+                        help="the optimizer, from fresh state (default: sgd)")
+    parser.add_argument("--momentum", type=_rate_arg, default=None, metavar="M",
+                        help="sgd, rmsprop: momentum (default 0)")
+    parser.add_argument("--nesterov", action="store_true", help="sgd: Nesterov momentum")
+
+
+def optimizer_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options ``--momentum`` and ``--nesterov`` give, refused for an optimizer that has
+    none."""
+    options: dict[str, Any] = {}
+    if args.momentum is not None:
+        if args.optimizer == "adam":
+            raise InvalidInputError("--momentum is for sgd and rmsprop")
+        options["momentum"] = args.momentum
+    if args.nesterov:
+        if args.optimizer != "sgd":
+            raise InvalidInputError("--nesterov is for sgd")
+        options["nesterov"] = True
+    return options
 
 
 def _rate_arg(text: str) -> float:
@@ -169,15 +189,7 @@ def _step(args: argparse.Namespace) -> int:
 
     net = explain(args.model, reader=args.reader)
     x, t = _batch(args, net)
-    options: dict[str, Any] = {}
-    if args.momentum is not None:
-        if args.optimizer == "adam":
-            raise InvalidInputError("--momentum is for sgd and rmsprop")
-        options["momentum"] = args.momentum
-    if args.nesterov:
-        if args.optimizer != "sgd":
-            raise InvalidInputError("--nesterov is for sgd")
-        options["nesterov"] = True
+    options = optimizer_options(args)
     step = net.train_step(x, t, loss=args.loss, optimizer=args.optimizer,
                           learning_rate=args.learning_rate, precision=args.precision,
                           frozen=args.frozen,

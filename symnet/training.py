@@ -207,16 +207,7 @@ def train_step(graph: Graph, x: Any, target: Any, *, loss: Any, optimizer: str =
             ``epsilon``, ``centered``) and Keras' ``clipnorm``, ``clipvalue``,
             ``global_clipnorm``, ``weight_decay``; unknown ones are refused by name.
     """
-    name = str(optimizer).lower()
-    if name not in OPTIMIZERS:
-        raise InvalidInputError(f"optimizer must be one of {sorted(OPTIMIZERS)}, received "
-                                f"{optimizer!r}")
-    settings = {**OPTIMIZERS[name], **COMMON}
-    unknown = sorted(set(options) - set(settings))
-    if unknown:
-        raise InvalidInputError(f"unknown option(s) {unknown} for optimizer {name!r}; it takes "
-                                f"{sorted(settings)}")
-    settings.update(options)
+    name, settings = optimizer_settings(optimizer, options)
     rate = _number(learning_rate, "learning_rate")
     spec = loss_of(loss)
     backend = backend_for(precision)
@@ -245,13 +236,9 @@ def train_step(graph: Graph, x: Any, target: Any, *, loss: Any, optimizer: str =
         # a weight the loss does not reach: its gradient is 0
         grads.append(backend.weight(p) * backend.const(0) if g is None
                      else np.asarray(g).reshape(p.shape))
-    grads = _clip(backend, grads, settings)
-    new: dict[Param, Any] = {}
-    for p, g in zip(trainable, grads):
-        w = backend.weight(p)
-        if settings["weight_decay"]:
-            w = w - w * _c(backend, settings["weight_decay"]) * _c(backend, rate)
-        new[p] = _update(backend, name, settings, w, g, _c(backend, rate))
+    new = dict(zip(trainable, optimizer_step(backend, name, settings,
+                                              [backend.weight(p) for p in trainable], grads,
+                                              rate)))
     weights: dict[str, Any] = {}
     for p, key in keys.items():
         value = new.get(p, moving.get(p))
@@ -262,6 +249,42 @@ def train_step(graph: Graph, x: Any, target: Any, *, loss: Any, optimizer: str =
                 value, dtype=precision).reshape(p.shape)
     return TrainStep(weights, gradient.loss, gradient, tuple(keys[p] for p in trainable), name,
                      dict(settings, learning_rate=learning_rate))
+
+
+def optimizer_settings(optimizer: Any, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The optimizer's name and every setting (Keras' defaults, then ``options``); an unknown
+    optimizer or option is refused by name."""
+    name = str(optimizer).lower()
+    if name not in OPTIMIZERS:
+        raise InvalidInputError(f"optimizer must be one of {sorted(OPTIMIZERS)}, received "
+                                f"{optimizer!r}")
+    settings = {**OPTIMIZERS[name], **COMMON}
+    unknown = sorted(set(options) - set(settings))
+    if unknown:
+        raise InvalidInputError(f"unknown option(s) {unknown} for optimizer {name!r}; it takes "
+                                f"{sorted(settings)}")
+    settings.update(options)
+    return name, settings
+
+
+def plain_descent(name: str, settings: Mapping[str, Any]) -> bool:
+    """Whether the first step is ``w − η g`` (SGD; with momentum but not Nesterov's, the
+    first step is the same), no clipping, no weight decay."""
+    return name == "sgd" and not (settings["momentum"] and settings["nesterov"]) and all(
+        settings[k] is None for k in COMMON)
+
+
+def optimizer_step(backend: Any, name: str, settings: Mapping[str, Any], weights: list[Any],
+                   grads: list[Any], rate: Any) -> list[Any]:
+    """The weights after one step of the optimizer from fresh state: Keras' clipping, weight
+    decay, then its ``update_step``."""
+    grads = _clip(backend, grads, settings)
+    out = []
+    for w, g in zip(weights, grads):
+        if settings["weight_decay"]:
+            w = w - w * _c(backend, settings["weight_decay"]) * _c(backend, rate)
+        out.append(_update(backend, name, settings, w, g, _c(backend, rate)))
+    return out
 
 
 def _exact_copy(backend: Any, p: Param) -> Any:

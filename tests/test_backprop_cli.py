@@ -86,7 +86,24 @@ def test_updated_alone(capsys, regressor, tmp_path):
     assert code == 0, out
 
 
+def test_a_step_with_nesterov_momentum(capsys, regressor, tmp_path):
+    """SGD with Nesterov momentum m from fresh state moves w by −η(1 + m)∂L/∂w: the weights
+    by hand with the step 0.01·1.5 are right for --momentum 0.5 --nesterov, wrong for plain
+    gradient descent."""
+    _, u = files(tmp_path, *by_hand(rate=0.01 * 1.5))
+    code, out, _ = run(capsys, "check", regressor, *BASE, "--learning-rate", "0.01",
+                       "--updated", u, "--momentum", "0.5", "--nesterov")
+    assert code == 0, out
+    code, out, _ = run(capsys, "check", regressor, *BASE, "--learning-rate", "0.01",
+                       "--updated", u)
+    assert code == 1, out
+
+
 @pytest.mark.parametrize("argv, message", [
+    (("--target", "25", "--loss", "mse", "--gradients", "G", "--optimizer", "adam"),
+     "go with --updated"),
+    (("--target", "25", "--loss", "mse", "--learning-rate", "0.1", "--updated", "U",
+      "--optimizer", "adam", "--nesterov"), "--nesterov is for sgd"),
     (("--gradients", "G"), "need --target T and --loss L"),
     (("--target", "25", "--loss", "mse", "--updated", "U"), "learning_rate"),
     (("--target", "25", "--loss", "mse", "--answer", "3"), "go with --gradients"),

@@ -198,3 +198,33 @@ def test_recurrent_dropout_is_refused_and_simple_rnn_steps(keras):
                                             optimizer="adam")
     _, after, _ = keras_step(keras, plain, x, t, "mse", "adam", {}, 0.1)
     compare(symnet.explain(plain), plain, step, after, "adam bidirectional SimpleRNN")
+
+
+@pytest.mark.parametrize(("optimizer", "options"), [
+    ("adam", {}), ("rmsprop", {"rho": 0.8}), ("sgd", {"momentum": 0.8, "nesterov": True}),
+    ("sgd", {"clipnorm": 0.05})])
+def test_check_grades_a_step_of_any_optimizer(keras, optimizer, options):
+    """A student's weights after one step of Adam, RMSprop, Nesterov's SGD or clipped SGD
+    (Keras' train_on_batch computes them): right with that optimizer, wrong with plain
+    gradient descent; the step taken upwards is named."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh",
+                                                                    name="hidden"),
+                              keras.layers.Dense(2, name="out")])
+    randomize(model, 5)
+    net = symnet.explain(model)
+    x = batch((3,), n=4, seed=7)
+    t = np.random.default_rng(8).normal(0.0, 1.0, (4, 2)).astype(np.float32)
+    before, after, _ = keras_step(keras, model, x, t, "mse", optimizer, options, 0.05)
+    keys = ["hidden/kernel", "hidden/bias", "out/kernel", "out/bias"]
+    updated = {k: w.astype(np.float64) for k, w in zip(keys, after)}
+    common = dict(target=t, loss="mse", learning_rate=0.05, updated=updated, digits=4)
+    right = symnet.check(net, x, optimizer=optimizer, optimizer_options=options, **common)
+    assert right.correct, right.summary()
+    plain = symnet.check(net, x, **common)
+    assert not plain.correct, plain.summary()
+    upwards = {k: 2 * w0 - w1 for k, w0, w1 in zip(keys, before, after)}
+    wrong = symnet.check(net, x, optimizer=optimizer, optimizer_options=options,
+                         **{**common, "updated": upwards})
+    assert not wrong.correct and wrong.diagnosis.code == "gradient_ascent", wrong.summary()
+    with pytest.raises(InvalidInputError, match="unknown option"):
+        symnet.check(net, x, optimizer=optimizer, optimizer_options={"beta": 1}, **common)

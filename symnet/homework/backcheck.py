@@ -112,10 +112,13 @@ def check_backprop(net: Any, x: Any, *, target: Any, loss: Any, gradients: Any =
                    policy: Policy | None = None, notation: Notation | None = None,
                    names: Mapping[Part, str] | None = None,
                    variants: Mapping[Part, list[tuple[str, np.ndarray]]] | None = None,
-                   time_limit: float = TIME_LIMIT) -> Verdict:
+                   time_limit: float = TIME_LIMIT, optimizer: Any = "sgd",
+                   optimizer_options: Mapping[str, Any] | None = None) -> Verdict:
     """The verdict on a backpropagation by hand at ``x`` (one sample or a batch) with
     ``target``: see :func:`symnet.check`. ``names``: each part as the sheet names it (an
-    exercise); ``variants``: each part's values for the other students (``other_variant``)."""
+    exercise); ``variants``: each part's values for the other students (``other_variant``).
+    ``optimizer``, ``optimizer_options``: the step ``updated`` was computed with (a Keras
+    optimizer from fresh state; default plain gradient descent)."""
     from ..analysis.gradients import targets_of
     from ..analysis.losses import loss_of
 
@@ -131,7 +134,7 @@ def check_backprop(net: Any, x: Any, *, target: Any, loss: Any, gradients: Any =
     rate = None if learning_rate is None else _number(learning_rate, "learning_rate")
     after = updated is not None and "loss" in _mapping(updated, "updated")
     engine = Backprop(graph, spec, arrays, targets, rate, getattr(net, "framework", "keras"),
-                      after=after)
+                      after=after, optimizer=optimizer, options=optimizer_options)
     truth = engine.evaluate(None)
     written = read_parts(engine, truth, gradients, updated)
     if not written:

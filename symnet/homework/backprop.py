@@ -144,7 +144,10 @@ def _loss_sites(graph: Graph, loss: Loss) -> list[tuple[BackMistake, str]]:
             for how, code, message in sites]
 
 
-def _update_sites(graph: Graph, rate: float, framework: str) -> list[tuple[BackMistake, str]]:
+def _update_sites(graph: Graph, rate: float, framework: str, plain: bool = True
+                  ) -> list[tuple[BackMistake, str]]:
+    """The update's mistakes; for another optimizer than plain gradient descent only those
+    that do not depend on its formula (the step taken upwards, a bias not updated)."""
     keys = parameter_keys(graph, framework)
     found = []
     for layer in graph.layers:
@@ -160,8 +163,12 @@ def _update_sites(graph: Graph, rate: float, framework: str) -> list[tuple[BackM
                            f"step of {{layer}}: W − η ∂L/∂W with η = {rate:g}, not "
                            "W − η² ∂L/∂W."),
         }
-        useful = {"ascent": rate != 0, "no_rate": rate not in (0, 1),
-                  "rate_twice": rate not in (0, 1)}
+        if not plain:
+            words["ascent"] = ("gradient_ascent", "the step of {layer} was taken up the "
+                               "gradient: the optimizer's update is subtracted from the "
+                               "weights, not added.")
+        useful = {"ascent": rate != 0, "no_rate": plain and rate not in (0, 1),
+                  "rate_twice": plain and rate not in (0, 1)}
         for how, (code, template) in words.items():
             if useful[how]:
                 found.append((BackMistake(code, (layer.name,), _fill(template, (layer.name,)),
@@ -177,7 +184,7 @@ def _update_sites(graph: Graph, rate: float, framework: str) -> list[tuple[BackM
 
 
 def catalogue(graph: Graph, loss: Loss, learning_rate: float | None = None,
-              framework: str = "keras") -> list[BackMistake]:
+              framework: str = "keras", plain: bool = True) -> list[BackMistake]:
     """Every backpropagation mistake that applies to ``graph`` with ``loss`` (and, with a
     ``learning_rate``, to the step): each in one place, then each made in every place it
     applies."""
@@ -197,7 +204,7 @@ def catalogue(graph: Graph, loss: Loss, learning_rate: float | None = None,
                                           variant=rewrite.variant), rewrite.message))
     sites += _loss_sites(graph, loss)
     if learning_rate is not None:
-        sites += _update_sites(graph, float(learning_rate), framework)
+        sites += _update_sites(graph, float(learning_rate), framework, plain)
     mistakes = [m for m, _ in sites]
     groups: dict[tuple[str, str], list[tuple[BackMistake, str]]] = {}
     for m, template in sites:
@@ -270,14 +277,21 @@ class Backprop:
             :func:`symnet.analysis.gradients.targets_of` gives them.
         learning_rate: the step's (``None``: no updated weights).
         framework: how weights are keyed (``keras``: ``"layer/weight"``).
+        optimizer, options: the step's Keras optimizer from fresh state (``"sgd"``,
+            ``"adam"``, ``"rmsprop"``) and its options, as for
+            :func:`symnet.training.train_step`.
     """
 
     def __init__(self, graph: Graph, loss: Loss, arrays: list[np.ndarray],
                  targets: list[np.ndarray], learning_rate: float | None = None,
-                 framework: str = "keras", backend: Any = None, after: bool = False) -> None:
-        from ..training import training_nodes
+                 framework: str = "keras", backend: Any = None, after: bool = False,
+                 optimizer: str = "sgd", options: Mapping[str, Any] | None = None) -> None:
+        from ..training import optimizer_settings, plain_descent, training_nodes
 
         self.graph, self.loss, self.arrays, self.targets = graph, loss, arrays, targets
+        self.optimizer, self.settings = optimizer_settings(optimizer, options or {})
+        self.plain = plain_descent(self.optimizer, self.settings)
+        """Whether the step is ``w − η ∂L/∂w`` (else the optimizer's own first step)."""
         self.rate = learning_rate
         self.after = after and learning_rate is not None
         """Whether the loss after the step (:data:`AFTER`) is computed too."""
@@ -290,7 +304,7 @@ class Backprop:
         self.same = all(a is b for a, b in zip(self.training, graph.nodes))
 
     def singles(self) -> list[BackMistake]:
-        return catalogue(self.graph, self.loss, self.rate, self.framework)
+        return catalogue(self.graph, self.loss, self.rate, self.framework, self.plain)
 
     def parts(self) -> list[Part]:
         """Every part, in the order of a hand calculation: the loss, then from the output
@@ -404,6 +418,15 @@ class Backprop:
         moving = _moving_statistics(self.graph, self._nodes(self.training, mistake), run) \
             if not self.same else {}
         how = mistake.update if mistake is not None else {}
+        stepped: dict[str, np.ndarray] = {}
+        if not self.plain:
+            from ..training import optimizer_step
+
+            keys = [key for p, key in self.keys.items() if p.trainable and p not in moving]
+            stepped = dict(zip(keys, optimizer_step(
+                self.backend, self.optimizer, self.settings,
+                [np.asarray(self.by_key[k].value, np.float64) for k in keys],
+                [np.asarray(grads[k], np.float64) for k in keys], rate)))
         out = {}
         for p, key in self.keys.items():
             w = np.asarray(p.value, np.float64)
@@ -411,6 +434,9 @@ class Backprop:
                 value = np.asarray(moving[p], np.float64).reshape(p.shape)
             elif not p.trainable:
                 value = w
+            elif not self.plain:
+                new = np.asarray(stepped[key], np.float64).reshape(w.shape)
+                value = {"": new, "ascent": w - (new - w), "kept": w}[how.get(key, "")]
             else:
                 g = grads[key]
                 value = {"": w - rate * g, "ascent": w + rate * g, "no_rate": w - g,

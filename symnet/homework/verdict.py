@@ -130,7 +130,8 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
           rtol: float = 1e-4, atol: float = 1e-6, digits: int = 3, batch: Any = None,
           domain: Any = None, close: float = 0.01, key: Any = None,
           interface: str = "python", target: Any = None, loss: Any = None,
-          gradients: Any = None, learning_rate: Any = None, updated: Any = None) -> Verdict:
+          gradients: Any = None, learning_rate: Any = None, updated: Any = None,
+          optimizer: Any = "sgd", optimizer_options: Any = None) -> Verdict:
     """Check a hand calculation of ``model`` at input ``x``; see :func:`symnet.check`.
 
     ``close``: a wrong answer within this relative distance of the right one is ``close``.
@@ -154,6 +155,9 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
                                 "gradients=/updated=")
     if key is not None and getattr(key, "kind", "") == "backprop" and (
             backprop or answer is not None):
+        if str(optimizer).lower() != "sgd" or optimizer_options:
+            raise InvalidInputError("a backprop exercise's step is gradient descent as its "
+                                    "sheet states: no optimizer= to give")
         from .backgrade import check_exercise
 
         return check_exercise(net, x, key, answer=answer, gradients=gradients, updated=updated,
@@ -164,7 +168,8 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
 
         return check_backprop(net, x, target=target, loss=loss, gradients=gradients,
                               updated=updated, learning_rate=learning_rate, policy=policy,
-                              notation=notation)
+                              notation=notation, optimizer=optimizer,
+                              optimizer_options=optimizer_options)
     if formula is not None:
         return _check_formula(net, formula, domain, policy)
     arrays = net.graph.sample(x)
