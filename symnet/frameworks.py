@@ -77,7 +77,8 @@ def _symbols(given: Sequence[str] | None, stem: str, what: str) -> Any:
 def explain_onnx(model: Any, input_names: Sequence[str] | None = None,
                  output_names: Sequence[str] | None = None,
                  dims: Mapping[str, int] | None = None, *, grouping: Any = None,
-                 reference: Any = None, framework: str = "onnx", name: str | None = None) -> Any:
+                 reference: Any = None, framework: str = "onnx", name: str | None = None,
+                 trainable: Any = None) -> Any:
     from .io.onnx import read_onnx
     from .network import Network
     from .nodes import build
@@ -85,7 +86,7 @@ def explain_onnx(model: Any, input_names: Sequence[str] | None = None,
     record = read_onnx(model)
     graph, builder = build(record, _symbols(input_names, "x", "input"),
                            _symbols(output_names, "y", "output"), grouping=grouping,
-                           dims=dict(dims or {}))
+                           dims=dict(dims or {}), trainable=trainable)
     if reference is None:
         reference = OnnxRuntimeReference(record.proto, builder, Path(model).resolve().parent
                                          if isinstance(model, (str, os.PathLike)) else None)
@@ -180,9 +181,12 @@ def explain_torch(module: Any, example_input: Any, input_names: Sequence[str] | 
     names = _module_kinds(module)
     reference = TorchReference(module, [tuple(e.shape) for e in examples],
                                [kinds[e.dtype] for e in examples])
+    # what the module's optimizer trains: its parameters (not its buffers, nor the constants
+    # of its forward, which the export stores beside them)
+    trained = {n for n, p in module.named_parameters() if p.requires_grad}
     return explain_onnx(proto, input_names, output_names, grouping=_grouping(names),
                         reference=reference, framework="pytorch",
-                        name=type(module).__name__)
+                        name=type(module).__name__, trainable=trained.__contains__)
 
 
 def export_module(module: Any, examples: tuple[Any, ...]) -> Any:

@@ -171,3 +171,37 @@ def test_embedding_gradient():
     for key, value in module.named_parameters():
         np.testing.assert_allclose(g.parameters[key], value.grad.numpy(), rtol=2e-5,
                                    atol=1e-7, err_msg=key)
+
+
+def test_a_step_trains_the_parameters_only():
+    """A module's buffer and its forward's constants (÷ 2, × 3, + 1: stored by the export as
+    arrays beside the weights) are not trained: one SGD step changes what
+    torch.optim.SGD(module.parameters()) changes, and nothing else."""
+    torch = require_torch()
+    torch.manual_seed(4)
+
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("shift", torch.tensor([0.5, -1.0, 2.0]))
+            self.linear = torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.linear((x - self.shift) / 2.0) * 3.0 + 1.0
+
+    module = Scaled().eval()
+    x, t = data(3, seed=6), data(2, seed=7)
+    net = symnet.explain(module, example_input=torch.tensor(x[:1]))
+    trained = {n for n, _ in module.named_parameters()}
+    step = net.train_step(x, t, loss="mse", learning_rate=0.1)
+    assert set(step.updated) == trained, step.updated
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    optimizer.zero_grad()
+    torch.nn.functional.mse_loss(module(torch.tensor(x)), torch.tensor(t)).backward()
+    optimizer.step()
+    for key, value in module.state_dict().items():
+        np.testing.assert_allclose(step[key], value.numpy(), rtol=1e-6, atol=1e-7, err_msg=key)
+    constants = [p for layer in net.layers for p in layer.params if p.name not in trained]
+    assert constants and not any(p.trainable for p in constants)
+    for p in constants:  # the shift buffer and the three numbers of the forward, unchanged
+        assert np.array_equal(step[p.name], p.value), p.name

@@ -115,9 +115,14 @@ class Builder:
     """The state of one reading of a model: tensors, constants, ops, layers."""
 
     def __init__(self, model: OnnxModel, batch: bool, grouping: Callable[[OnnxNode], tuple[
-            str, str]] | None = None, fixed: dict[str, int] | None = None) -> None:
+            str, str]] | None = None, fixed: dict[str, int] | None = None,
+                 trainable: Callable[[str], bool] | None = None) -> None:
         self.model = model
         self.batch = batch
+        self.trainable = trainable or (lambda name: name in model.initializers)
+        """Whether an array (by the name :meth:`NodeContext.source_name` gives) is one the
+        framework trains: by default a stored initializer; a constant the graph computes (a
+        ``Constant`` node, a folded expression) is not."""
         self.grouping = grouping
         self.constants: dict[str, np.ndarray] = {k: v for k, v in model.initializers.items()}
         self.recipes: dict[str, tuple[OnnxNode, int]] = {}
@@ -425,7 +430,7 @@ class NodeContext:
                 text = f"{base}^({n})"
             run.symbols.add(text)
             sym = sp.MatrixSymbol(text, *matrix_shape(tuple(value.shape)))
-        param = Param(name or "", sym, value, trainable, meaning)
+        param = Param(name or "", sym, value, trainable and b.trainable(name or ""), meaning)
         b.params[key] = param
         run.params.append(param)
         return param
@@ -482,14 +487,15 @@ def _shown(value: Any) -> str:
 def build(model: OnnxModel, features: Callable[[int], tuple[sp.Symbol, ...]],
           targets: Callable[[int], tuple[sp.Symbol, ...]], *,
           grouping: Callable[[OnnxNode], tuple[str, str]] | None = None,
-          dims: dict[str, int] | None = None) -> tuple[Graph, Builder]:
+          dims: dict[str, int] | None = None,
+          trainable: Callable[[str], bool] | None = None) -> tuple[Graph, Builder]:
     """The graph of an ONNX model (``features``/``targets``: the input and output symbols for
     a count of numbers; ``grouping``: a node -> (layer name, kind), default one layer per
-    node)."""
+    node; ``trainable``: which arrays are trained, by name, default the initializers)."""
     eligible = _batch_eligible(model)
     reasons = []
     for batch in ((True, False) if eligible else (False,)):
-        builder = Builder(model, batch, grouping, dims)
+        builder = Builder(model, batch, grouping, dims, trainable)
         try:
             builder.add_inputs()
             builder.convert()
