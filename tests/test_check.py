@@ -254,3 +254,13 @@ def test_batch_of_one_is_recognised_without_a_batch(bn_net):
     verdict = symnet.check(bn_net, x, answer=[float(f"{v:.6g}") for v in answer])
     assert not verdict.correct and verdict.diagnosis.code == "bn_batch_statistics"
     assert verdict.layer == "bn" and "batch of one" in verdict.diagnosis.message
+
+
+def test_the_answer_is_echoed_as_written(seed):
+    """25.0 shows three digits; the verdict says "got 25.0", not the float's "25"."""
+    net = seed
+    verdict = symnet.check(net, 10, answer="25.0")
+    assert verdict.written == ("25.0",) and verdict.got == pytest.approx([25.0])
+    assert "got 25.0 (" in verdict.summary()
+    assert verdict.to_dict()["written"] == ["25.0"]
+    assert symnet.check(net, 10, answer=[25.0]).written == ("25.0",)

@@ -78,6 +78,9 @@ class Verdict(Displayed):
     """With ``formula=``: whether the verdict is proven (exact arithmetic) rather than found
     at sample points."""
     notes: tuple[str, ...] = field(default=())
+    written: tuple[str, ...] = ()
+    """With ``answer=``: the answer as written, its digits kept (``25.0``, where ``got`` is
+    the number 25.0)."""
 
     @property
     def layer(self) -> str | None:
@@ -297,7 +300,8 @@ def _verdict(got: Numbers, expected: np.ndarray, decision: Decision, policy: Pol
     right = decision.code in ("correct", "rounding")
     layers = chosen.layers if chosen is not None else ()
     return Verdict(right, expected, got.values, decision.abs_distance, decision.rel_distance,
-                   None, diagnosis, tolerance=policy.describe(), layers=layers)
+                   None, diagnosis, tolerance=policy.describe(), layers=layers,
+                   written=tuple(str(d) for d in got.exact))
 
 
 def _check_steps(diagnoser: Diagnoser, arrays: list[np.ndarray], steps: Any, policy: Policy,

@@ -419,7 +419,8 @@ class JsonPrinter(ReportPrinter[dict[str, Any]]):
                 "layer": verdict.layer, "layers": list(verdict.layers),
                 "counterexample": verdict.counterexample, "tolerance": verdict.tolerance,
                 "steps": [s.to_dict() for s in verdict.steps], "score": verdict.score,
-                "proven": verdict.proven, "notes": list(verdict.notes)}
+                "proven": verdict.proven, "notes": list(verdict.notes),
+                "written": list(verdict.written) or None}
 
 
 def _summary(e: Explanation) -> str:

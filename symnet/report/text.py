@@ -357,7 +357,10 @@ class TextReportPrinter(LinePrinter):
         message = verdict.diagnosis.message
         lines = [f"{head}: {message[:1].upper() + message[1:]}"]
         if verdict.expected is not None and verdict.got is not None:
-            lines.append(f"expected {_shown(verdict.expected)}, got {_shown(verdict.got)}"
+            got = _shown(verdict.got) if not verdict.written else (
+                verdict.written[0] if len(verdict.written) == 1 else
+                f"[{', '.join(verdict.written[:8])}{' ...' if len(verdict.written) > 8 else ''}]")
+            lines.append(f"expected {_shown(verdict.expected)}, got {got}"
                          + _gap(verdict.expected, verdict.got, verdict.abs_error))
         if verdict.first_wrong_step:
             shown = next((s.shown for s in verdict.steps if s.layer == verdict.first_wrong_step
