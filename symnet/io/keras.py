@@ -21,15 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import InvalidInputError, ModelLoadError, SymnetWarning, UnsupportedLayerError
 from ..layers import (
     config_problems,
     is_supported_class,
+    layer_kind,
     supported_layers,
     supported_operations,
     unsupported,
     unsupported_operation,
 )
+from ..layers.record import LayerRecord, Weight
 from ..ops import ACTIVATIONS
 from . import checks
 
@@ -163,7 +167,7 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     with Keras only when the Keras model itself is asked for (``Network.model``, a report's
     agreement with ``model.predict``), and only if the file has not changed since.
     """
-    from .saved import LAYERS, MAX_BYTES, NotForThisReader, read_saved
+    from .saved import MAX_BYTES, NotForThisReader, read_saved
 
     if reader not in READERS:
         raise InvalidInputError(f"reader must be one of {', '.join(READERS)}, received "
@@ -193,9 +197,16 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
             if reader == "file":
                 raise ModelLoadError(
                     f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
-                    f"knows Sequential models and functional chains saved by Keras 3 whose "
-                    f"layers are {', '.join(sorted(LAYERS))}") from None
+                    "knows Sequential and functional models saved by Keras 3 whose layers are "
+                    f"{', '.join(file_layers())}") from None
     return _keras_source(_keras_load(path, config, hdf5))
+
+
+def file_layers() -> list[str]:
+    """The layer classes the file reader reads (their converters declare their weights)."""
+    from ..layers import _BY_NAME, spec_of
+
+    return sorted(k for k in _BY_NAME if getattr(spec_of(k), "weights", None) is not None)
 
 
 def _keras_source(model: Any) -> ModelSource:
@@ -506,6 +517,87 @@ class KerasGraph:
     """Every layer, nested models' layers in their place: (path name, layer)."""
 
 
+#: The layers a Keras layer wraps, by role in its record: (role, attribute).
+_CHILDREN = {
+    "Bidirectional": (("forward_layer", "forward_layer"), ("backward_layer", "backward_layer")),
+    "TimeDistributed": (("layer", "layer"),),
+    "MultiHeadAttention": (("query", "_query_dense"), ("key", "_key_dense"),
+                           ("value", "_value_dense"), ("output", "_output_dense")),
+}
+
+
+def record_of(layer: Any, cache: dict[int, LayerRecord] | None = None) -> LayerRecord:
+    """The :class:`~symnet.layers.record.LayerRecord` of a live Keras layer (one per layer:
+    ``cache`` keeps them by identity): what converters read, and all they read."""
+    cache = {} if cache is None else cache
+    if id(layer) in cache:
+        return cache[id(layer)]
+    kind = type(layer).__name__
+    config = layer.get_config()
+    if getattr(layer, "lora_enabled", False) and not config.get("lora_rank"):
+        config["lora_rank"] = getattr(layer, "lora_rank", True)
+    children = []
+    for role, attribute in _CHILDREN.get(kind, ()):
+        inner = getattr(layer, attribute, None)
+        if inner is not None:
+            children.append((role, record_of(inner, cache)))
+    known = {id(v): w for _, child in children for v, w in zip(
+        _child_variables(layer, child), child.weights)}
+    weights = tuple(known.get(id(v)) or Weight(str(v.name), np.array(v.numpy()),
+                                                bool(v.trainable)) for v in layer.weights)
+    _check_activations(layer, config, kind)
+    state: dict[str, Any] = {}
+    for key in {"Normalization": ("mean", "variance"), "Rescaling": ("scale", "offset")
+                }.get(kind, ()):
+        value = getattr(layer, key, None)
+        if value is not None:
+            state[key] = np.asarray(value)
+    policy = getattr(layer, "dtype_policy", None)
+    record = LayerRecord(
+        kind, config, weights, tuple(children), state,
+        builtin=type(layer).__module__.split(".")[0] == "keras", origin=type(layer),
+        compute_dtype=str(getattr(policy, "compute_dtype", "float32")),
+        quantized=bool(getattr(policy, "quantization_mode", None)))
+    cache[id(layer)] = record
+    return record
+
+
+def _child_variables(layer: Any, child: LayerRecord) -> list[Any]:
+    for _role, attribute in _CHILDREN.get(type(layer).__name__, ()):
+        inner = getattr(layer, attribute, None)
+        if inner is not None and inner.name == child.name:
+            return list(inner.weights)
+    return []
+
+
+def _check_activations(layer: Any, config: dict[str, Any], kind: str) -> None:
+    """A live layer's activations must be Keras' functions of the names its config gives
+    (a converter reads the name): checked by identity, never by name alone."""
+    import keras
+
+    for owner in (layer, getattr(layer, "cell", None)):
+        for key in ("activation", "recurrent_activation"):
+            function = getattr(owner, key, None) if owner is not None else None
+            if function is None or key not in config:
+                continue
+            value = config[key]
+            name = value.get("config") if isinstance(value, dict) else value
+            try:
+                same = isinstance(name, str) and name in ACTIVATIONS and (
+                    keras.activations.get(name) is function)
+            except ValueError:
+                same = False
+            if not same:
+                from ..escape import terminal_text
+
+                shown = getattr(function, "__name__", repr(function))
+                raise UnsupportedLayerError(
+                    f"layer {terminal_text(layer.name, 200)!r} of class {kind}: activation "
+                    f"{terminal_text(str(shown), 60)!r} is not supported (custom or lambda "
+                    "activations cannot be checked); supported activations: "
+                    f"{', '.join(sorted(ACTIVATIONS))}", layer=layer.name, kind=kind)
+
+
 def _key(tensor: Any, prefix: str = "") -> str:
     op, node_index, tensor_index = tensor._keras_history
     return f"{prefix}{op.name}:{node_index}:{tensor_index}"
@@ -558,13 +650,15 @@ def _is_model(layer: Any) -> bool:
     return isinstance(layer, keras.Model)
 
 
-def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> KerasGraph:
+def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "",
+               cache: dict[int, LayerRecord] | None = None) -> KerasGraph:
     """The layer calls of a built Sequential or functional model, in execution order.
 
     A model used as a layer (a nested Sequential or functional model) is read in its place:
     its layers keep their names as a path (``outer/inner``), and each of its calls gets its own
-    tensors.
+    tensors. Every layer is given as its record (:func:`record_of`).
     """
+    cache = {} if cache is None else cache
     try:
         inputs, outputs = list(model.inputs), list(model.outputs)
     except (AttributeError, ValueError) as exc:
@@ -615,15 +709,14 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
         ins, roles, options = _call_arguments(node)
         ins = ins or outs  # an InputLayer's node "reads" its own tensor
         where = name_prefix + op.name
-        layer = op if isinstance(op, Layer) else _operation(op, node, where)
         if _is_model(op):
-            inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/")
+            inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/", cache)
             if len(inner.inputs) != len(ins) or len(inner.outputs) != len(outs):
                 raise unsupported(where, type(op).__name__, "a nested model called with "
                                   f"{len(ins)} inputs for its {len(inner.inputs)}")
             mapping = {k: key(t) for k, t in zip(inner.inputs, ins)}
             for inner_node in inner.nodes:
-                if type(inner_node.layer).__name__ == "InputLayer":
+                if layer_kind(inner_node.layer) == "InputLayer":
                     continue
                 nodes.append(KerasNode(
                     inner_node.layer, inner_node.name,
@@ -633,6 +726,7 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
             for k, t in zip(inner.outputs, outs):
                 rename[_key(t, key_prefix)] = mapping.get(k, k)
             continue
+        layer = record_of(op, cache) if isinstance(op, Layer) else _operation(op, node, where)
         nodes.append(KerasNode(
             layer=layer, name=where,
             inputs=tuple(key(t) for t in ins),
@@ -644,9 +738,9 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
     layers: list[tuple[str, Any]] = []
     for layer in model.layers:
         if _is_model(layer):
-            layers.extend(read_graph(layer, "", f"{name_prefix}{layer.name}/").layers)
+            layers.extend(read_graph(layer, "", f"{name_prefix}{layer.name}/", cache).layers)
         else:
-            layers.append((name_prefix + layer.name, layer))
+            layers.append((name_prefix + layer.name, record_of(layer, cache)))
     return KerasGraph(
         nodes=tuple(nodes),
         inputs=tuple(key(t) for t in inputs),

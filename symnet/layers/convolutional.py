@@ -169,7 +169,7 @@ def convolve(ctx: LayerContext, kernel_name: str = "kernel", layout: int = ORDIN
     if bool(c.get("use_bias", True)) and "bias" in ctx._weights:
         bias = ctx.param("bias", "b", f"bias, shape ({c_out},): one offset per output channel")
         value = ctx.apply(BiasAdd(bias), value)
-    value = activate(ctx, value, ctx.layer.activation)
+    value = activate(ctx, value, ctx.config.get("activation"))
     ctx.constants.update(kernel_size=kernel_size, strides=strides, padding=padding,
                          dilation_rate=dilation, groups=groups)
     ctx.note = _shape_note(w, padding)
@@ -235,7 +235,7 @@ def separable_convolution(ctx: LayerContext) -> int:
     if bool(c.get("use_bias", True)):
         bias = ctx.param("bias", "b", f"bias, shape ({c_out},): one offset per output channel")
         value = ctx.apply(BiasAdd(bias), value)
-    value = activate(ctx, value, ctx.layer.activation)
+    value = activate(ctx, value, ctx.config.get("activation"))
     ctx.note = "a depthwise convolution (each channel alone), then a 1×1 convolution; " + \
         _shape_note(w, str(c.get("padding", "valid")).lower())
     return channels_back(ctx, value, permuted)

@@ -27,7 +27,7 @@ def embedding(ctx: LayerContext) -> int:
     if c.get("mask_zero"):
         raise ctx.reject("mask_zero=True is not supported: the mask it sends to later layers "
                          "changes what they compute")
-    if getattr(ctx.layer, "lora_enabled", False):
+    if c.get("lora_rank"):
         raise ctx.reject("LoRA embeddings are not supported")
     table = ctx.param("embeddings", "E", f"embeddings, shape ({vocabulary}, {dim}): row k is "
                       f"the vector of index k (0 to {vocabulary - 1})")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..ops import BatchNormInference, LayerNorm, RMSNorm, matrix_shape
 from . import LayerContext, converter
-from .core import sample_axes
+from .core import _one_axis, sample_axes
 from .spec import (
     CONSTRAINT,
     INITIALIZER,
@@ -13,10 +16,19 @@ from .spec import (
     Choice,
     Inert,
     Number,
+    Shape,
+    WeightSpec,
     spec,
 )
 
 FLAG = Choice((True, False))
+
+
+def _bn_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    n = (_one_axis(config, shapes[0]),)
+    out = [WeightSpec(name, n) for option, name in (("scale", "gamma"), ("center", "beta"))
+           if config[option]]
+    return out + [WeightSpec("moving_mean", n, False), WeightSpec("moving_variance", n, False)]
 
 _ONLY_TRAINING = "used only while training (renormalization); not part of the inference formula"
 
@@ -29,7 +41,8 @@ _ONLY_TRAINING = "used only while training (renormalization); not part of the in
     beta_initializer=INITIALIZER, gamma_initializer=INITIALIZER,
     moving_mean_initializer=INITIALIZER, moving_variance_initializer=INITIALIZER,
     beta_regularizer=REGULARIZER, gamma_regularizer=REGULARIZER, beta_constraint=CONSTRAINT,
-    gamma_constraint=CONSTRAINT))
+    gamma_constraint=CONSTRAINT).reading(_bn_weights, required=("axis", "epsilon", "center",
+                                                                "scale")))
 def batch_normalization(ctx: LayerContext) -> int:
     c = ctx.config
     axes = sample_axes(ctx, c.get("axis", -1))
@@ -63,7 +76,7 @@ def batch_normalization(ctx: LayerContext) -> int:
 def layer_normalization(ctx: LayerContext) -> int:
     c = ctx.config
     axes = sample_axes(ctx, c.get("axis", -1))
-    rms = bool(getattr(ctx.layer, "rms_scaling", False))
+    rms = bool(c.get("rms_scaling", False))
     n = "×".join(str(ctx.input_shape[a]) for a in axes)
     gamma = ctx.param("gamma", "gamma", f"gamma, shape ({n},): learned scale") if (
         "gamma" in ctx._weights) else None

@@ -116,10 +116,9 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
         bias = ctx.param("bias", "b", f"bias, shape {shape}: the gates' offsets"
                          + ("; row 0 for the input, row 1 for the recurrent term"
                             if reset_after else ""))
-    activation = _fn(ctx, ctx.layer.cell.activation, "activation")
+    activation = _fn(ctx, c.get("activation"), "activation")
     recurrent_activation = (None if cell == "simple" else
-                            _fn(ctx, ctx.layer.cell.recurrent_activation,
-                                "recurrent_activation"))
+                            _fn(ctx, c.get("recurrent_activation"), "recurrent_activation"))
     backwards = bool(c.get("go_backwards", False)) if go_backwards is None else go_backwards
     sequences = bool(c.get("return_sequences", False))
     ctx.constants.update(units=units, return_sequences=sequences, go_backwards=backwards,
@@ -165,22 +164,22 @@ def bidirectional(ctx: LayerContext) -> Any:
     layer = ctx.layer
     mode = ctx.config.get("merge_mode", "concat")
     results = []
-    for sub_layer, tag in ((layer.forward_layer, "^fw"), (layer.backward_layer, "^bw")):
-        if type(sub_layer).__name__ not in _CELLS or sub_layer.__module__.split(".")[0] \
-                != "keras":
-            raise ctx.reject(f"wraps {type(sub_layer).__name__}; SimpleRNN, GRU and LSTM are "
-                             "supported")
+    for role, tag in (("forward_layer", "^fw"), ("backward_layer", "^bw")):
+        sub_layer = layer.child(role)
+        if sub_layer is None or sub_layer.kind not in _CELLS or not sub_layer.builtin:
+            raise ctx.reject(f"wraps {getattr(sub_layer, 'kind', None)}; SimpleRNN, GRU and "
+                             "LSTM are supported")
         inner = ctx.sub(sub_layer, tag)
-        outputs = unroll(inner, go_backwards=bool(sub_layer.go_backwards))
+        outputs = unroll(inner, go_backwards=bool(inner.config.get("go_backwards", False)))
         results.append(ctx.absorb(inner, outputs))
     (forward, *f_states), (backward, *b_states) = results
     steps = ctx.input_shape[0]
-    if sub_layer.return_sequences:
+    if inner.config.get("return_sequences", False):
         # Keras turns the backward sequence back into time order before merging.
         shape = ctx.shape(backward)
         backward = ctx.apply(Rearrange("reverse", shape, shape, (1, 0)), backward)
     ctx.constants["merge_mode"] = mode
-    ctx.note = (f"a forward and a backward {type(layer.forward_layer).__name__} over {steps} "
+    ctx.note = (f"a forward and a backward {sub_layer.kind} over {steps} "
                 f"steps, merged by {mode}")
     if mode is None:
         return [forward, backward, *f_states, *b_states]
@@ -198,21 +197,22 @@ def bidirectional(ctx: LayerContext) -> Any:
 
 @converter("TimeDistributed", config=spec(layer=Nested()))
 def time_distributed(ctx: LayerContext) -> int:
-    from . import converter_of
+    from . import converter_for
 
-    inner_layer = ctx.layer.layer
-    convert = converter_of(type(inner_layer))
-    if convert is None:
+    inner_layer = ctx.layer.child("layer")
+    convert = converter_for(inner_layer) if inner_layer is not None else None
+    if convert is None or inner_layer is None:
         from . import unsupported
 
-        raise unsupported(f"{ctx.name}/{inner_layer.name}", type(inner_layer).__name__)
+        raise unsupported(f"{ctx.name}/{getattr(inner_layer, 'name', '?')}",
+                          getattr(inner_layer, "kind", "?"))
     inner = ctx.sub(inner_layer)
     value = convert(inner)
     if not all(step.op.rowwise for step in inner.steps):
-        raise ctx.reject(f"wraps {type(inner_layer).__name__}, whose ops mix entries across "
+        raise ctx.reject(f"wraps {inner_layer.kind}, whose ops mix entries across "
                          "axes other than the last; TimeDistributed is supported for layers "
                          "that act on the last axis (Dense, activations, normalisation of the "
                          "last axis, Dropout)")
     (value,) = ctx.absorb(inner, [value])
-    ctx.note = f"{type(inner_layer).__name__} applied to each of the {ctx.input_shape[0]} steps"
+    ctx.note = f"{inner_layer.kind} applied to each of the {ctx.input_shape[0]} steps"
     return value

@@ -28,7 +28,7 @@ _WHILE_TRAINING = Inert("what the layer does while training only")
 
 @converter(*_TRAINING_ONLY, config=spec(
     rate=Number(0, 1), stddev=Number(0), noise_shape=_WHILE_TRAINING, seed=SEED,
-    data_format=_WHILE_TRAINING, l1=REGULARIZER, l2=REGULARIZER))
+    data_format=_WHILE_TRAINING, l1=REGULARIZER, l2=REGULARIZER).reading())
 def identity_at_inference(ctx: LayerContext) -> int:
     option = _TRAINING_ONLY[ctx.kind]
     shown = f" ({option}={ctx.config.get(option)!r})" if option else ""

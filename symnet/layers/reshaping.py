@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..ops import Rearrange, Resample, Reshape
@@ -18,7 +19,9 @@ def _reshape(ctx: LayerContext, value: int, note: str) -> int:
     return ctx.apply(Reshape(tuple(ctx.shape(value)), target), value)
 
 
-@converter("Flatten", config=spec(data_format=Choice(("channels_last", "channels_first", None))))
+@converter("Flatten", config=spec(
+    data_format=Choice(("channels_last", "channels_first", None))).reading(
+        output=lambda config, shapes: [(math.prod(shapes[0]),)], required=("data_format",)))
 def flatten(ctx: LayerContext) -> int:
     value, permuted = channels_last(ctx, ctx.x) if len(ctx.input_shape) > 1 else (ctx.x, False)
     order = "channels last, then row-major" if permuted else "row-major (C) order"
