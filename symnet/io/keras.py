@@ -167,6 +167,7 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     with Keras only when the Keras model itself is asked for (``Network.model``, a report's
     agreement with ``model.predict``), and only if the file has not changed since.
     """
+    from .legacy import read_legacy
     from .saved import MAX_BYTES, NotForThisReader, read_saved
 
     if reader not in READERS:
@@ -181,14 +182,13 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     config, hdf5 = _checked_config(path)
     if reader != "keras":
         try:
-            if hdf5:
-                raise NotForThisReader("an HDF5 file")
             limit = MAX_BYTES + checks.MAX_CONFIG_BYTES
             if path.stat().st_size > limit:
                 raise NotForThisReader(f"a file over {limit // 2**20} MiB")
             data = path.read_bytes()  # what is read is what the digest is of
             try:
-                graph, name, names = read_saved(data, config, str(path))
+                graph, name, names = (read_legacy if hdf5 else read_saved)(data, config,
+                                                                           str(path))
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise NotForThisReader(f"{type(exc).__name__}: {str(exc)[:100]}") from exc
             digest = hashlib.sha256(data).hexdigest()
@@ -197,7 +197,8 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
             if reader == "file":
                 raise ModelLoadError(
                     f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
-                    "knows Sequential and functional models saved by Keras 3 whose layers are "
+                    "knows Sequential and functional models (.keras files of Keras 3, HDF5 files "
+                    "of Keras 2 and 3) whose layers are "
                     f"{', '.join(file_layers())}") from None
     return _keras_source(_keras_load(path, config, hdf5))
 

@@ -25,6 +25,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -147,34 +148,51 @@ def read_saved(data: bytes, config: dict[str, Any], where: str
         if not re.fullmatch(r"3\.\d+\.\d+.*", version):
             raise NotForThisReader(f"written by Keras {version or '(unknown)'}")
         with _weights_file(archive, where) as weights:
-            graph = (_sequential(entries, weights) if kind == "Sequential"
-                     else _functional(inner, entries, weights))
+            def records(layers: list[dict[str, Any]], inputs: list[str] | None
+                        ) -> list[LayerRecord]:
+                return _records(layers, weights, inputs)
+
+            graph = (_sequential(entries, records) if kind == "Sequential"
+                     else _functional(inner, entries, records))
     return graph, str(inner["name"]), tuple(name for name, _ in graph.layers)
 
 
-def _sequential(entries: list[dict[str, Any]], weights: Any) -> Any:
+Records = Callable[[list[dict[str, Any]], "list[str] | None"], list[LayerRecord]]
+
+
+def _sequential(entries: list[dict[str, Any]], make: Records,
+                declared: tuple[str, Shape] | None = None) -> Any:
+    """A Sequential model's graph; ``declared``: the input (name, shape) a legacy file states
+    on its first layer instead of an InputLayer (read as symnet reads it with Keras: a
+    functional model whose layers list that input first)."""
     from .keras import KerasGraph, KerasNode
 
-    input_name, shape = _input_shape(entries[0] if entries else None)
-    if len(entries) < 2:
+    if declared is None:
+        input_name, shape = _input_shape(entries[0] if entries else None)
+        start_config = dict(entries[0]["config"])
+        entries = entries[1:]
+    else:
+        (input_name, shape), start_config = declared, {"name": declared[0]}
+    if not entries:
         raise NotForThisReader("no layers")
-    records = _records(entries[1:], weights, None)
-    start = LayerRecord("InputLayer", dict(entries[0]["config"]))
+    records = make(entries, None)
+    start = LayerRecord("InputLayer", start_config)
     key = f"{input_name}:0:0"
     nodes = [KerasNode(start, input_name, (key,), (key,), (shape,), (shape,))]
     for record in records:
-        declared = _spec(record.kind)
-        out = _output_shapes(declared, record, [shape])
+        layer_spec = _spec(record.kind)
+        out = _output_shapes(layer_spec, record, [shape])
         nodes.append(KerasNode(record, record.name, (key,), (f"{record.name}:0:0",),
                                (shape,), tuple(out), ("0",)))
-        _check_weights(declared, record, [shape])
+        _check_weights(layer_spec, record, [shape])
         key, shape = nodes[-1].output, out[0]
     names = [n.name for n in nodes]
     if len(set(names)) != len(names):
         raise NotForThisReader("two layers of one name")
     # Keras' model.layers: a Sequential's leaves its InputLayer out.
+    listed = nodes if declared is not None else nodes[1:]
     return KerasGraph(tuple(nodes), (nodes[0].output,), (key,), (nodes[0].output_shape,),
-                      (shape,), tuple((n.name, n.layer) for n in nodes[1:]))
+                      (shape,), tuple((n.name, n.layer) for n in listed))
 
 
 def _history(value: Any) -> Any:
@@ -200,10 +218,24 @@ def _tensors(value: Any) -> list[tuple[str, int, int]]:
     return out
 
 
-def _call(entry: dict[str, Any], node: Any) -> list[tuple[tuple[str, int, int], Shape]]:
+def _call(entry: dict[str, Any], node: Any
+          ) -> list[tuple[tuple[str, int, int], Shape | None]]:
     """The tensors a layer is called on, in order, with the shapes the file says they have:
-    positional arguments only, each a tensor or a list of tensors (a merge's)."""
+    positional arguments only, each a tensor or a list of tensors (a merge's). A legacy
+    (Keras 2) node is a list of ``[layer, node, tensor, kwargs]``, with no shapes."""
     name = str(entry.get("name"))[:60]
+    if isinstance(node, list):
+        legacy: list[tuple[tuple[str, int, int], Shape | None]] = []
+        for item in node:
+            if (not isinstance(item, list) or len(item) not in (3, 4)
+                    or not isinstance(item[0], str)
+                    or any(not isinstance(i, int) or isinstance(i, bool) or i < 0
+                           for i in item[1:3]) or (len(item) == 4 and item[3] not in ({}, None))):
+                raise NotForThisReader(f"the call of layer {name!r}: {str(item)[:60]}")
+            legacy.append(((item[0], item[1], item[2]), None))
+        if not legacy:
+            raise NotForThisReader(f"layer {name!r} called on nothing")
+        return legacy
     if not isinstance(node, dict) or set(node) - {"args", "kwargs"}:
         raise NotForThisReader(f"the call of layer {name!r}")
     args, kwargs = node.get("args"), node.get("kwargs", {})
@@ -214,7 +246,7 @@ def _call(entry: dict[str, Any], node: Any) -> list[tuple[tuple[str, int, int], 
     if len(args) != 1:
         raise NotForThisReader(f"layer {name!r} called with {len(args)} arguments")
     items = args[0] if isinstance(args[0], list) else [args[0]]
-    out = []
+    out: list[tuple[tuple[str, int, int], Shape | None]] = []
     for tensor in items:
         config = tensor.get("config") if isinstance(tensor, dict) and tensor.get(
             "class_name") == "__keras_tensor__" else None
@@ -236,7 +268,7 @@ def _call(entry: dict[str, Any], node: Any) -> list[tuple[tuple[str, int, int], 
     return out
 
 
-def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], weights: Any) -> Any:
+def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Records) -> Any:
     """A functional model's graph: its layers' calls from the config's inbound nodes, in the
     order Keras' own reading lists them (outputs first, depth first: ``read_graph``'s)."""
     from .keras import KerasGraph, KerasNode
@@ -250,7 +282,7 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], weights: A
     inputs, outputs = _tensors(inner.get("input_layers")), _tensors(inner.get("output_layers"))
     input_names = [t[0] for t in inputs]
     shapes: dict[tuple[str, int, int], Shape] = {}
-    calls: dict[tuple[str, int], list[tuple[tuple[str, int, int], Shape]]] = {}
+    calls: dict[tuple[str, int], list[tuple[tuple[str, int, int], Shape | None]]] = {}
     for entry in entries:
         name, nodes = entry["name"], entry.get("inbound_nodes")
         if entry.get("class_name") == "InputLayer":
@@ -267,8 +299,8 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], weights: A
             t[1:] != (0, 0) for t in inputs):
         raise NotForThisReader("the model's inputs")
     records = dict(zip([e["name"] for e in entries if e.get("class_name") != "InputLayer"],
-                       _records([e for e in entries if e.get("class_name") != "InputLayer"],
-                                weights, input_names)))
+                       make([e for e in entries if e.get("class_name") != "InputLayer"],
+                            input_names)))
 
     # Depth first from the outputs, each node after the nodes it reads (read_graph's order).
     order: list[tuple[str, int]] = []
@@ -310,7 +342,7 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], weights: A
         for tensor, said in arguments:
             if tensor not in shapes:
                 raise NotForThisReader(f"layer {name[:60]!r} reads a tensor made after it")
-            if shapes[tensor] != said:
+            if said is not None and shapes[tensor] != said:
                 raise NotForThisReader(f"layer {name[:60]!r}: its input has shape "
                                        f"{shapes[tensor]}, the file says {said}")
             in_shapes.append(shapes[tensor])

@@ -81,7 +81,8 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} in a layer config")
 
 
-_DEFAULTS: dict[str, Any] = {"epsilon": 1e-7, "image_data_format": "channels_last", "floatx": "float32"}
+_DEFAULTS: dict[str, Any] = {"epsilon": 1e-7, "image_data_format": "channels_last",
+                             "floatx": "float32"}
 
 
 def keras_setting(name: str) -> Any:
