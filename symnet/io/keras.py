@@ -112,6 +112,7 @@ def _checked_config(path: Path) -> tuple[dict[str, Any], bool]:
     hdf5 = _is_hdf5(path)
     config = _read_config(path, hdf5)
     scan_config(config)
+    scan_objects(config, str(path))
     if isinstance(config.get("config"), list):
         raise ModelLoadError(f"cannot load model file {str(path)!r}: its config is a list of "
                              "layers, as Keras 2.0-2.2 wrote Sequential models; Keras 3 cannot "
@@ -369,6 +370,7 @@ def _read_config(path: Path, hdf5: bool) -> dict[str, Any]:
                     raise ModelLoadError(f"cannot read model file {where!r}: its model_config "
                                          f"holds {size:,} bytes, over the limit of "
                                          f"{checks.MAX_CONFIG_BYTES:,}")
+                checks.check_hdf5_attributes(handle, where)
                 raw = handle.attrs.get("model_config")
                 text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
             weights = path.stat().st_size
@@ -403,7 +405,8 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         if operation not in supported_operations():
             raise unsupported_operation(name, operation)
         return
-    custom = not module.startswith("keras") or (registered not in (None, kind))
+    custom = not (module == "keras" or module.startswith("keras.")) or (
+        registered not in (None, kind))
     if kind == "Lambda":
         raise unsupported(name, "Lambda", "a Lambda layer is arbitrary Python code")
     if custom or kind not in supported_layers():
@@ -421,6 +424,62 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         if isinstance(value, dict) and value.get("module") not in (None, "keras.activations"):
             raise unsupported(name, str(kind), f"{key} from module {value.get('module')!r} "
                               "is custom code")
+
+
+#: The modules a saved config may name for the objects Keras rebuilds from it (layers,
+#: initializers, regularizers, constraints, activations, dtype policies, models, operations).
+_MODULES = ("keras", "keras.layers", "keras.initializers", "keras.regularizers",
+            "keras.constraints", "keras.activations", "keras.models", "keras.dtype_policies",
+            "keras.src.models.functional", "keras.src.models.sequential",
+            "keras.src.engine.functional", "keras.src.engine.sequential")
+_MODULE_PREFIXES = ("keras.src.dtype_policies", "keras.src.ops.", "keras.src.layers.")
+#: Data, not objects: what Keras' serializer writes for arrays, tuples, tensors...
+_DATA = {"__numpy__", "__tuple__", "__keras_tensor__", "__bytes__", "__ellipsis__",
+         "__slice__", "__tensor__", "__typespec__"}
+
+
+def scan_objects(config: Any, where: str) -> None:
+    """Refuse, before anything is imported, every object a saved config would have Keras
+    rebuild that is code or comes from outside Keras' object namespaces, wherever it is
+    nested (an initializer, a wrapped layer, an activation): a module that is not one of
+    Keras' (``os``, ``subprocess``, ``builtins``, ``keras.utils``, ``keras.config``...), a
+    ``__lambda__`` or ``Lambda`` (marshalled Python code), a custom registered name. The model's
+    ``compile_config`` is not read (models load with ``compile=False``): its losses and
+    metrics are never rebuilt. These are the ways Keras' ``safe_mode`` has been bypassed."""
+    from ..escape import terminal_text
+
+    def refuse(what: str) -> ModelLoadError:
+        return ModelLoadError(f"cannot read model file {where!r}: its config names "
+                              f"{terminal_text(what, 160)}; symnet never rebuilds code or "
+                              "objects from outside Keras' layers, initializers, regularizers, "
+                              "constraints and activations (nothing was imported)")
+
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        kind, module = item.get("class_name"), item.get("module")
+        if "class_name" in item and kind not in _DATA:
+            shown = f"{module}.{kind}" if module is not None else str(kind)
+            if kind in ("__lambda__", "Lambda") or (kind == "function"
+                                                    and module != "keras.activations"):
+                raise refuse(f"{shown!r} (Python code)")
+            if module is not None and (not isinstance(module, str) or not (
+                    module in _MODULES or module.startswith(_MODULE_PREFIXES))):
+                raise refuse(f"{shown!r} (module {str(module)[:80]!r})")
+            registered = item.get("registered_name")
+            if registered not in (None, kind):
+                raise refuse(f"{shown!r} (a custom object registered as "
+                             f"{str(registered)[:80]!r})")
+        inner = item.get("config")
+        if isinstance(inner, dict) and ("function_type" in inner or (
+                kind == "Lambda" and "function" in inner)):
+            raise refuse(f"{kind!s} (marshalled Python code)")
+        stack.extend(v for k, v in item.items() if k != "compile_config")
 
 
 def operation_kind(class_name: str) -> str:

@@ -168,7 +168,7 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
         expected = _weight_names(declared, config, len(paths))
         group = weights[name] if paths else None
         values = []
-        for path, (weight, trainable) in zip(paths, expected):
+        for path, (weight, trainable, dtype) in zip(paths, expected):
             parts = path.split("/")
             if parts[-1].split(":")[0] != weight or (len(parts) > 1 and parts[-2] not in (
                     name, f"{name}_cell") and not parts[-2].endswith("cell")):
@@ -180,7 +180,7 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
                 if len(node.attrs):
                     raise NotForThisReader(f"{name[:60]}: attributes on {part[:60]!r}")
             dataset = _member(node, parts[-1], h5py.Dataset)
-            values.append(Weight(weight, _array(dataset, f"{name}/{weight}"), trainable))
+            values.append(Weight(weight, _array(dataset, f"{name}/{weight}", dtype), trainable))
         out.append(LayerRecord(str(kind), config, tuple(values)))
     with_weights = [r.name for r in out if r.weights]
     if with_weights != holding:

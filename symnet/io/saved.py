@@ -240,7 +240,8 @@ def _call(entry: dict[str, Any], node: Any
         raise NotForThisReader(f"the call of layer {name!r}")
     args, kwargs = node.get("args"), node.get("kwargs", {})
     if not isinstance(args, list) or not isinstance(kwargs, dict) or any(
-            v is not None for v in kwargs.values()):
+            v is not None and not (k == "training" and isinstance(v, bool))
+            for k, v in kwargs.items()):
         raise NotForThisReader(f"the call of layer {name!r}: arguments "
                                f"{sorted(kwargs)[:4] if isinstance(kwargs, dict) else '?'}")
     if len(args) != 1:
@@ -266,6 +267,13 @@ def _call(entry: dict[str, Any], node: Any
                                    f"{str(shape)[:40]}, dtype {str(config.get('dtype'))[:20]}")
         out.append(((history[0], history[1], history[2]), tuple(shape[1:])))
     return out
+
+
+def _options(node: Any) -> tuple[tuple[str, Any], ...]:
+    """A call's arguments that are not tensors (``training=False``), as Keras' node has them
+    (:func:`_call` has refused any other)."""
+    kwargs = node.get("kwargs", {}) if isinstance(node, dict) else {}
+    return tuple((k, v) for k, v in kwargs.items() if v is not None)
 
 
 def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Records) -> Any:
@@ -354,7 +362,7 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
         nodes_out.append(KerasNode(
             record, name, tuple(f"{t[0]}:{t[1]}:{t[2]}" for t, _ in arguments),
             tuple(f"{key}:{i}" for i in range(len(out))), tuple(in_shapes), tuple(out),
-            tuple("0" for _ in arguments)))
+            tuple("0" for _ in arguments), _options(by_name[name]["inbound_nodes"][index])))
     for tensor in outputs:
         if tensor not in shapes:
             raise NotForThisReader(f"the model's output {str(tensor)[:60]}")
@@ -412,15 +420,16 @@ def _member(group: Any, name: str, kind: type) -> Any:
     return member
 
 
-def _array(dataset: Any, where: str) -> np.ndarray:
-    """A variable's values: a plain float32 dataset stored in the file itself, uncompressed
-    (no external, virtual or compressed data, no attributes); its shape is checked against
-    the config's once the layer's inputs are known."""
-    if (dataset.dtype != np.dtype("<f4") or not 0 < len(dataset.shape) <= 8
+def _array(dataset: Any, where: str, dtype: str = "float32") -> np.ndarray:
+    """A variable's values: a plain dataset of the dtype its converter declares (float32 but
+    for a count), stored in the file itself, uncompressed (no external, virtual or compressed
+    data, no attributes); its shape is checked against the config's once the layer's inputs
+    are known."""
+    if (dataset.dtype != np.dtype(dtype).newbyteorder("<") or not len(dataset.shape) <= 8
             or dataset.external or dataset.is_virtual or len(dataset.attrs)
             or dataset.compression is not None
             or dataset.id.get_storage_size() != dataset.nbytes):
-        raise NotForThisReader(f"{where}: {dataset.shape} {dataset.dtype}, expected float32 "
+        raise NotForThisReader(f"{where}: {dataset.shape} {dataset.dtype}, expected {dtype} "
                                "stored plainly")
     return np.array(dataset[()])
 
@@ -432,10 +441,14 @@ def _variables(groups: Any, group: str, layer: str) -> Any:
     if group not in groups:
         return None
     stored = _member(groups, group, h5py.Group)
+    names = {layer}
+    if set(stored.keys()) == {"vars", "cell"} and not len(_member(stored, "vars", h5py.Group)):
+        stored = _member(stored, "cell", h5py.Group)  # a recurrent layer's: its cell's
+        names |= {f"{kind}_cell" for kind in ("simple_rnn", "gru", "lstm")}
     if set(stored.keys()) != {"vars"} or len(stored.attrs):
         raise NotForThisReader(f"weights group {group!r}")
     variables = _member(stored, "vars", h5py.Group)
-    if set(variables.attrs) - {"name"} or variables.attrs.get("name", layer) != layer:
+    if set(variables.attrs) - {"name"} or variables.attrs.get("name", layer) not in names:
         raise NotForThisReader(f"weights group {group!r} names another layer")
     return variables
 
@@ -484,8 +497,8 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
         # As Keras reads it: the layer's own flag (a model's does not reach its layers).
         values = tuple(
             Weight(name, _array(_member(variables, str(i), h5py.Dataset), f"{config['name']}/"
-                                f"{name}"), trainable)
-            for i, (name, trainable) in enumerate(names))
+                                f"{name}", dtype), trainable)
+            for i, (name, trainable, dtype) in enumerate(names))
         out.append(LayerRecord(str(kind), dict(config), values))
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
@@ -493,7 +506,7 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
 
 
 def _weight_names(declared: Any, config: dict[str, Any], count: int
-                  ) -> list[tuple[str, bool]]:
+                  ) -> list[tuple[str, bool, str]]:
     """The names and flags of a layer's ``count`` stored variables: its converter's
     declaration on a stand-in input (the names and their number depend on the config only;
     the shapes are checked once the inputs are known)."""
@@ -504,6 +517,6 @@ def _weight_names(declared: Any, config: dict[str, Any], count: int
             continue
         if len(expected) == count:
             trainable = bool(config.get("trainable", True))
-            return [(w.name, w.trainable and trainable) for w in expected]
+            return [(w.name, w.trainable and trainable, w.dtype) for w in expected]
     raise NotForThisReader(f"{config.get('name')}: {count} variables stored, not what the "
                            "config implies")

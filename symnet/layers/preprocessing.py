@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from ..ops import Normalize, Param, Rescale
 from . import LayerContext, converter
 from .record import keras_setting
-from .spec import Axes, Choice, Free, spec
+from .spec import Axes, Choice, Free, Shape, WeightSpec, spec
 
 _BROADCAST = Free("a number, or an array broadcast over the input")
 
@@ -44,10 +45,36 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, float) else value.value.tolist()
 
 
+def _kept(config: Mapping[str, Any], shape: Shape) -> Shape:
+    """The input's lengths along the axes whose statistics are kept (Keras' ``build``)."""
+    axis = config["axis"]
+    axes = [] if axis is None else list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    kept = []
+    for a in axes:
+        if not isinstance(a, int) or isinstance(a, bool) or a == 0 or not (
+                -len(shape) <= a <= len(shape)):
+            raise ValueError(f"axis {axis!r} for inputs of shape {shape}")
+        kept.append(a - 1 if a > 0 else len(shape) + a)
+    if len(set(kept)) != len(kept):
+        raise ValueError(f"axis {axis!r} repeats an axis")
+    return tuple(shape[i] for i in sorted(kept))
+
+
+def _normalization_weights(config: Mapping[str, Any], shapes: list[Shape]
+                           ) -> list[WeightSpec]:
+    (shape,) = shapes
+    kept = _kept(config, shape)
+    if config["mean"] is not None or config["variance"] is not None:
+        return []  # statistics given in the config
+    return [WeightSpec("mean", kept, False), WeightSpec("variance", kept, False),
+            WeightSpec("count", (), False, "int64")]
+
+
 @converter("Normalization", config=spec(
     axis=Axes(none=True), invert=Choice((True, False)),
     mean=Free("statistics given in the config: broadcast over the input"),
-    variance=Free("statistics given in the config: broadcast over the input")))
+    variance=Free("statistics given in the config: broadcast over the input")).reading(
+        _normalization_weights, required=("axis", "mean", "variance")))
 def normalization(ctx: LayerContext) -> int:
     invert = bool(ctx.config.get("invert", False))
     shape = _broadcast_shape(ctx)

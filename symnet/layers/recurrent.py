@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..ops import Concat, Elementwise, Merge, Rearrange
@@ -17,8 +18,11 @@ from .spec import (
     ActivationName,
     Choice,
     Inert,
+    LayerSpec,
     Nested,
     Number,
+    Shape,
+    WeightSpec,
     spec,
 )
 
@@ -143,7 +147,7 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
     return outputs
 
 
-@converter(*_CELLS, config=spec(
+_RECURRENT = spec(
     units=Number(1, integer=True), activation=ActivationName(),
     recurrent_activation=ActivationName(), use_bias=FLAG, return_sequences=FLAG,
     return_state=FLAG, go_backwards=FLAG, reset_after=FLAG, stateful=Choice((False,)),
@@ -151,10 +155,49 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
     dropout=_TRAINING, recurrent_dropout=_TRAINING, seed=SEED,
     zero_output_for_mask=Inert("used only with a mask, which is refused"),
     unit_forget_bias=Inert("how the forget gate's bias was first drawn"),
-    activity_regularizer=REGULARIZER, **_WEIGHTS))
+    activity_regularizer=REGULARIZER, **_WEIGHTS)
+
+
+def _reading(kind: str) -> LayerSpec:
+    """What a file reader needs of a recurrent layer: the cell's kernel, recurrent kernel and
+    bias (a GRU's reset_after bias two rows), its output (the sequence or the last step) and
+    states."""
+    gates = len(CELLS[_CELLS[kind]])
+
+    def weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+        (shape,) = shapes
+        if len(shape) != 2:
+            raise ValueError(f"inputs of shape {shape}, expected (steps, features)")
+        units = int(config["units"])
+        width = gates * units
+        out = [WeightSpec("kernel", (shape[-1], width)),
+               WeightSpec("recurrent_kernel", (units, width))]
+        if config["use_bias"]:
+            two = kind == "GRU" and bool(config["reset_after"])
+            out.append(WeightSpec("bias", (2, width) if two else (width,)))
+        return out
+
+    def output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+        (shape,) = shapes
+        units = int(config["units"])
+        first = (shape[0], units) if config["return_sequences"] else (units,)
+        states = [(units,)] * (2 if kind == "LSTM" else 1) if config["return_state"] else []
+        return [first, *states]
+
+    required = ["units", "activation", "use_bias", "return_sequences", "return_state",
+                "go_backwards", "stateful"]
+    required += [] if kind == "SimpleRNN" else ["recurrent_activation"]
+    required += ["reset_after"] if kind == "GRU" else []
+    return _RECURRENT.reading(weights, output, tuple(required))
+
+
 def recurrent(ctx: LayerContext) -> Any:
     outputs = unroll(ctx)
     return outputs[0] if len(outputs) == 1 else outputs
+
+
+for _kind in _CELLS:
+    converter(_kind, config=_reading(_kind))(recurrent)
 
 
 @converter("Bidirectional", config=spec(

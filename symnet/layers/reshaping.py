@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from ..ops import Rearrange, Resample, Reshape
 from . import LayerContext, converter
 from .convolutional import FORMAT, channels_back, channels_last
-from .spec import Choice, Free, Ints, Number, spec
+from .spec import Choice, Free, Ints, Number, Shape, spec
 
 
 def _reshape(ctx: LayerContext, value: int, note: str) -> int:
@@ -28,7 +29,25 @@ def flatten(ctx: LayerContext) -> int:
     return _reshape(ctx, value, f"the entries in {order}, as one row")
 
 
-@converter("Reshape", config=spec(target_shape=Free("the same entries in a new shape")))
+def _reshaped(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    """Keras' target shape, a -1 worked out from the input's size."""
+    (shape,) = shapes
+    target = [int(d) for d in config["target_shape"]]
+    size = math.prod(shape)
+    if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+        raise ValueError(f"target_shape {target}")
+    if -1 in target:
+        known = math.prod(d for d in target if d != -1)
+        if size % known:
+            raise ValueError(f"target_shape {target} for {size} entries")
+        target[target.index(-1)] = size // known
+    if math.prod(target) != size:
+        raise ValueError(f"target_shape {target} for inputs of shape {shape}")
+    return [tuple(target)]
+
+
+@converter("Reshape", config=spec(target_shape=Free("the same entries in a new shape")).reading(
+    output=_reshaped, required=("target_shape",)))
 def reshape(ctx: LayerContext) -> int:
     return _reshape(ctx, ctx.x, f"the entries in row-major (C) order, reshaped to "
                     f"{ctx.output_shape}")

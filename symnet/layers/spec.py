@@ -36,6 +36,7 @@ class WeightSpec:
     name: str
     shape: Shape
     trainable: bool = True
+    dtype: str = "float32"
 
 
 WeightsFn = Callable[[Mapping[str, Any], list[Shape]], list[WeightSpec]]
