@@ -414,10 +414,13 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         raise unsupported(name, str(kind), why)
     for key in ("activation", "recurrent_activation"):
         value = inner.get(key) if isinstance(inner, dict) else None
-        shown = value.get("config", value.get("class_name")) if isinstance(value, dict) \
-            else value
-        if isinstance(value, dict) and value.get("module") not in (None, "keras.activations"):
-            shown = value.get("registered_name") or value.get("config")
+        shown: Any = value
+        if isinstance(value, dict):
+            source, cls = value.get("module"), value.get("class_name")
+            if source not in (None, "keras.activations"):
+                shown = f"{source}.{value.get('config') or value.get('registered_name')}"
+            else:
+                shown = value.get("config") if cls == "function" else cls
         if shown is not None and not (isinstance(shown, str) and shown in ACTIVATIONS):
             raise unsupported(name, str(kind), f"{key} {str(shown)[:60]!r} is not a Keras "
                               "activation symnet knows (custom activations are code)")

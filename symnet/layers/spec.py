@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = ["ActivationName", "Axes", "Choice", "Domain", "Free", "Inert", "Ints", "LayerSpec",
-           "Nested", "Number", "WeightSpec", "spec"]
+           "Nested", "Number", "Serialized", "WeightSpec", "spec"]
 
 Shape = tuple[int, ...]
 
@@ -216,9 +216,43 @@ COMMON: dict[str, Domain] = {
     "dtype": Free("the dtype policy: float32, checked for every layer"),
 }
 
-INITIALIZER = Inert("how the weights were first drawn")
-REGULARIZER = Inert("a penalty added to the training loss")
-CONSTRAINT = Inert("a projection applied after each training step")
+@dataclass(frozen=True)
+class Serialized(Inert):
+    """Not part of inference, but an object Keras rebuilds when it reads the layer (an
+    initializer, a regularizer, a constraint): ``None``, one of Keras' names for it, or
+    Keras' serialized form of one, so that a file symnet reads is one Keras reads."""
+
+    names: frozenset[str] = frozenset()
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return True
+        if isinstance(value, str):
+            return value in self.names
+        if not isinstance(value, dict) or set(value) - {"module", "class_name", "config",
+                                                         "registered_name", "shared_object_id"}:
+            return False
+        return value.get("class_name") in self.names and isinstance(value.get("config", {}),
+                                                                     dict)
+
+    def describe(self) -> str:
+        return f"None or one of Keras' {self.why}: {', '.join(sorted(self.names))}"
+
+
+INITIALIZER = Serialized("initializers", frozenset((
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+    "IdentityInitializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal",
+    "OrthogonalInitializer", "RandomNormal", "RandomUniform", "STFT", "STFTInitializer",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "constant", "glorot_normal",
+    "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal", "lecun_uniform",
+    "normal", "one", "ones", "orthogonal", "random_normal", "random_uniform", "stft",
+    "truncated_normal", "uniform", "variance_scaling", "zero", "zeros")))
+REGULARIZER = Serialized("regularizers", frozenset((
+    "L1", "L1L2", "L2", "OrthogonalRegularizer", "l1", "l1l2", "l2",
+    "orthogonal_regularizer")))
+CONSTRAINT = Serialized("constraints", frozenset((
+    "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm", "non_neg",
+    "unit_norm")))
 SEED = Inert("the seed of a random draw while training")
 
 
