@@ -1,7 +1,7 @@
-"""Keras only when asked (issue 24): ``symnet why``, ``check`` and ``explain --format text``
-(the agreement with ``model.predict`` left out: ``--sections=-agreement``) on every bundled
-example and every real model the file reader reads never import TensorFlow or Keras; the
-agreement line, when asked for, imports Keras then and only then."""
+"""Keras only when asked (issue 24): ``symnet why``, ``check``, ``grad`` and ``explain
+--format text`` (the agreement with ``model.predict`` left out: ``--sections=-agreement``) on
+every bundled example and every real model the file reader reads never import TensorFlow or
+Keras; the agreement line, when asked for, imports Keras then and only then."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def _commands(paths: list[Path]) -> list[list[str]]:
             continue
         out += [["why", str(path), "--input", x],
                 ["check", str(path), "--input", x, "--answer", answer],
+                ["grad", str(path), "--input", x, "--target", answer, "--loss", "mse"],
                 ["explain", str(path), "--format", "text", "--input", x,
                  "--sections=-agreement"]]
     return out

@@ -98,6 +98,8 @@ def test_files_keras_cannot_build_are_read_without_it(keras, name):
 def test_a_legacy_input_shape_is_repaired_with_a_warning(keras):
     folder = require_wild_models()
     with pytest.warns(SymnetWarning, match=r"input shape \(28, 28\)"):
-        net = symnet.explain(folder / "codeweek_cnn.h5")
+        net = symnet.explain(folder / "codeweek_cnn.h5", reader="keras")
     assert net.input_shapes == ((28, 28),)
+    # the file reader reads the shape the file declares: no repair, the same network
+    assert symnet.explain(folder / "codeweek_cnn.h5").input_shapes == ((28, 28),)
     assert [layer.kind for layer in net.layers][:3] == ["InputLayer", "Reshape", "Conv2D"]

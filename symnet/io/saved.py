@@ -77,6 +77,13 @@ def _check_options(kind: str, config: dict[str, Any]) -> Any:
     problems = declared.problems(config)
     if problems:
         raise NotForThisReader(f"{kind}: {problems[0][:160]}")
+    from ..layers.spec import Serialized
+
+    for key, domain in declared.config.items():
+        if isinstance(domain, Serialized) and key in config and not domain.rebuildable(
+                config[key]):
+            raise NotForThisReader(f"{kind} option {key}={str(config[key])[:60]}: not an "
+                                   "object Keras rebuilds")
     missing = [key for key in declared.required if key not in config]
     if missing:
         raise NotForThisReader(f"{kind} option {missing[0]} not stated (Keras would default it)")

@@ -218,13 +218,14 @@ COMMON: dict[str, Domain] = {
 
 @dataclass(frozen=True)
 class Serialized(Inert):
-    """Not part of inference, but an object Keras rebuilds when it reads the layer (an
-    initializer, a regularizer, a constraint): ``None``, one of Keras' names for it, or
-    Keras' serialized form of one, so that a file symnet reads is one Keras reads."""
+    """Not part of inference (any value of a live layer), but an object Keras rebuilds when
+    it reads a file (an initializer, a regularizer, a constraint): a file symnet reads itself
+    must give ``None``, one of Keras' names for it, or Keras' serialized form of one
+    (:meth:`rebuildable`), so that a file symnet reads is one Keras reads."""
 
     names: frozenset[str] = frozenset()
 
-    def accepts(self, value: Any) -> bool:
+    def rebuildable(self, value: Any) -> bool:
         if value is None:
             return True
         if isinstance(value, str):
@@ -236,10 +237,10 @@ class Serialized(Inert):
                                                                      dict)
 
     def describe(self) -> str:
-        return f"None or one of Keras' {self.why}: {', '.join(sorted(self.names))}"
+        return f"any value ({self.why}); in a file: None or an object Keras names"
 
 
-INITIALIZER = Serialized("initializers", frozenset((
+INITIALIZER = Serialized("how the weights were first drawn", frozenset((
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
     "IdentityInitializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal",
     "OrthogonalInitializer", "RandomNormal", "RandomUniform", "STFT", "STFTInitializer",
@@ -247,10 +248,10 @@ INITIALIZER = Serialized("initializers", frozenset((
     "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal", "lecun_uniform",
     "normal", "one", "ones", "orthogonal", "random_normal", "random_uniform", "stft",
     "truncated_normal", "uniform", "variance_scaling", "zero", "zeros")))
-REGULARIZER = Serialized("regularizers", frozenset((
+REGULARIZER = Serialized("a penalty added to the training loss", frozenset((
     "L1", "L1L2", "L2", "OrthogonalRegularizer", "l1", "l1l2", "l2",
     "orthogonal_regularizer")))
-CONSTRAINT = Serialized("constraints", frozenset((
+CONSTRAINT = Serialized("a projection applied after each training step", frozenset((
     "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm", "non_neg",
     "unit_norm")))
 SEED = Inert("the seed of a random draw while training")
