@@ -113,7 +113,8 @@ def test_snake_case_is_keras_own():
     "names_out_of_order", "functional_chain", "functional_refrozen", "skip_connection",
     "shared", "two_inputs_two_outputs", "merges", "concatenate_axis1", "diamond",
     "recurrent", "recurrent_states", "conv2d", "conv1d", "reshape", "normalization_adapted",
-    "normalization_given"])
+    "normalization_given", "normalizations_and_moves"])
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
     L = keras.layers
     models = {
@@ -164,6 +165,12 @@ def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
             L.GRU(3, reset_after=False, go_backwards=True, return_sequences=True),
             L.SimpleRNN(2, activation="relu"), L.Dense(1)),
         "normalization_adapted": lambda: _adapted(keras),
+        "normalizations_and_moves": lambda: sequential(
+            keras, (2, 4), L.LayerNormalization(), L.LayerNormalization(axis=[1, 2],
+                                                                        center=False),
+            L.LayerNormalization(rms_scaling=True), L.RMSNormalization(),
+            L.PReLU(shared_axes=[1]), L.Permute((2, 1)), L.Flatten(), L.Dense(3),
+            L.RepeatVector(2), L.Flatten(), L.Dense(1)),
         "normalization_given": lambda: sequential(
             keras, (3,), L.Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 4.0, 9.0]),
             L.Dense(1)),

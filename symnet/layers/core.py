@@ -180,9 +180,19 @@ def softmax_layer(ctx: LayerContext) -> int:
     return ctx.apply(Softmax(axis=axes[0], sample_shape=tuple(ctx.input_shape)))
 
 
+def _prelu_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    shape = list(shapes[0])
+    shared = config["shared_axes"]
+    for i in [] if shared is None else shared if isinstance(shared, list) else [shared]:
+        if not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= len(shape):
+            raise ValueError(f"shared_axes {shared!r} for inputs of shape {tuple(shape)}")
+        shape[i - 1] = 1
+    return [WeightSpec("alpha", tuple(shape))]
+
+
 @converter("PReLU", config=spec(
     shared_axes=Axes(none=True), alpha_initializer=INITIALIZER, alpha_regularizer=REGULARIZER,
-    alpha_constraint=CONSTRAINT))
+    alpha_constraint=CONSTRAINT).reading(_prelu_weights, required=("shared_axes",)))
 def prelu_layer(ctx: LayerContext) -> int:
     alpha = ctx.param("alpha", "alpha", "alpha: the learned slope for negative inputs, one per "
                       "unit (1 on shared axes)")

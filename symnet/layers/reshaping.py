@@ -53,7 +53,23 @@ def reshape(ctx: LayerContext) -> int:
                     f"{ctx.output_shape}")
 
 
-@converter("Permute", config=spec(dims=Free("a permutation of the non-batch axes")))
+def _permuted(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    dims = [int(d) for d in config["dims"]]
+    if sorted(dims) != list(range(1, len(shape) + 1)):
+        raise ValueError(f"dims {dims} for inputs of shape {shape}")
+    return [tuple(shape[d - 1] for d in dims)]
+
+
+def _repeated(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    if len(shape) != 1:
+        raise ValueError(f"inputs of shape {shape}, expected a vector")
+    return [(int(config["n"]), *shape)]
+
+
+@converter("Permute", config=spec(dims=Free("a permutation of the non-batch axes")).reading(
+    output=_permuted, required=("dims",)))
 def permute(ctx: LayerContext) -> int:
     dims = tuple(int(d) - 1 for d in ctx.config["dims"])
     shape = ctx.input_shape
@@ -62,7 +78,8 @@ def permute(ctx: LayerContext) -> int:
     return ctx.apply(Rearrange("permute", shape, tuple(shape[d] for d in dims), dims))
 
 
-@converter("RepeatVector", config=spec(n=Number(1, integer=True)))
+@converter("RepeatVector", config=spec(n=Number(1, integer=True)).reading(
+    output=_repeated, required=("n",)))
 def repeat_vector(ctx: LayerContext) -> int:
     n = int(ctx.config["n"])
     ctx.constants["n"] = n
