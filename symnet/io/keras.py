@@ -206,9 +206,10 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
 
 def file_layers() -> list[str]:
     """The layer classes the file reader reads (their converters declare their weights)."""
-    from ..layers import _BY_NAME, spec_of
+    from ..layers import spec_of
 
-    return sorted(k for k in _BY_NAME if getattr(spec_of(k), "weights", None) is not None)
+    return sorted(k for k in supported_layers()
+                  if getattr(spec_of(k), "weights", None) is not None)
 
 
 def _keras_source(model: Any) -> ModelSource:

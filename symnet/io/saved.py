@@ -64,9 +64,9 @@ def _float32(dtype: Any) -> bool:
 
 def _spec(kind: Any) -> Any:
     """The spec of a layer class whose converter declares what it reads of a file."""
-    from ..layers import _BY_NAME, spec_of
+    from ..layers import spec_of, supported_layers
 
-    declared = spec_of(kind) if isinstance(kind, str) and kind in _BY_NAME else None
+    declared = spec_of(kind) if isinstance(kind, str) and kind in supported_layers() else None
     if declared is None or declared.weights is None:
         raise NotForThisReader(f"layer class {str(kind)[:60]}")
     return declared
