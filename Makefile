@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,17 @@ demo: $(STAMP)
 	$(BIN)/symnet demo -o reports
 
 test: $(STAMP)
-	$(BIN)/ruff check symnet tests benchmarks
+	$(BIN)/ruff check symnet tests benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check symnet tests benchmarks
+	$(BIN)/ruff check symnet tests benchmarks docs
 	$(BIN)/mypy
 
+# The documentation site (docs/, mkdocs.yml) into site/; the test suite builds it too.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -103,7 +103,9 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
         steps: layer name -> the values computed for that layer's output (a dict, or its JSON).
         formula: plain math (``2*x + 5``, ``max(0, 3x - 1)``) or LaTeX claimed to equal the
             network; read by a safe parser, never evaluated as Python.
-        rtol, atol: the tolerance within which a number is correct whatever digits it shows.
+        rtol: the relative tolerance within which a number is correct whatever digits it
+            shows.
+        atol: the absolute tolerance, with ``rtol``.
         digits: the significant digits an answer must show at least: an answer is also
             correct when it shows that many and is the output rounded to the digits it shows
             (code ``rounding``); one that shows fewer is ``too_imprecise``.
@@ -113,16 +115,19 @@ def check(model: Any, x: Any, *, answer: Any = None, steps: Any = None, formula:
         close: a wrong answer within this relative distance of the right one is ``close``.
         key: an exercise's key (``exercise.json`` written by ``symnet exercise``): messages in
             its sheet's notation, and an answer that is another student's is ``other_variant``.
-        target, loss: with ``gradients`` or ``updated``: the target of ``x`` and the loss (a
-            Keras loss name or a formula of ``y`` and ``t``, as for ``net.gradient``).
+        target: with ``gradients`` or ``updated``: the target of ``x``.
+        loss: with ``gradients`` or ``updated``: the loss (a Keras loss name or a formula of
+            ``y`` and ``t``, as for ``net.gradient``).
         gradients: a backpropagation by hand: any of ``"loss"``, a layer's name (its δ, as
             ``net.gradient(...).deltas``), ``"layer/weight"`` (that weight's gradient, as
             ``net.gradient(...).parameters``) -> the numbers computed (a dict, or its JSON).
-        learning_rate, updated: one step of gradient descent by hand, ``w − η ∂L/∂w``:
-            ``"layer/weight"`` -> the weight after the step.
+        learning_rate: the rate η of the step of gradient descent ``updated`` was computed
+            with.
+        updated: one step of gradient descent by hand, ``w − η ∂L/∂w``: ``"layer/weight"``
+            -> the weight after the step.
 
-    Every diagnosis says how sure it is (``Verdict.diagnosis.confidence``: the README's
-    "diagnosis policy"): ``too_imprecise`` only for the right value rounded to too few digits;
+    Every diagnosis says how sure it is (``Verdict.diagnosis.confidence``: the documentation's
+    "diagnosis codes"): ``too_imprecise`` only for the right value rounded to too few digits;
     a mistake reproduced exactly, matched only by a pair, or only at the digits written;
     ``close`` for a near miss, with its distance.
 

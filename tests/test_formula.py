@@ -86,6 +86,21 @@ def test_within_tolerance_is_not_called_equal(identity_relu):
     assert not far.correct and far.counterexample["input"] > 1
 
 
+def test_only_the_domain_counts_when_the_network_has_no_kink_in_it(identity_relu):
+    """relu(x) on [1, 5] is x: a formula equal to x there and different below 0 is right on
+    that domain, and every point a verdict names lies in it (the domain's two ends were once
+    lost when no breakpoint fell inside it)."""
+    right = symnet.check(identity_relu, 0, formula="x + 100*Max(0, -x - 5)", domain=(1, 5))
+    assert right.correct and right.proven and "equals the network" in right.diagnosis.message, \
+        right.diagnosis.message
+    near = symnet.check(identity_relu, 0, formula="1.00000001*x + 100*Max(0, -x)",
+                        domain=(1, 5))
+    assert near.correct and near.diagnosis.code == "within_tolerance"
+    assert "at x = 5)" in near.diagnosis.message  # the largest difference: an end of [1, 5]
+    wrong = symnet.check(identity_relu, 0, formula="2*x + 100*Max(0, -x)", domain=(1, 5))
+    assert not wrong.correct and 1 <= wrong.counterexample["input"] <= 5
+
+
 def test_smooth_networks_are_compared_at_points_and_say_so(keras):
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, activation="tanh",
                                                                     name="d")])

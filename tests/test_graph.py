@@ -75,7 +75,7 @@ def test_the_design_mathematics_is_in_the_formulas(zoo):
     from symnet.report.latex import latex
     from symnet.report.text import text
 
-    assert text(bn.formula) == ("h_6 = gamma_6 ⊙ (h_5 - mu_6) ⊘ sqrt(sigma__2_6 + epsilon_6) "
+    assert text(bn.formula) == ("h_6 = gamma_6 ⊙ (h_5 - mu_6) ⊘ sqrt(sigma^2_6 + epsilon_6) "
                                 "+ beta_6")
     assert r"\max\left(0, x W_{1} + b_{1}\right)" in latex(net.layer("dense_relu").formula)
 

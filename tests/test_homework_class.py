@@ -352,3 +352,47 @@ def test_why_speaks_the_sheets_notation(dense_class, capsys):
             assert re.search(rf"h⁽²⁾{'₁₂'[j]}·W₃\[{j + 1},1\] = {term:+.6g}", text), text
     assert f"b₃[1] = {w[5][0]:+.6g}" in text
     assert "units active" in text and "h⁽¹⁾" in text
+
+
+def test_an_exercise_on_an_onnx_network(keras, tmp_path, capsys):
+    """The teacher's network as an ONNX file (MatMul, Add, Relu, Gemm): the sheet's numbers are
+    the network's by hand, exercise.keras holds its weights bit for bit, and the class is
+    graded from it."""
+    pytest.importorskip("onnx")
+    from onnx import helper
+
+    from .onnx_graphs import make_model
+
+    rng = np.random.default_rng(8)
+    w1, b1 = rng.integers(-4, 5, (3, 4)) / 2, rng.integers(-4, 5, 4) / 2
+    w2, b2 = rng.integers(-4, 5, (4, 1)) / 2, rng.integers(-4, 5, 1) / 2
+    arrays = {k: v.astype(np.float32) for k, v in
+              {"W1": w1, "B1": b1, "W2": w2, "B2": b2}.items()}
+    model = make_model([helper.make_node("MatMul", ["x", "W1"], ["xw"]),
+                        helper.make_node("Add", ["xw", "B1"], ["z"]),
+                        helper.make_node("Relu", ["z"], ["h"]),
+                        helper.make_node("Gemm", ["h", "W2", "B2"], ["y"])],
+                       [("x", [None, 3])], ["y"], arrays)
+    path = tmp_path / "teacher.onnx"
+    path.write_bytes(model.SerializeToString())
+    roster = tmp_path / "roster.txt"
+    roster.write_text("\n".join(ROSTER) + "\n", encoding="utf-8")
+    out = tmp_path / "ex"
+    assert main(["exercise", "--seed", "2", "--model", str(path), "--inputs", "-2..2",
+                 "--students", str(roster), "-o", str(out)]) == 0
+    capsys.readouterr()
+    key = rows_of(out / "key.csv")
+    assert len({r["input"] for r in key}) == len(ROSTER)
+    for row in key:
+        x = inputs(row)
+        z = x @ w1 + b1
+        np.testing.assert_allclose([float(row[f"z1_{i}"]) for i in range(1, 5)], z)
+        assert float(row["answer"]) == pytest.approx(float(relu(z) @ w2[:, 0] + b2[0]))
+    saved = keras.saving.load_model(out / "exercise.keras")
+    for got, want in zip(saved.get_weights(), arrays.values()):
+        assert np.array_equal(got.reshape(-1), want.reshape(-1))
+    filled = out / "answers.csv"
+    filled.write_text("student,input,answer\n" + "".join(
+        f'{r["student"]},"{r["input"]}",{r["answer"]}\n' for r in key), encoding="utf-8")
+    assert main(["check", str(out / "exercise.keras"), "--answers", str(filled)]) == 0
+    assert f"{len(ROSTER)} of {len(ROSTER)} correct" in capsys.readouterr().out

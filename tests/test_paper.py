@@ -501,18 +501,17 @@ def test_symnet_grad_writes_every_format(tmp_path, capsys):
     assert "## Backpropagation" in capsys.readouterr().out
 
 
-# --- the README's paper ---------------------------------------------------------------------
+# --- the documentation's paper --------------------------------------------------------------
 
-def test_the_readme_paper_compiles(keras, tmp_path, monkeypatch):
-    """The README's "Writing a paper" section: its Python writes the fragments and the figure,
-    and its LaTeX document compiles with them, with no overfull box."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    part = readme[readme.index("### Writing a paper"):]
-    part = part[:part.index("\n### ", 1)]
+def test_the_documented_paper_compiles(keras, tmp_path, monkeypatch):
+    """docs/how-to/paper.md: its Python writes the fragments and the figure, and its LaTeX
+    document compiles with them, with no overfull box."""
+    part = (Path(__file__).resolve().parents[1] / "docs" / "how-to" / "paper.md").read_text(
+        encoding="utf-8")
     code = re.search(r"```python\n(.*?)\n```", part, re.S).group(1)
     paper = re.search(r"<!-- file: paper.tex -->\n```latex\n(.*?)\n```", part, re.S).group(1)
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})  # the README's own example, run as is
+    exec(compile(code, "paper.md", "exec"), {})  # the page's own example, run as is
     (tmp_path / "paper.tex").write_text(paper, encoding="utf-8")
     require_tool("pdflatex")
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",

@@ -368,7 +368,8 @@ def test_latex_names_every_function(networks):
         assert name in structural
     assert r"\mapsto" not in structural and r"\tanh{\left(b_{1} + x W_{1} \right)}" in structural
     first = net.graph.calls[0].layer
-    assert sp.latex(first.formula) == r"h_{1} = \tanh{\left(b_{1} + x W_{1} \right)}"
+    # A layer formula is a LayerEquation: printed as the report writes it, x W + b.
+    assert sp.latex(first.formula) == r"h_{1} = \tanh{\left(x W_{1} + b_{1} \right)}"
     assert str(first.formula.rhs) == "tanh(b_1 + x*W_1)"
 
 

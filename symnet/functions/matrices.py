@@ -10,6 +10,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from ..printing.notation import direct_argument
 from .arrays import ArrayCode, ints
 
 __all__ = ["AlongAxes", "Blocks", "Broadcast", "Concatenated", "ElementwiseMax", "ElementwiseMin",
@@ -108,22 +109,6 @@ def _own_rule(printer: Any) -> Any:
             own = vars(klass)["_print_ElementwiseApplyFunction"]
             return None if klass.__module__.startswith("sympy.") else own
     return None
-
-
-def direct_argument(body: Any, var: Any) -> bool:
-    """Whether ``var`` appears in ``body`` only as a whole argument of a function call or of
-    a square root, so that the matrix it stands for needs no parentheses there."""
-    if body == var:
-        return True
-    for node in sp.preorder_traversal(body):
-        if not node.args or var not in node.args:
-            continue
-        call = isinstance(node, (sp.Function, sp.Max, sp.Min)) and not isinstance(
-            node, sp.Heaviside)
-        root = isinstance(node, sp.Pow) and node.exp == sp.S.Half and node.base == var
-        if not (call or root):
-            return False
-    return True
 
 
 class EntrywisePower(sp.HadamardPower):

@@ -132,7 +132,9 @@ def _exact(net: Any, expr: Any, low: float, high: float, policy: Policy) -> Comp
     cuts = sorted({c for c in (*formula.cuts, *network.cuts)
                    if (lo is None or c > lo) and (hi is None or c < hi)})
     spans = intervals(cuts)
-    spans[0], spans[-1] = (lo, spans[0][1]), (spans[-1][0], hi)
+    # one after the other: with no cut inside the domain the first span is the last
+    spans[0] = (lo, spans[0][1])
+    spans[-1] = (spans[-1][0], hi)
     where = _shown_domain(low, high)
     differing = [(a, b) for a, b in spans if formula.law_on(a, b) != network.law_on(a, b)]
     if not differing:
@@ -148,7 +150,10 @@ def _exact(net: Any, expr: Any, low: float, high: float, policy: Policy) -> Comp
     worst = max(points, key=lambda p: (excess(p), abs(formula(p) - network(p))))
     gap = abs(formula(worst) - network(worst))
     if excess(worst) <= 0:
-        point = worst
+        # the message names the largest difference, which need not be where the tolerance
+        # is nearest (a relative tolerance grows with the value)
+        point = max(points, key=lambda p: abs(formula(p) - network(p)))
+        gap = abs(formula(point) - network(point))
         return Comparison("within", f"the formula is not equal to the network, but within "
                           f"rtol={policy.rtol:g}, atol={policy.atol:g} of it on {where} "
                           f"(proven in exact arithmetic: the largest difference is "

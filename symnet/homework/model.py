@@ -198,7 +198,22 @@ class ModelDesign(Design):
                    if layer.activation == "relu")
 
     def model(self, seed: int, weights: Sequence[np.ndarray]) -> Any:
-        return self.keras_model
+        """The teacher's Keras model itself; a network another framework wrote (ONNX, a torch
+        module) as the same chain of Keras Dense layers, weights as read (float32, bit for
+        bit), so that ``exercise.keras`` is graded as any exercise is."""
+        if self.keras_model is not None:
+            return self.keras_model
+        from .designs import _keras
+
+        keras = _keras()
+        model = keras.Sequential(
+            [keras.Input((self.inputs,), name="x"),
+             *(keras.layers.Dense(layer.kernel.shape[1], activation=layer.activation,
+                                  name=f"dense_{k}")
+               for k, layer in enumerate(self.layers, start=1))], name="exercise")
+        model.set_weights([w.astype(np.float32) for layer in self.layers
+                           for w in (layer.kernel, layer.bias)])
+        return model
 
     def definitions(self, weights: Sequence[np.ndarray], x: np.ndarray) -> list[str]:
         lines = []
@@ -273,12 +288,16 @@ def build_model_exercise(path: str, values: Sequence[float], students: Sequence[
                          digits: int, seed: int) -> Any:
     """The exercise on the network at ``path``: the seed's own input and one variant per
     student, each input drawn from ``values``."""
+    from ..frameworks import framework_of
     from ..network import explain
     from .diagnose import Diagnoser
     from .exercise import Exercise, _class_variants, _student_rng, _variant
 
-    net = explain(path, reader="keras")
-    design = ModelDesign.from_net(net, values, net.model)
+    # A Keras file is kept as the teacher wrote it; another framework's network is written
+    # as the same Dense chain (ModelDesign.model).
+    keras_file = framework_of(path) == "keras"
+    net = explain(path, reader="keras") if keras_file else explain(path)
+    design = ModelDesign.from_net(net, values, net.model if keras_file else None)
     diagnoser = Diagnoser(net.graph)
     weights = design.weights()
     rng = _student_rng(seed, None)
@@ -299,4 +318,4 @@ def build_model_exercise(path: str, values: Sequence[float], students: Sequence[
         raise InvalidInputError(f"no student's input drawn from {list(values)[:12]} makes the "
                                 "network tell every mistake apart; allow other input values")
     return Exercise(seed, design, tuple(weights), digits, base, tuple(variants),
-                    net.model)
+                    design.model(seed, weights))

@@ -28,7 +28,11 @@ class TextPrinter(NotationPrinter, StrPrinter):  # type: ignore[misc]
 
     def _print_name(self, expr: Any, *args: Any, **kwargs: Any) -> str:
         shown = self._settings["symbol_names"].get(expr)
-        return str(shown) if shown is not None else str(expr.name)
+        if shown is not None:
+            return str(shown)
+        # Parameter symbols are Python identifiers (sigma__2_2, for lambdify); SymPy's printers
+        # read ``__`` as a superscript, and so does the text: sigma^2_2.
+        return str(expr.name).replace("__", "^")
 
     def _print_MatrixSymbol(self, expr: Any) -> str:
         return self._print_name(expr)

@@ -16,6 +16,7 @@ _GREEK = {"delta": "δ", "gamma": "γ", "beta": "β", "mu": "μ", "sigma": "σ",
 
 
 def _name(name: str) -> str:
+    name = name.replace("__", "^")  # an identifier's superscript (sigma__2_2), as SymPy reads it
     stem, sep, rest = name.partition("_")
     power = ""
     if stem.endswith("^2"):

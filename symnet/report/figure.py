@@ -192,24 +192,14 @@ def class_map(regions: list[Region]) -> tuple[list[tuple[list[tuple[Fraction, Fr
                                               list[tuple[tuple[Fraction, Fraction], ...]]]:
     """A classifier's exact class cells (each region cut where another logit takes over) and
     the decision boundary: the cells' edges inside a region (segments, exact)."""
-    from ..analysis.geometry import area, clip
+    from ..analysis.regions2d import class_cells
 
     cells: list[tuple[list[tuple[Fraction, Fraction]], int]] = []
     boundary: dict[frozenset[tuple[Fraction, Fraction]], tuple[tuple[Fraction, Fraction], ...]] = {}
     for region in regions:
         outline = list(region.vertices)
-        k = len(region.intercept)
-        for c in range(k):
-            polygon = list(outline)
-            for j in range(k):
-                if j == c or not polygon:
-                    continue
-                a = region.slope[c][0] - region.slope[j][0]
-                b = region.slope[c][1] - region.slope[j][1]
-                d = region.intercept[c] - region.intercept[j]
-                polygon = clip(polygon, a, b, d)
-            if len(polygon) < 3 or area(polygon) <= 0:
-                continue
+        for corners, c in class_cells([region]):
+            polygon = list(corners)
             cells.append((polygon, c))
             for i in range(len(polygon)):
                 p, q = polygon[i], polygon[(i + 1) % len(polygon)]

@@ -20,7 +20,6 @@ from .printer import (
     closed_terms,
     composition_latex,
     finite,
-    matrix_width,
     shape_text,
     shown_substitution,
     step_values,
@@ -144,12 +143,7 @@ class HtmlPrinter(LinePrinter):
         corners; a vector as a list."""
         arr = self._oriented(np.asarray(value))
         if arr.ndim == 2 and np.issubdtype(arr.dtype, np.floating) and arr.size:
-            rows, cols = arr.shape
-            whole = rows <= 16 and cols <= MATRIX_WIDTH // 2 and \
-                matrix_width(arr, self._digits) <= MATRIX_WIDTH
-            shown = self._matrix_latex(arr, rows, cols) if whole else self._matrix_latex(
-                arr, shape=True)
-            return mathml(f"{symbol} = {shown}")
+            return mathml(f"{symbol} = {self._shown_matrix_latex(arr, MATRIX_WIDTH)}")
         listed = self._listed(arr)
         if listed.truncated and np.issubdtype(arr.dtype, np.floating):
             return mathml(f"{symbol} = {self._matrix_latex(arr, shape=True)}")

@@ -17,7 +17,6 @@ from .printer import (
     closed_terms,
     composition_latex,
     finite,
-    matrix_width,
     shape_text,
     shown_substitution,
     step_values,
@@ -97,12 +96,7 @@ class MarkdownPrinter(LinePrinter):
         vector as a list."""
         arr = self._oriented(np.asarray(value))
         if arr.ndim == 2 and np.issubdtype(arr.dtype, np.floating) and arr.size:
-            rows, cols = arr.shape
-            whole = rows <= 16 and cols <= MATRIX_WIDTH // 2 and \
-                matrix_width(arr, self._digits) <= MATRIX_WIDTH
-            shown = self._matrix_latex(arr, rows, cols) if whole else self._matrix_latex(
-                arr, shape=True)
-            return display(f"{symbol} = {shown}")
+            return display(f"{symbol} = {self._shown_matrix_latex(arr, MATRIX_WIDTH)}")
         return [f"- ${symbol}$ = {self._values(self._listed(arr))}", ""]
 
     def _print_Summary(self, section: Summary) -> list[str]:

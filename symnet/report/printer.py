@@ -237,6 +237,14 @@ class ReportPrinter(Generic[T]):
                             self._settings["max_cols"] if max_cols is None else max_cols,
                             shape=shape)
 
+    def _shown_matrix_latex(self, arr: np.ndarray, width: int) -> str:
+        """A 2-D float array in LaTeX: whole when its widest row fits ``width`` characters
+        (and it has at most 16 rows), else its corners with its shape."""
+        rows, cols = arr.shape
+        whole = rows <= 16 and cols <= width // 2 and matrix_width(arr, self._digits) <= width
+        return self._matrix_latex(arr, rows, cols) if whole else self._matrix_latex(
+            arr, shape=True)
+
 
 class LinePrinter(ReportPrinter[list[str]]):
     """A printer whose output is lines of text."""
