@@ -162,11 +162,13 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     """Read a model object or file into a :class:`ModelSource`.
 
     ``reader``: ``"keras"`` loads every file with Keras (and TensorFlow); ``"file"`` reads the
-    file without Keras (:mod:`symnet.io.saved`: Sequential models and functional chains of
-    common layers saved by Keras 3), and fails for any other; ``"auto"`` (the default) reads
-    without Keras when it can and with Keras otherwise. A file read without Keras is loaded
-    with Keras only when the Keras model itself is asked for (``Network.model``, a report's
-    agreement with ``model.predict``), and only if the file has not changed since.
+    file without Keras (:mod:`symnet.io.saved` for ``.keras`` files of Keras 3,
+    :mod:`symnet.io.legacy` for HDF5 files of Keras 2 and 3: Sequential and functional models
+    of the layers whose converters declare their weights), and fails for any other;
+    ``"auto"`` (the default) reads without Keras when it can and with Keras otherwise. A file
+    read without Keras is loaded with Keras only when the Keras model itself is asked for
+    (``Network.model``, a report's agreement with ``model.predict``), and only if the file
+    has not changed since.
     """
     from .legacy import read_legacy
     from .saved import MAX_BYTES, NotForThisReader, read_saved
