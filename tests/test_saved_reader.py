@@ -296,6 +296,22 @@ def test_other_models_are_read_by_keras(keras, tmp_path, case):
     same_network(auto, symnet.explain(path, reader="keras"))
 
 
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_embeddings_of_integer_inputs_read_as_keras_reads_them(keras, tmp_path, suffix):
+    L = keras.layers
+    words, numbers = keras.Input((3,), dtype="int32", name="words"), keras.Input((2,))
+    looked = L.Flatten()(L.Embedding(7, 2, name="table")(words))
+    model = keras.Model([words, numbers], L.Dense(1)(L.Concatenate()([looked, numbers])))
+    randomize(model, 4)
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    fast = symnet.explain(path, reader="file")
+    same_network(fast, symnet.explain(path, reader="keras"))
+    x = [np.array([[0, 6, 3], [2, 2, 5]], np.int32), np.array([[0.5, -1.0], [2.0, 0.25]],
+                                                              np.float32)]
+    np.testing.assert_allclose(fast.evaluate(x), predict(model, x), rtol=1e-5, atol=1e-6)
+
+
 def test_an_activation_serialized_as_an_object_reads_as_keras_reads_it(keras, tmp_path):
     model = sequential(keras, (3,), keras.layers.Dense(4), keras.layers.Dense(1))
     path = tmp_path / "m.keras"
@@ -493,7 +509,8 @@ READ_WITHOUT_KERAS = {
     "rain_arj010.keras", "admission_anindasau.h5", "charity_17keerti.h5", "churn_ankit.h5",
     "codeweek_cnn.h5", "fraud_ae_asterios.h5", "fraud_ae_dino.h5", "friction_2024rock.h5",
     "homl_arachneee.h5", "homl_custom_loss.h5", "houseprice_qiu.h5", "malgan_detector.h5",
-    "malgan_generator.h5", "rain_arj010.h5", "shm_ae_aditvedi.h5", "smartbuilding_lstm.h5"}
+    "malgan_generator.h5", "rain_arj010.h5", "shm_ae_aditvedi.h5", "smartbuilding_lstm.h5",
+    "wide_and_deep.h5"}
 
 
 def test_real_models_read_without_keras_are_keras_reading(keras):

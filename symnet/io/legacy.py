@@ -159,6 +159,12 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
         kind, config = entry.get("class_name"), dict(entry["config"])
         for key in _INPUT_KEYS:
             config.pop(key, None)
+        axis = config.get("axis")
+        if isinstance(axis, list):  # as Keras 3's legacy reader takes it (saving_utils)
+            if len(axis) != 1:
+                raise NotForThisReader(f"{kind} axis {str(axis)[:40]}: Keras 3 drops an axis "
+                                       "list from a legacy file and reads another layer")
+            config["axis"] = axis[0]
         if entry.get("module") not in (None, "keras.layers") or entry.get(
                 "registered_name") not in (None, kind):
             raise NotForThisReader(f"layer class {str(kind)[:60]}")

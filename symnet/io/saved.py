@@ -46,6 +46,10 @@ class NotForThisReader(Exception):
 
 Shape = tuple[int, ...]
 
+#: An input's dtypes: float32, or whole numbers (an Embedding's indices; any other layer reads
+#: them as Keras does, as floats).
+_INPUT_DTYPES = ("float32", "int32", "int64")
+
 
 def snake_case(name: str) -> str:
     """Keras' ``naming.to_snake_case`` (the weights file's group names)."""
@@ -103,7 +107,7 @@ def _input_shape(entry: Any) -> tuple[str, Shape]:
     if (not isinstance(shape, list) or len(shape) < 2 or shape[0] is not None
             or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in shape[1:])):
         raise NotForThisReader(f"input shape {str(shape)[:60]}")
-    if config.get("dtype", "float32") != "float32" or config.get("sparse") or config.get(
+    if config.get("dtype", "float32") not in _INPUT_DTYPES or config.get("sparse") or config.get(
             "ragged") or config.get("optional"):
         raise NotForThisReader("input dtype, sparse, ragged or optional")
     if set(config) - {"name", "batch_shape", "batch_input_shape", "dtype", "sparse", "ragged",
@@ -267,7 +271,7 @@ def _call(entry: dict[str, Any], node: Any
             raise NotForThisReader(f"layer {name!r} is called on something not a tensor")
         if (not isinstance(shape, list) or not shape or shape[0] is not None
                 or any(not isinstance(d, int) or isinstance(d, bool) for d in shape[1:])
-                or config.get("dtype", "float32") != "float32"
+                or config.get("dtype", "float32") not in _INPUT_DTYPES
                 or set(config) - {"shape", "dtype", "keras_history", "sparse", "ragged"}
                 or config.get("sparse") or config.get("ragged")):
             raise NotForThisReader(f"layer {name!r} is called on a tensor of shape "
