@@ -349,3 +349,18 @@ def test_malformed_legacy_weights_are_refused_or_read_as_keras_reads_them(
         else:
             handle[name.rsplit("/", 1)[0] + "/extra:0"] = np.zeros(size, np.float32)
     _same_or_refused(path)
+
+
+def test_a_legacy_axis_list_keras_3_would_drop_is_refused_by_name(tmp_path):
+    """Keras 3's legacy reader drops an ``axis`` list of two axes (a LayerNormalization over
+    both becomes one over the last): the file reader does not read that file either way."""
+    layers = [{"class_name": "InputLayer", "config": {
+                  "batch_input_shape": [None, 2, 3], "dtype": "float32", "sparse": False,
+                  "ragged": False, "name": "x"}},
+              {"class_name": "LayerNormalization", "config": {
+                  "name": "ln", "trainable": True, "dtype": "float32", "axis": [1, 2],
+                  "epsilon": 0.001, "center": True, "scale": True}}]
+    ones = np.ones((2, 3), np.float32)
+    path = _legacy(tmp_path / "ln.h5", layers, {"ln": {"gamma": ones, "beta": ones * 0}})
+    with pytest.raises(symnet.SymnetError, match=r"axis \[1, 2\].*drops"):
+        symnet.explain(path, reader="file")
