@@ -191,6 +191,7 @@ START_LOAD = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getl
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import bench_cold_start
     import bench_explain
     import bench_foundation
     import bench_gradients
@@ -209,6 +210,7 @@ def main() -> None:
         run("gradients (seed MLP, seed regressor)", bench_gradients.main),
         run("ONNX models (../shared/onnx-models)", bench_onnx.main),
         run("command line, cold start", cli_cold_start),
+        run("command line, cold start, file reader", lambda: bench_cold_start.main()[1]),
     ]
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"

@@ -458,10 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _reader_arg(command: argparse.ArgumentParser) -> None:
     command.add_argument("--reader", choices=("auto", "file", "keras"), default="auto",
-                         help="how the model file is read: auto (default): a Sequential model "
-                         "(or a functional chain) of common layers saved by Keras 3 from the "
-                         "file itself, without TensorFlow, any other with Keras; keras: always "
-                         "with Keras; file: never with Keras (an error if it cannot)")
+                         help="how the model file is read: auto (default): from the file "
+                         "itself, without TensorFlow, when symnet's file reader knows all of it "
+                         "(Sequential and functional models of the layers listed in "
+                         "docs/reading.md; .keras and legacy .h5), any other with Keras; keras: "
+                         "always with Keras; file: never with Keras (an error if it cannot)")
 
 
 def _domain_arg(text: str) -> tuple[float, float]:

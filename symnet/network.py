@@ -46,11 +46,12 @@ def explain(model: Any, *, input_names: Sequence[str] | None = None,
         input_names: names of the input features, one per feature in row-major order across
             the model's inputs (default ``x`` for one feature, else ``x_1 ... x_n``).
         output_names: names of the outputs likewise (default ``y`` or ``y_1 ... y_m``).
-        reader: how a file is read. ``"auto"`` (default): a Sequential model (or a functional
-            chain) of common layers (Dense, BatchNormalization, activations, Dropout, Flatten)
-            saved by Keras 3 is read from the file itself, without importing Keras or
-            TensorFlow, and every other file by Keras; ``"keras"``: always by Keras;
-            ``"file"``: always without Keras, or a ``ModelLoadError`` saying why not. Either
+        reader: how a file is read. ``"auto"`` (default): a Sequential or functional model
+            (``.keras`` of Keras 3, legacy ``.h5`` of Keras 2 and 3) whose layers' converters
+            declare their weights (docs/reading.md lists them) is read from the file itself,
+            without importing Keras or TensorFlow, and every other file by Keras;
+            ``"keras"``: always by Keras; ``"file"``: always without Keras, or a
+            ``ModelLoadError`` saying why not. Either
             way the network is the same; a network read from the file loads the Keras model
             when ``Network.model`` is first used.
 

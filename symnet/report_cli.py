@@ -22,10 +22,13 @@ def _sections(text: str) -> list[str]:
     from .report.sections import SECTIONS
 
     names = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [n for n in names if n not in SECTIONS]
+    unknown = [n for n in names if n.removeprefix("-") not in SECTIONS]
+    if any(n.startswith("-") for n in names) and not all(n.startswith("-") for n in names):
+        unknown = names
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"--sections takes names among {', '.join(SECTIONS)}, "
-                                         f"separated by commas; received {text!r}")
+                                         f"separated by commas (or all of them -NAME: all "
+                                         f"but those); received {text!r}")
     return names
 
 
@@ -64,7 +67,9 @@ def add_report_options(parser: argparse.ArgumentParser, *, paper: bool = True) -
         return
     parser.add_argument("--sections", type=_sections, default=None, metavar="A,B",
                         help="only these parts: summary, notation, layers, weights, forms, "
-                             "simplification, plot, regions, trace, why, agreement")
+                             "simplification, plot, regions, trace, why, agreement; or all "
+                             "but some: --sections=-agreement leaves out the comparison with "
+                             "model.predict (and Keras' start-up with it)")
     parser.add_argument("--numbering", choices=("layer", "parameters"), default=None,
                         help="symbols numbered by layer (W_1, W_5) or counting only layers "
                              "with parameters (W^(1), W^(2))")

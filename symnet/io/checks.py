@@ -217,3 +217,55 @@ def check_parameters(config: Any, path: str, weights_bytes: int | None) -> None:
     if weights_bytes is not None and low > weights_bytes:
         raise _refuse(path, f"{largest}: at least {low:,} parameters in all, but its weights "
                       f"hold {weights_bytes:,} bytes (the config does not match its weights)")
+
+
+#: HDF5 objects (groups, datasets) visited at most when checking a model file's attributes.
+MAX_HDF5_OBJECTS = 100_000
+
+
+def _text_attribute(value: Any) -> bool:
+    """What Keras writes as an HDF5 attribute: text, a list of names, or an empty list."""
+    if isinstance(value, (str, bytes)):
+        return True
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return True
+        if value.dtype.kind in "SU":
+            return True
+        return value.dtype.kind == "O" and all(isinstance(v, (str, bytes))
+                                               for v in value.ravel().tolist())
+    return False
+
+
+def check_hdf5_attributes(handle: Any, path: str) -> None:
+    """Every attribute of a legacy HDF5 model file is text (names, JSON), as Keras writes
+    them: binary or pickled data in an attribute is refused before anything reads it, and so
+    are links out of the file (external links)."""
+    import h5py
+
+    seen = 0
+    stack = [("/", handle)]
+    while stack:
+        name, group = stack.pop()
+        seen += 1
+        if seen > MAX_HDF5_OBJECTS:
+            raise _refuse(path, f"more than {MAX_HDF5_OBJECTS:,} HDF5 objects")
+        for key in group.attrs:
+            try:
+                value = group.attrs[key]
+            except (OSError, TypeError, ValueError) as exc:
+                raise _refuse(path, f"HDF5 attribute {key!r} of {name!r} cannot be read as "
+                                    f"text ({type(exc).__name__})") from None
+            if not _text_attribute(value):
+                kind = getattr(value, "dtype", type(value).__name__)
+                raise _refuse(path, f"HDF5 attribute {key!r} of {name!r} holds {kind} data, "
+                                    "not text (binary or pickled data is not what Keras "
+                                    "writes)")
+        if isinstance(group, h5py.Group):
+            for key in group:
+                link = group.get(key, getlink=True)
+                if isinstance(link, h5py.ExternalLink):
+                    raise _refuse(path, f"HDF5 member {name.rstrip('/')}/{key} links to "
+                                        f"another file ({link.filename!r})")
+                if isinstance(link, h5py.HardLink):
+                    stack.append((f"{name.rstrip('/')}/{key}", group[key]))

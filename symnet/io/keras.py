@@ -21,15 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import InvalidInputError, ModelLoadError, SymnetWarning, UnsupportedLayerError
 from ..layers import (
     config_problems,
     is_supported_class,
+    layer_kind,
     supported_layers,
     supported_operations,
     unsupported,
     unsupported_operation,
 )
+from ..layers.record import LayerRecord, Weight
 from ..ops import ACTIVATIONS
 from . import checks
 
@@ -108,6 +112,7 @@ def _checked_config(path: Path) -> tuple[dict[str, Any], bool]:
     hdf5 = _is_hdf5(path)
     config = _read_config(path, hdf5)
     scan_config(config)
+    scan_objects(config, str(path))
     if isinstance(config.get("config"), list):
         raise ModelLoadError(f"cannot load model file {str(path)!r}: its config is a list of "
                              "layers, as Keras 2.0-2.2 wrote Sequential models; Keras 3 cannot "
@@ -157,13 +162,16 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     """Read a model object or file into a :class:`ModelSource`.
 
     ``reader``: ``"keras"`` loads every file with Keras (and TensorFlow); ``"file"`` reads the
-    file without Keras (:mod:`symnet.io.saved`: Sequential models and functional chains of
-    common layers saved by Keras 3), and fails for any other; ``"auto"`` (the default) reads
-    without Keras when it can and with Keras otherwise. A file read without Keras is loaded
-    with Keras only when the Keras model itself is asked for (``Network.model``, a report's
-    agreement with ``model.predict``), and only if the file has not changed since.
+    file without Keras (:mod:`symnet.io.saved` for ``.keras`` files of Keras 3,
+    :mod:`symnet.io.legacy` for HDF5 files of Keras 2 and 3: Sequential and functional models
+    of the layers whose converters declare their weights), and fails for any other;
+    ``"auto"`` (the default) reads without Keras when it can and with Keras otherwise. A file
+    read without Keras is loaded with Keras only when the Keras model itself is asked for
+    (``Network.model``, a report's agreement with ``model.predict``), and only if the file
+    has not changed since.
     """
-    from .saved import LAYERS, MAX_BYTES, NotForThisReader, read_saved
+    from .legacy import read_legacy
+    from .saved import MAX_BYTES, NotForThisReader, read_saved
 
     if reader not in READERS:
         raise InvalidInputError(f"reader must be one of {', '.join(READERS)}, received "
@@ -177,14 +185,13 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     config, hdf5 = _checked_config(path)
     if reader != "keras":
         try:
-            if hdf5:
-                raise NotForThisReader("an HDF5 file")
             limit = MAX_BYTES + checks.MAX_CONFIG_BYTES
             if path.stat().st_size > limit:
                 raise NotForThisReader(f"a file over {limit // 2**20} MiB")
             data = path.read_bytes()  # what is read is what the digest is of
             try:
-                graph, name, names = read_saved(data, config, str(path))
+                graph, name, names = (read_legacy if hdf5 else read_saved)(data, config,
+                                                                           str(path))
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise NotForThisReader(f"{type(exc).__name__}: {str(exc)[:100]}") from exc
             digest = hashlib.sha256(data).hexdigest()
@@ -193,9 +200,18 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
             if reader == "file":
                 raise ModelLoadError(
                     f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
-                    f"knows Sequential models and functional chains saved by Keras 3 whose "
-                    f"layers are {', '.join(sorted(LAYERS))}") from None
+                    "knows Sequential and functional models (.keras files of Keras 3, HDF5 files "
+                    "of Keras 2 and 3) whose layers are "
+                    f"{', '.join(file_layers())}") from None
     return _keras_source(_keras_load(path, config, hdf5))
+
+
+def file_layers() -> list[str]:
+    """The layer classes the file reader reads (their converters declare their weights)."""
+    from ..layers import spec_of
+
+    return sorted(k for k in supported_layers()
+                  if getattr(spec_of(k), "weights", None) is not None)
 
 
 def _keras_source(model: Any) -> ModelSource:
@@ -357,6 +373,7 @@ def _read_config(path: Path, hdf5: bool) -> dict[str, Any]:
                     raise ModelLoadError(f"cannot read model file {where!r}: its model_config "
                                          f"holds {size:,} bytes, over the limit of "
                                          f"{checks.MAX_CONFIG_BYTES:,}")
+                checks.check_hdf5_attributes(handle, where)
                 raw = handle.attrs.get("model_config")
                 text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
             weights = path.stat().st_size
@@ -391,7 +408,8 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         if operation not in supported_operations():
             raise unsupported_operation(name, operation)
         return
-    custom = not module.startswith("keras") or (registered not in (None, kind))
+    custom = not (module == "keras" or module.startswith("keras.")) or (
+        registered not in (None, kind))
     if kind == "Lambda":
         raise unsupported(name, "Lambda", "a Lambda layer is arbitrary Python code")
     if custom or kind not in supported_layers():
@@ -399,16 +417,75 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         raise unsupported(name, str(kind), why)
     for key in ("activation", "recurrent_activation"):
         value = inner.get(key) if isinstance(inner, dict) else None
-        shown = value.get("config", value.get("class_name")) if isinstance(value, dict) \
-            else value
-        if isinstance(value, dict) and value.get("module") not in (None, "keras.activations"):
-            shown = value.get("registered_name") or value.get("config")
+        shown: Any = value
+        if isinstance(value, dict):
+            source, cls = value.get("module"), value.get("class_name")
+            if source not in (None, "keras.activations"):
+                shown = f"{source}.{value.get('config') or value.get('registered_name')}"
+            else:
+                shown = value.get("config") if cls == "function" else cls
         if shown is not None and not (isinstance(shown, str) and shown in ACTIVATIONS):
             raise unsupported(name, str(kind), f"{key} {str(shown)[:60]!r} is not a Keras "
                               "activation symnet knows (custom activations are code)")
         if isinstance(value, dict) and value.get("module") not in (None, "keras.activations"):
             raise unsupported(name, str(kind), f"{key} from module {value.get('module')!r} "
                               "is custom code")
+
+
+#: The modules a saved config may name for the objects Keras rebuilds from it (layers,
+#: initializers, regularizers, constraints, activations, dtype policies, models, operations).
+_MODULES = ("keras", "keras.layers", "keras.initializers", "keras.regularizers",
+            "keras.constraints", "keras.activations", "keras.models", "keras.dtype_policies",
+            "keras.src.models.functional", "keras.src.models.sequential",
+            "keras.src.engine.functional", "keras.src.engine.sequential")
+_MODULE_PREFIXES = ("keras.src.dtype_policies", "keras.src.ops.", "keras.src.layers.")
+#: Data, not objects: what Keras' serializer writes for arrays, tuples, tensors...
+_DATA = {"__numpy__", "__tuple__", "__keras_tensor__", "__bytes__", "__ellipsis__",
+         "__slice__", "__tensor__", "__typespec__"}
+
+
+def scan_objects(config: Any, where: str) -> None:
+    """Refuse, before anything is imported, every object a saved config would have Keras
+    rebuild that is code or comes from outside Keras' object namespaces, wherever it is
+    nested (an initializer, a wrapped layer, an activation): a module that is not one of
+    Keras' (``os``, ``subprocess``, ``builtins``, ``keras.utils``, ``keras.config``...), a
+    ``__lambda__`` or ``Lambda`` (marshalled Python code), a custom registered name. The model's
+    ``compile_config`` is not read (models load with ``compile=False``): its losses and
+    metrics are never rebuilt. These are the ways Keras' ``safe_mode`` has been bypassed."""
+    from ..escape import terminal_text
+
+    def refuse(what: str) -> ModelLoadError:
+        return ModelLoadError(f"cannot read model file {where!r}: its config names "
+                              f"{terminal_text(what, 160)}; symnet never rebuilds code or "
+                              "objects from outside Keras' layers, initializers, regularizers, "
+                              "constraints and activations (nothing was imported)")
+
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        kind, module = item.get("class_name"), item.get("module")
+        if "class_name" in item and kind not in _DATA:
+            shown = f"{module}.{kind}" if module is not None else str(kind)
+            if kind in ("__lambda__", "Lambda") or (kind == "function"
+                                                    and module != "keras.activations"):
+                raise refuse(f"{shown!r} (Python code)")
+            if module is not None and (not isinstance(module, str) or not (
+                    module in _MODULES or module.startswith(_MODULE_PREFIXES))):
+                raise refuse(f"{shown!r} (module {str(module)[:80]!r})")
+            registered = item.get("registered_name")
+            if registered not in (None, kind):
+                raise refuse(f"{shown!r} (a custom object registered as "
+                             f"{str(registered)[:80]!r})")
+        inner = item.get("config")
+        if isinstance(inner, dict) and ("function_type" in inner or (
+                kind == "Lambda" and "function" in inner)):
+            raise refuse(f"{kind!s} (marshalled Python code)")
+        stack.extend(v for k, v in item.items() if k != "compile_config")
 
 
 def operation_kind(class_name: str) -> str:
@@ -506,6 +583,87 @@ class KerasGraph:
     """Every layer, nested models' layers in their place: (path name, layer)."""
 
 
+#: The layers a Keras layer wraps, by role in its record: (role, attribute).
+_CHILDREN = {
+    "Bidirectional": (("forward_layer", "forward_layer"), ("backward_layer", "backward_layer")),
+    "TimeDistributed": (("layer", "layer"),),
+    "MultiHeadAttention": (("query", "_query_dense"), ("key", "_key_dense"),
+                           ("value", "_value_dense"), ("output", "_output_dense")),
+}
+
+
+def record_of(layer: Any, cache: dict[int, LayerRecord] | None = None) -> LayerRecord:
+    """The :class:`~symnet.layers.record.LayerRecord` of a live Keras layer (one per layer:
+    ``cache`` keeps them by identity): what converters read, and all they read."""
+    cache = {} if cache is None else cache
+    if id(layer) in cache:
+        return cache[id(layer)]
+    kind = type(layer).__name__
+    config = layer.get_config()
+    if getattr(layer, "lora_enabled", False) and not config.get("lora_rank"):
+        config["lora_rank"] = getattr(layer, "lora_rank", True)
+    children = []
+    for role, attribute in _CHILDREN.get(kind, ()):
+        inner = getattr(layer, attribute, None)
+        if inner is not None:
+            children.append((role, record_of(inner, cache)))
+    known = {id(v): w for _, child in children for v, w in zip(
+        _child_variables(layer, child), child.weights)}
+    weights = tuple(known.get(id(v)) or Weight(str(v.name), np.array(v.numpy()),
+                                                bool(v.trainable)) for v in layer.weights)
+    _check_activations(layer, config, kind)
+    state: dict[str, Any] = {}
+    for key in {"Normalization": ("mean", "variance"), "Rescaling": ("scale", "offset")
+                }.get(kind, ()):
+        value = getattr(layer, key, None)
+        if value is not None:
+            state[key] = np.asarray(value)
+    policy = getattr(layer, "dtype_policy", None)
+    record = LayerRecord(
+        kind, config, weights, tuple(children), state,
+        builtin=type(layer).__module__.split(".")[0] == "keras", origin=type(layer),
+        compute_dtype=str(getattr(policy, "compute_dtype", "float32")),
+        quantized=bool(getattr(policy, "quantization_mode", None)))
+    cache[id(layer)] = record
+    return record
+
+
+def _child_variables(layer: Any, child: LayerRecord) -> list[Any]:
+    for _role, attribute in _CHILDREN.get(type(layer).__name__, ()):
+        inner = getattr(layer, attribute, None)
+        if inner is not None and inner.name == child.name:
+            return list(inner.weights)
+    return []
+
+
+def _check_activations(layer: Any, config: dict[str, Any], kind: str) -> None:
+    """A live layer's activations must be Keras' functions of the names its config gives
+    (a converter reads the name): checked by identity, never by name alone."""
+    import keras
+
+    for owner in (layer, getattr(layer, "cell", None)):
+        for key in ("activation", "recurrent_activation"):
+            function = getattr(owner, key, None) if owner is not None else None
+            if function is None or key not in config:
+                continue
+            value = config[key]
+            name = value.get("config") if isinstance(value, dict) else value
+            try:
+                same = isinstance(name, str) and name in ACTIVATIONS and (
+                    keras.activations.get(name) is function)
+            except ValueError:
+                same = False
+            if not same:
+                from ..escape import terminal_text
+
+                shown = getattr(function, "__name__", repr(function))
+                raise UnsupportedLayerError(
+                    f"layer {terminal_text(layer.name, 200)!r} of class {kind}: activation "
+                    f"{terminal_text(str(shown), 60)!r} is not supported (custom or lambda "
+                    "activations cannot be checked); supported activations: "
+                    f"{', '.join(sorted(ACTIVATIONS))}", layer=layer.name, kind=kind)
+
+
 def _key(tensor: Any, prefix: str = "") -> str:
     op, node_index, tensor_index = tensor._keras_history
     return f"{prefix}{op.name}:{node_index}:{tensor_index}"
@@ -558,13 +716,15 @@ def _is_model(layer: Any) -> bool:
     return isinstance(layer, keras.Model)
 
 
-def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> KerasGraph:
+def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "",
+               cache: dict[int, LayerRecord] | None = None) -> KerasGraph:
     """The layer calls of a built Sequential or functional model, in execution order.
 
     A model used as a layer (a nested Sequential or functional model) is read in its place:
     its layers keep their names as a path (``outer/inner``), and each of its calls gets its own
-    tensors.
+    tensors. Every layer is given as its record (:func:`record_of`).
     """
+    cache = {} if cache is None else cache
     try:
         inputs, outputs = list(model.inputs), list(model.outputs)
     except (AttributeError, ValueError) as exc:
@@ -615,15 +775,14 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
         ins, roles, options = _call_arguments(node)
         ins = ins or outs  # an InputLayer's node "reads" its own tensor
         where = name_prefix + op.name
-        layer = op if isinstance(op, Layer) else _operation(op, node, where)
         if _is_model(op):
-            inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/")
+            inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/", cache)
             if len(inner.inputs) != len(ins) or len(inner.outputs) != len(outs):
                 raise unsupported(where, type(op).__name__, "a nested model called with "
                                   f"{len(ins)} inputs for its {len(inner.inputs)}")
             mapping = {k: key(t) for k, t in zip(inner.inputs, ins)}
             for inner_node in inner.nodes:
-                if type(inner_node.layer).__name__ == "InputLayer":
+                if layer_kind(inner_node.layer) == "InputLayer":
                     continue
                 nodes.append(KerasNode(
                     inner_node.layer, inner_node.name,
@@ -633,6 +792,7 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
             for k, t in zip(inner.outputs, outs):
                 rename[_key(t, key_prefix)] = mapping.get(k, k)
             continue
+        layer = record_of(op, cache) if isinstance(op, Layer) else _operation(op, node, where)
         nodes.append(KerasNode(
             layer=layer, name=where,
             inputs=tuple(key(t) for t in ins),
@@ -644,9 +804,9 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "") -> Keras
     layers: list[tuple[str, Any]] = []
     for layer in model.layers:
         if _is_model(layer):
-            layers.extend(read_graph(layer, "", f"{name_prefix}{layer.name}/").layers)
+            layers.extend(read_graph(layer, "", f"{name_prefix}{layer.name}/", cache).layers)
         else:
-            layers.append((name_prefix + layer.name, layer))
+            layers.append((name_prefix + layer.name, record_of(layer, cache)))
     return KerasGraph(
         nodes=tuple(nodes),
         inputs=tuple(key(t) for t in inputs),

@@ -1,39 +1,39 @@
-"""Reading simple Keras 3 ``.keras`` files without Keras (and so without TensorFlow).
+"""Reading Keras 3 ``.keras`` files without Keras (and so without TensorFlow).
 
-A ``.keras`` file is a zip archive: ``config.json`` says what every layer is and its options
-(:mod:`symnet.io.keras` has already checked it and refused any ``Lambda`` or custom layer),
-``model.weights.h5`` holds every layer's variables, numbered in the order the layer made them,
-under ``layers/<class name in snake case>[_k]/vars`` (``_k`` counting the layers of one class).
-For a Sequential model of the layers in :data:`LAYERS`, or a functional model that chains them
-one after the other, these two files are all symnet needs, and reading them takes milliseconds
-where importing TensorFlow takes seconds.
+A ``.keras`` file is a zip archive: ``config.json`` says what every layer is, its options and
+how the layers are called (:mod:`symnet.io.keras` has already checked it and refused any
+``Lambda`` or custom layer), ``model.weights.h5`` holds every layer's variables, numbered in
+the order the layer made them, under ``layers/<class name in snake case>[_k]/vars`` (``_k``
+counting the layers of one class). For a Sequential model, or a functional model (several
+inputs and outputs, merges, shared layers) of layers whose converters declare what they read
+of a file (:meth:`~symnet.layers.spec.LayerSpec.reading`: the weights they expect, the shapes
+of their outputs, the keys a file must state), these two files are all symnet needs, and
+reading them takes milliseconds where importing TensorFlow takes seconds. Each layer becomes
+the :class:`~symnet.layers.record.LayerRecord` a live model's layer gives.
 
-This reader knows each of those layers' options and variables exactly, and steps aside
-(:class:`NotForThisReader`) for anything else: another layer class, a model that is neither a
-plain Sequential nor a chain, an option it does not list (LoRA, quantization, renormalization, a
-dtype policy other than float32, an activation given as an object), a variable count, shape,
-dtype or name the config does not imply, a file written by Keras 2. Keras then reads the file
-as before. What it returns is the same :class:`~symnet.io.keras.KerasGraph` Keras' reading
-gives, down to every weight's bits; ``tests/test_saved_reader.py`` compares the two for every
-layer and option here and for the real models of ``wild-models``.
+Anything this reader does not know exactly it refuses by name (:class:`NotForThisReader`):
+another layer class, a nested model, an option its converter has not declared or a key a file
+must state and does not, a dtype policy other than float32, a variable count, shape, dtype or
+name the config does not imply, a tensor whose saved shape or dtype is not what the layers
+compute, a file written by Keras 2. ``tests/test_saved_reader.py`` compares what it gives
+with Keras' reading, down to every weight's bits.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..layers.record import LayerRecord, Weight
 from . import checks
 
-__all__ = ["LAYERS", "NotForThisReader", "SavedLayer", "SavedVariable", "read_saved"]
+__all__ = ["NotForThisReader", "read_saved", "snake_case"]
 
 
 #: Weights files read into memory at most (a larger model gains little from skipping Keras).
@@ -41,167 +41,14 @@ MAX_BYTES = 256 * 1024**2
 
 
 class NotForThisReader(Exception):
-    """The file is not one this reader knows exactly; Keras must read it."""
+    """The file is not one this reader knows exactly (the message says what)."""
 
-
-@dataclass(frozen=True)
-class SavedVariable:
-    """A layer's variable as the file holds it (what converters read of a Keras variable)."""
-
-    name: str
-    value: np.ndarray = field(repr=False)
-    trainable: bool
-
-    def numpy(self) -> np.ndarray:
-        return self.value
-
-
-@dataclass(frozen=True)
-class _Policy:
-    name: str = "float32"
-    compute_dtype: str = "float32"
-    quantization_mode: None = None
-
-
-@dataclass(frozen=True)
-class SavedLayer:
-    """A layer as its file states it: Keras class name, config and variables."""
-
-    kind: str
-    config: dict[str, Any] = field(repr=False)
-    weights: tuple[SavedVariable, ...] = field(default=(), repr=False)
-    dtype_policy: _Policy = field(default=_Policy(), repr=False)
-
-    @property
-    def name(self) -> str:
-        return str(self.config["name"])
-
-    @property
-    def activation(self) -> str:
-        """The activation's name, as symnet's table of activations spells it."""
-        return activation_name(self.config.get("activation"))
-
-    def get_config(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self.config))  # a copy, as Keras gives
-
-
-#: Keras gives these activation names the same function as the first; symnet's table, read by
-#: the function, names it so (tests check it against Keras).
-ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
-
-
-def activation_name(value: Any) -> str:
-    from ..ops import ACTIVATIONS
-
-    if value is None:
-        return "linear"
-    if not isinstance(value, str) or value not in ACTIVATIONS:
-        raise NotForThisReader(f"activation {str(value)[:60]!r}")
-    return ALIASES.get(value, value)
-
-
-_COMMON = {"name", "trainable", "dtype"}
-_TRAINING_ONLY = {"kernel_initializer", "bias_initializer", "kernel_regularizer",
-                  "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                  "bias_constraint", "beta_initializer", "gamma_initializer",
-                  "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
-                  "gamma_regularizer", "beta_constraint", "gamma_constraint", "momentum",
-                  "synchronized", "renorm_clipping", "renorm_momentum", "seed",
-                  "noise_shape"}
-#: Options that must be off (None, False or 0) for the layer to compute what this reader says.
-_OFF = {"lora_rank", "lora_alpha", "quantization_config", "renorm"}
 
 Shape = tuple[int, ...]
-Weights = Callable[[dict[str, Any], Shape], list[tuple[str, Shape, bool]]]
-Check = Callable[[Any], bool]
 
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
-        value)
-
-
-def _at_least_0(value: Any) -> bool:
-    return _number(value) and value >= 0
-
-
-def _rate(value: Any) -> bool:
-    return _number(value) and 0 <= value <= 1
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _flag(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _activation(value: Any) -> bool:
-    try:
-        activation_name(value)
-    except NotForThisReader:
-        return False
-    return value is not None
-
-
-@dataclass(frozen=True)
-class _Layer:
-    options: dict[str, Check]
-    """The options this reader reads (besides name, trainable, dtype and the training-only
-    ones): each must be in the config and pass its check (Keras' own checks, or stricter),
-    else Keras reads the file (and applies its defaults, or refuses)."""
-    weights: Weights = lambda config, shape: []
-    """(name, shape, trainable) of each variable, in the order Keras makes and saves them."""
-    output: Callable[[dict[str, Any], Shape], Shape] = lambda config, shape: shape
-
-
-def _axis_length(config: dict[str, Any], shape: Shape) -> int:
-    axis = config["axis"]
-    if not -len(shape) <= axis <= len(shape) or axis == 0:
-        raise NotForThisReader(f"axis {axis!r}")
-    return shape[axis - 1] if axis > 0 else shape[axis]
-
-
-def _dense_weights(config: dict[str, Any], shape: Shape) -> list[tuple[str, Shape, bool]]:
-    units = config["units"]
-    out = [("kernel", (shape[-1], units), True)]
-    return out + [("bias", (units,), True)] if config["use_bias"] else out
-
-
-def _bn_weights(config: dict[str, Any], shape: Shape) -> list[tuple[str, Shape, bool]]:
-    n = (_axis_length(config, shape),)
-    out = [(name, n, True) for option, name in (("scale", "gamma"), ("center", "beta"))
-           if config[option]]
-    return out + [("moving_mean", n, False), ("moving_variance", n, False)]
-
-
-def _axes(value: Any) -> bool:
-    return _integer(value) or (isinstance(value, list) and len(value) > 0
-                               and all(_integer(a) for a in value))
-
-
-#: The layers this reader knows, by Keras class name.
-LAYERS: dict[str, _Layer] = {
-    "Dense": _Layer({"units": lambda v: _integer(v) and v >= 1, "activation": _activation,
-                     "use_bias": _flag}, _dense_weights,
-                    lambda c, s: (*s[:-1], int(c["units"]))),
-    "BatchNormalization": _Layer({"axis": _integer, "epsilon": lambda v: _number(v) and v > 0,
-                                  "center": _flag, "scale": _flag}, _bn_weights),
-    "Activation": _Layer({"activation": _activation}),
-    "ReLU": _Layer({"max_value": lambda v: v is None or _at_least_0(v),
-                    "negative_slope": _at_least_0, "threshold": _at_least_0}),
-    "LeakyReLU": _Layer({"negative_slope": _at_least_0}),
-    "ELU": _Layer({"alpha": _number}),
-    "Softmax": _Layer({"axis": _axes}),
-    "Dropout": _Layer({"rate": _rate}),
-    "AlphaDropout": _Layer({"rate": _rate}),
-    "GaussianDropout": _Layer({"rate": _rate}),
-    "GaussianNoise": _Layer({"stddev": _number}),
-    "ActivityRegularization": _Layer({"l1": _number, "l2": _number}),
-    "Flatten": _Layer({"data_format": lambda v: v == "channels_last"},
-                      output=lambda c, s: (math.prod(s),)),
-}
+#: An input's dtypes: float32, or whole numbers (an Embedding's indices; any other layer reads
+#: them as Keras does, as floats).
+_INPUT_DTYPES = ("float32", "int32", "int64")
 
 
 def snake_case(name: str) -> str:
@@ -219,22 +66,37 @@ def _float32(dtype: Any) -> bool:
             and (dtype.get("config") or {}).get("name") == "float32")
 
 
-def _check_options(kind: str, config: dict[str, Any]) -> None:
-    spec = LAYERS[kind]
-    for key, value in config.items():
-        if key in _OFF:
-            if value not in (None, False, 0):
-                raise NotForThisReader(f"{kind} option {key}={str(value)[:40]}")
-        elif key not in spec.options.keys() | _COMMON | _TRAINING_ONLY:
-            raise NotForThisReader(f"{kind} option {key!r}")
-    for key, valid in spec.options.items():
-        if key not in config or not valid(config[key]):
-            raise NotForThisReader(f"{kind} option {key}={str(config.get(key, '(none)'))[:40]}")
+def _spec(kind: Any) -> Any:
+    """The spec of a layer class whose converter declares what it reads of a file."""
+    from ..layers import spec_of, supported_layers
+
+    declared = spec_of(kind) if isinstance(kind, str) and kind in supported_layers() else None
+    if declared is None or declared.weights is None:
+        raise NotForThisReader(f"layer class {str(kind)[:60]}")
+    return declared
+
+
+def _check_options(kind: str, config: dict[str, Any]) -> Any:
+    declared = _spec(kind)
+    problems = declared.problems(config)
+    if problems:
+        raise NotForThisReader(f"{kind}: {problems[0][:160]}")
+    from ..layers.spec import Serialized
+
+    for key, domain in declared.config.items():
+        if isinstance(domain, Serialized) and key in config and not domain.rebuildable(
+                config[key]):
+            raise NotForThisReader(f"{kind} option {key}={str(config[key])[:60]}: not an "
+                                   "object Keras rebuilds")
+    missing = [key for key in declared.required if key not in config]
+    if missing:
+        raise NotForThisReader(f"{kind} option {missing[0]} not stated (Keras would default it)")
     if not _float32(config.get("dtype")):
         raise NotForThisReader(f"{kind} dtype {str(config.get('dtype'))[:60]}")
     if not isinstance(config.get("name"), str) or not isinstance(config.get("trainable", True),
                                                                  bool):
         raise NotForThisReader(f"{kind} name or trainable")
+    return declared
 
 
 def _input_shape(entry: Any) -> tuple[str, Shape]:
@@ -245,10 +107,13 @@ def _input_shape(entry: Any) -> tuple[str, Shape]:
     if (not isinstance(shape, list) or len(shape) < 2 or shape[0] is not None
             or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in shape[1:])):
         raise NotForThisReader(f"input shape {str(shape)[:60]}")
-    if config.get("dtype", "float32") != "float32" or config.get("sparse") or config.get(
+    if config.get("dtype", "float32") not in _INPUT_DTYPES or config.get("sparse") or config.get(
             "ragged") or config.get("optional"):
         raise NotForThisReader("input dtype, sparse, ragged or optional")
-    return str(config.get("name")), tuple(shape[1:])
+    if set(config) - {"name", "batch_shape", "batch_input_shape", "dtype", "sparse", "ragged",
+                      "optional"} or not isinstance(config.get("name"), str):
+        raise NotForThisReader(f"InputLayer options {sorted(config)[:8]}")
+    return str(config["name"]), tuple(shape[1:])
 
 
 def _weights_file(archive: zipfile.ZipFile, where: str) -> Any:
@@ -268,24 +133,22 @@ def read_saved(data: bytes, config: dict[str, Any], where: str
                ) -> tuple[Any, str, tuple[str, ...]]:
     """The graph of a ``.keras`` file's bytes whose config :mod:`symnet.io.keras` has checked
     (``config``), the model's name and its layers' names (``model.layers``);
-    :class:`NotForThisReader` when Keras must read it."""
-    from .keras import KerasGraph, KerasNode
-
+    :class:`NotForThisReader` saying why when this reader does not know it exactly."""
     kind = config.get("class_name")
     if kind not in ("Sequential", "Functional") or config.get("module") not in (
             None, "keras", "keras.models", "keras.src.models.functional"):
         raise NotForThisReader(f"a {kind} model")
     inner = config.get("config") or {}
     entries = inner.get("layers") or []
-    if not _float32(inner.get("dtype")) or not isinstance(inner.get("name"), str):
-        raise NotForThisReader("the model's dtype or name")
+    if not isinstance(entries, list) or not _float32(inner.get("dtype")) or not isinstance(
+            inner.get("name"), str):
+        raise NotForThisReader("the model's dtype, name or layers")
     known = ({"name", "trainable", "dtype", "layers", "build_input_shape"} if kind == "Sequential"
              else {"name", "trainable", "dtype", "layers", "input_layers", "output_layers"})
     if set(inner) - known:
         raise NotForThisReader(f"model options {sorted(inner)}")
-    input_name, shape = _input_shape(entries[0] if entries else None)
-    if kind == "Functional":
-        _check_chain(inner, entries)
+    if any(not isinstance(e, dict) or not isinstance(e.get("config"), dict) for e in entries):
+        raise NotForThisReader("a layer entry that is not a config")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if checks.parse_config(checks.read_member(archive, "config.json", where).decode(
                 "utf-8"), where) != config:
@@ -296,23 +159,51 @@ def read_saved(data: bytes, config: dict[str, Any], where: str
         if not re.fullmatch(r"3\.\d+\.\d+.*", version):
             raise NotForThisReader(f"written by Keras {version or '(unknown)'}")
         with _weights_file(archive, where) as weights:
-            layers = _layers(entries[1:], shape, weights,
-                             input_name if kind == "Functional" else None)
-    start = SavedLayer("InputLayer", dict(entries[0]["config"]))
-    nodes = [KerasNode(start, input_name, (f"{input_name}:0:0",), (f"{input_name}:0:0",),
-                       (shape,), (shape,))]
-    for layer, in_shape, out_shape in layers:
-        key = nodes[-1].output
-        nodes.append(KerasNode(layer, layer.name, (key,), (f"{layer.name}:0:0",),
-                               (in_shape,), (out_shape,), ("0",)))
+            def records(layers: list[dict[str, Any]], inputs: list[str] | None
+                        ) -> list[LayerRecord]:
+                return _records(layers, weights, inputs)
+
+            graph = (_sequential(entries, records) if kind == "Sequential"
+                     else _functional(inner, entries, records))
+    return graph, str(inner["name"]), tuple(name for name, _ in graph.layers)
+
+
+Records = Callable[[list[dict[str, Any]], "list[str] | None"], list[LayerRecord]]
+
+
+def _sequential(entries: list[dict[str, Any]], make: Records,
+                declared: tuple[str, Shape] | None = None) -> Any:
+    """A Sequential model's graph; ``declared``: the input (name, shape) a legacy file states
+    on its first layer instead of an InputLayer (read as symnet reads it with Keras: a
+    functional model whose layers list that input first)."""
+    from .keras import KerasGraph, KerasNode
+
+    if declared is None:
+        input_name, shape = _input_shape(entries[0] if entries else None)
+        start_config = dict(entries[0]["config"])
+        entries = entries[1:]
+    else:
+        (input_name, shape), start_config = declared, {"name": declared[0]}
+    if not entries:
+        raise NotForThisReader("no layers")
+    records = make(entries, None)
+    start = LayerRecord("InputLayer", start_config)
+    key = f"{input_name}:0:0"
+    nodes = [KerasNode(start, input_name, (key,), (key,), (shape,), (shape,))]
+    for record in records:
+        layer_spec = _spec(record.kind)
+        out = _output_shapes(layer_spec, record, [shape])
+        nodes.append(KerasNode(record, record.name, (key,), (f"{record.name}:0:0",),
+                               (shape,), tuple(out), ("0",)))
+        _check_weights(layer_spec, record, [shape])
+        key, shape = nodes[-1].output, out[0]
     names = [n.name for n in nodes]
     if len(set(names)) != len(names):
         raise NotForThisReader("two layers of one name")
-    # Keras' model.layers: a Sequential's leaves its InputLayer out, a functional model's not.
-    listed = nodes[1:] if kind == "Sequential" else nodes
-    return (KerasGraph(tuple(nodes), (nodes[0].output,), (nodes[-1].output,), (shape,),
-                       (nodes[-1].output_shape,), tuple((n.name, n.layer) for n in listed)),
-            str(inner["name"]), tuple(n.name for n in listed))
+    # Keras' model.layers: a Sequential's leaves its InputLayer out.
+    listed = nodes if declared is not None else nodes[1:]
+    return KerasGraph(tuple(nodes), (nodes[0].output,), (key,), (nodes[0].output_shape,),
+                      (shape,), tuple((n.name, n.layer) for n in listed))
 
 
 def _history(value: Any) -> Any:
@@ -322,33 +213,208 @@ def _history(value: Any) -> Any:
     return value
 
 
-def _check_chain(inner: dict[str, Any], entries: list[Any]) -> None:
-    """A functional model this reader takes is a chain: each layer called once, on the output
-    of the layer before it, with no other argument; one input, one output."""
-    names = [e.get("name") if isinstance(e, dict) else None for e in entries]
-    if any(not isinstance(e, dict) or e.get("name") != (e.get("config") or {}).get("name")
-           for e in entries):
-        raise NotForThisReader("layer names")
-    if entries[0].get("inbound_nodes") not in ([], None):
-        raise NotForThisReader("an InputLayer called on something")
-    for before, entry in zip(names, entries[1:]):
-        nodes = entry.get("inbound_nodes")
-        if not isinstance(nodes, list) or len(nodes) != 1 or not isinstance(nodes[0], dict):
-            raise NotForThisReader(f"layer {str(entry.get('name'))[:60]!r} called "
-                                   f"{len(nodes) if isinstance(nodes, list) else '?'} times")
-        args, kwargs = nodes[0].get("args"), nodes[0].get("kwargs", {})
-        if set(nodes[0]) - {"args", "kwargs"} or not isinstance(args, list) or len(args) != 1 \
-                or not isinstance(kwargs, dict) or any(v is not None for v in kwargs.values()):
-            raise NotForThisReader(f"the call of layer {str(entry.get('name'))[:60]!r}")
-        tensor = args[0]
-        history = (tensor.get("config") or {}).get("keras_history") if isinstance(
-            tensor, dict) and tensor.get("class_name") == "__keras_tensor__" else None
-        if history != [before, 0, 0]:
-            raise NotForThisReader(f"layer {str(entry.get('name'))[:60]!r} is not called on "
-                                   f"the layer before it")
-    if _history(inner.get("input_layers")) != [names[0], 0, 0] or _history(
-            inner.get("output_layers")) != [names[-1], 0, 0]:
+def _tensors(value: Any) -> list[tuple[str, int, int]]:
+    """The model's input or output tensors: ``[name, node, index]`` or a list of them."""
+    value = _history(value)
+    items = [value] if isinstance(value, list) and value and isinstance(value[0], str) else value
+    if not isinstance(items, list) or not items:
         raise NotForThisReader("the model's inputs or outputs")
+    out = []
+    for item in items:
+        if (not isinstance(item, list) or len(item) != 3 or not isinstance(item[0], str)
+                or any(not isinstance(i, int) or isinstance(i, bool) or i < 0
+                       for i in item[1:])):
+            raise NotForThisReader(f"the model's input or output {str(item)[:60]}")
+        out.append((item[0], item[1], item[2]))
+    return out
+
+
+def _call(entry: dict[str, Any], node: Any
+          ) -> list[tuple[tuple[str, int, int], Shape | None]]:
+    """The tensors a layer is called on, in order, with the shapes the file says they have:
+    positional arguments only, each a tensor or a list of tensors (a merge's). A legacy
+    (Keras 2) node is a list of ``[layer, node, tensor, kwargs]``, with no shapes."""
+    name = str(entry.get("name"))[:60]
+    if isinstance(node, list):
+        legacy: list[tuple[tuple[str, int, int], Shape | None]] = []
+        for item in node:
+            if (not isinstance(item, list) or len(item) not in (3, 4)
+                    or not isinstance(item[0], str)
+                    or any(not isinstance(i, int) or isinstance(i, bool) or i < 0
+                           for i in item[1:3]) or (len(item) == 4 and item[3] not in ({}, None))):
+                raise NotForThisReader(f"the call of layer {name!r}: {str(item)[:60]}")
+            legacy.append(((item[0], item[1], item[2]), None))
+        if not legacy:
+            raise NotForThisReader(f"layer {name!r} called on nothing")
+        return legacy
+    if not isinstance(node, dict) or set(node) - {"args", "kwargs"}:
+        raise NotForThisReader(f"the call of layer {name!r}")
+    args, kwargs = node.get("args"), node.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict) or any(
+            v is not None and not (k == "training" and isinstance(v, bool))
+            for k, v in kwargs.items()):
+        raise NotForThisReader(f"the call of layer {name!r}: arguments "
+                               f"{sorted(kwargs)[:4] if isinstance(kwargs, dict) else '?'}")
+    if len(args) != 1:
+        raise NotForThisReader(f"layer {name!r} called with {len(args)} arguments")
+    items = args[0] if isinstance(args[0], list) else [args[0]]
+    out: list[tuple[tuple[str, int, int], Shape | None]] = []
+    for tensor in items:
+        config = tensor.get("config") if isinstance(tensor, dict) and tensor.get(
+            "class_name") == "__keras_tensor__" else None
+        if not isinstance(config, dict):
+            raise NotForThisReader(f"layer {name!r} is called on something not a tensor")
+        history, shape = config.get("keras_history"), config.get("shape")
+        if (not isinstance(history, list) or len(history) != 3 or not isinstance(history[0], str)
+                or any(not isinstance(i, int) or isinstance(i, bool) or i < 0
+                       for i in history[1:])):
+            raise NotForThisReader(f"layer {name!r} is called on something not a tensor")
+        if (not isinstance(shape, list) or not shape or shape[0] is not None
+                or any(not isinstance(d, int) or isinstance(d, bool) for d in shape[1:])
+                or config.get("dtype", "float32") not in _INPUT_DTYPES
+                or set(config) - {"shape", "dtype", "keras_history", "sparse", "ragged"}
+                or config.get("sparse") or config.get("ragged")):
+            raise NotForThisReader(f"layer {name!r} is called on a tensor of shape "
+                                   f"{str(shape)[:40]}, dtype {str(config.get('dtype'))[:20]}")
+        out.append(((history[0], history[1], history[2]), tuple(shape[1:])))
+    return out
+
+
+def _options(node: Any) -> tuple[tuple[str, Any], ...]:
+    """A call's arguments that are not tensors (``training=False``), as Keras' node has them
+    (:func:`_call` has refused any other)."""
+    kwargs = node.get("kwargs", {}) if isinstance(node, dict) else {}
+    return tuple((k, v) for k, v in kwargs.items() if v is not None)
+
+
+def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Records) -> Any:
+    """A functional model's graph: its layers' calls from the config's inbound nodes, in the
+    order Keras' own reading lists them (outputs first, depth first: ``read_graph``'s)."""
+    from .keras import KerasGraph, KerasNode
+
+    by_name: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        name = entry.get("name")
+        if not isinstance(name, str) or name != entry["config"].get("name") or name in by_name:
+            raise NotForThisReader(f"layer name {str(name)[:60]!r}")
+        by_name[name] = entry
+    inputs, outputs = _tensors(inner.get("input_layers")), _tensors(inner.get("output_layers"))
+    input_names = [t[0] for t in inputs]
+    shapes: dict[tuple[str, int, int], Shape] = {}
+    calls: dict[tuple[str, int], list[tuple[tuple[str, int, int], Shape | None]]] = {}
+    for entry in entries:
+        name, nodes = entry["name"], entry.get("inbound_nodes")
+        if entry.get("class_name") == "InputLayer":
+            if nodes not in ([], None) or name not in input_names:
+                raise NotForThisReader(f"input layer {name[:60]!r}")
+            shapes[(name, 0, 0)] = _input_shape(entry)[1]
+            continue
+        if not isinstance(nodes, list) or not nodes:
+            raise NotForThisReader(f"layer {name[:60]!r} is never called")
+        for index, node in enumerate(nodes):
+            calls[(name, index)] = _call(entry, node)
+    if sorted(input_names) != sorted(n for n, e in by_name.items()
+                                     if e.get("class_name") == "InputLayer") or any(
+            t[1:] != (0, 0) for t in inputs):
+        raise NotForThisReader("the model's inputs")
+    records = dict(zip([e["name"] for e in entries if e.get("class_name") != "InputLayer"],
+                       make([e for e in entries if e.get("class_name") != "InputLayer"],
+                            input_names)))
+
+    # Depth first from the outputs, each node after the nodes it reads (read_graph's order).
+    order: list[tuple[str, int]] = []
+    seen: set[tuple[str, int]] = set()
+    stack: list[tuple[tuple[str, int, int], bool]] = [(t, False) for t in reversed(outputs)]
+    active: set[tuple[str, int]] = set()
+    while stack:
+        tensor, expanded = stack.pop()
+        ident = (tensor[0], tensor[1])
+        if ident in seen:
+            continue
+        if ident not in calls and (tensor[0] not in input_names or tensor[1] != 0):
+            raise NotForThisReader(f"a tensor of no call: {str(tensor)[:60]}")
+        if expanded:
+            seen.add(ident)
+            active.discard(ident)
+            order.append(ident)
+            continue
+        if ident in active:
+            raise NotForThisReader(f"the model's graph has a cycle through {ident[0][:60]!r}")
+        active.add(ident)
+        stack.append((tensor, True))
+        for parent, _ in reversed(calls.get(ident, [])):
+            stack.append((parent, False))
+    nodes_out: list[Any] = []
+    inputs_records: dict[str, LayerRecord] = {}
+    for name, index in order:
+        key = f"{name}:{index}"
+        if name in input_names:
+            record = inputs_records.setdefault(name, LayerRecord("InputLayer",
+                                                                 dict(by_name[name]["config"])))
+            shape = shapes[(name, 0, 0)]
+            nodes_out.append(KerasNode(record, name, (f"{key}:0",), (f"{key}:0",), (shape,),
+                                       (shape,)))
+            continue
+        record = records[name]
+        arguments = calls[(name, index)]
+        in_shapes = []
+        for tensor, said in arguments:
+            if tensor not in shapes:
+                raise NotForThisReader(f"layer {name[:60]!r} reads a tensor made after it")
+            if said is not None and shapes[tensor] != said:
+                raise NotForThisReader(f"layer {name[:60]!r}: its input has shape "
+                                       f"{shapes[tensor]}, the file says {said}")
+            in_shapes.append(shapes[tensor])
+        declared = _spec(record.kind)
+        out = _output_shapes(declared, record, in_shapes)
+        _check_weights(declared, record, in_shapes)
+        for i, shape in enumerate(out):
+            shapes[(name, index, i)] = shape
+        nodes_out.append(KerasNode(
+            record, name, tuple(f"{t[0]}:{t[1]}:{t[2]}" for t, _ in arguments),
+            tuple(f"{key}:{i}" for i in range(len(out))), tuple(in_shapes), tuple(out),
+            tuple("0" for _ in arguments), _options(by_name[name]["inbound_nodes"][index])))
+    for tensor in outputs:
+        if tensor not in shapes:
+            raise NotForThisReader(f"the model's output {str(tensor)[:60]}")
+    unused = set(calls) - set(order)
+    if unused:
+        raise NotForThisReader(f"calls that reach no output: {sorted(unused)[:3]}")
+    listed = [(e["name"], inputs_records.get(e["name"]) or records[e["name"]]) for e in entries
+              if e["name"] in records or e["name"] in inputs_records]
+    if len(listed) != len(entries):
+        raise NotForThisReader("an input that no output reads")
+    return KerasGraph(tuple(nodes_out), tuple(f"{t[0]}:{t[1]}:{t[2]}" for t in inputs),
+                      tuple(f"{t[0]}:{t[1]}:{t[2]}" for t in outputs),
+                      tuple(shapes[t] for t in inputs), tuple(shapes[t] for t in outputs),
+                      tuple(listed))
+
+
+def _output_shapes(declared: Any, record: LayerRecord, shapes: list[Shape]) -> list[Shape]:
+    try:
+        out = [tuple(int(d) for d in s) for s in declared.output(record.config, list(shapes))]
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise NotForThisReader(f"layer {record.name[:60]!r} ({record.kind}) on inputs "
+                               f"{shapes}: {str(exc)[:100]}") from None
+    if not out or any(not s or any(d < 1 for d in s) for s in out):
+        raise NotForThisReader(f"layer {record.name[:60]!r}: output shapes {out}")
+    return out
+
+
+def _check_weights(declared: Any, record: LayerRecord, shapes: list[Shape]) -> None:
+    """The variables stored for a layer are those its converter expects for these inputs."""
+    try:
+        expected = declared.weights(record.config, list(shapes))
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise NotForThisReader(f"layer {record.name[:60]!r} ({record.kind}): "
+                               f"{str(exc)[:100]}") from None
+    trainable = bool(record.config.get("trainable", True))
+    got = [(w.name, tuple(w.value.shape), w.trainable) for w in record.weights]
+    want = [(w.name, tuple(w.shape), w.trainable and trainable) for w in expected]
+    if got != want:
+        raise NotForThisReader(f"{record.name[:60]}: {len(got)} variables stored of shapes "
+                               f"{[g[1] for g in got][:4]}, {len(want)} expected of shapes "
+                               f"{[w[1] for w in want][:4]}")
 
 
 def _member(group: Any, name: str, kind: type) -> Any:
@@ -365,15 +431,17 @@ def _member(group: Any, name: str, kind: type) -> Any:
     return member
 
 
-def _array(dataset: Any, shape: Shape, where: str) -> np.ndarray:
-    """A variable's values: a plain float32 dataset stored in the file itself, uncompressed, of
-    the shape the config implies (no external, virtual or compressed data, no attributes)."""
-    if (tuple(dataset.shape) != shape or dataset.dtype != np.dtype("<f4")
+def _array(dataset: Any, where: str, dtype: str = "float32") -> np.ndarray:
+    """A variable's values: a plain dataset of the dtype its converter declares (float32 but
+    for a count), stored in the file itself, uncompressed (no external, virtual or compressed
+    data, no attributes); its shape is checked against the config's once the layer's inputs
+    are known."""
+    if (dataset.dtype != np.dtype(dtype).newbyteorder("<") or not len(dataset.shape) <= 8
             or dataset.external or dataset.is_virtual or len(dataset.attrs)
             or dataset.compression is not None
             or dataset.id.get_storage_size() != dataset.nbytes):
-        raise NotForThisReader(f"{where}: {dataset.shape} {dataset.dtype}, expected {shape} "
-                               "float32 stored plainly")
+        raise NotForThisReader(f"{where}: {dataset.shape} {dataset.dtype}, expected {dtype} "
+                               "stored plainly")
     return np.array(dataset[()])
 
 
@@ -384,22 +452,26 @@ def _variables(groups: Any, group: str, layer: str) -> Any:
     if group not in groups:
         return None
     stored = _member(groups, group, h5py.Group)
+    names = {layer}
+    if set(stored.keys()) == {"vars", "cell"} and not len(_member(stored, "vars", h5py.Group)):
+        stored = _member(stored, "cell", h5py.Group)  # a recurrent layer's: its cell's
+        names |= {f"{kind}_cell" for kind in ("simple_rnn", "gru", "lstm")}
     if set(stored.keys()) != {"vars"} or len(stored.attrs):
         raise NotForThisReader(f"weights group {group!r}")
     variables = _member(stored, "vars", h5py.Group)
-    if set(variables.attrs) - {"name"} or variables.attrs.get("name", layer) != layer:
+    if set(variables.attrs) - {"name"} or variables.attrs.get("name", layer) not in names:
         raise NotForThisReader(f"weights group {group!r} names another layer")
     return variables
 
 
-def _layers(entries: list[Any], shape: Shape, weights: Any, input_name: str | None
-            ) -> list[tuple[SavedLayer, Shape, Shape]]:
-    """Each layer with its variables, input and output shapes; the weights file must hold
-    exactly the variables the configs imply (a functional model's ``input_layer`` none)."""
+def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str] | None
+             ) -> list[LayerRecord]:
+    """Each layer's record with its stored variables, named as its converter expects them
+    (their shapes are checked against the inputs' once those are known); the weights file
+    must hold exactly one group per layer that has variables (a functional model's input
+    layers none)."""
     import h5py
 
-    if not entries:
-        raise NotForThisReader("no layers")
     top = set(weights.keys())
     if top - {"layers", "vars", "optimizer"} or len(_member(weights, "vars", h5py.Group)):
         raise NotForThisReader(f"weights file groups {sorted(top)}")
@@ -407,41 +479,55 @@ def _layers(entries: list[Any], shape: Shape, weights: Any, input_name: str | No
     seen: dict[str, int] = {}
     out = []
     unread = set(groups.keys())
-    if input_name is not None and "input_layer" in groups:
-        if len(_variables(groups, "input_layer", input_name)):
-            raise NotForThisReader("weights group 'input_layer'")
-        unread.discard("input_layer")
+    for i, name in enumerate(input_names or []):
+        group = "input_layer" if i == 0 else f"input_layer_{i}"
+        if group in groups:
+            if len(_variables(groups, group, name)):
+                raise NotForThisReader(f"weights group {group!r}")
+            unread.discard(group)
+    if input_names:
+        seen["input_layer"] = len(input_names) - 1
     for entry in entries:
-        kind = entry.get("class_name") if isinstance(entry, dict) else None
-        config = entry.get("config") if isinstance(entry, dict) else None
-        if kind not in LAYERS or not isinstance(config, dict) or entry.get("module") not in (
-                None, "keras.layers") or entry.get("registered_name") not in (None, kind):
+        kind, config = entry.get("class_name"), entry["config"]
+        if entry.get("module") not in (None, "keras.layers") or entry.get(
+                "registered_name") not in (None, kind):
             raise NotForThisReader(f"layer class {str(kind)[:60]}")
-        _check_options(kind, config)
-        group = snake_case(kind)
+        declared = _check_options(str(kind), config)
+        group = snake_case(str(kind))
         if group in seen:  # Keras' _get_unique_name
             seen[group] += 1
             group = f"{group}_{seen[group]}"
         else:
             seen[group] = 0
-        spec = LAYERS[kind]
-        expected = spec.weights(config, shape)
         variables = _variables(groups, group, config["name"])
         unread.discard(group)
         count = len(variables) if variables is not None else 0
-        if count != len(expected) or (variables is not None and set(variables.keys()) != {
-                str(i) for i in range(count)}):
-            raise NotForThisReader(f"{config['name']}: {count} variables stored, "
-                                   f"{len(expected)} expected")
+        if variables is not None and set(variables.keys()) != {str(i) for i in range(count)}:
+            raise NotForThisReader(f"{config['name']}: variables {sorted(variables.keys())[:4]}")
+        names = _weight_names(declared, config, count)
         # As Keras reads it: the layer's own flag (a model's does not reach its layers).
-        trainable = bool(config.get("trainable", True))
         values = tuple(
-            SavedVariable(name, _array(_member(variables, str(i), h5py.Dataset), want,
-                                       f"{config['name']}/{name}"), learned and trainable)
-            for i, (name, want, learned) in enumerate(expected))
-        out_shape = tuple(spec.output(config, shape))
-        out.append((SavedLayer(kind, dict(config), values), shape, out_shape))
-        shape = out_shape
+            Weight(name, _array(_member(variables, str(i), h5py.Dataset), f"{config['name']}/"
+                                f"{name}", dtype), trainable)
+            for i, (name, trainable, dtype) in enumerate(names))
+        out.append(LayerRecord(str(kind), dict(config), values))
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
     return out
+
+
+def _weight_names(declared: Any, config: dict[str, Any], count: int
+                  ) -> list[tuple[str, bool, str]]:
+    """The names and flags of a layer's ``count`` stored variables: its converter's
+    declaration on a stand-in input (the names and their number depend on the config only;
+    the shapes are checked once the inputs are known)."""
+    for rank in range(1, 6):
+        try:
+            expected = declared.weights(config, [(1,) * rank])
+        except (ValueError, TypeError, KeyError, IndexError):
+            continue
+        if len(expected) == count:
+            trainable = bool(config.get("trainable", True))
+            return [(w.name, w.trainable and trainable, w.dtype) for w in expected]
+    raise NotForThisReader(f"{config.get('name')}: {count} variables stored, not what the "
+                           "config implies")

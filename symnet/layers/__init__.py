@@ -26,6 +26,7 @@ from ..errors import SymnetWarning, UnsupportedLayerError
 from ..functions import LayerEquation, canonical
 from ..graph import Graph, LayerCall, LayerFormula, Node, Step
 from ..ops import Constant, Identity, Op, Param, matrix_shape
+from .record import LayerRecord
 from .spec import LayerSpec
 
 __all__ = ["Definition", "LayerContext", "build_graph", "convert_layer", "converter",
@@ -131,26 +132,21 @@ def is_supported_class(cls: type) -> bool:
 
 
 def layer_kind(layer: Any) -> str:
-    """A layer's Keras class name (a layer read from its file without Keras says it; an
-    operation's kind is ``ops.add``...)."""
-    from ..io.saved import SavedLayer
-
-    if isinstance(layer, SavedLayer) or getattr(layer, "is_operation", False):
-        return layer.kind
-    return type(layer).__name__
+    """A layer's Keras class name (an operation's kind is ``ops.add``...)."""
+    kind = getattr(layer, "kind", None)
+    return kind if isinstance(kind, str) else type(layer).__name__
 
 
 def converter_for(layer: Any) -> Converter | None:
-    """The converter of a layer: a Keras layer by its class, a layer read from its file by
-    the Keras class it names, an operation by its kind."""
-    from ..io.saved import SavedLayer
-
+    """The converter of a layer record (by the Keras class it names, or by the class a
+    converter was registered for explicitly) or of an operation (by its kind)."""
+    _load_converters()
     if getattr(layer, "is_operation", False):
-        _load_converters()
         return _OPERATIONS.get(layer.kind)
-    if isinstance(layer, SavedLayer):
-        _load_converters()
-        return _BY_NAME.get(layer.kind)
+    if isinstance(layer, LayerRecord):
+        if layer.origin is not None and layer.origin in _BY_CLASS:
+            return _BY_CLASS[layer.origin]
+        return _BY_NAME.get(layer.kind) if layer.builtin else None
     return converter_of(type(layer))
 
 
@@ -411,11 +407,11 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
     if ctx.options.get("training") is True:
         raise ctx.reject("called with training=True: it computes as in training even at "
                          "inference (dropout and noise at random), which no formula is")
-    policy = getattr(layer, "dtype_policy", None)
-    compute = getattr(policy, "compute_dtype", "float32")
-    if compute != "float32" or getattr(policy, "quantization_mode", None):
-        raise ctx.reject(f"dtype policy {getattr(policy, 'name', compute)!r} is not supported; "
-                         "symnet reproduces float32 layers")
+    compute = getattr(layer, "compute_dtype", "float32")
+    quantized = bool(getattr(layer, "quantized", False))
+    if compute != "float32" or quantized:
+        raise ctx.reject(f"dtype policy {compute!r}{' (quantized)' if quantized else ''} is "
+                         "not supported; symnet reproduces float32 layers")
     result = convert(ctx)
     outputs: tuple[int, ...] = ()
     for value in (result,) if isinstance(result, int) else tuple(result):
@@ -451,8 +447,10 @@ def convert_layer(layer: Any, name: str, index: int, input_shapes: list[tuple[in
 
 
 def config_problems(layer: Any) -> list[str]:
-    """Why a Keras layer's config is not one its converter declares it understands."""
-    declared = _SPECS.get(layer_kind(layer)) if converter_of(type(layer)) is not None else None
+    """Why a layer's config is not one its converter declares it understands."""
+    if converter_for(layer) is None:
+        return []
+    declared = _SPECS.get(layer_kind(layer)) or _SPECS.get(getattr(layer, "origin", None))
     return [] if declared is None else declared.problems(layer.get_config())
 
 

@@ -89,9 +89,11 @@ def multi_head_attention(ctx: LayerContext) -> int:
     steps["key"] = ctx.input_shapes[values[2]][0] if len(values) > 2 else steps["value"]
     params: dict[str, Any] = {}
     for part, tag in (("query", "q"), ("key", "k"), ("value", "v"), ("output", "o")):
-        dense = getattr(ctx.layer, f"_{part}_dense")
-        bias = getattr(dense, "bias", None)
-        if part != "output" and bias is not None and tuple(bias.shape)[-1] == 1 and (
+        dense = ctx.layer.child(part)
+        if dense is None:
+            raise ctx.reject(f"no {part} projection")
+        bias = dense.weight("bias")
+        if part != "output" and bias is not None and tuple(bias.value.shape)[-1] == 1 and (
                 heads > 1 and heads == steps[part]):
             # Keras' TensorFlow backend adds a bias that squeezes to a vector with
             # tf.nn.bias_add, guessing the channels' axis: here it takes the steps for it.
@@ -102,10 +104,10 @@ def multi_head_attention(ctx: LayerContext) -> int:
                 "model.predict is not the layer's definition")
         inner = ctx.sub(dense, f"^{tag}")
         params[f"{part}_kernel"] = inner.param("kernel", "W", f"{part} projection, shape "
-                                               f"{tuple(dense.kernel.shape)}")
+                                               f"{tuple(dense.weight('kernel').value.shape)}")
         if "bias" in inner._weights:
             params[f"{part}_bias"] = inner.param("bias", "b", f"{part} bias, shape "
-                                                 f"{tuple(dense.bias.shape)}")
+                                                 f"{tuple(bias.value.shape)}")
         ctx.absorb(inner, [])
     causal = bool(ctx.options.get("use_causal_mask", False))
     ctx.constants.update(num_heads=heads, key_dim=int(c["key_dim"]), use_causal_mask=causal)

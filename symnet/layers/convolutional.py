@@ -3,6 +3,7 @@ pooling, in both data formats."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..functions.convolution import Window
@@ -18,6 +19,8 @@ from .spec import (
     Choice,
     Ints,
     Number,
+    Shape,
+    WeightSpec,
     spec,
 )
 
@@ -33,6 +36,75 @@ _DEPTHWISE = {f"depthwise_{what}": domain for what, domain in (
     ("initializer", INITIALIZER), ("regularizer", REGULARIZER), ("constraint", CONSTRAINT))}
 _POINTWISE = {f"pointwise_{what}": domain for what, domain in (
     ("initializer", INITIALIZER), ("regularizer", REGULARIZER), ("constraint", CONSTRAINT))}
+
+
+def _layout(config: Mapping[str, Any], shape: Shape) -> tuple[Shape, int, bool]:
+    """The input's spatial shape, its channels and whether they come first."""
+    first = config["data_format"] == "channels_first"
+    return (shape[1:], shape[0], True) if first else (shape[:-1], shape[-1], False)
+
+
+def _sizes(config: Mapping[str, Any], spatial: Shape, window: Shape, strides: Shape,
+           dilation: Shape) -> Shape:
+    """Each spatial axis' output length (Keras' arithmetic for valid, same and causal)."""
+    padding = str(config["padding"]).lower()
+    out = []
+    for n, k, s, d in zip(spatial, window, strides, dilation, strict=True):
+        if padding == "valid":
+            out.append((n - d * (k - 1) - 1) // s + 1)
+        elif padding in ("same", "causal"):
+            out.append((n + s - 1) // s)
+        else:
+            raise ValueError(f"padding {padding!r}")
+    return tuple(out)
+
+
+def _placed(first: bool, spatial: Shape, channels: int) -> Shape:
+    return (channels, *spatial) if first else (*spatial, channels)
+
+
+def _conv_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    (shape,) = shapes
+    spatial, channels, _ = _layout(config, shape)
+    groups, filters = int(config.get("groups", 1)), int(config["filters"])
+    if groups < 1 or channels % groups or filters % groups:
+        raise ValueError(f"{channels} channels and {filters} filters in {groups} groups")
+    kernel = [WeightSpec("kernel", (*_tuple(config["kernel_size"], len(spatial)),
+                                    channels // groups, filters))]
+    return kernel + [WeightSpec("bias", (filters,))] if config["use_bias"] else kernel
+
+
+def _conv_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    spatial, _, first = _layout(config, shape)
+    rank = len(spatial)
+    if rank < 1 or (config["padding"] == "causal" and rank != 1):
+        raise ValueError(f"inputs of shape {shape}")
+    sizes = _sizes(config, spatial, _tuple(config["kernel_size"], rank),
+                   _tuple(config["strides"], rank), _tuple(config["dilation_rate"], rank))
+    return [_placed(first, sizes, int(config["filters"]))]
+
+
+def _pool_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    spatial, channels, first = _layout(config, shape)
+    rank = len(spatial)
+    size = _tuple(config["pool_size"], rank)
+    strides = _tuple(config["strides"] if config["strides"] is not None else config[
+        "pool_size"], rank)
+    return [_placed(first, _sizes(config, spatial, size, strides, (1,) * rank), channels)]
+
+
+def _global_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    spatial, channels, first = _layout(config, shape)
+    if config["keepdims"]:
+        return [_placed(first, (1,) * len(spatial), channels)]
+    return [(channels,)]
+
+
+_CONV_REQUIRED = ("filters", "kernel_size", "strides", "padding", "data_format",
+                  "dilation_rate", "activation", "use_bias")
 
 
 def _tuple(value: Any, rank: int) -> tuple[int, ...]:
@@ -169,7 +241,7 @@ def convolve(ctx: LayerContext, kernel_name: str = "kernel", layout: int = ORDIN
     if bool(c.get("use_bias", True)) and "bias" in ctx._weights:
         bias = ctx.param("bias", "b", f"bias, shape ({c_out},): one offset per output channel")
         value = ctx.apply(BiasAdd(bias), value)
-    value = activate(ctx, value, ctx.layer.activation)
+    value = activate(ctx, value, ctx.config.get("activation"))
     ctx.constants.update(kernel_size=kernel_size, strides=strides, padding=padding,
                          dilation_rate=dilation, groups=groups)
     ctx.note = _shape_note(w, padding)
@@ -193,7 +265,8 @@ def _shape_note(w: Window, padding: str) -> str:
 
 @converter("Conv1D", "Conv2D", "Conv3D", config=spec(
     filters=Number(1, integer=True), groups=Number(1, integer=True),
-    padding=Choice(("valid", "same", "causal")), **_CONV))
+    padding=Choice(("valid", "same", "causal")), **_CONV).reading(
+        _conv_weights, _conv_output, _CONV_REQUIRED))
 def convolution(ctx: LayerContext) -> int:
     return convolve(ctx)
 
@@ -235,7 +308,7 @@ def separable_convolution(ctx: LayerContext) -> int:
     if bool(c.get("use_bias", True)):
         bias = ctx.param("bias", "b", f"bias, shape ({c_out},): one offset per output channel")
         value = ctx.apply(BiasAdd(bias), value)
-    value = activate(ctx, value, ctx.layer.activation)
+    value = activate(ctx, value, ctx.config.get("activation"))
     ctx.note = "a depthwise convolution (each channel alone), then a 1×1 convolution; " + \
         _shape_note(w, str(c.get("padding", "valid")).lower())
     return channels_back(ctx, value, permuted)
@@ -246,7 +319,8 @@ _POOLS = {f"{kind}Pooling{r}D": (kind.lower().replace("max", "max"), r)
 
 
 @converter(*_POOLS, config=spec(pool_size=Ints(1), strides=Ints(1, none=True),
-                                 padding=Choice(("valid", "same")), data_format=FORMAT))
+                                 padding=Choice(("valid", "same")), data_format=FORMAT).reading(
+    output=_pool_output, required=("pool_size", "strides", "padding", "data_format")))
 def pooling(ctx: LayerContext) -> int:
     kind, rank = _POOLS[ctx.kind]
     kind = "max" if kind == "max" else "average"
@@ -268,7 +342,8 @@ _GLOBAL = {f"Global{kind}Pooling{r}D": kind.lower() for kind in ("Max", "Average
            for r in (1, 2, 3)}
 
 
-@converter(*_GLOBAL, config=spec(data_format=FORMAT, keepdims=FLAG))
+@converter(*_GLOBAL, config=spec(data_format=FORMAT, keepdims=FLAG).reading(
+    output=_global_output, required=("data_format", "keepdims")))
 def global_pooling(ctx: LayerContext) -> int:
     kind = "max" if _GLOBAL[ctx.kind] == "max" else "average"
     keepdims = bool(ctx.config.get("keepdims", False))

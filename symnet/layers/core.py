@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
@@ -31,32 +32,53 @@ from .spec import (
     Free,
     Inert,
     Number,
+    Shape,
+    WeightSpec,
     spec,
 )
 
 FLAG = Choice((True, False))
 
 
+def _dense_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    units = int(config["units"])
+    kernel = [WeightSpec("kernel", (shapes[0][-1], units))]
+    return kernel + [WeightSpec("bias", (units,))] if config["use_bias"] else kernel
+
+
+def _dense_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    return [(*shape[:-1], int(config["units"]))]
+
+
+def _one_axis(config: Mapping[str, Any], shape: Shape) -> int:
+    """The length of the input along the config's ``axis`` (one axis, not the batch's)."""
+    axis = config["axis"]
+    if (not isinstance(axis, int) or isinstance(axis, bool) or axis == 0
+            or not -len(shape) <= axis <= len(shape)):
+        raise ValueError(f"axis {axis!r} for inputs of shape {shape}")
+    return shape[axis - 1] if axis > 0 else shape[axis]
+
+
 def resolve_activation(ctx: LayerContext, function: Any) -> tuple[str, Op | None]:
-    """The op that *is* this Keras activation (found by identity, never by name alone; a
-    layer read from its file without Keras gives the name its file says, which Keras maps to
-    that function)."""
-    from ..io.saved import SavedLayer
-
-    if isinstance(ctx.layer, SavedLayer) and isinstance(function, str):
-        return function, ACTIVATIONS[function]
-    import keras
-
-    for name, op in ACTIVATIONS.items():
-        try:
-            if keras.activations.get(name) is function:
-                return name, op
-        except ValueError:
-            continue
-    shown = getattr(function, "__name__", repr(function))
+    """The op of a Keras activation as the layer's config names it (a name, or a built-in
+    function as Keras serializes it). A live layer's record is made only when its activation
+    *is* Keras' function of that name (checked by identity when the record is made)."""
+    name = function.get("config") if isinstance(function, dict) and function.get(
+        "module") in (None, "keras.activations") else function
+    if function is None:
+        name = "linear"
+    if isinstance(name, str) and name in ACTIVATIONS:
+        return ALIASES.get(name, name), ACTIVATIONS[name]
+    shown = name if isinstance(name, str) else str(function)[:60]
     raise ctx.reject(
         f"activation {shown!r} is not supported (custom or lambda activations cannot be checked); "
         f"supported activations: {', '.join(sorted(ACTIVATIONS))}")
+
+
+#: Keras gives these activation names the same function as the first; symnet's table, read by
+#: the function, names it so (tests check it against Keras).
+ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
 def activate(ctx: LayerContext, value: int, function: Any) -> int:
@@ -100,7 +122,8 @@ def input_layer(ctx: LayerContext) -> int:
     kernel_regularizer=REGULARIZER, bias_regularizer=REGULARIZER,
     activity_regularizer=REGULARIZER, kernel_constraint=CONSTRAINT, bias_constraint=CONSTRAINT,
     quantization_config=Choice((None,)), lora_rank=Choice((None,)),
-    lora_alpha=Inert("used only with a LoRA rank, which is refused")))
+    lora_alpha=Inert("used only with a LoRA rank, which is refused")).reading(
+        _dense_weights, _dense_output, ("units", "activation", "use_bias")))
 def dense(ctx: LayerContext) -> int:
     n_in, n_out = matrix_shape(ctx.input_shape)[1], int(ctx.config["units"])
     kernel = ctx.param("kernel", "W", f"kernel, shape (in, out) = ({n_in}, {n_out}): "
@@ -109,17 +132,19 @@ def dense(ctx: LayerContext) -> int:
     if bool(ctx.config.get("use_bias", True)):
         bias = ctx.param("bias", "b", f"bias, shape ({n_out},): one offset per output unit")
         h = ctx.apply(BiasAdd(bias), h)
-    return activate(ctx, h, ctx.layer.activation)
+    return activate(ctx, h, ctx.config.get("activation"))
 
 
-@converter("Activation", config=spec(activation=ActivationName()))
+@converter("Activation", config=spec(activation=ActivationName()).reading(
+    required=("activation",)))
 def activation_layer(ctx: LayerContext) -> int:
-    out = activate(ctx, ctx.x, ctx.layer.activation)
+    out = activate(ctx, ctx.x, ctx.config.get("activation"))
     return out if out != ctx.x else ctx.apply(Identity("the linear activation: the identity"))
 
 
 @converter("ReLU", config=spec(max_value=Number(0, none=True), negative_slope=Number(0),
-                                    threshold=Number()))
+                                    threshold=Number()).reading(
+    required=("max_value", "negative_slope", "threshold")))
 def relu_layer(ctx: LayerContext) -> int:
     c = ctx.config
     options = {"max_value": c.get("max_value"), "negative_slope": c.get("negative_slope", 0.0),
@@ -128,7 +153,8 @@ def relu_layer(ctx: LayerContext) -> int:
     return ctx.apply(Elementwise(relu_fn(**options)))
 
 
-@converter("LeakyReLU", config=spec(negative_slope=Number(0), alpha=Number(0)))
+@converter("LeakyReLU", config=spec(negative_slope=Number(0), alpha=Number(0)).reading(
+    required=("negative_slope",)))
 def leaky_relu_layer(ctx: LayerContext) -> int:
     slope = ctx.config.get("negative_slope", ctx.config.get("alpha"))
     if slope is None:
@@ -137,14 +163,14 @@ def leaky_relu_layer(ctx: LayerContext) -> int:
     return ctx.apply(Elementwise(leaky_relu_fn(slope)))
 
 
-@converter("ELU", config=spec(alpha=Number()))
+@converter("ELU", config=spec(alpha=Number()).reading(required=("alpha",)))
 def elu_layer(ctx: LayerContext) -> int:
     alpha = ctx.config.get("alpha", 1.0)
     ctx.constants["alpha"] = alpha
     return ctx.apply(Elementwise(elu_fn(alpha)))
 
 
-@converter("Softmax", config=spec(axis=Axes()))
+@converter("Softmax", config=spec(axis=Axes()).reading(required=("axis",)))
 def softmax_layer(ctx: LayerContext) -> int:
     axes = sample_axes(ctx, ctx.config.get("axis", -1))
     if len(axes) != 1:
@@ -154,9 +180,19 @@ def softmax_layer(ctx: LayerContext) -> int:
     return ctx.apply(Softmax(axis=axes[0], sample_shape=tuple(ctx.input_shape)))
 
 
+def _prelu_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    shape = list(shapes[0])
+    shared = config["shared_axes"]
+    for i in [] if shared is None else shared if isinstance(shared, list) else [shared]:
+        if not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= len(shape):
+            raise ValueError(f"shared_axes {shared!r} for inputs of shape {tuple(shape)}")
+        shape[i - 1] = 1
+    return [WeightSpec("alpha", tuple(shape))]
+
+
 @converter("PReLU", config=spec(
     shared_axes=Axes(none=True), alpha_initializer=INITIALIZER, alpha_regularizer=REGULARIZER,
-    alpha_constraint=CONSTRAINT))
+    alpha_constraint=CONSTRAINT).reading(_prelu_weights, required=("shared_axes",)))
 def prelu_layer(ctx: LayerContext) -> int:
     alpha = ctx.param("alpha", "alpha", "alpha: the learned slope for negative inputs, one per "
                       "unit (1 on shared axes)")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..ops import BatchNormInference, LayerNorm, RMSNorm, matrix_shape
 from . import LayerContext, converter
-from .core import sample_axes
+from .core import _one_axis, sample_axes
 from .spec import (
     CONSTRAINT,
     INITIALIZER,
@@ -13,10 +16,47 @@ from .spec import (
     Choice,
     Inert,
     Number,
+    Shape,
+    WeightSpec,
     spec,
 )
 
 FLAG = Choice((True, False))
+
+
+def _norm_shape(config: Mapping[str, Any], shape: Shape) -> Shape:
+    """The statistics' shape as Keras' ``LayerNormalization.build`` makes it (axes counted
+    with the batch axis, a list sorted)."""
+    full = (None, *shape)
+    axis = config["axis"]
+    axes = sorted(axis) if isinstance(axis, list) else [axis]
+    if not axes or any(not isinstance(a, int) or isinstance(a, bool) for a in axes):
+        raise ValueError(f"axis {axis!r}")
+    try:
+        out = tuple(full[a] for a in axes)
+    except IndexError:
+        raise ValueError(f"axis {axis!r} for inputs of shape {shape}") from None
+    if any(d is None for d in out):
+        raise ValueError(f"axis {axis!r} is the batch axis")
+    return tuple(int(d) for d in out if d is not None)
+
+
+def _ln_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    n = _norm_shape(config, shapes[0])
+    rms = bool(config.get("rms_scaling", False))
+    out = [WeightSpec("gamma", n)] if config["scale"] or rms else []
+    return out + ([WeightSpec("beta", n)] if config["center"] and not rms else [])
+
+
+def _rms_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    return [WeightSpec("scale", _norm_shape(config, shapes[0]))]
+
+
+def _bn_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    n = (_one_axis(config, shapes[0]),)
+    out = [WeightSpec(name, n) for option, name in (("scale", "gamma"), ("center", "beta"))
+           if config[option]]
+    return out + [WeightSpec("moving_mean", n, False), WeightSpec("moving_variance", n, False)]
 
 _ONLY_TRAINING = "used only while training (renormalization); not part of the inference formula"
 
@@ -29,7 +69,8 @@ _ONLY_TRAINING = "used only while training (renormalization); not part of the in
     beta_initializer=INITIALIZER, gamma_initializer=INITIALIZER,
     moving_mean_initializer=INITIALIZER, moving_variance_initializer=INITIALIZER,
     beta_regularizer=REGULARIZER, gamma_regularizer=REGULARIZER, beta_constraint=CONSTRAINT,
-    gamma_constraint=CONSTRAINT))
+    gamma_constraint=CONSTRAINT).reading(_bn_weights, required=("axis", "epsilon", "center",
+                                                                "scale")))
 def batch_normalization(ctx: LayerContext) -> int:
     c = ctx.config
     axes = sample_axes(ctx, c.get("axis", -1))
@@ -59,11 +100,12 @@ def batch_normalization(ctx: LayerContext) -> int:
 @converter("LayerNormalization", config=spec(
     axis=Axes(), epsilon=Number(0), center=FLAG, scale=FLAG, rms_scaling=FLAG,
     beta_initializer=INITIALIZER, gamma_initializer=INITIALIZER, beta_regularizer=REGULARIZER,
-    gamma_regularizer=REGULARIZER, beta_constraint=CONSTRAINT, gamma_constraint=CONSTRAINT))
+    gamma_regularizer=REGULARIZER, beta_constraint=CONSTRAINT, gamma_constraint=CONSTRAINT
+).reading(_ln_weights, required=("axis", "epsilon", "center", "scale")))
 def layer_normalization(ctx: LayerContext) -> int:
     c = ctx.config
     axes = sample_axes(ctx, c.get("axis", -1))
-    rms = bool(getattr(ctx.layer, "rms_scaling", False))
+    rms = bool(c.get("rms_scaling", False))
     n = "×".join(str(ctx.input_shape[a]) for a in axes)
     gamma = ctx.param("gamma", "gamma", f"gamma, shape ({n},): learned scale") if (
         "gamma" in ctx._weights) else None
@@ -77,7 +119,8 @@ def layer_normalization(ctx: LayerContext) -> int:
     return ctx.apply(LayerNorm(eps, gamma, beta, rms, axes, tuple(ctx.input_shape)))
 
 
-@converter("RMSNormalization", config=spec(axis=Axes(), epsilon=Number(0)))
+@converter("RMSNormalization", config=spec(axis=Axes(), epsilon=Number(0)).reading(
+    _rms_weights, required=("axis", "epsilon")))
 def rms_normalization(ctx: LayerContext) -> int:
     if sample_axes(ctx, ctx.config.get("axis", -1)) != (len(ctx.input_shape) - 1,):
         raise ctx.reject(f"axis={ctx.config.get('axis')!r} is not supported; the last axis is")

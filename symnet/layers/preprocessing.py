@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ..ops import Normalize, Param, Rescale
 from . import LayerContext, converter
-from .spec import Axes, Choice, Free, spec
+from .record import keras_setting
+from .spec import Axes, Choice, Free, Shape, WeightSpec, spec
 
 _BROADCAST = Free("a number, or an array broadcast over the input")
 
 
 @converter("Rescaling", config=spec(scale=_BROADCAST, offset=_BROADCAST))
 def rescaling(ctx: LayerContext) -> int:
-    import keras
-
     values = []
     for key in ("scale", "offset"):
-        raw = getattr(ctx.layer, key, ctx.config.get(key, 0.0))
+        raw = ctx.layer.state.get(key, ctx.config.get(key, 0.0))
         array = np.asarray(raw, dtype=np.float32)
         if array.ndim == 0:
             values.append(float(array))
             continue
-        if keras.config.image_data_format() == "channels_first":
+        if keras_setting("image_data_format") == "channels_first":
             raise ctx.reject(f"a {key} array under image_data_format 'channels_first' is not "
                              "supported")
         try:
@@ -45,15 +45,39 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, float) else value.value.tolist()
 
 
+def _kept(config: Mapping[str, Any], shape: Shape) -> Shape:
+    """The input's lengths along the axes whose statistics are kept (Keras' ``build``)."""
+    axis = config["axis"]
+    axes = [] if axis is None else list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    kept = []
+    for a in axes:
+        if not isinstance(a, int) or isinstance(a, bool) or a == 0 or not (
+                -len(shape) <= a <= len(shape)):
+            raise ValueError(f"axis {axis!r} for inputs of shape {shape}")
+        kept.append(a - 1 if a > 0 else len(shape) + a)
+    if len(set(kept)) != len(kept):
+        raise ValueError(f"axis {axis!r} repeats an axis")
+    return tuple(shape[i] for i in sorted(kept))
+
+
+def _normalization_weights(config: Mapping[str, Any], shapes: list[Shape]
+                           ) -> list[WeightSpec]:
+    (shape,) = shapes
+    kept = _kept(config, shape)
+    if config["mean"] is not None or config["variance"] is not None:
+        return []  # statistics given in the config
+    return [WeightSpec("mean", kept, False), WeightSpec("variance", kept, False),
+            WeightSpec("count", (), False, "int64")]
+
+
 @converter("Normalization", config=spec(
     axis=Axes(none=True), invert=Choice((True, False)),
     mean=Free("statistics given in the config: broadcast over the input"),
-    variance=Free("statistics given in the config: broadcast over the input")))
+    variance=Free("statistics given in the config: broadcast over the input")).reading(
+        _normalization_weights, required=("axis", "mean", "variance")))
 def normalization(ctx: LayerContext) -> int:
-    import keras
-
     invert = bool(ctx.config.get("invert", False))
-    shape = tuple(int(d) for d in np.shape(ctx.layer.mean)[1:])
+    shape = _broadcast_shape(ctx)
     sample = tuple(ctx.input_shape)
     if len(shape) != len(sample):
         raise ctx.reject(f"statistics of shape {shape} for inputs of shape {sample}")
@@ -65,7 +89,7 @@ def normalization(ctx: LayerContext) -> int:
         ctx.param("count", None, "count: how many samples adapt() saw; not used at inference")
         # Keras computes with the statistics adapt() (or loading) left in the layer, not with
         # its variables read again: weights set since (set_weights) are not what it uses.
-        used = [getattr(ctx.layer, a, None) for a in ("mean", "variance")]
+        used = [ctx.layer.state.get(a) for a in ("mean", "variance")]
         if all(u is not None for u in used):
             arrays = [np.asarray(u, np.float32).reshape(p.shape) for u, p in zip(used, (mean,
                                                                                       var))]
@@ -75,14 +99,13 @@ def normalization(ctx: LayerContext) -> int:
                 ctx.note = ("the statistics adapt() left in the layer, which Keras computes "
                             "with: its variables were set to other values since; ")
     else:
-        values = [np.asarray(getattr(ctx.layer, a), np.float32).reshape(shape)
-                  for a in ("mean", "variance")]
+        values = [_given(ctx, a, shape) for a in ("mean", "variance")]
         mean = ctx.config_param("mean", "mu", values[0],
                                 f"mean, shape ({kept}): the means (given in the config)")
         var = ctx.config_param("variance", "sigma^2", values[1],
                                f"variance, shape ({kept}): the variances (given in the config)")
     # Keras reads its global epsilon() each time the layer runs; this is its value now.
-    eps = ctx.constant("epsilon", float(keras.config.epsilon()))
+    eps = ctx.constant("epsilon", float(keras_setting("epsilon")))
     ctx.constants["invert"] = invert
     ctx.note += (f"divides by max(sqrt(variance), ε) with ε = {eps.value:g}, Keras' epsilon() "
                  "when the model was read")
@@ -94,3 +117,38 @@ def _replaced(ctx: LayerContext, param: Param, value: np.ndarray) -> Param:
     new = dataclasses.replace(param, value=value)
     ctx.params[ctx.params.index(param)] = new
     return new
+
+
+def _broadcast_shape(ctx: LayerContext) -> tuple[int, ...]:
+    """The statistics' per-sample shape, as Keras' ``Normalization.build`` makes it: the
+    input's length along each kept axis, 1 along the others."""
+    sample = tuple(ctx.input_shape)
+    axis = ctx.config.get("axis", -1)
+    axes = [] if axis is None else list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    keep = set()
+    for a in axes:
+        index = int(a) - 1 if int(a) > 0 else len(sample) + int(a)
+        if not 0 <= index < len(sample):
+            raise ctx.reject(f"axis={axis!r} for inputs of shape {sample}")
+        keep.add(index)
+    shape = tuple(d if i in keep else 1 for i, d in enumerate(sample))
+    live = ctx.layer.state.get("mean")
+    if live is not None and tuple(np.shape(live)[1:]) != shape:
+        raise ctx.reject(f"statistics of shape {np.shape(live)[1:]} for inputs of shape "
+                         f"{sample}")
+    return shape
+
+
+def _given(ctx: LayerContext, key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A statistic given in the config, as the layer computes with it (broadcast to the
+    kept axes as Keras' ``build`` does)."""
+    live = ctx.layer.state.get(key)
+    if live is not None:
+        return np.asarray(live, np.float32).reshape(shape)
+    kept = tuple(d for d in shape if d != 1) or ()
+    try:
+        value = np.asarray(ctx.config.get(key), np.float32)
+        return np.broadcast_to(value.reshape(value.shape), kept or value.shape).reshape(shape)
+    except (ValueError, TypeError):
+        raise ctx.reject(f"{key} of shape {np.shape(ctx.config.get(key))} for statistics of "
+                         f"shape {shape}") from None

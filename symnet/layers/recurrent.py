@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..ops import Concat, Elementwise, Merge, Rearrange
@@ -17,8 +18,11 @@ from .spec import (
     ActivationName,
     Choice,
     Inert,
+    LayerSpec,
     Nested,
     Number,
+    Shape,
+    WeightSpec,
     spec,
 )
 
@@ -116,10 +120,9 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
         bias = ctx.param("bias", "b", f"bias, shape {shape}: the gates' offsets"
                          + ("; row 0 for the input, row 1 for the recurrent term"
                             if reset_after else ""))
-    activation = _fn(ctx, ctx.layer.cell.activation, "activation")
+    activation = _fn(ctx, c.get("activation"), "activation")
     recurrent_activation = (None if cell == "simple" else
-                            _fn(ctx, ctx.layer.cell.recurrent_activation,
-                                "recurrent_activation"))
+                            _fn(ctx, c.get("recurrent_activation"), "recurrent_activation"))
     backwards = bool(c.get("go_backwards", False)) if go_backwards is None else go_backwards
     sequences = bool(c.get("return_sequences", False))
     ctx.constants.update(units=units, return_sequences=sequences, go_backwards=backwards,
@@ -144,7 +147,7 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
     return outputs
 
 
-@converter(*_CELLS, config=spec(
+_RECURRENT = spec(
     units=Number(1, integer=True), activation=ActivationName(),
     recurrent_activation=ActivationName(), use_bias=FLAG, return_sequences=FLAG,
     return_state=FLAG, go_backwards=FLAG, reset_after=FLAG, stateful=Choice((False,)),
@@ -152,10 +155,49 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
     dropout=_TRAINING, recurrent_dropout=_TRAINING, seed=SEED,
     zero_output_for_mask=Inert("used only with a mask, which is refused"),
     unit_forget_bias=Inert("how the forget gate's bias was first drawn"),
-    activity_regularizer=REGULARIZER, **_WEIGHTS))
+    activity_regularizer=REGULARIZER, **_WEIGHTS)
+
+
+def _reading(kind: str) -> LayerSpec:
+    """What a file reader needs of a recurrent layer: the cell's kernel, recurrent kernel and
+    bias (a GRU's reset_after bias two rows), its output (the sequence or the last step) and
+    states."""
+    gates = len(CELLS[_CELLS[kind]])
+
+    def weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+        (shape,) = shapes
+        if len(shape) != 2:
+            raise ValueError(f"inputs of shape {shape}, expected (steps, features)")
+        units = int(config["units"])
+        width = gates * units
+        out = [WeightSpec("kernel", (shape[-1], width)),
+               WeightSpec("recurrent_kernel", (units, width))]
+        if config["use_bias"]:
+            two = kind == "GRU" and bool(config["reset_after"])
+            out.append(WeightSpec("bias", (2, width) if two else (width,)))
+        return out
+
+    def output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+        (shape,) = shapes
+        units = int(config["units"])
+        first = (shape[0], units) if config["return_sequences"] else (units,)
+        states = [(units,)] * (2 if kind == "LSTM" else 1) if config["return_state"] else []
+        return [first, *states]
+
+    required = ["units", "activation", "use_bias", "return_sequences", "return_state",
+                "go_backwards", "stateful"]
+    required += [] if kind == "SimpleRNN" else ["recurrent_activation"]
+    required += ["reset_after"] if kind == "GRU" else []
+    return _RECURRENT.reading(weights, output, tuple(required))
+
+
 def recurrent(ctx: LayerContext) -> Any:
     outputs = unroll(ctx)
     return outputs[0] if len(outputs) == 1 else outputs
+
+
+for _kind in _CELLS:
+    converter(_kind, config=_reading(_kind))(recurrent)
 
 
 @converter("Bidirectional", config=spec(
@@ -165,22 +207,22 @@ def bidirectional(ctx: LayerContext) -> Any:
     layer = ctx.layer
     mode = ctx.config.get("merge_mode", "concat")
     results = []
-    for sub_layer, tag in ((layer.forward_layer, "^fw"), (layer.backward_layer, "^bw")):
-        if type(sub_layer).__name__ not in _CELLS or sub_layer.__module__.split(".")[0] \
-                != "keras":
-            raise ctx.reject(f"wraps {type(sub_layer).__name__}; SimpleRNN, GRU and LSTM are "
-                             "supported")
+    for role, tag in (("forward_layer", "^fw"), ("backward_layer", "^bw")):
+        sub_layer = layer.child(role)
+        if sub_layer is None or sub_layer.kind not in _CELLS or not sub_layer.builtin:
+            raise ctx.reject(f"wraps {getattr(sub_layer, 'kind', None)}; SimpleRNN, GRU and "
+                             "LSTM are supported")
         inner = ctx.sub(sub_layer, tag)
-        outputs = unroll(inner, go_backwards=bool(sub_layer.go_backwards))
+        outputs = unroll(inner, go_backwards=bool(inner.config.get("go_backwards", False)))
         results.append(ctx.absorb(inner, outputs))
     (forward, *f_states), (backward, *b_states) = results
     steps = ctx.input_shape[0]
-    if sub_layer.return_sequences:
+    if inner.config.get("return_sequences", False):
         # Keras turns the backward sequence back into time order before merging.
         shape = ctx.shape(backward)
         backward = ctx.apply(Rearrange("reverse", shape, shape, (1, 0)), backward)
     ctx.constants["merge_mode"] = mode
-    ctx.note = (f"a forward and a backward {type(layer.forward_layer).__name__} over {steps} "
+    ctx.note = (f"a forward and a backward {sub_layer.kind} over {steps} "
                 f"steps, merged by {mode}")
     if mode is None:
         return [forward, backward, *f_states, *b_states]
@@ -198,21 +240,22 @@ def bidirectional(ctx: LayerContext) -> Any:
 
 @converter("TimeDistributed", config=spec(layer=Nested()))
 def time_distributed(ctx: LayerContext) -> int:
-    from . import converter_of
+    from . import converter_for
 
-    inner_layer = ctx.layer.layer
-    convert = converter_of(type(inner_layer))
-    if convert is None:
+    inner_layer = ctx.layer.child("layer")
+    convert = converter_for(inner_layer) if inner_layer is not None else None
+    if convert is None or inner_layer is None:
         from . import unsupported
 
-        raise unsupported(f"{ctx.name}/{inner_layer.name}", type(inner_layer).__name__)
+        raise unsupported(f"{ctx.name}/{getattr(inner_layer, 'name', '?')}",
+                          getattr(inner_layer, "kind", "?"))
     inner = ctx.sub(inner_layer)
     value = convert(inner)
     if not all(step.op.rowwise for step in inner.steps):
-        raise ctx.reject(f"wraps {type(inner_layer).__name__}, whose ops mix entries across "
+        raise ctx.reject(f"wraps {inner_layer.kind}, whose ops mix entries across "
                          "axes other than the last; TimeDistributed is supported for layers "
                          "that act on the last axis (Dense, activations, normalisation of the "
                          "last axis, Dropout)")
     (value,) = ctx.absorb(inner, [value])
-    ctx.note = f"{type(inner_layer).__name__} applied to each of the {ctx.input_shape[0]} steps"
+    ctx.note = f"{inner_layer.kind} applied to each of the {ctx.input_shape[0]} steps"
     return value

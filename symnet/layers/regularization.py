@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..ops import Identity
 from . import LayerContext, converter
-from .spec import REGULARIZER, SEED, Inert, Number, spec
+from .spec import SEED, Inert, Number, spec
 
 #: Layer class -> the option that sets what it does while training.
 _TRAINING_ONLY = {
@@ -24,11 +24,12 @@ _DROPOUT = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D
 
 
 _WHILE_TRAINING = Inert("what the layer does while training only")
+_PENALTY = Inert("a penalty on the activity added to the training loss")
 
 
 @converter(*_TRAINING_ONLY, config=spec(
     rate=Number(0, 1), stddev=Number(0), noise_shape=_WHILE_TRAINING, seed=SEED,
-    data_format=_WHILE_TRAINING, l1=REGULARIZER, l2=REGULARIZER))
+    data_format=_WHILE_TRAINING, l1=_PENALTY, l2=_PENALTY).reading())
 def identity_at_inference(ctx: LayerContext) -> int:
     option = _TRAINING_ONLY[ctx.kind]
     shown = f" ({option}={ctx.config.get(option)!r})" if option else ""

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 from ..ops import Rearrange, Resample, Reshape
 from . import LayerContext, converter
 from .convolutional import FORMAT, channels_back, channels_last
-from .spec import Choice, Free, Ints, Number, spec
+from .spec import Choice, Free, Ints, Number, Shape, spec
 
 
 def _reshape(ctx: LayerContext, value: int, note: str) -> int:
@@ -18,20 +20,56 @@ def _reshape(ctx: LayerContext, value: int, note: str) -> int:
     return ctx.apply(Reshape(tuple(ctx.shape(value)), target), value)
 
 
-@converter("Flatten", config=spec(data_format=Choice(("channels_last", "channels_first", None))))
+@converter("Flatten", config=spec(
+    data_format=Choice(("channels_last", "channels_first", None))).reading(
+        output=lambda config, shapes: [(math.prod(shapes[0]),)], required=("data_format",)))
 def flatten(ctx: LayerContext) -> int:
     value, permuted = channels_last(ctx, ctx.x) if len(ctx.input_shape) > 1 else (ctx.x, False)
     order = "channels last, then row-major" if permuted else "row-major (C) order"
     return _reshape(ctx, value, f"the entries in {order}, as one row")
 
 
-@converter("Reshape", config=spec(target_shape=Free("the same entries in a new shape")))
+def _reshaped(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    """Keras' target shape, a -1 worked out from the input's size."""
+    (shape,) = shapes
+    target = [int(d) for d in config["target_shape"]]
+    size = math.prod(shape)
+    if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+        raise ValueError(f"target_shape {target}")
+    if -1 in target:
+        known = math.prod(d for d in target if d != -1)
+        if size % known:
+            raise ValueError(f"target_shape {target} for {size} entries")
+        target[target.index(-1)] = size // known
+    if math.prod(target) != size:
+        raise ValueError(f"target_shape {target} for inputs of shape {shape}")
+    return [tuple(target)]
+
+
+@converter("Reshape", config=spec(target_shape=Free("the same entries in a new shape")).reading(
+    output=_reshaped, required=("target_shape",)))
 def reshape(ctx: LayerContext) -> int:
     return _reshape(ctx, ctx.x, f"the entries in row-major (C) order, reshaped to "
                     f"{ctx.output_shape}")
 
 
-@converter("Permute", config=spec(dims=Free("a permutation of the non-batch axes")))
+def _permuted(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    dims = [int(d) for d in config["dims"]]
+    if sorted(dims) != list(range(1, len(shape) + 1)):
+        raise ValueError(f"dims {dims} for inputs of shape {shape}")
+    return [tuple(shape[d - 1] for d in dims)]
+
+
+def _repeated(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    if len(shape) != 1:
+        raise ValueError(f"inputs of shape {shape}, expected a vector")
+    return [(int(config["n"]), *shape)]
+
+
+@converter("Permute", config=spec(dims=Free("a permutation of the non-batch axes")).reading(
+    output=_permuted, required=("dims",)))
 def permute(ctx: LayerContext) -> int:
     dims = tuple(int(d) - 1 for d in ctx.config["dims"])
     shape = ctx.input_shape
@@ -40,7 +78,8 @@ def permute(ctx: LayerContext) -> int:
     return ctx.apply(Rearrange("permute", shape, tuple(shape[d] for d in dims), dims))
 
 
-@converter("RepeatVector", config=spec(n=Number(1, integer=True)))
+@converter("RepeatVector", config=spec(n=Number(1, integer=True)).reading(
+    output=_repeated, required=("n",)))
 def repeat_vector(ctx: LayerContext) -> int:
     n = int(ctx.config["n"])
     ctx.constants["n"] = n

@@ -7,20 +7,50 @@ by name before its converter runs, so a new Keras option is a decision (declare 
 it be refused), never a silent default. The same declarations tell the tests which options
 to draw (``tests/test_differential.py``) and which keys Keras' own ``get_config()`` may list.
 
-A spec holds only the config today; the weights a converter expects (their names, order and
-shapes from the config) belong here too, beside the converter that reads them.
+A spec also declares, for the layers symnet reads from a file without Keras, the weights the
+converter expects (their names, order, shapes and trainable flags, from the config and the
+input's shape), the shapes of the layer's outputs and the keys a file must state (Keras would
+put a default for a missing one, which a reader must not guess): :meth:`LayerSpec.reading`.
+:mod:`symnet.io.saved` has no table of its own.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 __all__ = ["ActivationName", "Axes", "Choice", "Domain", "Free", "Inert", "Ints", "LayerSpec",
-           "Nested", "Number", "spec"]
+           "Nested", "Number", "Serialized", "WeightSpec", "spec"]
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """A weight a converter expects: its name, shape and whether training changes it
+    (a layer's own ``trainable`` flag aside)."""
+
+    name: str
+    shape: Shape
+    trainable: bool = True
+    dtype: str = "float32"
+
+
+WeightsFn = Callable[[Mapping[str, Any], list[Shape]], list[WeightSpec]]
+OutputFn = Callable[[Mapping[str, Any], list[Shape]], list[Shape]]
+
+
+def no_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    return []
+
+
+def same_shape(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    if len(shapes) != 1:
+        raise ValueError(f"{len(shapes)} inputs, expected one")
+    return [shapes[0]]
 
 
 class Domain:
@@ -186,9 +216,44 @@ COMMON: dict[str, Domain] = {
     "dtype": Free("the dtype policy: float32, checked for every layer"),
 }
 
-INITIALIZER = Inert("how the weights were first drawn")
-REGULARIZER = Inert("a penalty added to the training loss")
-CONSTRAINT = Inert("a projection applied after each training step")
+@dataclass(frozen=True)
+class Serialized(Inert):
+    """Not part of inference (any value of a live layer), but an object Keras rebuilds when
+    it reads a file (an initializer, a regularizer, a constraint): a file symnet reads itself
+    must give ``None``, one of Keras' names for it, or Keras' serialized form of one
+    (:meth:`rebuildable`), so that a file symnet reads is one Keras reads."""
+
+    names: frozenset[str] = frozenset()
+
+    def rebuildable(self, value: Any) -> bool:
+        if value is None:
+            return True
+        if isinstance(value, str):
+            return value in self.names
+        if not isinstance(value, dict) or set(value) - {"module", "class_name", "config",
+                                                         "registered_name", "shared_object_id"}:
+            return False
+        return value.get("class_name") in self.names and isinstance(value.get("config", {}),
+                                                                     dict)
+
+    def describe(self) -> str:
+        return f"any value ({self.why}); in a file: None or an object Keras names"
+
+
+INITIALIZER = Serialized("how the weights were first drawn", frozenset((
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+    "IdentityInitializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal",
+    "OrthogonalInitializer", "RandomNormal", "RandomUniform", "STFT", "STFTInitializer",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "constant", "glorot_normal",
+    "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal", "lecun_uniform",
+    "normal", "one", "ones", "orthogonal", "random_normal", "random_uniform", "stft",
+    "truncated_normal", "uniform", "variance_scaling", "zero", "zeros")))
+REGULARIZER = Serialized("a penalty added to the training loss", frozenset((
+    "L1", "L1L2", "L2", "OrthogonalRegularizer", "l1", "l1l2", "l2",
+    "orthogonal_regularizer")))
+CONSTRAINT = Serialized("a projection applied after each training step", frozenset((
+    "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm", "non_neg",
+    "unit_norm")))
 SEED = Inert("the seed of a random draw while training")
 
 
@@ -198,6 +263,21 @@ class LayerSpec:
     values it converts exactly."""
 
     config: Mapping[str, Domain] = field(default_factory=dict)
+    weights: WeightsFn | None = None
+    """The weights the converter takes, in the order Keras makes and saves them, from the
+    config and the input shapes (``None``: not declared; the file reader refuses the layer)."""
+    output: OutputFn = same_shape
+    """The shapes of the layer's outputs from the config and the input shapes (``ValueError``
+    when they do not fit)."""
+    required: tuple[str, ...] = ()
+    """Keys a saved config must state for the file reader (Keras would default a missing
+    one)."""
+
+    def reading(self, weights: WeightsFn = no_weights, output: OutputFn = same_shape,
+                required: tuple[str, ...] = ()) -> LayerSpec:
+        """This spec with what a file reader needs: the weights, output shapes and the keys
+        a file must state."""
+        return replace(self, weights=weights, output=output, required=tuple(required))
 
     def problems(self, config: Mapping[str, Any]) -> list[str]:
         """Why this config is not one the converter understands (empty: it is)."""

@@ -81,13 +81,29 @@ class ReportSettings:
     regions (default: around ``x``, ``x_i ± 2·max(1, |x_i|)``; without ``x``, ``[-3, 3]²``)."""
 
 
+def _only_dropped(sections: Any) -> bool:
+    parts = sections.split(",") if isinstance(sections, str) else list(sections)
+    return bool(parts) and all(str(p).strip().startswith("-") for p in parts)
+
+
 def chosen_sections(sections: Any, x: Any, interactive: bool = False) -> tuple[str, ...]:
     """The section names a report holds: ``sections`` (names of :data:`SECTIONS`, checked),
     or by default every part the input allows (the hand calculation and ``why`` need ``x``;
-    the explorer ``interactive``)."""
+    the explorer ``interactive``); names each after a ``-`` (``"-agreement"``): the default
+    without them (the agreement with ``model.predict`` left out: no Keras imported)."""
     from ..errors import InvalidInputError
     from .sections import SECTIONS
 
+    if isinstance(sections, str):
+        sections = [part.strip() for part in sections.split(",") if part.strip()]
+    if sections and all(isinstance(n, str) and n.startswith("-") for n in sections):
+        for name in sections:
+            if name[1:] not in SECTIONS:
+                raise InvalidInputError(f"sections: unknown section "
+                                        f"{terminal_text(name[1:], 80)!r}; the sections are "
+                                        f"{', '.join(SECTIONS)}")
+        return tuple(n for n in chosen_sections(None, x, interactive)
+                     if "-" + n not in sections)
     if sections is None:
         skip = {"backprop"} | ({"trace", "why"} if x is None else set()) | (
             set() if interactive else {"explorer"})
@@ -206,7 +222,7 @@ def build_report(net: Network, x: Any = None, settings: ReportSettings | None = 
                            settings)
         if regions is not None:
             built.append((8, regions))
-        elif sections is not None:
+        elif sections is not None and not _only_dropped(sections):
             from ..errors import InvalidInputError
 
             raise InvalidInputError(

@@ -1,0 +1,195 @@
+"""Reading legacy HDF5 model files (``.h5``, Keras 2.x and Keras 3's ``save("m.h5")``)
+without Keras.
+
+Such a file holds the model's config as JSON in the ``model_config`` attribute and its weights
+under ``model_weights``: one group per layer (the ``layer_names`` attribute lists them), whose
+``weight_names`` attribute lists its variables as paths inside the group
+(``dense/kernel:0``). Keras 3 reads them by position: the k-th layer with weights in the file
+gives the k-th layer with weights of the model its variables, in the order ``weight_names``
+gives, as the layer's trainable then non-trainable variables. This reader takes the same
+variables in the same order, and also requires every name to agree (a layer group of another
+name, a variable named for another layer or weight, is refused, not matched by position).
+
+The graph is read as :mod:`symnet.io.saved` reads a ``.keras`` file's (Keras 2's list form
+of a functional model's calls included), the layers' records made by their converters'
+declarations. A Sequential model whose first layer states ``batch_input_shape`` (Keras 2's
+files without an InputLayer) is read on that shape, as symnet reads it with Keras. Anything
+else is refused by name (:class:`~symnet.io.saved.NotForThisReader`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from ..layers.record import LayerRecord, Weight
+from .saved import (
+    MAX_BYTES,
+    NotForThisReader,
+    _array,
+    _check_options,
+    _float32,
+    _functional,
+    _member,
+    _sequential,
+    _weight_names,
+)
+
+__all__ = ["read_legacy"]
+
+#: Keys of a legacy layer config that Keras 3 turns into an InputLayer (not layer options).
+_INPUT_KEYS = ("batch_input_shape", "batch_size")
+_FILE_ATTRIBUTES = {"keras_version", "backend", "model_config", "training_config"}
+
+
+def _text(value: Any) -> str:
+    """An HDF5 attribute that must be text (never an object h5py would have to rebuild)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    raise NotForThisReader(f"an attribute of type {type(value).__name__}")
+
+
+def _names(group: Any, key: str) -> list[str]:
+    """A list-of-names attribute (``layer_names``, ``weight_names``): strings only."""
+    if key not in group.attrs:
+        raise NotForThisReader(f"no {key}")
+    raw = group.attrs[key]
+    if isinstance(raw, np.ndarray):
+        if raw.size == 0:
+            return []
+        if raw.dtype.kind not in "OSU" or raw.ndim != 1:
+            raise NotForThisReader(f"{key} of dtype {raw.dtype}")
+        return [_text(v) for v in raw.tolist()]
+    raise NotForThisReader(f"{key} of type {type(raw).__name__}")
+
+
+def _checked_attributes(handle: Any) -> str:
+    """The file's attributes are the ones Keras writes, all text; the Keras version."""
+    extra = set(handle.attrs) - _FILE_ATTRIBUTES
+    if extra:
+        raise NotForThisReader(f"file attributes {sorted(extra)[:4]}")
+    for key in handle.attrs:
+        _text(handle.attrs[key])
+    version = _text(handle.attrs.get("keras_version", b""))
+    if not re.fullmatch(r"[23]\.\d+\.\d+.*", version):
+        raise NotForThisReader(f"written by Keras {version or '(unknown)'}")
+    return version
+
+
+def read_legacy(data: bytes, config: dict[str, Any], where: str
+                ) -> tuple[Any, str, tuple[str, ...]]:
+    """The graph of a legacy HDF5 model file's bytes whose config :mod:`symnet.io.keras` has
+    checked (``config``), its name and ``model.layers``' names."""
+    import io
+    import json
+
+    import h5py
+
+    if len(data) > MAX_BYTES:
+        raise NotForThisReader("a file over 256 MiB")
+    kind = config.get("class_name")
+    if kind not in ("Sequential", "Functional", "Model"):
+        raise NotForThisReader(f"a {kind} model")
+    inner = config.get("config") or {}
+    entries = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(entries, list) or not entries or any(
+            not isinstance(e, dict) or not isinstance(e.get("config"), dict) for e in entries):
+        raise NotForThisReader("the model's layers")
+    if not _float32(inner.get("dtype")) or not isinstance(inner.get("name"), str):
+        raise NotForThisReader("the model's dtype or name")
+    known = ({"name", "trainable", "dtype", "layers", "build_input_shape"} if kind == "Sequential"
+             else {"name", "trainable", "dtype", "layers", "input_layers", "output_layers"})
+    if set(inner) - known:
+        raise NotForThisReader(f"model options {sorted(inner)}")
+    with h5py.File(io.BytesIO(data), "r") as handle:
+        _checked_attributes(handle)
+        if json.loads(_text(handle.attrs["model_config"])) != config:
+            raise NotForThisReader("the file changed while it was read")
+        if set(handle.keys()) - {"model_weights", "optimizer_weights"}:
+            raise NotForThisReader(f"file groups {sorted(handle.keys())[:4]}")
+        weights = _member(handle, "model_weights", h5py.Group)
+
+        def records(layers: list[dict[str, Any]], inputs: list[str] | None
+                    ) -> list[LayerRecord]:
+            return _records(layers, weights, inputs or [])
+
+        declared = None
+        if kind == "Sequential" and entries[0].get("class_name") != "InputLayer":
+            shape = entries[0]["config"].get("batch_input_shape")
+            if (not isinstance(shape, list) or len(shape) < 2 or shape[0] is not None
+                    or any(not isinstance(d, int) or isinstance(d, bool) or d < 1
+                           for d in shape[1:])):
+                raise NotForThisReader(f"input shape {str(shape)[:60]}")
+            declared = ("input", tuple(shape[1:]))
+        graph = (_sequential(entries, records, declared) if kind == "Sequential"
+                 else _functional(inner, entries, records))
+    return graph, str(inner["name"]), tuple(name for name, _ in graph.layers)
+
+
+def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
+             ) -> list[LayerRecord]:
+    """Each layer's record with its variables; the file's layers with variables must be the
+    model's, in order and by name."""
+    import h5py
+
+    listed = _names(weights, "layer_names")
+    if set(weights.attrs) - {"layer_names", "backend", "keras_version"}:
+        raise NotForThisReader(f"model_weights attributes {sorted(weights.attrs)[:4]}")
+    for key in weights.attrs:
+        if key != "layer_names":
+            _text(weights.attrs[key])
+    names = [str(e["config"].get("name")) for e in entries] + list(inputs)
+    stored = {}
+    for name in listed:
+        group = _member(weights, name, h5py.Group)
+        if set(group.attrs) != {"weight_names"}:
+            raise NotForThisReader(f"weights group {name[:60]!r} attributes")
+        stored[name] = _names(group, "weight_names")
+    holding = [n for n in listed if stored[n]]
+    if set(listed) - set(names) - {"top_level_model_weights"} or stored.get(
+            "top_level_model_weights"):
+        raise NotForThisReader(f"weights of layers not in the model: "
+                               f"{sorted(set(listed) - set(names))[:4]}")
+    out = []
+    for entry in entries:
+        kind, config = entry.get("class_name"), dict(entry["config"])
+        for key in _INPUT_KEYS:
+            config.pop(key, None)
+        axis = config.get("axis")
+        if isinstance(axis, list):  # as Keras 3's legacy reader takes it (saving_utils)
+            if len(axis) != 1:
+                raise NotForThisReader(f"{kind} axis {str(axis)[:40]}: Keras 3 drops an axis "
+                                       "list from a legacy file and reads another layer")
+            config["axis"] = axis[0]
+        if entry.get("module") not in (None, "keras.layers") or entry.get(
+                "registered_name") not in (None, kind):
+            raise NotForThisReader(f"layer class {str(kind)[:60]}")
+        declared = _check_options(str(kind), config)
+        name = str(config["name"])
+        paths = stored.get(name, [])
+        expected = _weight_names(declared, config, len(paths))
+        group = weights[name] if paths else None
+        values = []
+        for path, (weight, trainable, dtype) in zip(paths, expected):
+            parts = path.split("/")
+            if parts[-1].split(":")[0] != weight or (len(parts) > 1 and parts[-2] not in (
+                    name, f"{name}_cell") and not parts[-2].endswith("cell")):
+                raise NotForThisReader(f"{name[:60]}: variable {path[:80]!r}, expected "
+                                       f"{weight!r}")
+            node = group
+            for part in parts[:-1]:
+                node = _member(node, part, h5py.Group)
+                if len(node.attrs):
+                    raise NotForThisReader(f"{name[:60]}: attributes on {part[:60]!r}")
+            dataset = _member(node, parts[-1], h5py.Dataset)
+            values.append(Weight(weight, _array(dataset, f"{name}/{weight}", dtype), trainable))
+        out.append(LayerRecord(str(kind), config, tuple(values)))
+    with_weights = [r.name for r in out if r.weights]
+    if with_weights != holding:
+        raise NotForThisReader(f"the file's layers with weights {holding[:4]} are not the "
+                               f"model's {with_weights[:4]}")
+    return out

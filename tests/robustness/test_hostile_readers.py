@@ -1,0 +1,366 @@
+"""Hostile files for the readers of issue 24: the known ways around Keras' ``safe_mode``
+(module and function names in ``config.json``, ``__lambda__`` code, pickled data in HDF5
+attributes) refused with a clear error before anything is imported; the file reader's limits
+on legacy HDF5 files; hypothesis writing malformed functional configs and legacy weights:
+refused by name, or read as Keras reads them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import marshal
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symnet
+
+from ..conftest import randomize
+from ..test_saved_reader import same_network
+
+EXAMPLE = Path(symnet.__file__).parent / "examples" / "regressor_2x_plus_5.keras"
+
+
+def _members(path: Path = EXAMPLE) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _written(path: Path, config: dict, source: Path = EXAMPLE) -> Path:
+    members = _members(source)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _code() -> dict:
+    """A function serialized as Keras serializes a lambda: marshalled bytecode."""
+    code = compile("open('PWNED', 'w').write('x')", "<x>", "exec")
+    return {"class_name": "__lambda__", "config": {
+        "code": base64.b64encode(marshal.dumps(code)).decode(), "defaults": None,
+        "closure": None}}
+
+
+def _bypass(kind: str) -> dict:
+    config = json.loads(_members()["config.json"])
+    dense = next(layer for layer in config["config"]["layers"]
+                 if layer["class_name"] == "Dense")
+    options = dense["config"]
+    if kind == "module_os":
+        dense.update(module="os", class_name="system", registered_name=None)
+    elif kind == "module_lookalike":  # a module whose name starts like Keras'
+        dense.update(module="keras_contrib.layers")
+    elif kind == "keras_utils_get_file":  # a Keras function reached as an initializer
+        options["kernel_initializer"] = {
+            "module": "keras.utils", "class_name": "get_file", "registered_name": None,
+            "config": {"fname": "PWNED", "origin": "http://127.0.0.1:9/x"}}
+    elif kind == "keras_config":
+        options["bias_initializer"] = {
+            "module": "keras.config", "class_name": "enable_unsafe_deserialization",
+            "registered_name": None, "config": {}}
+    elif kind == "builtins_function":
+        options["activation"] = {"module": "builtins", "class_name": "function",
+                                 "config": "exec", "registered_name": "function"}
+    elif kind == "lambda_activation":
+        options["activation"] = _code()
+    elif kind == "lambda_layer":
+        dense.update(class_name="Lambda", config={
+            "name": options["name"], "function": _code(), "output_shape": None,
+            "arguments": {}})
+    elif kind == "legacy_lambda":  # Keras 2's form: (bytecode, defaults, closure)
+        dense.update(class_name="Lambda", module=None, config={
+            "name": options["name"], "function": [_code()["config"]["code"], None, None],
+            "function_type": "lambda", "arguments": {}})
+    elif kind == "wrapped_lambda":  # code inside a layer symnet supports
+        dense.update(class_name="TimeDistributed", config={
+            "name": options["name"], "layer": {"module": "keras.layers",
+                                               "class_name": "Lambda", "config": {
+                                                   "name": "inner", "function": _code()}}})
+    elif kind == "custom_registered":
+        options["kernel_constraint"] = {"module": "keras.constraints", "class_name": "Evil",
+                                        "registered_name": "evil>Evil", "config": {}}
+    return config
+
+
+BYPASSES = ["module_os", "module_lookalike", "keras_utils_get_file", "keras_config",
+            "builtins_function", "lambda_activation", "lambda_layer", "legacy_lambda",
+            "wrapped_lambda", "custom_registered"]
+
+#: The command line on each file in a new process: its exit code, its error, what it imported.
+_RUNNER = r"""
+import contextlib, io, json, sys
+from symnet.cli import main
+out = []
+for path in sys.argv[1:]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["explain", path, "--format", "text", "--reader", "auto"])
+    out.append([path, code, err.getvalue(),
+                sorted(m for m in ("tensorflow", "keras", "h5py") if m in sys.modules)])
+print(json.dumps(out))
+"""
+
+
+def _refused_in_a_new_process(paths: list[Path], cwd: Path) -> list:
+    done = subprocess.run([sys.executable, "-c", _RUNNER, *map(str, paths)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+                               "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_safe_mode_bypasses_are_refused_before_anything_is_imported(tmp_path):
+    paths = [_written(tmp_path / f"{kind}.keras", _bypass(kind)) for kind in BYPASSES]
+    results = _refused_in_a_new_process(paths, tmp_path)
+    for kind, (_path, code, err, imported) in zip(BYPASSES, results):
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("symnet: error:"), (
+            kind, err)
+        assert "keras" not in imported and "tensorflow" not in imported, (kind, imported)
+    assert not (tmp_path / "PWNED").exists()
+    shown = {kind: r[2] for kind, r in zip(BYPASSES, results)}
+    assert "'os.system'" in shown["module_os"] or "system" in shown["module_os"]
+    assert "get_file" in shown["keras_utils_get_file"]
+    assert "enable_unsafe_deserialization" in shown["keras_config"]
+    assert "builtins" in shown["builtins_function"]
+    assert "__lambda__" in shown["lambda_activation"]
+    assert "Lambda" in shown["lambda_layer"] and "Lambda" in shown["legacy_lambda"]
+    assert "Lambda" in shown["wrapped_lambda"] or "__lambda__" in shown["wrapped_lambda"]
+    assert "evil>Evil" in shown["custom_registered"]
+
+
+def _legacy(path: Path, layers: list[dict], weights: dict[str, dict[str, np.ndarray]],
+            version: str = "2.10.0") -> Path:
+    """A legacy HDF5 model file written by hand, as Keras 2 writes one."""
+    config = {"class_name": "Sequential", "config": {"name": "m", "layers": layers}}
+    with h5py.File(path, "w") as handle:
+        handle.attrs["keras_version"] = version
+        handle.attrs["backend"] = "tensorflow"
+        handle.attrs["model_config"] = json.dumps(config)
+        group = handle.create_group("model_weights")
+        group.attrs["layer_names"] = [name.encode() for name in weights]
+        group.attrs["backend"] = b"tensorflow"
+        group.attrs["keras_version"] = version.encode()
+        for name, arrays in weights.items():
+            layer = group.create_group(name)
+            layer.attrs["weight_names"] = [f"{name}/{k}:0".encode() for k in arrays]
+            for key, value in arrays.items():
+                layer.create_dataset(f"{name}/{key}:0", data=value)
+    return path
+
+
+def _mlp(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    dense = {"trainable": True, "dtype": "float32", "use_bias": True,
+             "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+             "bias_initializer": {"class_name": "Zeros", "config": {}},
+             "kernel_regularizer": None, "bias_regularizer": None,
+             "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+    layers = [{"class_name": "InputLayer", "config": {
+                  "batch_input_shape": [None, 3], "dtype": "float32", "sparse": False,
+                  "ragged": False, "name": "dense_input"}},
+              {"class_name": "Dense", "config": {**dense, "name": "dense", "units": 4,
+                                                 "activation": "relu"}},
+              {"class_name": "Dense", "config": {**dense, "name": "dense_1", "units": 1,
+                                                 "activation": "linear"}}]
+    weights = {"dense": {"kernel": rng.normal(size=(3, 4)).astype(np.float32),
+                         "bias": rng.normal(size=4).astype(np.float32)},
+               "dense_1": {"kernel": rng.normal(size=(4, 1)).astype(np.float32),
+                           "bias": rng.normal(size=1).astype(np.float32)}}
+    return _legacy(path, layers, weights)
+
+
+def test_a_hand_written_legacy_file_is_read_without_keras_as_numpy_computes(tmp_path):
+    path = _mlp(tmp_path / "m.h5")
+    net = symnet.explain(path, reader="file")
+    x = np.array([[0.5, -1.0, 2.0]])
+    with h5py.File(path) as handle:
+        w = handle["model_weights"]
+        h = np.maximum(x @ w["dense/dense/kernel:0"][()] + w["dense/dense/bias:0"][()], 0)
+        y = h @ w["dense_1/dense_1/kernel:0"][()] + w["dense_1/dense_1/bias:0"][()]
+    np.testing.assert_allclose(net.evaluate(x, "float64"), y, rtol=1e-12)
+
+
+def _attribute(where: str, value) -> callable:
+    def edit(handle):
+        target = handle if where == "/" else handle[where]
+        target.attrs["payload" if where == "/" else "weight_names"] = value
+    return edit
+
+
+PICKLE = pickle.dumps({"x": 1})
+HDF5_TAMPERING = {
+    "pickle_opaque_root": _attribute("/", np.void(PICKLE)),
+    "pickle_opaque_weight_names": _attribute("model_weights/dense", np.void(PICKLE)),
+    "pickle_bytes_array": _attribute("model_weights/dense",
+                                     np.frombuffer(PICKLE, dtype=np.uint8)),
+    "external_link": lambda handle: handle["model_weights"].__setitem__(
+        "extra", h5py.ExternalLink("/etc/hostname", "/")),
+}
+
+
+@pytest.mark.parametrize("tamper", sorted(HDF5_TAMPERING))
+def test_binary_attributes_and_links_out_are_refused_before_keras(tamper, tmp_path):
+    path = _mlp(tmp_path / "m.h5")
+    with h5py.File(path, "r+") as handle:
+        HDF5_TAMPERING[tamper](handle)
+    (_path, code, err, imported), = _refused_in_a_new_process([path], tmp_path)
+    assert code == 2 and err.startswith("symnet: error:") and "keras" not in imported, err
+    assert "HDF5" in err
+
+
+# --- hypothesis: malformed functional configs and legacy weights ------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+@pytest.fixture(scope="module")
+def functional_file(keras, tmp_path_factory):
+    """A functional model of two inputs, merges and a shared layer, saved by Keras."""
+    L = keras.layers
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    shared = L.Dense(3, activation="tanh", name="shared")
+    joined = L.Concatenate(name="joined")([L.Add(name="sum")([shared(a), shared(b)]),
+                                          L.Multiply(name="product")([a, b])])
+    model = keras.Model([a, b], L.Dense(2, name="out")(L.BatchNormalization(name="bn")(
+        joined)), name="graph")
+    randomize(model, 9)
+    path = tmp_path_factory.mktemp("graph") / "graph.keras"
+    model.save(path)
+    model.save(path.with_suffix(".h5"))
+    return path
+
+
+@st.composite
+def functional_mutations(draw):
+    """Where in a functional config to put arbitrary JSON, and what."""
+    target = draw(st.sampled_from(["inbound_nodes", "call", "history", "tensor_shape",
+                                   "input_layers", "output_layers", "layer_config",
+                                   "class_name", "merge_axis"]))
+    return target, draw(st.integers(0, 7)), draw(_json)
+
+
+def _mutate(config: dict, target: str, index: int, junk) -> None:
+    inner = config["config"]
+    layers = [entry for entry in inner["layers"] if entry["class_name"] != "InputLayer"]
+    entry = layers[index % len(layers)]
+    if target in ("input_layers", "output_layers"):
+        inner[target] = junk
+    elif target == "inbound_nodes":
+        entry["inbound_nodes"] = junk
+    elif target == "call":
+        entry["inbound_nodes"][0]["args"] = junk
+    elif target in ("history", "tensor_shape"):
+        args = entry["inbound_nodes"][0]["args"][0]
+        tensor = args[0] if isinstance(args, list) else args
+        tensor["config"]["keras_history" if target == "history" else "shape"] = junk
+    elif target == "layer_config":
+        entry["config"][sorted(entry["config"])[index % len(entry["config"])]] = junk
+    elif target == "class_name":
+        entry["class_name"] = junk if isinstance(junk, str) else "Subtract"
+    else:
+        joined = next(e for e in layers if e["class_name"] == "Concatenate")
+        joined["config"]["axis"] = junk
+
+
+def _same_or_refused(path: Path) -> None:
+    """The file reader refuses the file by name, or reads what Keras reads."""
+    try:
+        fast = symnet.explain(path, reader="file")
+    except symnet.SymnetError as exc:
+        assert str(exc).strip()
+        return
+    try:
+        slow = symnet.explain(path, reader="keras")
+    except symnet.SymnetError as exc:
+        raise AssertionError(f"read without Keras, refused by Keras: {exc}") from exc
+    same_network(fast, slow)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutation=functional_mutations())
+def test_malformed_functional_configs_are_refused_or_read_as_keras_reads_them(
+        functional_file, mutation, tmp_path_factory):
+    config = json.loads(_members(functional_file)["config.json"])
+    _mutate(config, *mutation)
+    _same_or_refused(_written(tmp_path_factory.mktemp("m") / "m.keras", config,
+                              functional_file))
+
+
+@st.composite
+def weight_tampering(draw):
+    how = draw(st.sampled_from(["shape", "dtype", "rename", "delete", "attribute", "swap",
+                                "order", "extra"]))
+    return how, draw(st.integers(0, 20)), draw(st.integers(1, 4))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tampering=weight_tampering())
+def test_malformed_legacy_weights_are_refused_or_read_as_keras_reads_them(
+        functional_file, tampering, tmp_path_factory):
+    how, index, size = tampering
+    path = tmp_path_factory.mktemp("w") / "m.h5"
+    path.write_bytes(functional_file.with_suffix(".h5").read_bytes())
+    with h5py.File(path, "r+") as handle:
+        datasets: list[str] = []
+        handle["model_weights"].visititems(
+            lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
+        name = "model_weights/" + datasets[index % len(datasets)]
+        data = handle[name][()]
+        if how == "shape":
+            del handle[name]
+            handle[name] = np.zeros((*data.shape[:-1], data.shape[-1] + size), np.float32)
+        elif how == "dtype":
+            del handle[name]
+            handle[name] = data.astype(np.float64)
+        elif how == "rename":
+            handle.move(name, name.replace(":0", f"_{size}:0"))
+        elif how == "delete":
+            del handle[name]
+        elif how == "attribute":
+            handle[name].attrs["note"] = "x"
+        elif how == "swap":
+            other = "model_weights/" + datasets[(index + size) % len(datasets)]
+            handle.move(name, name + ".tmp")
+            handle.move(other, name)
+            handle.move(name + ".tmp", other)
+        elif how == "order":
+            group = handle[name].parent.parent.parent if "/" in name else handle
+            names = list(group.attrs.get("weight_names", []))
+            group.attrs["weight_names"] = names[::-1]
+        else:
+            handle[name.rsplit("/", 1)[0] + "/extra:0"] = np.zeros(size, np.float32)
+    _same_or_refused(path)
+
+
+def test_a_legacy_axis_list_keras_3_would_drop_is_refused_by_name(tmp_path):
+    """Keras 3's legacy reader drops an ``axis`` list of two axes (a LayerNormalization over
+    both becomes one over the last): the file reader does not read that file either way."""
+    layers = [{"class_name": "InputLayer", "config": {
+                  "batch_input_shape": [None, 2, 3], "dtype": "float32", "sparse": False,
+                  "ragged": False, "name": "x"}},
+              {"class_name": "LayerNormalization", "config": {
+                  "name": "ln", "trainable": True, "dtype": "float32", "axis": [1, 2],
+                  "epsilon": 0.001, "center": True, "scale": True}}]
+    ones = np.ones((2, 3), np.float32)
+    path = _legacy(tmp_path / "ln.h5", layers, {"ln": {"gamma": ones, "beta": ones * 0}})
+    with pytest.raises(symnet.SymnetError, match=r"axis \[1, 2\].*drops"):
+        symnet.explain(path, reader="file")
