@@ -103,7 +103,8 @@ def _input_shape(entry: Any) -> tuple[str, Shape]:
     config = entry.get("config") if isinstance(entry, dict) else None
     if not isinstance(config, dict) or entry.get("class_name") != "InputLayer":
         raise NotForThisReader("no InputLayer first")
-    shape = config.get("batch_shape", config.get("batch_input_shape"))
+    # Keras' InputLayer lets a (Keras 2) batch_input_shape override batch_shape
+    shape = config.get("batch_input_shape", config.get("batch_shape"))
     if (not isinstance(shape, list) or len(shape) < 2 or shape[0] is not None
             or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in shape[1:])):
         raise NotForThisReader(f"input shape {str(shape)[:60]}")

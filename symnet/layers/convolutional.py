@@ -114,7 +114,12 @@ def _tuple(value: Any, rank: int) -> tuple[int, ...]:
 
 def channels_last(ctx: LayerContext, value: int) -> tuple[int, bool]:
     """A channels-first value permuted to channels last (and whether it was)."""
-    if ctx.config.get("data_format", "channels_last") != "channels_first":
+    fmt = ctx.config.get("data_format")
+    if fmt is None:  # Keras standardizes None to its global setting
+        from .record import keras_setting
+
+        fmt = keras_setting("image_data_format")
+    if fmt != "channels_first":
         return value, False
     shape = ctx.shape(value)
     rank = len(shape) - 1
