@@ -1,0 +1,76 @@
+"""The file reader (symnet.io.saved, symnet.io.legacy) on padding, cropping, upsampling,
+rescaling and the transposed, depthwise and separable convolutions: the same network as Keras'
+reading of the same file (every formula's srepr, weight bytes, names, trainable flags), in
+``.keras`` and in Keras 3's legacy ``.h5``, on random non-trivial weights; and what such a file
+states that the reader cannot know exactly is refused by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from symnet.io.keras import file_layers
+
+from .test_saved_reader import _frozen, both_readers, sequential
+
+
+def _models(keras):
+    L = keras.layers
+    head = (L.Flatten(), L.Dense(1))
+    return {
+        "transposed_1d": lambda: sequential(
+            keras, (4, 2), L.Conv1DTranspose(3, 3, strides=2, activation="tanh"),
+            L.Conv1DTranspose(2, 2, strides=2, padding="same", output_padding=1,
+                              use_bias=False), *head),
+        "transposed_2d": lambda: sequential(
+            keras, (3, 3, 2), L.Conv2DTranspose(2, (2, 3), strides=(2, 1), padding="same"),
+            L.Conv2DTranspose(1, 2, strides=2, output_padding=(1, 0), activation="relu"), *head),
+        "transposed_3d": lambda: sequential(
+            keras, (2, 2, 1, 1), L.Conv3DTranspose(2, 2, strides=(1, 2, 1)), *head),
+        "depthwise": lambda: sequential(
+            keras, (6, 2), L.DepthwiseConv1D(3, depth_multiplier=2, padding="same"),
+            L.DepthwiseConv1D(2, strides=2, padding="same", use_bias=False,
+                              activation="relu"), L.Reshape((3, 2, 2)),
+            L.DepthwiseConv2D((2, 1), depth_multiplier=3, dilation_rate=1), *head),
+        "separable": lambda: sequential(
+            keras, (7, 2), L.SeparableConv1D(3, 2, depth_multiplier=2, dilation_rate=2,
+                                             activation="tanh"),
+            L.Reshape((5, 3, 1)), L.SeparableConv2D(2, 2, strides=2, padding="same",
+                                                    use_bias=False), *head),
+        "frozen_convolutions": lambda: _frozen(sequential(
+            keras, (3, 3, 2), L.SeparableConv2D(2, 2), L.DepthwiseConv2D(1),
+            L.Conv2DTranspose(1, 2), *head), [0, 2]),
+        "moves_1d": lambda: sequential(
+            keras, (5, 2), L.ZeroPadding1D((1, 2)), L.Cropping1D((2, 1)), L.UpSampling1D(2),
+            L.ZeroPadding1D(1), *head),
+        "moves_2d": lambda: sequential(
+            keras, (3, 3, 2), L.ZeroPadding2D(((1, 0), (2, 1))),
+            L.Cropping2D(((1, 1), (0, 2))), L.UpSampling2D((2, 1)),
+            L.UpSampling2D(2, interpolation="bilinear"), *head),
+        "moves_3d": lambda: sequential(
+            keras, (2, 2, 2, 1), L.ZeroPadding3D(1), L.Cropping3D(((1, 0), (0, 1), (1, 1))),
+            L.UpSampling3D((1, 2, 1)), *head),
+        "moves_channels_first": lambda: sequential(
+            keras, (2, 3, 3), L.ZeroPadding2D(1, data_format="channels_first"),
+            L.Cropping2D(((1, 0), (0, 2)), data_format="channels_first"),
+            L.UpSampling2D((1, 2), data_format="channels_first"), *head),
+        "rescaling": lambda: sequential(
+            keras, (2, 3), L.Rescaling(0.5, -0.25), L.Rescaling([0.5, 2.0, -1.0],
+                                                                [0.1, 0.2, 0.3]),
+            L.Rescaling([[2.0], [-0.5]]), *head),
+    }
+
+
+CASES = ["transposed_1d", "transposed_2d", "transposed_3d", "depthwise", "separable",
+         "frozen_convolutions"]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("case", CASES)
+def test_shapes_and_convolutions_read_as_keras_reads_them(keras, tmp_path, case, suffix):
+    model = _models(keras)[case]()
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert kinds <= set(file_layers())
+    fast, _ = both_readers(model, tmp_path / f"{case}{suffix}")
+    assert fast._model is None and [layer.kind for layer in fast.layers] == [
+        type(layer).__name__ for layer in model.layers]
+
