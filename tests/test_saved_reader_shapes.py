@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+import symnet
+from symnet import ModelLoadError
 from symnet.io.keras import file_layers
 
-from .test_saved_reader import _frozen, both_readers, sequential
+from .test_saved_reader import _edit_config, _frozen, both_readers, sequential
 
 
 def _models(keras):
@@ -61,7 +63,8 @@ def _models(keras):
 
 
 CASES = ["transposed_1d", "transposed_2d", "transposed_3d", "depthwise", "separable",
-         "frozen_convolutions"]
+         "frozen_convolutions", "moves_1d", "moves_2d", "moves_3d", "moves_channels_first",
+         "rescaling"]
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -74,3 +77,44 @@ def test_shapes_and_convolutions_read_as_keras_reads_them(keras, tmp_path, case,
     assert fast._model is None and [layer.kind for layer in fast.layers] == [
         type(layer).__name__ for layer in model.layers]
 
+
+def _refusable(keras):
+    """Input (3, 3, 2); each layer's index in the saved config (the InputLayer is 0)."""
+    L = keras.layers
+    return sequential(keras, (3, 3, 2), L.Conv2DTranspose(2, 2, strides=2),  # 1: (6, 6, 2)
+                      L.DepthwiseConv2D(2), L.SeparableConv2D(2, 2),  # 2, 3: (4, 4, 2)
+                      L.Cropping2D(1), L.ZeroPadding2D(1), L.UpSampling2D(2),  # 4, 5, 6
+                      L.Rescaling(0.5, 0.25), L.Flatten(), L.Dense(1))  # 7, 8, 9
+
+
+@pytest.mark.parametrize("case", [
+    ("output_padding_not_below_stride", 1, "output_padding", [2, 2], False),
+    ("strided_and_dilated", 1, "dilation_rate", [2, 2], False),
+    ("transposed_causal", 1, "padding", "causal", False),
+    ("no_output_padding", 1, "output_padding", None, True),
+    ("depthwise_causal", 2, "padding", "causal", False),
+    ("depthwise_no_multiplier", 2, "depth_multiplier", None, True),
+    ("separable_causal", 3, "padding", "causal", False),
+    ("separable_no_bias_flag", 3, "use_bias", None, True),
+    ("cropped_to_nothing", 4, "cropping", [[2, 2], [0, 0]], False),
+    ("cropping_no_format", 4, "data_format", None, True),
+    ("padding_of_three_axes", 5, "padding", [[1, 1], [1, 1], [1, 1]], False),
+    ("padding_no_format", 5, "data_format", None, True),
+    ("size_of_three_axes", 6, "size", [2, 2, 2], False),
+    ("no_interpolation", 6, "interpolation", None, True),
+    ("scale_that_grows_the_input", 7, "scale", [[[[1.0]]], [[[2.0]]]], False),
+    ("scale_not_numbers", 7, "offset", ["a", "b"], False),
+    ("scale_flags", 7, "scale", [True, False], False),
+    ("no_offset", 7, "offset", None, True)], ids=lambda c: c[0])
+def test_what_the_file_reader_cannot_know_exactly_is_refused(keras, tmp_path, case):
+    """Options Keras refuses, shapes that do not fit, keys Keras would default: refused by
+    name, never read another way."""
+    from .test_saved_reader import _set_option
+
+    _, index, key, value, remove = case
+    path = tmp_path / "m.keras"
+    _refusable(keras).save(path)
+    symnet.explain(path, reader="file")  # as saved: read
+    _edit_config(path, _set_option(index, key, value, remove))
+    with pytest.raises(ModelLoadError, match="without Keras"):
+        symnet.explain(path, reader="file")
