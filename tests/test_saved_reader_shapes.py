@@ -17,48 +17,50 @@ from .test_saved_reader import _edit_config, _frozen, both_readers, sequential
 
 def _models(keras):
     L = keras.layers
-    head = (L.Flatten(), L.Dense(1))
+    def head():  # new layers for each model
+        return L.Flatten(), L.Dense(1)
+
     return {
         "transposed_1d": lambda: sequential(
             keras, (4, 2), L.Conv1DTranspose(3, 3, strides=2, activation="tanh"),
             L.Conv1DTranspose(2, 2, strides=2, padding="same", output_padding=1,
-                              use_bias=False), *head),
+                              use_bias=False), *head()),
         "transposed_2d": lambda: sequential(
             keras, (3, 3, 2), L.Conv2DTranspose(2, (2, 3), strides=(2, 1), padding="same"),
-            L.Conv2DTranspose(1, 2, strides=2, output_padding=(1, 0), activation="relu"), *head),
+            L.Conv2DTranspose(1, 2, strides=2, output_padding=(1, 0), activation="relu"), *head()),
         "transposed_3d": lambda: sequential(
-            keras, (2, 2, 1, 1), L.Conv3DTranspose(2, 2, strides=(1, 2, 1)), *head),
+            keras, (2, 2, 1, 1), L.Conv3DTranspose(2, 2, strides=(1, 2, 1)), *head()),
         "depthwise": lambda: sequential(
             keras, (6, 2), L.DepthwiseConv1D(3, depth_multiplier=2, padding="same"),
             L.DepthwiseConv1D(2, strides=2, padding="same", use_bias=False,
                               activation="relu"), L.Reshape((3, 2, 2)),
-            L.DepthwiseConv2D((2, 1), depth_multiplier=3, dilation_rate=1), *head),
+            L.DepthwiseConv2D((2, 1), depth_multiplier=3, dilation_rate=1), *head()),
         "separable": lambda: sequential(
             keras, (7, 2), L.SeparableConv1D(3, 2, depth_multiplier=2, dilation_rate=2,
                                              activation="tanh"),
             L.Reshape((5, 3, 1)), L.SeparableConv2D(2, 2, strides=2, padding="same",
-                                                    use_bias=False), *head),
+                                                    use_bias=False), *head()),
         "frozen_convolutions": lambda: _frozen(sequential(
             keras, (3, 3, 2), L.SeparableConv2D(2, 2), L.DepthwiseConv2D(1),
-            L.Conv2DTranspose(1, 2), *head), [0, 2]),
+            L.Conv2DTranspose(1, 2), *head()), [0, 2]),
         "moves_1d": lambda: sequential(
             keras, (5, 2), L.ZeroPadding1D((1, 2)), L.Cropping1D((2, 1)), L.UpSampling1D(2),
-            L.ZeroPadding1D(1), *head),
+            L.ZeroPadding1D(1), *head()),
         "moves_2d": lambda: sequential(
             keras, (3, 3, 2), L.ZeroPadding2D(((1, 0), (2, 1))),
             L.Cropping2D(((1, 1), (0, 2))), L.UpSampling2D((2, 1)),
-            L.UpSampling2D(2, interpolation="bilinear"), *head),
+            L.UpSampling2D(2, interpolation="bilinear"), *head()),
         "moves_3d": lambda: sequential(
             keras, (2, 2, 2, 1), L.ZeroPadding3D(1), L.Cropping3D(((1, 0), (0, 1), (1, 1))),
-            L.UpSampling3D((1, 2, 1)), *head),
+            L.UpSampling3D((1, 2, 1)), *head()),
         "moves_channels_first": lambda: sequential(
             keras, (2, 3, 3), L.ZeroPadding2D(1, data_format="channels_first"),
             L.Cropping2D(((1, 0), (0, 2)), data_format="channels_first"),
-            L.UpSampling2D((1, 2), data_format="channels_first"), *head),
+            L.UpSampling2D((1, 2), data_format="channels_first"), *head()),
         "rescaling": lambda: sequential(
             keras, (2, 3), L.Rescaling(0.5, -0.25), L.Rescaling([0.5, 2.0, -1.0],
                                                                 [0.1, 0.2, 0.3]),
-            L.Rescaling([[2.0], [-0.5]]), *head),
+            L.Rescaling([[2.0], [-0.5]]), *head()),
     }
 
 
