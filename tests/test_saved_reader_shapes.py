@@ -12,7 +12,7 @@ import symnet
 from symnet import ModelLoadError
 from symnet.io.keras import file_layers
 
-from .test_saved_reader import _edit_config, _frozen, both_readers, sequential
+from .test_saved_reader import _edit_config, _frozen, both_readers, same_network, sequential
 
 
 def _models(keras):
@@ -118,5 +118,38 @@ def test_what_the_file_reader_cannot_know_exactly_is_refused(keras, tmp_path, ca
     _refusable(keras).save(path)
     symnet.explain(path, reader="file")  # as saved: read
     _edit_config(path, _set_option(index, key, value, remove))
+    with pytest.raises(ModelLoadError, match="without Keras"):
+        symnet.explain(path, reader="file")
+
+
+def test_a_keras_2_depthwise_kernel_is_read_by_its_keras_2_name(keras, tmp_path):
+    """Keras 2 saved a DepthwiseConv2D's kernel as ``depthwise_kernel:0`` (Keras 3: ``kernel``)
+    in a legacy file; Keras 3 reads it by position, and so does the file reader, the name
+    checked to be the one Keras 2 gave it. A name of another weight is still refused."""
+    import h5py
+    import numpy as np
+
+    L = keras.layers
+    model = sequential(keras, (4, 4, 2), L.DepthwiseConv2D(2, depth_multiplier=2,
+                                                           name="dw"), L.Flatten(), L.Dense(1))
+    path = tmp_path / "m.h5"
+    model.save(path)
+
+    def rename(new: str) -> None:
+        with h5py.File(path, "r+") as handle:
+            group = handle["model_weights/dw"]
+            names = [n.decode() if isinstance(n, bytes) else str(n)
+                     for n in group.attrs["weight_names"]]
+            data = group[names[0]][()]
+            del group[names[0]]
+            group[f"dw/{new}"] = data
+            names[0] = f"dw/{new}"
+            group.attrs["weight_names"] = np.array([n.encode() for n in names])
+
+    rename("depthwise_kernel:0")
+    fast = symnet.explain(path, reader="file")
+    same_network(fast, symnet.explain(path, reader="keras"))
+    assert fast.layers[0].params[0].value.tobytes() == model.layers[0].kernel.numpy().tobytes()
+    rename("pointwise_kernel:0")
     with pytest.raises(ModelLoadError, match="without Keras"):
         symnet.explain(path, reader="file")

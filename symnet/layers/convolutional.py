@@ -149,7 +149,7 @@ def _depthwise_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[W
     spatial, channels, _ = _layout(config, shape)
     multiplier = int(config["depth_multiplier"])
     kernel = [WeightSpec("kernel", (*_tuple(config["kernel_size"], len(spatial)), channels,
-                                    multiplier))]
+                                    multiplier), legacy="depthwise_kernel")]
     return (kernel + [WeightSpec("bias", (channels * multiplier,))] if config["use_bias"]
             else kernel)
 
