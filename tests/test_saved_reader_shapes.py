@@ -6,12 +6,17 @@ states that the reader cannot know exactly is refused by name."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symnet
 from symnet import ModelLoadError
 from symnet.io.keras import file_layers
 
+from .robustness.test_hostile_readers import _json, _members, _same_or_refused, _written
 from .test_saved_reader import _edit_config, _frozen, both_readers, same_network, sequential
 
 
@@ -86,7 +91,7 @@ def _refusable(keras):
     return sequential(keras, (3, 3, 2), L.Conv2DTranspose(2, 2, strides=2),  # 1: (6, 6, 2)
                       L.DepthwiseConv2D(2), L.SeparableConv2D(2, 2),  # 2, 3: (4, 4, 2)
                       L.Cropping2D(1), L.ZeroPadding2D(1), L.UpSampling2D(2),  # 4, 5, 6
-                      L.Rescaling(0.5, 0.25), L.Flatten(), L.Dense(1))  # 7, 8, 9
+                      L.Rescaling(0.5, 0.25), L.GlobalAveragePooling2D())  # 7, 8
 
 
 @pytest.mark.parametrize("case", [
@@ -153,3 +158,36 @@ def test_a_keras_2_depthwise_kernel_is_read_by_its_keras_2_name(keras, tmp_path)
     rename("pointwise_kernel:0")
     with pytest.raises(ModelLoadError, match="without Keras"):
         symnet.explain(path, reader="file")
+
+
+_VALUES = (st.integers(-1, 4) | st.lists(st.integers(0, 3), min_size=1, max_size=4)
+           | st.lists(st.lists(st.integers(0, 2), min_size=1, max_size=3), min_size=1,
+                      max_size=4)
+           | st.sampled_from(["valid", "same", "causal", "channels_first", "channels_last",
+                              "nearest", "bilinear", "relu", None, True, False, 0.5, [0.5]])
+           | _json)
+
+
+@pytest.fixture(scope="module")
+def refusable_file(keras, tmp_path_factory):
+    path = tmp_path_factory.mktemp("shapes") / "m.keras"
+    _refusable(keras).save(path)
+    return path
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(where=st.integers(1, 7), key=st.integers(0, 40), value=_VALUES)
+def test_malformed_options_are_refused_or_read_as_keras_reads_them(
+        refusable_file, tmp_path_factory, where, key, value):
+    """Any value (or none) for any option of these layers: the file reader refuses the file
+    by name, or reads the network Keras reads."""
+    config = json.loads(_members(refusable_file)["config.json"])
+    options = config["config"]["layers"][where]["config"]
+    name = sorted(options)[key % len(options)]
+    if key >= 20:
+        del options[name]
+    else:
+        options[name] = value
+    _same_or_refused(_written(tmp_path_factory.mktemp("m") / "m.keras", config,
+                              refusable_file))
