@@ -191,3 +191,20 @@ def test_malformed_options_are_refused_or_read_as_keras_reads_them(
         options[name] = value
     _same_or_refused(_written(tmp_path_factory.mktemp("m") / "m.keras", config,
                               refusable_file))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_channels_first_convolutions_read_as_keras_reads_them(keras, tmp_path, suffix):
+    """Channels first: the same network as Keras' reading (TensorFlow's CPU kernels do not run
+    these convolutions channels first, so model.predict is not compared here)."""
+    L = keras.layers
+    first = {"data_format": "channels_first"}
+    model = sequential(keras, (2, 4, 3), L.Conv2DTranspose(2, 2, strides=2, **first),
+                       L.DepthwiseConv2D(2, depth_multiplier=2, **first),
+                       L.SeparableConv2D(3, 2, **first),
+                       L.Flatten(), L.Dense(1), name="first")
+    path = tmp_path / f"first{suffix}"
+    model.save(path)
+    fast = symnet.explain(path, reader="file")
+    same_network(fast, symnet.explain(path, reader="keras"))
+    assert fast.output_shapes == ((1,),) and fast.layers[0].output_shape == (2, 8, 6)
