@@ -89,6 +89,25 @@ def test_real_models_read_without_keras_never_import_keras():
     _no_keras([WILD_MODELS / name for name in sorted(READ_WITHOUT_KERAS)])
 
 
+def test_files_of_every_layer_class_the_file_reader_reads_never_import_keras(keras, tmp_path):
+    """A file of each shape-moving class and each other convolution the file reader reads
+    (saved here, as .keras and legacy .h5) is read, explained and checked without Keras."""
+    from symnet.io.keras import file_layers
+
+    from .test_saved_reader_shapes import _models
+
+    paths = []
+    kinds: set[str] = set()
+    for case, make in _models(keras).items():
+        model = make()
+        kinds |= {type(layer).__name__ for layer in model.layers}
+        for suffix in (".keras", ".h5"):
+            model.save(tmp_path / f"{case}{suffix}")
+            paths.append(tmp_path / f"{case}{suffix}")
+    assert kinds <= set(file_layers())
+    _no_keras(paths)
+
+
 def test_the_agreement_line_imports_keras_when_asked():
     """The report keeps its agreement with model.predict by default (Keras imported for it),
     and ``--reader keras`` reads with Keras."""

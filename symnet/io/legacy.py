@@ -174,10 +174,10 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
         expected = _weight_names(declared, config, len(paths))
         group = weights[name] if paths else None
         values = []
-        for path, (weight, trainable, dtype) in zip(paths, expected):
+        for path, (weight, trainable, dtype, keras2) in zip(paths, expected):
             parts = path.split("/")
-            if parts[-1].split(":")[0] != weight or (len(parts) > 1 and parts[-2] not in (
-                    name, f"{name}_cell") and not parts[-2].endswith("cell")):
+            if parts[-1].split(":")[0] not in (weight, keras2) or (len(parts) > 1 and parts[
+                    -2] not in (name, f"{name}_cell") and not parts[-2].endswith("cell")):
                 raise NotForThisReader(f"{name[:60]}: variable {path[:80]!r}, expected "
                                        f"{weight!r}")
             node = group

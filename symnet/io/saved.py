@@ -510,7 +510,7 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
         values = tuple(
             Weight(name, _array(_member(variables, str(i), h5py.Dataset), f"{config['name']}/"
                                 f"{name}", dtype), trainable)
-            for i, (name, trainable, dtype) in enumerate(names))
+            for i, (name, trainable, dtype, _) in enumerate(names))
         out.append(LayerRecord(str(kind), dict(config), values))
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
@@ -518,10 +518,10 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
 
 
 def _weight_names(declared: Any, config: dict[str, Any], count: int
-                  ) -> list[tuple[str, bool, str]]:
-    """The names and flags of a layer's ``count`` stored variables: its converter's
-    declaration on a stand-in input (the names and their number depend on the config only;
-    the shapes are checked once the inputs are known)."""
+                  ) -> list[tuple[str, bool, str, str | None]]:
+    """The names, flags, dtypes and Keras 2 names of a layer's ``count`` stored variables:
+    its converter's declaration on a stand-in input (the names and their number depend on the
+    config only; the shapes are checked once the inputs are known)."""
     for rank in range(1, 6):
         try:
             expected = declared.weights(config, [(1,) * rank])
@@ -529,6 +529,6 @@ def _weight_names(declared: Any, config: dict[str, Any], count: int
             continue
         if len(expected) == count:
             trainable = bool(config.get("trainable", True))
-            return [(w.name, w.trainable and trainable, w.dtype) for w in expected]
+            return [(w.name, w.trainable and trainable, w.dtype, w.legacy) for w in expected]
     raise NotForThisReader(f"{config.get('name')}: {count} variables stored, not what the "
                            "config implies")
