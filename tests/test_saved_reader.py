@@ -602,3 +602,29 @@ def test_options_keras_settles_between_two_keys_or_a_default(keras, tmp_path):
             np.testing.assert_allclose(net.evaluate(x), want, rtol=1e-6, atol=1e-6)
     finally:
         keras.config.set_image_data_format(old)
+
+
+def test_a_config_listing_its_layers_out_of_keras_order_is_left_to_keras(keras, tmp_path):
+    """Keras hands a file's weight groups to model.layers in its own order (depth, then a walk
+    from the outputs), not the config's: two parallel branches listed the other way round in
+    an edited config are refused by the file reader (naming both orders) and read by Keras
+    under reader="auto" — never the swapped network."""
+    L = keras.layers
+    x = keras.Input((3,), name="a")
+    left, right = L.Dense(2, name="left")(x), L.Dense(2, name="right")(x)
+    model = keras.Model(x, L.Subtract(name="subtract")([left, right]), name="branches")
+    randomize(model, 6)
+    model.save(tmp_path / "plain.keras")
+
+    def swap(config):
+        layers = config["config"]["layers"]
+        layers[1], layers[2] = layers[2], layers[1]
+
+    path = _edited(tmp_path / "plain.keras", tmp_path / "swapped.keras", swap)
+    assert symnet.explain(tmp_path / "plain.keras", reader="file") is not None
+    with pytest.raises(ModelLoadError, match="another order than Keras' model.layers"):
+        symnet.explain(path, reader="file")
+    data = np.random.default_rng(7).normal(size=(4, 3)).astype(np.float32)
+    want = keras.saving.load_model(path, compile=False).predict(data, verbose=0)
+    np.testing.assert_allclose(symnet.explain(path, reader="auto").evaluate(data), want,
+                               rtol=1e-5, atol=1e-6)

@@ -318,6 +318,13 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
                                      if e.get("class_name") == "InputLayer") or any(
             t[1:] != (0, 0) for t in inputs):
         raise NotForThisReader("the model's inputs")
+    # Keras hands the stored weights to model.layers in its own order (depth, then traversal),
+    # not the config's: a config listing its layers otherwise is not read here.
+    listed_order = [e["name"] for e in entries]
+    keras_order = _keras_layer_order(inputs, outputs, calls)
+    if keras_order != listed_order:
+        raise NotForThisReader(f"the config lists its layers {listed_order[:6]} in another order "
+                               f"than Keras' model.layers {keras_order[:6]}")
     records = dict(zip([e["name"] for e in entries if e.get("class_name") != "InputLayer"],
                        make([e for e in entries if e.get("class_name") != "InputLayer"],
                             input_names)))
@@ -446,6 +453,49 @@ def _array(dataset: Any, where: str, dtype: str = "float32") -> np.ndarray:
     return np.array(dataset[()])
 
 
+def _keras_layer_order(inputs: list[tuple[str, int, int]], outputs: list[tuple[str, int, int]],
+                       calls: dict[tuple[str, int], list[tuple[tuple[str, int, int], Any]]]
+                       ) -> list[str]:
+    """The order of ``model.layers`` Keras gives a functional model (its ``map_graph``): each
+    call's depth from the outputs, layers deepest first, a layer's depth its calls' largest;
+    within a depth, the order a depth-first walk from the outputs first meets them."""
+    input_names = {t[0] for t in inputs}
+    indices: dict[str, int] = {}
+    finished: set[tuple[str, int]] = set()
+    progress: set[tuple[str, int]] = set()
+    decreasing: list[tuple[str, int]] = []
+    stack: list[tuple[tuple[str, int], bool]] = [((t[0], t[1]), False) for t in reversed(outputs)]
+    while stack:
+        ident, expanded = stack.pop()
+        if expanded:
+            finished.add(ident)
+            progress.discard(ident)
+            decreasing.append(ident)
+            continue
+        if ident in finished:
+            continue
+        if ident in progress:
+            raise NotForThisReader(f"the model's graph has a cycle through {ident[0][:60]!r}")
+        indices.setdefault(ident[0], len(indices))
+        progress.add(ident)
+        stack.append((ident, True))
+        if ident[0] not in input_names:
+            for parent, _ in reversed(calls.get(ident, [])):
+                stack.append(((parent[0], parent[1]), False))
+    node_depth: dict[tuple[str, int], int] = {}
+    layer_depth: dict[str, int] = {}
+    for ident in reversed(decreasing):
+        depth = max(node_depth.setdefault(ident, 0), layer_depth.get(ident[0], 0))
+        layer_depth[ident[0]] = node_depth[ident] = depth
+        for parent, _ in calls.get(ident, []):
+            key = (parent[0], parent[1])
+            node_depth[key] = max(depth + 1, node_depth.get(key, 0))
+    for name in (t[0] for t in inputs):
+        if name not in layer_depth:  # an input no output reads
+            layer_depth[name], indices[name] = 0, -1
+    return sorted(layer_depth, key=lambda name: (-layer_depth[name], indices[name]))
+
+
 def _variables(groups: Any, group: str, layer: str) -> Any:
     """The ``vars`` group of one layer's weights group, or None when the file has none."""
     import h5py
@@ -490,7 +540,9 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
         seen["input_layer"] = len(input_names) - 1
     for entry in entries:
         kind, config = entry.get("class_name"), entry["config"]
-        if entry.get("module") not in (None, "keras.layers") or entry.get(
+        # an entry without "module" Keras reads through its legacy model_from_config, which
+        # rewrites some options (an axis list dropped): left to Keras' reading
+        if entry.get("module") != "keras.layers" or entry.get(
                 "registered_name") not in (None, kind):
             raise NotForThisReader(f"layer class {str(kind)[:60]}")
         declared = _check_options(str(kind), config)
