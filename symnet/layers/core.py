@@ -143,7 +143,7 @@ def activation_layer(ctx: LayerContext) -> int:
 
 
 @converter("ReLU", config=spec(max_value=Number(0, none=True), negative_slope=Number(0),
-                                    threshold=Number()).reading(
+                                    threshold=Number(0)).reading(
     required=("max_value", "negative_slope", "threshold")))
 def relu_layer(ctx: LayerContext) -> int:
     c = ctx.config
