@@ -113,7 +113,8 @@ def test_snake_case_is_keras_own():
     "names_out_of_order", "functional_chain", "functional_refrozen", "skip_connection",
     "shared", "two_inputs_two_outputs", "merges", "concatenate_axis1", "diamond",
     "recurrent", "recurrent_states", "conv2d", "conv1d", "reshape", "normalization_adapted",
-    "normalization_given", "normalizations_and_moves"])
+    "normalization_given", "normalizations_and_moves", "bidirectional", "bidirectional_states",
+    "time_distributed", "frozen_wrappers"])
 @pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
     L = keras.layers
@@ -189,6 +190,26 @@ def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
         "recurrent_states": lambda: _graph(keras, lambda a: (lambda out: L.Dense(2)(
             L.Concatenate()(list(out))))(L.LSTM(3, return_state=True, use_bias=False)(a)),
             shape=(4, 2)),
+        "bidirectional": lambda: sequential(
+            keras, (5, 3), L.Bidirectional(L.LSTM(4, return_sequences=True)),
+            L.Bidirectional(L.GRU(3, return_sequences=True), backward_layer=L.GRU(
+                3, go_backwards=True, reset_after=False, return_sequences=True,
+                use_bias=False), merge_mode="sum"),
+            L.Bidirectional(L.SimpleRNN(2, activation="relu", return_sequences=True),
+                            merge_mode="mul"),
+            L.Bidirectional(L.GRU(2), merge_mode="ave"), L.Dense(1)),
+        "bidirectional_states": lambda: _graph(keras, lambda a: (lambda out: L.Dense(2)(
+            L.Concatenate()(list(out))))(L.Bidirectional(L.LSTM(3, return_state=True),
+                                                          merge_mode=None)(
+            L.Bidirectional(L.GRU(2, return_sequences=True, return_state=True))(a)[0])),
+            shape=(4, 2)),
+        "time_distributed": lambda: sequential(
+            keras, (4, 3), L.TimeDistributed(L.Dense(5, activation="tanh")),
+            L.TimeDistributed(L.Dense(2, use_bias=False)), L.TimeDistributed(L.Dropout(0.2)),
+            L.LSTM(3), L.RepeatVector(2), L.TimeDistributed(L.Dense(1)), L.Flatten()),
+        "frozen_wrappers": lambda: _frozen(sequential(
+            keras, (4, 3), L.TimeDistributed(L.Dense(3)), L.Bidirectional(L.GRU(2)),
+            L.Dense(1)), [0, 1]),
         "diamond": lambda: _graph(keras, lambda a: (lambda b: L.Add()([
             L.Dense(4, activation="relu")(b), L.BatchNormalization()(b)]))(L.Dense(4)(a))),
     }
@@ -204,7 +225,8 @@ def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
 
 LEGACY_CASES = {"dense", "batchnorm_options", "activations", "frozen_layers", "skip_connection",
                 "shared", "two_inputs_two_outputs", "merges", "recurrent", "recurrent_states",
-                "conv2d"}
+                "conv2d", "bidirectional", "bidirectional_states", "time_distributed",
+                "frozen_wrappers"}
 
 
 def _adapted(keras):
@@ -412,6 +434,72 @@ def test_weights_that_do_not_fit_the_config_are_not_guessed(keras, tmp_path, tam
     bias = [p.value for layer in net.layers if layer.name == "b" for p in layer.params
             if p.name == "bias"]
     assert not np.array_equal(bias[0], [1.5, -2.25, 3.0])
+
+
+@pytest.mark.parametrize("tamper", ["no_backward", "same_direction", "other_class",
+                                    "unknown_wrapped", "wrapped_wrapper", "swapped_directions",
+                                    "extra_variable", "stray_group", "legacy_renamed",
+                                    "legacy_count"])
+def test_wrappers_that_do_not_fit_are_not_guessed(keras, tmp_path, tamper):
+    """A Bidirectional or TimeDistributed whose wrapped layers or their weights are not what
+    Keras writes: refused by name, never read another way."""
+    L = keras.layers
+    model = sequential(keras, (4, 3), L.TimeDistributed(L.Dense(3), name="td"),
+                       L.Bidirectional(L.GRU(2, name="gru_f"), backward_layer=L.GRU(
+                           2, go_backwards=True, use_bias=False, name="back"), name="bi"),
+                       L.Dense(1))
+    legacy = tamper.startswith("legacy")
+    path = tmp_path / ("m.h5" if legacy else "m.keras")
+    model.save(path)
+    symnet.explain(path, reader="file")  # read as saved
+
+    def config(edit):
+        def change(config):
+            layers = config["config"]["layers"]
+            edit(layers[1]["config"], layers[2]["config"])
+        return change
+
+    if tamper == "no_backward":
+        _edit_config(path, config(lambda td, bi: bi.pop("backward_layer")))
+    elif tamper == "same_direction":
+        _edit_config(path, config(lambda td, bi: bi["backward_layer"]["config"].update(
+            go_backwards=False)))
+    elif tamper == "other_class":
+        _edit_config(path, config(lambda td, bi: bi["backward_layer"].update(
+            class_name="LSTM")))
+    elif tamper == "unknown_wrapped":
+        _edit_config(path, config(lambda td, bi: td["layer"].update(
+            class_name="EinsumDense")))
+    elif tamper == "wrapped_wrapper":
+        _edit_config(path, config(lambda td, bi: td.update(layer={
+            "module": "keras.layers", "class_name": "TimeDistributed",
+            "config": dict(td, name="inner"), "registered_name": None})))
+    elif tamper == "swapped_directions":
+        def swap(handle):
+            group = handle["layers/bidirectional"]
+            group.move("forward_layer", "tmp")
+            group.move("backward_layer", "forward_layer")
+            group.move("tmp", "backward_layer")
+        _edit_weights(path, swap)
+    elif tamper == "extra_variable":
+        _edit_weights(path, lambda handle: handle[
+            "layers/time_distributed/layer/vars"].create_dataset("2", data=np.zeros(
+                3, np.float32)))
+    elif tamper == "stray_group":
+        _edit_weights(path, lambda handle: handle[
+            "layers/bidirectional"].create_group("other_layer/vars"))
+    else:
+        with h5py.File(path, "r+") as handle:
+            group = handle["model_weights/bi"]
+            names = [n.decode() if isinstance(n, bytes) else n
+                     for n in group.attrs["weight_names"]]
+            if tamper == "legacy_renamed":  # the forward layer's variables named backward
+                names = [n.replace("forward_gru_f", "back") for n in names]
+            else:
+                names = names[:-1]
+            group.attrs["weight_names"] = np.array([n.encode() for n in names])
+    with pytest.raises(ModelLoadError, match="without Keras"):
+        symnet.explain(path, reader="file")
 
 
 def _set_option(index: int, key: str, value=None, remove: bool = False):

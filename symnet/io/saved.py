@@ -499,8 +499,11 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
             group = f"{group}_{seen[group]}"
         else:
             seen[group] = 0
-        variables = _variables(groups, group, config["name"])
         unread.discard(group)
+        if declared.wraps is not None:
+            out.append(_wrapper(str(kind), config, groups, group))
+            continue
+        variables = _variables(groups, group, config["name"])
         count = len(variables) if variables is not None else 0
         if variables is not None and set(variables.keys()) != {str(i) for i in range(count)}:
             raise NotForThisReader(f"{config['name']}: variables {sorted(variables.keys())[:4]}")
@@ -514,6 +517,64 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
     return out
+
+
+def wrapped_layers(kind: str, config: dict[str, Any]
+                   ) -> list[tuple[str, str, dict[str, Any], Any]]:
+    """A wrapper's layers as its converter declares them: (role, class, config, spec) of
+    each, every one a Keras layer the file reader reads (no wrapper in a wrapper)."""
+    declared = _spec(kind)
+    try:
+        entries = declared.wraps(config)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise NotForThisReader(f"{kind} {config.get('name')!r}: {str(exc)[:80]}") from None
+    out = []
+    for role, entry in entries:
+        inner = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(inner, dict) or entry.get("module") not in (None, "keras.layers") or (
+                entry.get("registered_name") not in (None, entry.get("class_name"))) or set(
+                entry) - {"module", "class_name", "config", "registered_name", "build_config"}:
+            raise NotForThisReader(f"{kind} {config.get('name')!r}: its {role}")
+        inner_kind = str(entry.get("class_name"))
+        inner_declared = _check_options(inner_kind, inner)
+        if inner_declared.wraps is not None:
+            raise NotForThisReader(f"{kind} {config.get('name')!r} wraps {inner_kind}")
+        out.append((role, inner_kind, inner, inner_declared))
+    return out
+
+
+def _wrapper(kind: str, config: dict[str, Any], groups: Any, group: str) -> LayerRecord:
+    """A wrapper's record: its layers' records, each with its variables from the group its
+    role names in the wrapper's (``layers/bidirectional/forward_layer``), and theirs as its
+    own, in order."""
+    import h5py
+
+    layers = wrapped_layers(kind, config)
+    roles = {role for role, *_ in layers}
+    children = []
+    if group in groups:
+        stored = _member(groups, group, h5py.Group)
+        own = _member(stored, "vars", h5py.Group) if "vars" in stored else None
+        if set(stored.keys()) - {"vars"} - roles or len(stored.attrs) or (
+                own is not None and (len(own) or set(own.attrs) - {"name"}
+                                     or own.attrs.get("name", config["name"]) != config["name"])):
+            raise NotForThisReader(f"weights group {group!r}")
+    else:
+        stored = {}
+    for role, inner_kind, inner, inner_declared in layers:
+        variables = _variables(stored, role, inner["name"]) if stored else None
+        count = len(variables) if variables is not None else 0
+        if variables is not None and set(variables.keys()) != {str(i) for i in range(count)}:
+            raise NotForThisReader(f"{config['name']}/{inner['name']}: variables "
+                                   f"{sorted(variables.keys())[:4]}")
+        values = tuple(
+            Weight(name, _array(_member(variables, str(i), h5py.Dataset),
+                                f"{config['name']}/{inner['name']}/{name}", dtype), trainable)
+            for i, (name, trainable, dtype) in enumerate(
+                _weight_names(inner_declared, inner, count)))
+        children.append((role, LayerRecord(inner_kind, dict(inner), values)))
+    return LayerRecord(kind, dict(config), tuple(w for _, c in children for w in c.weights),
+                       tuple(children))
 
 
 def _weight_names(declared: Any, config: dict[str, Any], count: int

@@ -41,6 +41,7 @@ class WeightSpec:
 
 WeightsFn = Callable[[Mapping[str, Any], list[Shape]], list[WeightSpec]]
 OutputFn = Callable[[Mapping[str, Any], list[Shape]], list[Shape]]
+WrapsFn = Callable[[Mapping[str, Any]], list[tuple[str, Any]]]
 
 
 def no_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
@@ -272,12 +273,17 @@ class LayerSpec:
     required: tuple[str, ...] = ()
     """Keys a saved config must state for the file reader (Keras would default a missing
     one)."""
+    wraps: WrapsFn | None = None
+    """A wrapper's layers from its config: (role, the saved entry of each), in the order of
+    their weights; the role is the wrapper's attribute (``forward_layer``), the name of each
+    one's group in a ``.keras`` weights file."""
 
     def reading(self, weights: WeightsFn = no_weights, output: OutputFn = same_shape,
-                required: tuple[str, ...] = ()) -> LayerSpec:
-        """This spec with what a file reader needs: the weights, output shapes and the keys
-        a file must state."""
-        return replace(self, weights=weights, output=output, required=tuple(required))
+                required: tuple[str, ...] = (), wraps: WrapsFn | None = None) -> LayerSpec:
+        """This spec with what a file reader needs: the weights, output shapes, the keys
+        a file must state and, for a wrapper, the layers it wraps."""
+        return replace(self, weights=weights, output=output, required=tuple(required),
+                       wraps=wraps)
 
     def problems(self, config: Mapping[str, Any]) -> list[str]:
         """Why this config is not one the converter understands (empty: it is)."""
