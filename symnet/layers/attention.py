@@ -3,6 +3,7 @@ without masks but with ``use_causal_mask``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..ops.attention import Attention, MultiHead
@@ -15,6 +16,8 @@ from .spec import (
     Choice,
     Inert,
     Number,
+    Shape,
+    WeightSpec,
     spec,
 )
 
@@ -44,8 +47,43 @@ def _inputs(ctx: LayerContext, names: tuple[str, ...]) -> list[int]:
     return [found[n] for n in names if n in found]
 
 
-@converter("Attention", "AdditiveAttention", config=spec(
-    use_scale=FLAG, score_mode=Choice(("dot", "concat")), dropout=_DROPOUT, seed=SEED))
+def _attention_shapes(shapes: list[Shape]) -> tuple[Shape, Shape, Shape]:
+    """The query's, value's and key's shapes (the key is the value unless given): each
+    (steps, features), the key's steps the value's, the key's features the query's."""
+    if len(shapes) not in (2, 3) or any(len(s) != 2 for s in shapes):
+        raise ValueError(f"inputs of shapes {shapes}: a query and a value (and a key), each "
+                         "(steps, features)")
+    query, value = shapes[0], shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    if key[0] != value[0] or key[1] != query[1]:
+        raise ValueError(f"query {query}, value {value}, key {key} do not fit")
+    return query, value, key
+
+
+def _attention_weights(kind: str) -> Any:
+    def weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+        query, _, _ = _attention_shapes(shapes) if len(shapes) > 1 else (shapes[0],) * 3
+        out = []
+        if config["use_scale"]:
+            out.append(WeightSpec("scale", (query[-1],) if kind == "AdditiveAttention" else ()))
+        if kind == "Attention" and config["score_mode"] == "concat":
+            out.append(WeightSpec("concat_score_weight", ()))
+        return out
+    return weights
+
+
+def _attention_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    query, value, _ = _attention_shapes(shapes)
+    return [(query[0], value[1])]
+
+
+_ATTENTION = spec(use_scale=FLAG, score_mode=Choice(("dot", "concat")), dropout=_DROPOUT,
+                  seed=SEED)
+
+@converter("AdditiveAttention", config=_ATTENTION.reading(
+    _attention_weights("AdditiveAttention"), _attention_output, ("use_scale",)))
+@converter("Attention", config=_ATTENTION.reading(
+    _attention_weights("Attention"), _attention_output, ("use_scale", "score_mode")))
 def attention(ctx: LayerContext) -> int:
     values = _inputs(ctx, ("query", "value", "key"))
     additive = ctx.kind == "AdditiveAttention"
