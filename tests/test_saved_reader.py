@@ -114,7 +114,8 @@ def test_snake_case_is_keras_own():
     "shared", "two_inputs_two_outputs", "merges", "concatenate_axis1", "diamond",
     "recurrent", "recurrent_states", "conv2d", "conv1d", "reshape", "normalization_adapted",
     "normalization_given", "normalizations_and_moves", "bidirectional", "bidirectional_states",
-    "time_distributed", "frozen_wrappers", "attention", "attention_concat"])
+    "time_distributed", "frozen_wrappers", "attention", "attention_concat",
+    "multi_head_attention"])
 @pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
     L = keras.layers
@@ -210,6 +211,7 @@ def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
         "frozen_wrappers": lambda: _frozen(sequential(
             keras, (4, 3), L.TimeDistributed(L.Dense(3)), L.Bidirectional(L.GRU(2)),
             L.Dense(1)), [0, 1]),
+        "multi_head_attention": lambda: _multi_head(keras),
         "attention": lambda: _attention(keras, "dot"),
         "attention_concat": lambda: _attention(keras, "concat"),
         "diamond": lambda: _graph(keras, lambda a: (lambda b: L.Add()([
@@ -233,7 +235,7 @@ def test_layers_and_options_read_as_keras_reads_them(keras, tmp_path, case):
 LEGACY_CASES = {"dense", "batchnorm_options", "activations", "frozen_layers", "skip_connection",
                 "shared", "two_inputs_two_outputs", "merges", "recurrent", "recurrent_states",
                 "conv2d", "bidirectional", "bidirectional_states", "time_distributed",
-                "frozen_wrappers", "attention_concat"}
+                "frozen_wrappers", "attention_concat", "multi_head_attention"}
 
 
 def _adapted(keras):
@@ -275,7 +277,7 @@ def _attention(keras, mode):
     L = keras.layers
     q, v, k = keras.Input((4, 3), name="q"), keras.Input((5, 2), name="v"), keras.Input(
         (5, 3), name="k")
-    scores = [L.Attention(use_scale=True, score_mode=mode)([q, v, k]),
+    scores = [L.Attention(use_scale=True, score_mode=mode)([q, v, k], use_causal_mask=True),
               L.Attention(use_scale=False, score_mode="concat")([q, v, k]),
               L.AdditiveAttention()([q, v, k]), L.AdditiveAttention(use_scale=False)([q, k])]
     outputs = [L.Dense(1)(L.Flatten()(L.Concatenate()(scores[:3]))), scores[3]]
@@ -283,6 +285,21 @@ def _attention(keras, mode):
         outputs.append(L.Attention()([L.Dense(2)(q), v]))
     model = keras.Model([q, v, k], outputs, name="attention")
     randomize(model, seed=9)
+    return model
+
+
+def _multi_head(keras):
+    """MultiHeadAttention called on a query and a value, on a query, value and key of other
+    widths, without biases, with a value_dim, and on the query alone (causal
+    self-attention)."""
+    L = keras.layers
+    q, v, k = keras.Input((4, 3), name="q"), keras.Input((5, 2), name="v"), keras.Input(
+        (5, 3), name="k")
+    outputs = [L.MultiHeadAttention(2, 3, name="mha")(q, v),
+               L.MultiHeadAttention(3, 2, value_dim=4, use_bias=False)(q, v, k),
+               L.MultiHeadAttention(1, 2)(q, q, use_causal_mask=True)]
+    model = keras.Model([q, v, k], [L.Add()(outputs[::2]), outputs[1]], name="heads")
+    randomize(model, seed=10)
     return model
 
 
@@ -463,7 +480,7 @@ def test_weights_that_do_not_fit_the_config_are_not_guessed(keras, tmp_path, tam
 @pytest.mark.parametrize("tamper", ["no_backward", "same_direction", "other_class",
                                     "unknown_wrapped", "wrapped_wrapper", "swapped_directions",
                                     "extra_variable", "stray_group", "legacy_renamed",
-                                    "legacy_count"])
+                                    "legacy_count", "mha_mask", "mha_extra_variable"])
 def test_wrappers_that_do_not_fit_are_not_guessed(keras, tmp_path, tamper):
     """A Bidirectional or TimeDistributed whose wrapped layers or their weights are not what
     Keras writes: refused by name, never read another way."""
@@ -472,6 +489,9 @@ def test_wrappers_that_do_not_fit_are_not_guessed(keras, tmp_path, tamper):
                        L.Bidirectional(L.GRU(2, name="gru_f"), backward_layer=L.GRU(
                            2, go_backwards=True, use_bias=False, name="back"), name="bi"),
                        L.Dense(1))
+    if tamper.startswith("mha"):
+        q = keras.Input((4, 3))
+        model = keras.Model(q, L.MultiHeadAttention(2, 2)(q, q))
     legacy = tamper.startswith("legacy")
     path = tmp_path / ("m.h5" if legacy else "m.keras")
     model.save(path)
@@ -509,6 +529,15 @@ def test_wrappers_that_do_not_fit_are_not_guessed(keras, tmp_path, tamper):
         _edit_weights(path, lambda handle: handle[
             "layers/time_distributed/layer/vars"].create_dataset("2", data=np.zeros(
                 3, np.float32)))
+    elif tamper == "mha_extra_variable":
+        _edit_weights(path, lambda handle: handle[
+            "layers/multi_head_attention/_softmax/vars"].create_dataset("0", data=np.zeros(
+                3, np.float32)))
+    elif tamper == "mha_mask":  # a mask passed to the call
+        def mask(config):
+            node = config["config"]["layers"][1]["inbound_nodes"][0]
+            node["kwargs"]["query_mask"] = node["args"][0]
+        _edit_config(path, mask)
     elif tamper == "stray_group":
         _edit_weights(path, lambda handle: handle[
             "layers/bidirectional"].create_group("other_layer/vars"))

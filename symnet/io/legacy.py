@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..layers.record import LayerRecord, Weight
+from ..layers.spec import Part
 from .saved import (
     MAX_BYTES,
     NotForThisReader,
@@ -35,6 +36,7 @@ from .saved import (
     _member,
     _sequential,
     _weight_names,
+    part_names,
     wrapped_layers,
 )
 
@@ -217,7 +219,11 @@ def _wrapper(kind: str, config: dict[str, Any], group: Any, paths: list[str]) ->
     children = []
     start = 0
     for role, inner_kind, inner, inner_declared in layers:
-        count = len(_declared_names(inner_declared, inner))
+        part = isinstance(inner_declared, Part)
+        if part and not role:  # a part of no weights (a MultiHeadAttention's softmax)
+            continue
+        count = len(inner_declared.weights) if part else len(
+            _declared_names(inner_declared, inner))
         mine = paths[start:start + count]
         start += count
         inner_name = str(inner["name"])
@@ -225,7 +231,8 @@ def _wrapper(kind: str, config: dict[str, Any], group: Any, paths: list[str]) ->
                 len(layers) == 1 and config["name"] in path.split("/")[:-1]) for path in mine):
             raise NotForThisReader(f"{config['name']!r}: variables {mine[:3]} are not its "
                                    f"{role} {inner_name!r}'s")
-        expected = _weight_names(inner_declared, inner, len(mine))
+        expected = (part_names(inner_declared, config, len(mine)) if part
+                    else _weight_names(inner_declared, inner, len(mine)))
         values = _values(group, f"{config['name']}/{inner_name}", mine, expected,
                          (inner_name, f"{inner_name}_cell", str(config["name"])))
         children.append((role, LayerRecord(inner_kind, dict(inner), tuple(values))))

@@ -16,6 +16,7 @@ from .spec import (
     Choice,
     Inert,
     Number,
+    Part,
     Shape,
     WeightSpec,
     spec,
@@ -108,13 +109,69 @@ def attention(ctx: LayerContext) -> int:
     return ctx.apply(Attention(kind, scale, weight, causal), *values)
 
 
+_PROJECTIONS = (("query", "query", "query_dense"), ("key", "key", "key_dense"),
+                ("value", "value", "value_dense"), ("output", "attention_output", "output_dense"))
+
+
+def _projections(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A MultiHeadAttention's projections (EinsumDense layers it makes itself), then its
+    dropout and softmax (no weights)."""
+    names = ("kernel", "bias") if config["use_bias"] else ("kernel",)
+    return [*((role, Part("EinsumDense", name, group, names))
+              for role, name, group in _PROJECTIONS),
+            ("", Part("Dropout", "dropout", "_dropout_layer")),
+            ("", Part("Softmax", "softmax", "_softmax"))]
+
+
+def _mha_shapes(config: Mapping[str, Any], shapes: list[Shape]
+                ) -> tuple[Shape, Shape, Shape]:
+    if config.get("output_shape") is not None or config.get("use_gate") or config.get(
+            "attention_axes") not in (None, 1, -2, [1], [-2]):
+        raise ValueError("output_shape, use_gate or attention_axes")
+    if len(shapes) not in (1, 2, 3) or any(len(s) != 2 for s in shapes):
+        raise ValueError(f"inputs of shapes {shapes}: a query, a value (and a key), each "
+                         "(steps, features)")
+    query, value = shapes[0], shapes[-1] if len(shapes) < 3 else shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    if key[0] != value[0]:
+        raise ValueError(f"a key of {key[0]} steps, a value of {value[0]}")
+    return query, value, key
+
+
+def _mha_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    """Each projection's kernel (and bias), in Keras' order: query, key, value, output."""
+    query, value, key = _mha_shapes(config, shapes)
+    heads, key_dim = int(config["num_heads"]), int(config["key_dim"])
+    value_dim = int(config["value_dim"] or key_dim)
+    kernels = {"query": ((query[-1], heads, key_dim), (heads, key_dim)),
+               "key": ((key[-1], heads, key_dim), (heads, key_dim)),
+               "value": ((value[-1], heads, value_dim), (heads, value_dim)),
+               "output": ((heads, value_dim, query[-1]), (query[-1],))}
+    out = []
+    for role, _, _ in _PROJECTIONS:
+        kernel, bias = kernels[role]
+        out.append(WeightSpec("kernel", kernel))
+        if config["use_bias"]:
+            out.append(WeightSpec("bias", bias))
+    return out
+
+
+def _mha_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    if len(shapes) < 2:
+        raise ValueError("a query and a value expected")
+    query, _, _ = _mha_shapes(config, shapes)
+    return [query]
+
+
 @converter("MultiHeadAttention", config=spec(
     num_heads=Number(1, integer=True), key_dim=Number(1, integer=True),
     value_dim=Number(1, integer=True, none=True), use_bias=FLAG, output_shape=Choice((None,)),
     attention_axes=Choice((None, 1, -2, (1,), (-2,))), sliding_window=Choice((None,)),
     use_gate=Choice((False,)), dropout=_DROPOUT, seed=SEED, kernel_initializer=INITIALIZER,
     bias_initializer=INITIALIZER, kernel_regularizer=REGULARIZER, bias_regularizer=REGULARIZER,
-    activity_regularizer=REGULARIZER, kernel_constraint=CONSTRAINT, bias_constraint=CONSTRAINT))
+    activity_regularizer=REGULARIZER, kernel_constraint=CONSTRAINT, bias_constraint=CONSTRAINT
+    ).reading(_mha_weights, _mha_output, ("num_heads", "key_dim", "value_dim", "use_bias",
+                                          "output_shape", "attention_axes"), _projections))
 def multi_head_attention(ctx: LayerContext) -> int:
     c = ctx.config
     if c.get("attention_axes") not in (None, (1,), [1], -2, (-2,), [-2]):

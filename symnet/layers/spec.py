@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = ["ActivationName", "Axes", "Choice", "Domain", "Free", "Inert", "Ints", "LayerSpec",
-           "Nested", "Number", "Serialized", "WeightSpec", "spec"]
+           "Nested", "Number", "Part", "Serialized", "WeightSpec", "spec"]
 
 Shape = tuple[int, ...]
 
@@ -42,6 +42,18 @@ class WeightSpec:
 WeightsFn = Callable[[Mapping[str, Any], list[Shape]], list[WeightSpec]]
 OutputFn = Callable[[Mapping[str, Any], list[Shape]], list[Shape]]
 WrapsFn = Callable[[Mapping[str, Any]], list[tuple[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A layer a wrapper makes itself rather than saving its config (a MultiHeadAttention's
+    projections): its class, name, group in a ``.keras`` weights file and weights' names, in
+    order (their shapes are the wrapper's declaration)."""
+
+    kind: str
+    name: str
+    group: str
+    weights: tuple[str, ...] = ()
 
 
 def no_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
