@@ -584,17 +584,18 @@ def _wrapper(kind: str, config: dict[str, Any], groups: Any, group: str) -> Laye
                                      or own.attrs.get("name", config["name"]) != config["name"])):
             raise NotForThisReader(f"weights group {group!r}")
     else:
-        stored = {}
+        stored = None
     for role, inner_kind, inner, inner_declared in layers:
         group_name = _group(role, inner_declared)
         if not role:  # a part of no weights, named by Keras' counter of its class
-            if stored and group_name in stored:
+            if stored is not None and group_name in stored:
                 part = _member(stored, group_name, h5py.Group)
                 if set(part.keys()) != {"vars"} or len(part.attrs) or len(
                         _member(part, "vars", h5py.Group)):
                     raise NotForThisReader(f"weights group {group!r}/{group_name!r}")
             continue
-        variables = (_variables(stored, group_name, inner["name"]) if stored else None)
+        variables = (_variables(stored, group_name, inner["name"]) if stored is not None
+                     else None)
         count = len(variables) if variables is not None else 0
         if variables is not None and set(variables.keys()) != {str(i) for i in range(count)}:
             raise NotForThisReader(f"{config['name']}/{inner['name']}: variables "

@@ -14,16 +14,16 @@ from .spec import (
     REGULARIZER,
     SEED,
     Choice,
-    Inert,
     Number,
     Part,
+    Setting,
     Shape,
     WeightSpec,
     spec,
 )
 
 FLAG = Choice((True, False))
-_DROPOUT = Inert("a dropout of the attention weights while training")
+_DROPOUT = Setting("a dropout of the attention weights while training")
 
 
 def _inputs(ctx: LayerContext, names: tuple[str, ...]) -> list[int]:

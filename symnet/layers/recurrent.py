@@ -22,13 +22,14 @@ from .spec import (
     LayerSpec,
     Nested,
     Number,
+    Setting,
     Shape,
     WeightSpec,
     spec,
 )
 
 FLAG = Choice((True, False))
-_TRAINING = Inert("a dropout while training")
+_TRAINING = Setting("a dropout while training")
 _WEIGHTS = {f"{w}_{what}": domain for w in ("kernel", "recurrent", "bias")
             for what, domain in (("initializer", INITIALIZER), ("regularizer", REGULARIZER),
                                  ("constraint", CONSTRAINT))}

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = ["ActivationName", "Axes", "Choice", "Domain", "Free", "Inert", "Ints", "LayerSpec",
-           "Nested", "Number", "Part", "Serialized", "WeightSpec", "spec"]
+           "Nested", "Number", "Part", "Serialized", "Setting", "WeightSpec", "spec"]
 
 Shape = tuple[int, ...]
 
@@ -253,6 +253,27 @@ class Serialized(Inert):
         return f"any value ({self.why}); in a file: None or an object Keras names"
 
 
+@dataclass(frozen=True)
+class Setting(Serialized):
+    """Not part of inference (a dropout's rate, a seed), but a value Keras checks when it
+    rebuilds the layer: a file symnet reads itself must give a number (``integer``: a whole
+    one; ``none``: or ``None``)."""
+
+    integer: bool = False
+    none: bool = False
+
+    def rebuildable(self, value: Any) -> bool:
+        if value is None:
+            return self.none
+        if self.integer:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return Number().accepts(value)
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.integer else "a number"
+        return f"any value ({self.why}); in a file: {kind}" + (" or None" if self.none else "")
+
+
 INITIALIZER = Serialized("how the weights were first drawn", frozenset((
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
     "IdentityInitializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal",
@@ -267,7 +288,7 @@ REGULARIZER = Serialized("a penalty added to the training loss", frozenset((
 CONSTRAINT = Serialized("a projection applied after each training step", frozenset((
     "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm", "non_neg",
     "unit_norm")))
-SEED = Inert("the seed of a random draw while training")
+SEED = Setting("the seed of a random draw while training", integer=True, none=True)
 
 
 @dataclass(frozen=True)
