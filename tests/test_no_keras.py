@@ -89,6 +89,22 @@ def test_real_models_read_without_keras_never_import_keras():
     _no_keras([WILD_MODELS / name for name in sorted(READ_WITHOUT_KERAS)])
 
 
+def test_wrappers_and_attention_never_import_keras(keras, tmp_path):
+    """A model of TimeDistributed, Bidirectional and AdditiveAttention layers, as .keras and
+    legacy .h5: every command reads it without Keras."""
+    from .conftest import randomize
+
+    L = keras.layers
+    start = keras.Input((4, 3))
+    steps = L.TimeDistributed(L.Dense(3, activation="relu"))(start)
+    attended = L.AdditiveAttention()([steps, start])
+    model = keras.Model(start, L.Dense(1)(L.Bidirectional(L.LSTM(2))(attended)))
+    randomize(model, 12)
+    model.save(tmp_path / "wrappers.keras")
+    model.save(tmp_path / "wrappers.h5")
+    _no_keras([tmp_path / "wrappers.keras", tmp_path / "wrappers.h5"])
+
+
 def test_the_agreement_line_imports_keras_when_asked():
     """The report keeps its agreement with model.predict by default (Keras imported for it),
     and ``--reader keras`` reads with Keras."""
