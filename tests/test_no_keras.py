@@ -90,19 +90,40 @@ def test_real_models_read_without_keras_never_import_keras():
 
 
 def test_wrappers_and_attention_never_import_keras(keras, tmp_path):
-    """A model of TimeDistributed, Bidirectional and AdditiveAttention layers, as .keras and
-    legacy .h5: every command reads it without Keras."""
+    """A model of TimeDistributed, Bidirectional, MultiHeadAttention and AdditiveAttention
+    layers, as .keras and legacy .h5: every command reads it without Keras."""
     from .conftest import randomize
 
     L = keras.layers
     start = keras.Input((4, 3))
-    steps = L.TimeDistributed(L.Dense(3, activation="relu"))(start)
-    attended = L.AdditiveAttention()([steps, start])
-    model = keras.Model(start, L.Dense(1)(L.Bidirectional(L.LSTM(2))(attended)))
+    steps = L.Bidirectional(L.LSTM(2, return_sequences=True))(
+        L.TimeDistributed(L.Dense(3, activation="relu"))(start))
+    heads = L.MultiHeadAttention(2, 2)(steps, steps)
+    joined = L.Add()([heads, L.AdditiveAttention()([heads, steps])])
+    model = keras.Model(start, L.Dense(1)(L.Bidirectional(L.GRU(2))(joined)))
     randomize(model, 12)
     model.save(tmp_path / "wrappers.keras")
     model.save(tmp_path / "wrappers.h5")
     _no_keras([tmp_path / "wrappers.keras", tmp_path / "wrappers.h5"])
+
+
+def test_files_of_every_layer_class_the_file_reader_reads_never_import_keras(keras, tmp_path):
+    """A file of each shape-moving class and each other convolution the file reader reads
+    (saved here, as .keras and legacy .h5) is read, explained and checked without Keras."""
+    from symnet.io.keras import file_layers
+
+    from .test_saved_reader_shapes import _models
+
+    paths = []
+    kinds: set[str] = set()
+    for case, make in _models(keras).items():
+        model = make()
+        kinds |= {type(layer).__name__ for layer in model.layers}
+        for suffix in (".keras", ".h5"):
+            model.save(tmp_path / f"{case}{suffix}")
+            paths.append(tmp_path / f"{case}{suffix}")
+    assert kinds <= set(file_layers())
+    _no_keras(paths)
 
 
 def test_the_agreement_line_imports_keras_when_asked():

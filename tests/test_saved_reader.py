@@ -699,3 +699,47 @@ def test_a_keras_2_file_keras_3_cannot_read_is_read_as_its_config_says():
     np.testing.assert_allclose(net.evaluate(x, "float64"), h, rtol=1e-10, atol=1e-12)
     with pytest.raises(ModelLoadError):
         symnet.explain(path, reader="keras")
+
+
+def _edited(source: Path, target: Path, edit) -> Path:
+    """A .keras archive with its config.json edited (as a file not written by Keras)."""
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    edit(config)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
+def test_options_keras_settles_between_two_keys_or_a_default(keras, tmp_path):
+    """Configs Keras would not write but reads: a Keras 2 ``alpha`` beside ``negative_slope``
+    (alpha wins), ``batch_input_shape`` beside ``batch_shape`` (it wins), ``data_format:
+    null`` (Keras' global image_data_format). The file reader reads each as Keras does."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((4, 3)), L.Dense(2), L.LeakyReLU(0.1),
+                              L.Flatten()], name="settled")
+    randomize(model, 3)
+    model.save(tmp_path / "plain.keras")
+
+    def edit(config):
+        layers = config["config"]["layers"]
+        layers[0]["config"]["batch_input_shape"] = [None, 4, 3]
+        layers[0]["config"]["batch_shape"] = [None, 2, 3]
+        layers[2]["config"]["alpha"] = 0.9
+        layers[3]["config"]["data_format"] = None
+
+    path = _edited(tmp_path / "plain.keras", tmp_path / "edited.keras", edit)
+    x = np.random.default_rng(4).normal(size=(5, 4, 3)).astype(np.float32)
+    old = keras.config.image_data_format()
+    try:
+        for data_format in ("channels_last", "channels_first"):
+            keras.config.set_image_data_format(data_format)
+            want = keras.saving.load_model(path, compile=False).predict(x, verbose=0)
+            net = symnet.explain(path, reader="file")
+            assert net.graph.shapes[net.graph.inputs[0]] == (4, 3)
+            np.testing.assert_allclose(net.evaluate(x), want, rtol=1e-6, atol=1e-6)
+    finally:
+        keras.config.set_image_data_format(old)

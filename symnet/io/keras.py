@@ -415,6 +415,12 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
     if custom or kind not in supported_layers():
         why = f"custom class registered as {registered!r}" if custom and registered else ""
         raise unsupported(name, str(kind), why)
+    # a wrapper's layers (TimeDistributed, Bidirectional) are layers too: each is held to the
+    # same rules before Keras' deserializer sees any of them
+    for key in ("layer", "backward_layer", "cell"):
+        nested = inner.get(key) if isinstance(inner, dict) else None
+        if isinstance(nested, dict) and "class_name" in nested:
+            scan_config(nested, top=False)
     for key in ("activation", "recurrent_activation"):
         value = inner.get(key) if isinstance(inner, dict) else None
         shown: Any = value

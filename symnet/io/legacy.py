@@ -188,16 +188,18 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
     return out
 
 
-def _values(group: Any, name: str, paths: list[str], expected: list[tuple[str, bool, str]],
-            owners: tuple[str, ...]) -> list[Weight]:
+def _values(group: Any, name: str, paths: list[str],
+            expected: list[tuple[str, bool, str, str | None]], owners: tuple[str, ...]
+            ) -> list[Weight]:
     """A layer's variables at ``paths`` in its group, named as its converter expects them;
     each path's last group names the layer (one of ``owners``) or a cell."""
     import h5py
 
     values = []
-    for path, (weight, trainable, dtype) in zip(paths, expected):
+    for path, (weight, trainable, dtype, keras2) in zip(paths, expected):
         parts = path.split("/")
-        if parts[-1].split(":")[0] != weight or (len(parts) > 1 and parts[-2] not in owners
+        if parts[-1].split(":")[0] not in (weight, keras2) or (len(parts) > 1
+                                                              and parts[-2] not in owners
                                                  and not parts[-2].endswith("cell")):
             raise NotForThisReader(f"{name[:60]}: variable {path[:80]!r}, expected "
                                    f"{weight!r}")

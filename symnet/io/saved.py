@@ -104,7 +104,8 @@ def _input_shape(entry: Any) -> tuple[str, Shape]:
     config = entry.get("config") if isinstance(entry, dict) else None
     if not isinstance(config, dict) or entry.get("class_name") != "InputLayer":
         raise NotForThisReader("no InputLayer first")
-    shape = config.get("batch_shape", config.get("batch_input_shape"))
+    # Keras' InputLayer lets a (Keras 2) batch_input_shape override batch_shape
+    shape = config.get("batch_input_shape", config.get("batch_shape"))
     if (not isinstance(shape, list) or len(shape) < 2 or shape[0] is not None
             or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in shape[1:])):
         raise NotForThisReader(f"input shape {str(shape)[:60]}")
@@ -533,7 +534,7 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
         values = tuple(
             Weight(name, _array(_member(variables, str(i), h5py.Dataset), f"{config['name']}/"
                                 f"{name}", dtype), trainable)
-            for i, (name, trainable, dtype) in enumerate(names))
+            for i, (name, trainable, dtype, _) in enumerate(names))
         out.append(LayerRecord(str(kind), dict(config), values))
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
@@ -603,7 +604,7 @@ def _wrapper(kind: str, config: dict[str, Any], groups: Any, group: str) -> Laye
         values = tuple(
             Weight(name, _array(_member(variables, str(i), h5py.Dataset),
                                 f"{config['name']}/{inner['name']}/{name}", dtype), trainable)
-            for i, (name, trainable, dtype) in enumerate(
+            for i, (name, trainable, dtype, _) in enumerate(
                 part_names(inner_declared, config, count) if isinstance(inner_declared, Part)
                 else _weight_names(inner_declared, inner, count)))
         children.append((role, LayerRecord(inner_kind, dict(inner), values)))
@@ -617,20 +618,21 @@ def _group(role: str, part: Any) -> str:
     return part.group if isinstance(part, Part) else role
 
 
-def part_names(part: Part, config: dict[str, Any], count: int) -> list[tuple[str, bool, str]]:
+def part_names(part: Part, config: dict[str, Any], count: int
+               ) -> list[tuple[str, bool, str, str | None]]:
     """The names and flags of a part's ``count`` stored variables (its declared ones)."""
     if count != len(part.weights):
         raise NotForThisReader(f"{config.get('name')}/{part.name}: {count} variables stored, "
                                f"{len(part.weights)} expected")
     trainable = bool(config.get("trainable", True))
-    return [(name, trainable, "float32") for name in part.weights]
+    return [(name, trainable, "float32", None) for name in part.weights]
 
 
 def _weight_names(declared: Any, config: dict[str, Any], count: int
-                  ) -> list[tuple[str, bool, str]]:
-    """The names and flags of a layer's ``count`` stored variables: its converter's
-    declaration on a stand-in input (the names and their number depend on the config only;
-    the shapes are checked once the inputs are known)."""
+                  ) -> list[tuple[str, bool, str, str | None]]:
+    """The names, flags, dtypes and Keras 2 names of a layer's ``count`` stored variables:
+    its converter's declaration on a stand-in input (the names and their number depend on the
+    config only; the shapes are checked once the inputs are known)."""
     for rank in range(1, 6):
         try:
             expected = declared.weights(config, [(1,) * rank])
@@ -638,6 +640,6 @@ def _weight_names(declared: Any, config: dict[str, Any], count: int
             continue
         if len(expected) == count:
             trainable = bool(config.get("trainable", True))
-            return [(w.name, w.trainable and trainable, w.dtype) for w in expected]
+            return [(w.name, w.trainable and trainable, w.dtype, w.legacy) for w in expected]
     raise NotForThisReader(f"{config.get('name')}: {count} variables stored, not what the "
                            "config implies")

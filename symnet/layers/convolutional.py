@@ -103,6 +103,89 @@ def _global_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape
     return [(channels,)]
 
 
+def _transposed_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    """A transposed convolution's kernel: (*window, filters, input channels)."""
+    (shape,) = shapes
+    spatial, channels, _ = _layout(config, shape)
+    filters = int(config["filters"])
+    kernel = [WeightSpec("kernel", (*_tuple(config["kernel_size"], len(spatial)), filters,
+                                    channels))]
+    return kernel + [WeightSpec("bias", (filters,))] if config["use_bias"] else kernel
+
+
+def _transposed_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    """Keras' ``deconv_output_length`` on each spatial axis (an ``output_padding`` not below
+    its stride is refused, as Keras refuses it)."""
+    (shape,) = shapes
+    spatial, _, first = _layout(config, shape)
+    rank = len(spatial)
+    if rank < 1:
+        raise ValueError(f"inputs of shape {shape}")
+    padding = str(config["padding"])
+    strides, dilation = _tuple(config["strides"], rank), _tuple(config["dilation_rate"], rank)
+    if max(strides) > 1 and max(dilation) > 1:  # Keras refuses them together
+        raise ValueError(f"strides {strides} with dilation_rate {dilation}")
+    extra = config["output_padding"]
+    extras: tuple[int | None, ...] = ((None,) * rank if extra is None
+                                      else _tuple(extra, rank))
+    out = []
+    for n, k, s, d, e in zip(spatial, _tuple(config["kernel_size"], rank), strides, dilation,
+                             extras, strict=True):
+        reach = (k - 1) * d + 1
+        if e is not None and e >= s:
+            raise ValueError(f"output_padding {e} not below the stride {s}")
+        if padding not in ("valid", "same"):
+            raise ValueError(f"padding {padding!r}")
+        if e is None:
+            out.append(n * s + max(reach - s, 0) if padding == "valid" else n * s)
+        else:
+            out.append((n - 1) * s + reach - 2 * (reach // 2 if padding == "same" else 0) + e)
+    return [_placed(first, tuple(out), int(config["filters"]))]
+
+
+def _depthwise_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    """A depthwise convolution's kernel: (*window, input channels, depth multiplier)."""
+    (shape,) = shapes
+    spatial, channels, _ = _layout(config, shape)
+    multiplier = int(config["depth_multiplier"])
+    kernel = [WeightSpec("kernel", (*_tuple(config["kernel_size"], len(spatial)), channels,
+                                    multiplier), legacy="depthwise_kernel")]
+    return (kernel + [WeightSpec("bias", (channels * multiplier,))] if config["use_bias"]
+            else kernel)
+
+
+def _uncausal(config: Mapping[str, Any]) -> None:
+    """Keras 3 refuses causal padding for depthwise and separable convolutions (Keras 2
+    took it): a file that states it is not one Keras 3 reads."""
+    if config["padding"] not in ("valid", "same"):
+        raise ValueError(f"padding {config['padding']!r}")
+
+
+def _depthwise_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    _uncausal(config)
+    _, channels, _ = _layout(config, shape)
+    return _conv_output({**config, "filters": channels * int(config["depth_multiplier"])},
+                        shapes)
+
+
+def _separable_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    """A separable convolution's depthwise kernel, its 1×…×1 pointwise kernel, its bias."""
+    (shape,) = shapes
+    spatial, channels, _ = _layout(config, shape)
+    rank, multiplier = len(spatial), int(config["depth_multiplier"])
+    filters = int(config["filters"])
+    kernels = [WeightSpec("depthwise_kernel", (*_tuple(config["kernel_size"], rank), channels,
+                                               multiplier)),
+               WeightSpec("pointwise_kernel", (*(1,) * rank, channels * multiplier, filters))]
+    return kernels + [WeightSpec("bias", (filters,))] if config["use_bias"] else kernels
+
+
+def _separable_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    _uncausal(config)
+    return _conv_output(config, shapes)
+
+
 _CONV_REQUIRED = ("filters", "kernel_size", "strides", "padding", "data_format",
                   "dilation_rate", "activation", "use_bias")
 
@@ -114,7 +197,12 @@ def _tuple(value: Any, rank: int) -> tuple[int, ...]:
 
 def channels_last(ctx: LayerContext, value: int) -> tuple[int, bool]:
     """A channels-first value permuted to channels last (and whether it was)."""
-    if ctx.config.get("data_format", "channels_last") != "channels_first":
+    fmt = ctx.config.get("data_format")
+    if fmt is None:  # Keras standardizes None to its global setting
+        from .record import keras_setting
+
+        fmt = keras_setting("image_data_format")
+    if fmt != "channels_first":
         return value, False
     shape = ctx.shape(value)
     rank = len(shape) - 1
@@ -273,21 +361,24 @@ def convolution(ctx: LayerContext) -> int:
 
 @converter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", config=spec(
     filters=Number(1, integer=True), padding=Choice(("valid", "same")),
-    output_padding=Ints(0, none=True), **_CONV))
+    output_padding=Ints(0, none=True), **_CONV).reading(
+        _transposed_weights, _transposed_output, (*_CONV_REQUIRED, "output_padding")))
 def transposed_convolution(ctx: LayerContext) -> int:
     return convolve(ctx, layout=TRANSPOSED)
 
 
 @converter("DepthwiseConv1D", "DepthwiseConv2D", config=spec(
     depth_multiplier=Number(1, integer=True), padding=Choice(("valid", "same", "causal")),
-    **_CONV, **_DEPTHWISE))
+    **_CONV, **_DEPTHWISE).reading(_depthwise_weights, _depthwise_output, (
+        "depth_multiplier", *_CONV_REQUIRED[1:])))
 def depthwise_convolution(ctx: LayerContext) -> int:
     return convolve(ctx, layout=DEPTHWISE)
 
 
 @converter("SeparableConv1D", "SeparableConv2D", config=spec(
     filters=Number(1, integer=True), depth_multiplier=Number(1, integer=True),
-    padding=Choice(("valid", "same", "causal")), **_CONV, **_DEPTHWISE, **_POINTWISE))
+    padding=Choice(("valid", "same", "causal")), **_CONV, **_DEPTHWISE, **_POINTWISE).reading(
+        _separable_weights, _separable_output, ("depth_multiplier", *_CONV_REQUIRED)))
 def separable_convolution(ctx: LayerContext) -> int:
     c = ctx.config
     rank = len(ctx.input_shape) - 1

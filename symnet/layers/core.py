@@ -156,7 +156,8 @@ def relu_layer(ctx: LayerContext) -> int:
 @converter("LeakyReLU", config=spec(negative_slope=Number(0), alpha=Number(0)).reading(
     required=("negative_slope",)))
 def leaky_relu_layer(ctx: LayerContext) -> int:
-    slope = ctx.config.get("negative_slope", ctx.config.get("alpha"))
+    # Keras' __init__ lets a (Keras 2) alpha override negative_slope
+    slope = ctx.config.get("alpha", ctx.config.get("negative_slope"))
     if slope is None:
         raise ctx.reject("no negative_slope in the layer's config")
     ctx.constants["negative_slope"] = slope

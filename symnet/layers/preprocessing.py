@@ -16,7 +16,29 @@ from .spec import Axes, Choice, Free, Shape, WeightSpec, spec
 _BROADCAST = Free("a number, or an array broadcast over the input")
 
 
-@converter("Rescaling", config=spec(scale=_BROADCAST, offset=_BROADCAST))
+def _rescaled(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    """The input's shape: a ``scale`` or ``offset`` must be a number or an array of numbers
+    that broadcasts over the input without growing it (Keras' output shape is the input's)."""
+    (shape,) = shapes
+    for key in ("scale", "offset"):
+        value = config[key]
+        array = np.asarray(value, dtype=np.float32)
+        if array.dtype != np.float32 or _has_flags(value) or (
+                array.ndim and np.broadcast_shapes(array.shape, shape) != tuple(shape)):
+            raise ValueError(f"{key} {str(value)[:40]} (shape {array.shape}) for inputs of "
+                             f"shape {shape}")
+    return [shape]
+
+
+def _has_flags(value: Any) -> bool:
+    """Whether a number or nested list holds anything but plain numbers (True, text...)."""
+    if isinstance(value, list):
+        return any(_has_flags(v) for v in value)
+    return isinstance(value, bool) or not isinstance(value, (int, float))
+
+
+@converter("Rescaling", config=spec(scale=_BROADCAST, offset=_BROADCAST).reading(
+    output=_rescaled, required=("scale", "offset")))
 def rescaling(ctx: LayerContext) -> int:
     values = []
     for key in ("scale", "offset"):

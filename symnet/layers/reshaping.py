@@ -111,20 +111,67 @@ def _pad_or_crop(ctx: LayerContext, key: str, kind: str) -> int:
     return channels_back(ctx, value, permuted)
 
 
+def _moved(key: str, sign: int) -> Any:
+    """The output shape of a padding (``sign`` 1) or cropping (-1) by ``config[key]``."""
+
+    def output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+        (shape,) = shapes
+        first = config.get("data_format", "channels_last") == "channels_first"
+        spatial, channels = (shape[1:], shape[0]) if first else (shape[:-1], shape[-1])
+        pairs = _pairs(config[key], len(spatial))
+        if len(pairs) != len(spatial) or len(spatial) not in (1, 2, 3):
+            raise ValueError(f"{key} {config[key]} for inputs of shape {shape}")
+        sizes = tuple(n + sign * (a + b) for n, (a, b) in zip(spatial, pairs))
+        return [(channels, *sizes) if first else (*sizes, channels)]
+
+    return output
+
+
+def _upsampled(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    (shape,) = shapes
+    first = config.get("data_format", "channels_last") == "channels_first"
+    spatial, channels = (shape[1:], shape[0]) if first else (shape[:-1], shape[-1])
+    size = config["size"]
+    factors = [int(v) for v in size] if isinstance(size, (list, tuple)) else [int(size)] * len(
+        spatial)
+    if len(factors) != len(spatial) or len(spatial) not in (1, 2, 3) or (
+            config.get("interpolation", "nearest") != "nearest" and len(spatial) != 2):
+        raise ValueError(f"size {size} ({config.get('interpolation', 'nearest')}) for inputs "
+                         f"of shape {shape}")
+    sizes = tuple(n * f for n, f in zip(spatial, factors))
+    return [(channels, *sizes) if first else (*sizes, channels)]
+
+
+# Keras' 1-D classes: ZeroPadding1D states its data format (Keras 3.4 on), Cropping1D and
+# UpSampling1D have none (channels last); the others state it, and UpSampling2D its
+# interpolation. A file must state each (Keras would default it from its settings).
 @converter("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
-           config=spec(padding=Ints(0, pairs=True), data_format=FORMAT))
+           config=spec(padding=Ints(0, pairs=True), data_format=FORMAT).reading(
+               output=_moved("padding", 1), required=("padding", "data_format")))
 def zero_padding(ctx: LayerContext) -> int:
     return _pad_or_crop(ctx, "padding", "pad")
 
 
-@converter("Cropping1D", "Cropping2D", "Cropping3D",
-           config=spec(cropping=Ints(0, pairs=True), data_format=FORMAT))
+_CROPPING = spec(cropping=Ints(0, pairs=True), data_format=FORMAT)
+
+
+@converter("Cropping1D", config=_CROPPING.reading(output=_moved("cropping", -1),
+                                                  required=("cropping",)))
+@converter("Cropping2D", "Cropping3D", config=_CROPPING.reading(
+    output=_moved("cropping", -1), required=("cropping", "data_format")))
 def cropping(ctx: LayerContext) -> int:
     return _pad_or_crop(ctx, "cropping", "crop")
 
 
-@converter("UpSampling1D", "UpSampling2D", "UpSampling3D", config=spec(
-    size=Ints(1), data_format=FORMAT, interpolation=Choice(("nearest", "bilinear"))))
+_UPSAMPLING = spec(size=Ints(1), data_format=FORMAT,
+                   interpolation=Choice(("nearest", "bilinear")))
+
+
+@converter("UpSampling1D", config=_UPSAMPLING.reading(output=_upsampled, required=("size",)))
+@converter("UpSampling2D", config=_UPSAMPLING.reading(
+    output=_upsampled, required=("size", "data_format", "interpolation")))
+@converter("UpSampling3D", config=_UPSAMPLING.reading(
+    output=_upsampled, required=("size", "data_format")))
 def upsampling(ctx: LayerContext) -> int:
     rank = len(ctx.input_shape) - 1
     size = ctx.config["size"]

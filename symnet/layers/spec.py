@@ -37,6 +37,9 @@ class WeightSpec:
     shape: Shape
     trainable: bool = True
     dtype: str = "float32"
+    legacy: str | None = None
+    """The name Keras 2 gave it in a legacy HDF5 file, where that differs (Keras 3 reads such
+    a file's weights by position)."""
 
 
 WeightsFn = Callable[[Mapping[str, Any], list[Shape]], list[WeightSpec]]

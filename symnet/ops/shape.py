@@ -159,17 +159,19 @@ class Rearrange(Op):
     kind: str
     input_shape: tuple[int, ...]
     target_shape: tuple[int, ...]
-    params: tuple[int, ...] = ()
+    places: tuple[int, ...] = ()
+    """The kind's numbers: padding or cropping before each axis, upsampling factors, the
+    permutation (a field not named ``params``: that is :meth:`Op.params`)."""
     affine = True
 
     def indices(self) -> np.ndarray:
         from ..functions.rearrange import rearrangement
 
         return rearrangement(self.kind, tuple(self.input_shape), tuple(self.target_shape),
-                             tuple(self.params))
+                             tuple(self.places))
 
     def formula(self, x: Any) -> Any:
-        return fx.Rearranged(x, self.kind, self.input_shape, self.target_shape, self.params)
+        return fx.Rearranged(x, self.kind, self.input_shape, self.target_shape, self.places)
 
     def forward(self, backend: Any, x: Any) -> Any:
         batch = x.shape[0]

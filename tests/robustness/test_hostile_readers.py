@@ -87,6 +87,13 @@ def _bypass(kind: str) -> dict:
             "name": options["name"], "layer": {"module": "keras.layers",
                                                "class_name": "Lambda", "config": {
                                                    "name": "inner", "function": _code()}}})
+    elif kind in ("wrapped_tfsm", "wrapped_torch"):  # Keras layers that load outside files
+        inner = ({"class_name": "TFSMLayer", "config": {
+            "name": "inner", "filepath": "/tmp/attacker/savedmodel", "call_endpoint": "serve"}}
+            if kind == "wrapped_tfsm" else {"class_name": "TorchModuleWrapper", "config": {
+                "name": "inner", "module": base64.b64encode(b"pickled").decode()}})
+        dense.update(class_name="TimeDistributed", config={
+            "name": options["name"], "layer": {"module": "keras.layers", **inner}})
     elif kind == "custom_registered":
         options["kernel_constraint"] = {"module": "keras.constraints", "class_name": "Evil",
                                         "registered_name": "evil>Evil", "config": {}}
@@ -95,7 +102,7 @@ def _bypass(kind: str) -> dict:
 
 BYPASSES = ["module_os", "module_lookalike", "keras_utils_get_file", "keras_config",
             "builtins_function", "lambda_activation", "lambda_layer", "legacy_lambda",
-            "wrapped_lambda", "custom_registered"]
+            "wrapped_lambda", "wrapped_tfsm", "wrapped_torch", "custom_registered"]
 
 #: The command line on each file in a new process: its exit code, its error, what it imported.
 _RUNNER = r"""
@@ -138,6 +145,8 @@ def test_safe_mode_bypasses_are_refused_before_anything_is_imported(tmp_path):
     assert "__lambda__" in shown["lambda_activation"]
     assert "Lambda" in shown["lambda_layer"] and "Lambda" in shown["legacy_lambda"]
     assert "Lambda" in shown["wrapped_lambda"] or "__lambda__" in shown["wrapped_lambda"]
+    assert "TFSMLayer" in shown["wrapped_tfsm"]
+    assert "TorchModuleWrapper" in shown["wrapped_torch"]
     assert "evil>Evil" in shown["custom_registered"]
 
 
