@@ -89,6 +89,24 @@ def test_real_models_read_without_keras_never_import_keras():
     _no_keras([WILD_MODELS / name for name in sorted(READ_WITHOUT_KERAS)])
 
 
+def test_wrappers_and_attention_never_import_keras(keras, tmp_path):
+    """A model of TimeDistributed, Bidirectional, MultiHeadAttention and AdditiveAttention
+    layers, as .keras and legacy .h5: every command reads it without Keras."""
+    from .conftest import randomize
+
+    L = keras.layers
+    start = keras.Input((4, 3))
+    steps = L.Bidirectional(L.LSTM(2, return_sequences=True))(
+        L.TimeDistributed(L.Dense(3, activation="relu"))(start))
+    heads = L.MultiHeadAttention(2, 2)(steps, steps)
+    joined = L.Add()([heads, L.AdditiveAttention()([heads, steps])])
+    model = keras.Model(start, L.Dense(1)(L.Bidirectional(L.GRU(2))(joined)))
+    randomize(model, 12)
+    model.save(tmp_path / "wrappers.keras")
+    model.save(tmp_path / "wrappers.h5")
+    _no_keras([tmp_path / "wrappers.keras", tmp_path / "wrappers.h5"])
+
+
 def test_files_of_every_layer_class_the_file_reader_reads_never_import_keras(keras, tmp_path):
     """A file of each shape-moving class and each other convolution the file reader reads
     (saved here, as .keras and legacy .h5) is read, explained and checked without Keras."""

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..layers.record import LayerRecord, Weight
+from ..layers.spec import Part
 from .saved import (
     MAX_BYTES,
     NotForThisReader,
@@ -35,6 +36,8 @@ from .saved import (
     _member,
     _sequential,
     _weight_names,
+    part_names,
+    wrapped_layers,
 )
 
 __all__ = ["read_legacy"]
@@ -171,25 +174,83 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
         declared = _check_options(str(kind), config)
         name = str(config["name"])
         paths = stored.get(name, [])
-        expected = _weight_names(declared, config, len(paths))
         group = weights[name] if paths else None
-        values = []
-        for path, (weight, trainable, dtype, keras2) in zip(paths, expected):
-            parts = path.split("/")
-            if parts[-1].split(":")[0] not in (weight, keras2) or (len(parts) > 1 and parts[
-                    -2] not in (name, f"{name}_cell") and not parts[-2].endswith("cell")):
-                raise NotForThisReader(f"{name[:60]}: variable {path[:80]!r}, expected "
-                                       f"{weight!r}")
-            node = group
-            for part in parts[:-1]:
-                node = _member(node, part, h5py.Group)
-                if len(node.attrs):
-                    raise NotForThisReader(f"{name[:60]}: attributes on {part[:60]!r}")
-            dataset = _member(node, parts[-1], h5py.Dataset)
-            values.append(Weight(weight, _array(dataset, f"{name}/{weight}", dtype), trainable))
+        if declared.wraps is not None:
+            out.append(_wrapper(str(kind), config, group, paths))
+            continue
+        expected = _weight_names(declared, config, len(paths))
+        values = _values(group, name, paths, expected, (name, f"{name}_cell"))
         out.append(LayerRecord(str(kind), config, tuple(values)))
     with_weights = [r.name for r in out if r.weights]
     if with_weights != holding:
         raise NotForThisReader(f"the file's layers with weights {holding[:4]} are not the "
                                f"model's {with_weights[:4]}")
     return out
+
+
+def _values(group: Any, name: str, paths: list[str],
+            expected: list[tuple[str, bool, str, str | None]], owners: tuple[str, ...]
+            ) -> list[Weight]:
+    """A layer's variables at ``paths`` in its group, named as its converter expects them;
+    each path's last group names the layer (one of ``owners``) or a cell."""
+    import h5py
+
+    values = []
+    for path, (weight, trainable, dtype, keras2) in zip(paths, expected):
+        parts = path.split("/")
+        if parts[-1].split(":")[0] not in (weight, keras2) or (len(parts) > 1
+                                                              and parts[-2] not in owners
+                                                 and not parts[-2].endswith("cell")):
+            raise NotForThisReader(f"{name[:60]}: variable {path[:80]!r}, expected "
+                                   f"{weight!r}")
+        node = group
+        for part in parts[:-1]:
+            node = _member(node, part, h5py.Group)
+            if len(node.attrs):
+                raise NotForThisReader(f"{name[:60]}: attributes on {part[:60]!r}")
+        dataset = _member(node, parts[-1], h5py.Dataset)
+        values.append(Weight(weight, _array(dataset, f"{name}/{weight}", dtype), trainable))
+    return values
+
+
+def _wrapper(kind: str, config: dict[str, Any], group: Any, paths: list[str]) -> LayerRecord:
+    """A wrapper's record: its ``weight_names`` are its layers' variables one layer after the
+    other, as many for each as its converter declares; each path names the wrapped layer
+    (``bidirectional/forward_lstm/lstm_cell/kernel``) or, a single one's, the wrapper."""
+    layers = wrapped_layers(kind, config)
+    children = []
+    start = 0
+    for role, inner_kind, inner, inner_declared in layers:
+        part = isinstance(inner_declared, Part)
+        if part and not role:  # a part of no weights (a MultiHeadAttention's softmax)
+            continue
+        count = len(inner_declared.weights) if part else len(
+            _declared_names(inner_declared, inner))
+        mine = paths[start:start + count]
+        start += count
+        inner_name = str(inner["name"])
+        if any(inner_name not in path.split("/")[:-1] and not (
+                len(layers) == 1 and config["name"] in path.split("/")[:-1]) for path in mine):
+            raise NotForThisReader(f"{config['name']!r}: variables {mine[:3]} are not its "
+                                   f"{role} {inner_name!r}'s")
+        expected = (part_names(inner_declared, config, len(mine)) if part
+                    else _weight_names(inner_declared, inner, len(mine)))
+        values = _values(group, f"{config['name']}/{inner_name}", mine, expected,
+                         (inner_name, f"{inner_name}_cell", str(config["name"])))
+        children.append((role, LayerRecord(inner_kind, dict(inner), tuple(values))))
+    if start != len(paths):
+        raise NotForThisReader(f"{config['name']!r}: {len(paths)} variables stored, {start} "
+                               "expected")
+    return LayerRecord(kind, config, tuple(w for _, c in children for w in c.weights),
+                       tuple(children))
+
+
+def _declared_names(declared: Any, config: dict[str, Any]) -> list[Any]:
+    """The weights a layer's converter declares for its config (their number depends on the
+    config only): on the first stand-in input of a rank it takes."""
+    for rank in range(1, 6):
+        try:
+            return list(declared.weights(config, [(1,) * rank]))
+        except (ValueError, TypeError, KeyError, IndexError):
+            continue
+    raise NotForThisReader(f"{config.get('name')}: no input it takes")

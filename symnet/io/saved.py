@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..layers.record import LayerRecord, Weight
+from ..layers.spec import Part
 from . import checks
 
 __all__ = ["NotForThisReader", "read_saved", "snake_case"]
@@ -251,14 +252,17 @@ def _call(entry: dict[str, Any], node: Any
     if not isinstance(node, dict) or set(node) - {"args", "kwargs"}:
         raise NotForThisReader(f"the call of layer {name!r}")
     args, kwargs = node.get("args"), node.get("kwargs", {})
+    flags = ("training", "use_causal_mask") if entry.get("class_name") in _CAUSAL else (
+        "training",)
     if not isinstance(args, list) or not isinstance(kwargs, dict) or any(
-            v is not None and not (k == "training" and isinstance(v, bool))
+            v is not None and not (k in flags and isinstance(v, bool))
             for k, v in kwargs.items()):
         raise NotForThisReader(f"the call of layer {name!r}: arguments "
                                f"{sorted(kwargs)[:4] if isinstance(kwargs, dict) else '?'}")
-    if len(args) != 1:
+    if len(args) != 1 and (entry.get("class_name") not in _SEVERAL_ARGUMENTS or not args
+                           or any(isinstance(a, list) for a in args)):
         raise NotForThisReader(f"layer {name!r} called with {len(args)} arguments")
-    items = args[0] if isinstance(args[0], list) else [args[0]]
+    items = args if len(args) > 1 else args[0] if isinstance(args[0], list) else [args[0]]
     out: list[tuple[tuple[str, int, int], Shape | None]] = []
     for tensor in items:
         config = tensor.get("config") if isinstance(tensor, dict) and tensor.get(
@@ -279,6 +283,22 @@ def _call(entry: dict[str, Any], node: Any
                                    f"{str(shape)[:40]}, dtype {str(config.get('dtype'))[:20]}")
         out.append(((history[0], history[1], history[2]), tuple(shape[1:])))
     return out
+
+
+#: Layers called on several tensors as positional arguments (``mha(query, value, key)``):
+#: each is passed to the converter by its position.
+_SEVERAL_ARGUMENTS = ("MultiHeadAttention",)
+#: Layers whose call takes ``use_causal_mask`` (their converters read it).
+_CAUSAL = ("Attention", "AdditiveAttention", "MultiHeadAttention")
+
+
+def _roles(node: Any) -> tuple[str, ...]:
+    """How each tensor of a call was passed, as :func:`symnet.io.keras.read_graph` gives it
+    (``"0"``: the first argument, or an item of a list passed first)."""
+    args = node.get("args") if isinstance(node, dict) else None
+    if isinstance(args, list) and len(args) > 1:
+        return tuple(str(i) for i in range(len(args)))
+    return ()
 
 
 def _options(node: Any) -> tuple[tuple[str, Any], ...]:
@@ -381,7 +401,8 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
         nodes_out.append(KerasNode(
             record, name, tuple(f"{t[0]}:{t[1]}:{t[2]}" for t, _ in arguments),
             tuple(f"{key}:{i}" for i in range(len(out))), tuple(in_shapes), tuple(out),
-            tuple("0" for _ in arguments), _options(by_name[name]["inbound_nodes"][index])))
+            _roles(by_name[name]["inbound_nodes"][index]) or tuple("0" for _ in arguments),
+            _options(by_name[name]["inbound_nodes"][index])))
     for tensor in outputs:
         if tensor not in shapes:
             raise NotForThisReader(f"the model's output {str(tensor)[:60]}")
@@ -552,8 +573,11 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
             group = f"{group}_{seen[group]}"
         else:
             seen[group] = 0
-        variables = _variables(groups, group, config["name"])
         unread.discard(group)
+        if declared.wraps is not None:
+            out.append(_wrapper(str(kind), config, groups, group))
+            continue
+        variables = _variables(groups, group, config["name"])
         count = len(variables) if variables is not None else 0
         if variables is not None and set(variables.keys()) != {str(i) for i in range(count)}:
             raise NotForThisReader(f"{config['name']}: variables {sorted(variables.keys())[:4]}")
@@ -567,6 +591,93 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
     return out
+
+
+def wrapped_layers(kind: str, config: dict[str, Any]
+                   ) -> list[tuple[str, str, dict[str, Any], Any]]:
+    """A wrapper's layers as its converter declares them: (role, class, config, spec) of
+    each, every one a Keras layer the file reader reads (no wrapper in a wrapper)."""
+    declared = _spec(kind)
+    try:
+        entries = declared.wraps(config)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise NotForThisReader(f"{kind} {config.get('name')!r}: {str(exc)[:80]}") from None
+    out: list[tuple[str, str, dict[str, Any], Any]] = []
+    for role, entry in entries:
+        if isinstance(entry, Part):
+            out.append((role, entry.kind, {"name": entry.name}, entry))
+            continue
+        inner = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(inner, dict) or entry.get("module") not in (None, "keras.layers") or (
+                entry.get("registered_name") not in (None, entry.get("class_name"))) or set(
+                entry) - {"module", "class_name", "config", "registered_name", "build_config"}:
+            raise NotForThisReader(f"{kind} {config.get('name')!r}: its {role}")
+        inner_kind = str(entry.get("class_name"))
+        inner_declared = _check_options(inner_kind, inner)
+        if inner_declared.wraps is not None:
+            raise NotForThisReader(f"{kind} {config.get('name')!r} wraps {inner_kind}")
+        out.append((role, inner_kind, inner, inner_declared))
+    return out
+
+
+def _wrapper(kind: str, config: dict[str, Any], groups: Any, group: str) -> LayerRecord:
+    """A wrapper's record: its layers' records, each with its variables from the group its
+    role names in the wrapper's (``layers/bidirectional/forward_layer``), and theirs as its
+    own, in order."""
+    import h5py
+
+    layers = wrapped_layers(kind, config)
+    roles = {_group(role, part) for role, _, _, part in layers}
+    children = []
+    if group in groups:
+        stored = _member(groups, group, h5py.Group)
+        own = _member(stored, "vars", h5py.Group) if "vars" in stored else None
+        if set(stored.keys()) - {"vars"} - roles or len(stored.attrs) or (
+                own is not None and (len(own) or set(own.attrs) - {"name"}
+                                     or own.attrs.get("name", config["name"]) != config["name"])):
+            raise NotForThisReader(f"weights group {group!r}")
+    else:
+        stored = None
+    for role, inner_kind, inner, inner_declared in layers:
+        group_name = _group(role, inner_declared)
+        if not role:  # a part of no weights, named by Keras' counter of its class
+            if stored is not None and group_name in stored:
+                part = _member(stored, group_name, h5py.Group)
+                if set(part.keys()) != {"vars"} or len(part.attrs) or len(
+                        _member(part, "vars", h5py.Group)):
+                    raise NotForThisReader(f"weights group {group!r}/{group_name!r}")
+            continue
+        variables = (_variables(stored, group_name, inner["name"]) if stored is not None
+                     else None)
+        count = len(variables) if variables is not None else 0
+        if variables is not None and set(variables.keys()) != {str(i) for i in range(count)}:
+            raise NotForThisReader(f"{config['name']}/{inner['name']}: variables "
+                                   f"{sorted(variables.keys())[:4]}")
+        values = tuple(
+            Weight(name, _array(_member(variables, str(i), h5py.Dataset),
+                                f"{config['name']}/{inner['name']}/{name}", dtype), trainable)
+            for i, (name, trainable, dtype, _) in enumerate(
+                part_names(inner_declared, config, count) if isinstance(inner_declared, Part)
+                else _weight_names(inner_declared, inner, count)))
+        children.append((role, LayerRecord(inner_kind, dict(inner), values)))
+    return LayerRecord(kind, dict(config), tuple(w for _, c in children for w in c.weights),
+                       tuple(children))
+
+
+def _group(role: str, part: Any) -> str:
+    """The group of a wrapped layer in a ``.keras`` weights file: its role, or the group a
+    part names."""
+    return part.group if isinstance(part, Part) else role
+
+
+def part_names(part: Part, config: dict[str, Any], count: int
+               ) -> list[tuple[str, bool, str, str | None]]:
+    """The names and flags of a part's ``count`` stored variables (its declared ones)."""
+    if count != len(part.weights):
+        raise NotForThisReader(f"{config.get('name')}/{part.name}: {count} variables stored, "
+                               f"{len(part.weights)} expected")
+    trainable = bool(config.get("trainable", True))
+    return [(name, trainable, "float32", None) for name in part.weights]
 
 
 def _weight_names(declared: Any, config: dict[str, Any], count: int

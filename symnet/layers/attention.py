@@ -3,6 +3,7 @@ without masks but with ``use_causal_mask``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..ops.attention import Attention, MultiHead
@@ -13,13 +14,16 @@ from .spec import (
     REGULARIZER,
     SEED,
     Choice,
-    Inert,
     Number,
+    Part,
+    Setting,
+    Shape,
+    WeightSpec,
     spec,
 )
 
 FLAG = Choice((True, False))
-_DROPOUT = Inert("a dropout of the attention weights while training")
+_DROPOUT = Setting("a dropout of the attention weights while training")
 
 
 def _inputs(ctx: LayerContext, names: tuple[str, ...]) -> list[int]:
@@ -44,8 +48,43 @@ def _inputs(ctx: LayerContext, names: tuple[str, ...]) -> list[int]:
     return [found[n] for n in names if n in found]
 
 
-@converter("Attention", "AdditiveAttention", config=spec(
-    use_scale=FLAG, score_mode=Choice(("dot", "concat")), dropout=_DROPOUT, seed=SEED))
+def _attention_shapes(shapes: list[Shape]) -> tuple[Shape, Shape, Shape]:
+    """The query's, value's and key's shapes (the key is the value unless given): each
+    (steps, features), the key's steps the value's, the key's features the query's."""
+    if len(shapes) not in (2, 3) or any(len(s) != 2 for s in shapes):
+        raise ValueError(f"inputs of shapes {shapes}: a query and a value (and a key), each "
+                         "(steps, features)")
+    query, value = shapes[0], shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    if key[0] != value[0] or key[1] != query[1]:
+        raise ValueError(f"query {query}, value {value}, key {key} do not fit")
+    return query, value, key
+
+
+def _attention_weights(kind: str) -> Any:
+    def weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+        query, _, _ = _attention_shapes(shapes) if len(shapes) > 1 else (shapes[0],) * 3
+        out = []
+        if config["use_scale"]:
+            out.append(WeightSpec("scale", (query[-1],) if kind == "AdditiveAttention" else ()))
+        if kind == "Attention" and config["score_mode"] == "concat":
+            out.append(WeightSpec("concat_score_weight", ()))
+        return out
+    return weights
+
+
+def _attention_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    query, value, _ = _attention_shapes(shapes)
+    return [(query[0], value[1])]
+
+
+_ATTENTION = spec(use_scale=FLAG, score_mode=Choice(("dot", "concat")), dropout=_DROPOUT,
+                  seed=SEED)
+
+@converter("AdditiveAttention", config=_ATTENTION.reading(
+    _attention_weights("AdditiveAttention"), _attention_output, ("use_scale",)))
+@converter("Attention", config=_ATTENTION.reading(
+    _attention_weights("Attention"), _attention_output, ("use_scale", "score_mode")))
 def attention(ctx: LayerContext) -> int:
     values = _inputs(ctx, ("query", "value", "key"))
     additive = ctx.kind == "AdditiveAttention"
@@ -70,13 +109,69 @@ def attention(ctx: LayerContext) -> int:
     return ctx.apply(Attention(kind, scale, weight, causal), *values)
 
 
+_PROJECTIONS = (("query", "query", "query_dense"), ("key", "key", "key_dense"),
+                ("value", "value", "value_dense"), ("output", "attention_output", "output_dense"))
+
+
+def _projections(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A MultiHeadAttention's projections (EinsumDense layers it makes itself), then its
+    dropout and softmax (no weights)."""
+    names = ("kernel", "bias") if config["use_bias"] else ("kernel",)
+    return [*((role, Part("EinsumDense", name, group, names))
+              for role, name, group in _PROJECTIONS),
+            ("", Part("Dropout", "dropout", "_dropout_layer")),
+            ("", Part("Softmax", "softmax", "_softmax"))]
+
+
+def _mha_shapes(config: Mapping[str, Any], shapes: list[Shape]
+                ) -> tuple[Shape, Shape, Shape]:
+    if config.get("output_shape") is not None or config.get("use_gate") or config.get(
+            "attention_axes") not in (None, 1, -2, [1], [-2]):
+        raise ValueError("output_shape, use_gate or attention_axes")
+    if len(shapes) not in (1, 2, 3) or any(len(s) != 2 for s in shapes):
+        raise ValueError(f"inputs of shapes {shapes}: a query, a value (and a key), each "
+                         "(steps, features)")
+    query, value = shapes[0], shapes[-1] if len(shapes) < 3 else shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    if key[0] != value[0]:
+        raise ValueError(f"a key of {key[0]} steps, a value of {value[0]}")
+    return query, value, key
+
+
+def _mha_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    """Each projection's kernel (and bias), in Keras' order: query, key, value, output."""
+    query, value, key = _mha_shapes(config, shapes)
+    heads, key_dim = int(config["num_heads"]), int(config["key_dim"])
+    value_dim = int(config["value_dim"] or key_dim)
+    kernels = {"query": ((query[-1], heads, key_dim), (heads, key_dim)),
+               "key": ((key[-1], heads, key_dim), (heads, key_dim)),
+               "value": ((value[-1], heads, value_dim), (heads, value_dim)),
+               "output": ((heads, value_dim, query[-1]), (query[-1],))}
+    out = []
+    for role, _, _ in _PROJECTIONS:
+        kernel, bias = kernels[role]
+        out.append(WeightSpec("kernel", kernel))
+        if config["use_bias"]:
+            out.append(WeightSpec("bias", bias))
+    return out
+
+
+def _mha_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    if len(shapes) < 2:
+        raise ValueError("a query and a value expected")
+    query, _, _ = _mha_shapes(config, shapes)
+    return [query]
+
+
 @converter("MultiHeadAttention", config=spec(
     num_heads=Number(1, integer=True), key_dim=Number(1, integer=True),
     value_dim=Number(1, integer=True, none=True), use_bias=FLAG, output_shape=Choice((None,)),
     attention_axes=Choice((None, 1, -2, (1,), (-2,))), sliding_window=Choice((None,)),
     use_gate=Choice((False,)), dropout=_DROPOUT, seed=SEED, kernel_initializer=INITIALIZER,
     bias_initializer=INITIALIZER, kernel_regularizer=REGULARIZER, bias_regularizer=REGULARIZER,
-    activity_regularizer=REGULARIZER, kernel_constraint=CONSTRAINT, bias_constraint=CONSTRAINT))
+    activity_regularizer=REGULARIZER, kernel_constraint=CONSTRAINT, bias_constraint=CONSTRAINT
+    ).reading(_mha_weights, _mha_output, ("num_heads", "key_dim", "value_dim", "use_bias",
+                                          "output_shape", "attention_axes"), _projections))
 def multi_head_attention(ctx: LayerContext) -> int:
     c = ctx.config
     if c.get("attention_axes") not in (None, (1,), [1], -2, (-2,), [-2]):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..ops import Concat, Elementwise, Merge, Rearrange
@@ -21,13 +22,14 @@ from .spec import (
     LayerSpec,
     Nested,
     Number,
+    Setting,
     Shape,
     WeightSpec,
     spec,
 )
 
 FLAG = Choice((True, False))
-_TRAINING = Inert("a dropout while training")
+_TRAINING = Setting("a dropout while training")
 _WEIGHTS = {f"{w}_{what}": domain for w in ("kernel", "recurrent", "bias")
             for what, domain in (("initializer", INITIALIZER), ("regularizer", REGULARIZER),
                                  ("constraint", CONSTRAINT))}
@@ -200,9 +202,65 @@ for _kind in _CELLS:
     converter(_kind, config=_reading(_kind))(recurrent)
 
 
+def _wrapped(entry: Any) -> tuple[Mapping[str, Any], LayerSpec]:
+    """A wrapped layer's saved config and its converter's spec (one the file reader reads)."""
+    from . import spec_of
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+        raise ValueError("a wrapped layer that is not a layer's config")
+    declared = spec_of(str(entry.get("class_name")))
+    if declared is None or declared.weights is None or declared.wraps is not None:
+        raise ValueError(f"wraps {str(entry.get('class_name'))[:40]}")
+    return entry["config"], declared
+
+
+def _wrapped_weights(entry: Any, shapes: list[Shape]) -> list[WeightSpec]:
+    config, declared = _wrapped(entry)
+    assert declared.weights is not None
+    frozen = not bool(config.get("trainable", True))
+    return [replace(w, trainable=w.trainable and not frozen)
+            for w in declared.weights(config, shapes)]
+
+
+def _directions(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [("forward_layer", config["layer"]), ("backward_layer", config["backward_layer"])]
+
+
+def _bidirectional_weights(config: Mapping[str, Any], shapes: list[Shape]
+                           ) -> list[WeightSpec]:
+    return [w for _, entry in _directions(config) for w in _wrapped_weights(entry, shapes)]
+
+
+def _bidirectional_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    """Keras' checks of the two directions (one class and flags, opposite directions) and the
+    merged output, then each direction's states."""
+    (fw_config, fw), (bw_config, bw) = (_wrapped(e) for _, e in _directions(config))
+    kinds = {entry.get("class_name") for _, entry in _directions(config)}
+    if len(kinds) != 1 or not kinds <= set(_CELLS):
+        raise ValueError(f"wraps {sorted(map(str, kinds))}: SimpleRNN, GRU or LSTM both ways")
+    for key in ("return_sequences", "return_state", "stateful"):
+        if fw_config.get(key) != bw_config.get(key):
+            raise ValueError(f"the directions' {key} differ")
+    if bool(fw_config.get("go_backwards")) == bool(bw_config.get("go_backwards")):
+        raise ValueError("both directions read the sequence the same way")
+    forward, backward = fw.output(fw_config, shapes), bw.output(bw_config, shapes)
+    mode = config["merge_mode"]
+    if mode is None:
+        return [forward[0], backward[0], *forward[1:], *backward[1:]]
+    if mode == "concat":
+        merged = (*forward[0][:-1], forward[0][-1] + backward[0][-1])
+    elif forward[0] != backward[0]:
+        raise ValueError(f"outputs of shapes {forward[0]} and {backward[0]} merged by {mode}")
+    else:
+        merged = forward[0]
+    return [merged, *forward[1:], *backward[1:]]
+
+
 @converter("Bidirectional", config=spec(
     layer=Nested(), backward_layer=Nested(none=True),
-    merge_mode=Choice(("concat", "sum", "mul", "ave", None))))
+    merge_mode=Choice(("concat", "sum", "mul", "ave", None))).reading(
+        _bidirectional_weights, _bidirectional_output,
+        ("layer", "backward_layer", "merge_mode"), _directions))
 def bidirectional(ctx: LayerContext) -> Any:
     layer = ctx.layer
     mode = ctx.config.get("merge_mode", "concat")
@@ -238,7 +296,31 @@ def bidirectional(ctx: LayerContext) -> Any:
     return merged if not states else [merged, *states]
 
 
-@converter("TimeDistributed", config=spec(layer=Nested()))
+def _steps(shapes: list[Shape]) -> Shape:
+    (shape,) = shapes
+    if len(shape) < 2:
+        raise ValueError(f"inputs of shape {shape}: (steps, ...) expected")
+    return shape[1:]
+
+
+def _layer(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [("layer", config["layer"])]
+
+
+def _distributed_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
+    return _wrapped_weights(config["layer"], [_steps(shapes)])
+
+
+def _distributed_output(config: Mapping[str, Any], shapes: list[Shape]) -> list[Shape]:
+    inner, declared = _wrapped(config["layer"])
+    out = declared.output(inner, [_steps(shapes)])
+    if len(out) != 1:
+        raise ValueError(f"the wrapped layer has {len(out)} outputs")
+    return [(shapes[0][0], *out[0])]
+
+
+@converter("TimeDistributed", config=spec(layer=Nested()).reading(
+    _distributed_weights, _distributed_output, ("layer",), _layer))
 def time_distributed(ctx: LayerContext) -> int:
     from . import converter_for
 

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = ["ActivationName", "Axes", "Choice", "Domain", "Free", "Inert", "Ints", "LayerSpec",
-           "Nested", "Number", "Serialized", "WeightSpec", "spec"]
+           "Nested", "Number", "Part", "Serialized", "Setting", "WeightSpec", "spec"]
 
 Shape = tuple[int, ...]
 
@@ -44,6 +44,19 @@ class WeightSpec:
 
 WeightsFn = Callable[[Mapping[str, Any], list[Shape]], list[WeightSpec]]
 OutputFn = Callable[[Mapping[str, Any], list[Shape]], list[Shape]]
+WrapsFn = Callable[[Mapping[str, Any]], list[tuple[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A layer a wrapper makes itself rather than saving its config (a MultiHeadAttention's
+    projections): its class, name, group in a ``.keras`` weights file and weights' names, in
+    order (their shapes are the wrapper's declaration)."""
+
+    kind: str
+    name: str
+    group: str
+    weights: tuple[str, ...] = ()
 
 
 def no_weights(config: Mapping[str, Any], shapes: list[Shape]) -> list[WeightSpec]:
@@ -243,6 +256,27 @@ class Serialized(Inert):
         return f"any value ({self.why}); in a file: None or an object Keras names"
 
 
+@dataclass(frozen=True)
+class Setting(Serialized):
+    """Not part of inference (a dropout's rate, a seed), but a value Keras checks when it
+    rebuilds the layer: a file symnet reads itself must give a number (``integer``: a whole
+    one; ``none``: or ``None``)."""
+
+    integer: bool = False
+    none: bool = False
+
+    def rebuildable(self, value: Any) -> bool:
+        if value is None:
+            return self.none
+        if self.integer:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return Number().accepts(value)
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.integer else "a number"
+        return f"any value ({self.why}); in a file: {kind}" + (" or None" if self.none else "")
+
+
 INITIALIZER = Serialized("how the weights were first drawn", frozenset((
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
     "IdentityInitializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal",
@@ -257,7 +291,7 @@ REGULARIZER = Serialized("a penalty added to the training loss", frozenset((
 CONSTRAINT = Serialized("a projection applied after each training step", frozenset((
     "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm", "non_neg",
     "unit_norm")))
-SEED = Inert("the seed of a random draw while training")
+SEED = Setting("the seed of a random draw while training", integer=True, none=True)
 
 
 @dataclass(frozen=True)
@@ -275,12 +309,17 @@ class LayerSpec:
     required: tuple[str, ...] = ()
     """Keys a saved config must state for the file reader (Keras would default a missing
     one)."""
+    wraps: WrapsFn | None = None
+    """A wrapper's layers from its config: (role, the saved entry of each), in the order of
+    their weights; the role is the wrapper's attribute (``forward_layer``), the name of each
+    one's group in a ``.keras`` weights file."""
 
     def reading(self, weights: WeightsFn = no_weights, output: OutputFn = same_shape,
-                required: tuple[str, ...] = ()) -> LayerSpec:
-        """This spec with what a file reader needs: the weights, output shapes and the keys
-        a file must state."""
-        return replace(self, weights=weights, output=output, required=tuple(required))
+                required: tuple[str, ...] = (), wraps: WrapsFn | None = None) -> LayerSpec:
+        """This spec with what a file reader needs: the weights, output shapes, the keys
+        a file must state and, for a wrapper, the layers it wraps."""
+        return replace(self, weights=weights, output=output, required=tuple(required),
+                       wraps=wraps)
 
     def problems(self, config: Mapping[str, Any]) -> list[str]:
         """Why this config is not one the converter understands (empty: it is)."""

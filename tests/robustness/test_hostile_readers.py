@@ -373,3 +373,101 @@ def test_a_legacy_axis_list_keras_3_would_drop_is_refused_by_name(tmp_path):
     path = _legacy(tmp_path / "ln.h5", layers, {"ln": {"gamma": ones, "beta": ones * 0}})
     with pytest.raises(symnet.SymnetError, match=r"axis \[1, 2\].*drops"):
         symnet.explain(path, reader="file")
+
+
+@pytest.fixture(scope="module")
+def wrapper_file(keras, tmp_path_factory):
+    """A functional model of wrappers and attention (Bidirectional, TimeDistributed,
+    MultiHeadAttention, Attention) joined by a Concatenate, saved by Keras."""
+    L = keras.layers
+    a = keras.Input((4, 3), name="a")
+    steps = L.TimeDistributed(L.Dense(3, activation="relu"), name="each")(a)
+    both = L.Bidirectional(L.GRU(2, return_sequences=True), name="both")(steps)
+    heads = L.MultiHeadAttention(2, 2, name="heads")(both, a)
+    scores = L.Attention(score_mode="concat", name="scores")([both, both])
+    joined = L.Concatenate(name="joined")([heads, scores])
+    model = keras.Model(a, L.Dense(1, name="out")(L.Flatten(name="flat")(joined)),
+                        name="wrappers")
+    randomize(model, 11)
+    path = tmp_path_factory.mktemp("wrappers") / "wrappers.keras"
+    model.save(path)
+    model.save(path.with_suffix(".h5"))
+    for saved in (path, path.with_suffix(".h5")):  # both read without Keras as saved
+        same_network(symnet.explain(saved, reader="file"), symnet.explain(saved,
+                                                                          reader="keras"))
+    return path
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutation=functional_mutations())
+def test_malformed_wrapper_configs_are_refused_or_read_as_keras_reads_them(
+        wrapper_file, mutation, tmp_path_factory):
+    """Arbitrary JSON in a wrapper's, an attention's or its call's config: refused by name, or
+    read as Keras reads it."""
+    config = json.loads(_members(wrapper_file)["config.json"])
+    _mutate(config, *mutation)
+    _same_or_refused(_written(tmp_path_factory.mktemp("m") / "m.keras", config, wrapper_file))
+
+
+@st.composite
+def wrapped_mutations(draw):
+    """Arbitrary JSON for one key of a wrapped layer's config."""
+    return draw(st.integers(0, 40)), draw(_json)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutation=wrapped_mutations())
+def test_malformed_wrapped_layers_are_refused_or_read_as_keras_reads_them(
+        wrapper_file, mutation, tmp_path_factory):
+    index, junk = mutation
+    config = json.loads(_members(wrapper_file)["config.json"])
+    inner = [entry["config"][key] for entry in config["config"]["layers"]
+             for key in ("layer", "backward_layer") if key in entry["config"]]
+    target = inner[index % len(inner)]
+    keys = sorted(target["config"])
+    target["config"][keys[index % len(keys)]] = junk
+    _same_or_refused(_written(tmp_path_factory.mktemp("m") / "m.keras", config, wrapper_file))
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tampering=weight_tampering())
+def test_malformed_wrapper_weights_are_refused_or_read_as_keras_reads_them(
+        wrapper_file, tampering, tmp_path_factory):
+    """A legacy file's wrapped and projection weights moved, reshaped, renamed or retyped."""
+    how, index, size = tampering
+    path = tmp_path_factory.mktemp("w") / "m.h5"
+    path.write_bytes(wrapper_file.with_suffix(".h5").read_bytes())
+    with h5py.File(path, "r+") as handle:
+        datasets: list[str] = []
+        handle["model_weights"].visititems(
+            lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
+        name = "model_weights/" + datasets[index % len(datasets)]
+        data = handle[name][()]
+        if how == "shape":
+            del handle[name]
+            handle[name] = np.zeros((*data.shape[:-1], (data.shape or (1,))[-1] + size),
+                                    np.float32)
+        elif how == "dtype":
+            del handle[name]
+            handle[name] = data.astype(np.float64)
+        elif how == "rename":
+            handle.move(name, name + f"_{size}")
+        elif how == "delete":
+            del handle[name]
+        elif how == "attribute":
+            handle[name].attrs["note"] = "x"
+        elif how == "swap":
+            other = "model_weights/" + datasets[(index + size) % len(datasets)]
+            handle.move(name, name + ".tmp")
+            handle.move(other, name)
+            handle.move(name + ".tmp", other)
+        elif how == "order":
+            group = handle["model_weights/" + name.split("/")[1]]
+            names = list(group.attrs.get("weight_names", []))
+            group.attrs["weight_names"] = names[::-1]
+        else:
+            handle[name.rsplit("/", 1)[0] + "/extra"] = np.zeros(size, np.float32)
+    _same_or_refused(path)
