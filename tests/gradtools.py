@@ -158,3 +158,52 @@ def assert_gradient(keras, model, x, t, loss="mse", *, family: str, exact: bool 
             exact_diff = max(exact_diff, float(np.max(np.abs(e - f), initial=0.0)) / s)
     record(family, worst, exact_diff)
     return g32
+
+
+def with_param(op, param, value: np.ndarray):
+    """The op with one parameter array replaced (found by identity: a field, or an entry of a
+    tuple field)."""
+    import dataclasses
+
+    from symnet.ops import Param
+
+    new = Param(param.name, param.symbol, value, param.trainable, param.meaning, param.weight)
+    changes = {}
+    for f in dataclasses.fields(op):
+        current = getattr(op, f.name)
+        if current is param:
+            changes[f.name] = new
+        elif isinstance(current, tuple) and any(c is param for c in current):
+            changes[f.name] = tuple(new if c is param else c for c in current)
+    assert changes, (op, param.name)
+    return dataclasses.replace(op, **changes)
+
+
+def assert_backward_is_the_difference(op, xs: list[np.ndarray], g: np.ndarray, grads, name: str,
+                                      backend, h: float = 1e-6) -> None:
+    """``op.backward``'s gradients (``grads``, for the cotangent ``g`` at ``xs``) equal the
+    central differences of ``sum(forward · g)``, for every input and every parameter array."""
+    def loss(o, arrays):
+        return float(np.sum(np.asarray(o.forward(backend, *arrays), np.float64) * g))
+
+    for k, x in enumerate(xs):
+        numeric = np.zeros_like(x)
+        for index in np.ndindex(*x.shape):
+            up, down = [a.copy() for a in xs], [a.copy() for a in xs]
+            up[k][index] += h
+            down[k][index] -= h
+            numeric[index] = (loss(op, up) - loss(op, down)) / (2 * h)
+        np.testing.assert_allclose(grads.inputs[k], numeric, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}: input {k}")
+    for param, got in grads.params.items():
+        value = np.asarray(param.value, np.float64)
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(*value.shape):
+            up, down = value.copy(), value.copy()
+            up[index] += h
+            down[index] -= h
+            numeric[index] = (loss(with_param(op, param, up), xs)
+                              - loss(with_param(op, param, down), xs)) / (2 * h)
+        np.testing.assert_allclose(np.asarray(got, np.float64), numeric, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}: {param.name}")
+        assert np.shape(got) == param.shape

@@ -4,7 +4,6 @@ exact, symbolic) — by hypothesis, on random inputs and upstream gradients."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import numpy as np
@@ -15,24 +14,13 @@ from hypothesis import strategies as st
 
 from symnet.analysis.forms import explicit
 from symnet.backends import ExactBackend, FloatBackend, SymbolicBackend
-from symnet.ops import BatchNormInference, Merge, Op, Param, Rearrange, Softmax
+from symnet.ops import BatchNormInference, Merge, Rearrange, Softmax
 from symnet.ops.normalization import BatchNormTraining
 
+from .gradtools import assert_backward_is_the_difference
 from .test_ops import make_ops
 
 F64 = FloatBackend(np.float64)
-
-
-def with_param(op: Op, param: Param, value: np.ndarray) -> Op:
-    """The op with one parameter array replaced (found by identity, also inside a tuple)."""
-    changes = {}
-    new = Param(param.name, param.symbol, value, param.trainable, param.meaning, param.weight)
-    for f in dataclasses.fields(op):
-        current = getattr(op, f.name)
-        if current is param:
-            changes[f.name] = new
-    assert changes, (op, param.name)
-    return dataclasses.replace(op, **changes)
 
 
 def keras_ops():
@@ -95,10 +83,6 @@ def all_ops():
     return ops
 
 
-def loss_of(op: Op, xs: list[np.ndarray], g: np.ndarray, backend=F64) -> float:
-    return float(np.sum(np.asarray(op.forward(backend, *xs), np.float64) * g))
-
-
 def point(rng, shapes, batch=2):
     # a small offset keeps inputs away from the kinks at round numbers (0, ±0.5, ±1, ±3)
     return [rng.normal(0.0, 1.5, (batch, *s)) + 1.234e-3 for s in shapes]
@@ -126,28 +110,7 @@ def test_backward_is_the_finite_difference_of_forward(name, seed):
     y = op.forward(F64, *xs)
     g = rng.normal(size=np.shape(y))
     grads = op.backward(F64, tuple(xs), y, g)
-    h = 1e-6
-    for k, x in enumerate(xs):
-        numeric = np.zeros_like(x)
-        for index in np.ndindex(*x.shape):
-            up, down = [a.copy() for a in xs], [a.copy() for a in xs]
-            up[k][index] += h
-            down[k][index] -= h
-            numeric[index] = (loss_of(op, up, g) - loss_of(op, down, g)) / (2 * h)
-        np.testing.assert_allclose(grads.inputs[k], numeric, rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{name}: input {k}")
-    for param, got in grads.params.items():
-        value = np.asarray(param.value, np.float64)
-        numeric = np.zeros_like(value)
-        for index in np.ndindex(*value.shape):
-            up, down = value.copy(), value.copy()
-            up[index] += h
-            down[index] -= h
-            numeric[index] = (loss_of(with_param(op, param, up), xs, g)
-                              - loss_of(with_param(op, param, down), xs, g)) / (2 * h)
-        np.testing.assert_allclose(np.asarray(got, np.float64), numeric, rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{name}: {param.name}")
-        assert np.shape(got) == param.shape
+    assert_backward_is_the_difference(op, xs, g, grads, name, F64)
 
 
 @pytest.mark.parametrize("name", OP_NAMES)

@@ -24,6 +24,7 @@ from symnet.functions import number
 from symnet.ops import Fn, MatMul, Merge, Param, matrix_shape
 from symnet.ops.tensors import Joined, Pointwise, Product, Reduce, Select
 
+from .gradtools import assert_backward_is_the_difference
 from .onnx_graphs import (
     TensorProto,
     assert_inputs_match_ort,
@@ -565,22 +566,6 @@ def test_where_refuses_a_computed_condition():
 
 # --- backward passes ------------------------------------------------------------------------------
 
-def _with_param(op: Any, param: Param, value: np.ndarray) -> Any:
-    """The op with one parameter array replaced (a field, or an entry of a tuple field)."""
-    import dataclasses
-
-    new = Param(param.name, param.symbol, value, param.trainable, param.meaning, param.weight)
-    changes = {}
-    for f in dataclasses.fields(op):
-        current = getattr(op, f.name)
-        if current is param:
-            changes[f.name] = new
-        elif isinstance(current, tuple) and any(c is param for c in current):
-            changes[f.name] = tuple(new if c is param else c for c in current)
-    assert changes, (op, param.name)
-    return dataclasses.replace(op, **changes)
-
-
 def _backward_ops() -> dict[str, tuple[Any, tuple[tuple[int, ...], ...]]]:
     """name -> (op, per-sample input shapes) for every op this work added."""
     from symnet.ops.activations import ACTIVATIONS
@@ -635,10 +620,6 @@ def _point(rng: np.random.Generator, name: str, shapes: tuple[tuple[int, ...], .
     return xs
 
 
-def _loss(op: Any, xs: list[np.ndarray], g: np.ndarray) -> float:
-    return float(np.sum(np.asarray(op.forward(F64, *xs), np.float64) * g))
-
-
 @pytest.mark.parametrize("name", BACKWARD_OPS)
 @settings(max_examples=3, deadline=None, derandomize=True)
 @given(seed=seeds)
@@ -649,31 +630,10 @@ def test_backward_is_the_finite_difference_of_forward(name, seed):
     y = op.forward(F64, *xs)
     g = rng.normal(size=np.shape(y))
     grads = op.backward(F64, tuple(xs), y, g)
-    h = 1e-6
     assert len(grads.inputs) == len(xs)
     # every array has its gradient (a mask, a condition, none: it is 0)
     assert set(grads.params) == {p for p in op.params() if p.name != "M"}, name
-    for k, x in enumerate(xs):
-        numeric = np.zeros_like(x)
-        for index in np.ndindex(*x.shape):
-            up, down = [a.copy() for a in xs], [a.copy() for a in xs]
-            up[k][index] += h
-            down[k][index] -= h
-            numeric[index] = (_loss(op, up, g) - _loss(op, down, g)) / (2 * h)
-        np.testing.assert_allclose(grads.inputs[k], numeric, rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{name}: input {k}")
-    for param, got in grads.params.items():
-        value = np.asarray(param.value, np.float64)
-        numeric = np.zeros_like(value)
-        for index in np.ndindex(*value.shape):
-            up, down = value.copy(), value.copy()
-            up[index] += h
-            down[index] -= h
-            numeric[index] = (_loss(_with_param(op, param, up), xs, g)
-                              - _loss(_with_param(op, param, down), xs, g)) / (2 * h)
-        np.testing.assert_allclose(np.asarray(got, np.float64), numeric, rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{name}: {param.name}")
-        assert np.shape(got) == param.shape
+    assert_backward_is_the_difference(op, xs, g, grads, name, F64)
 
 
 @pytest.mark.parametrize("name", BACKWARD_OPS)
