@@ -164,7 +164,8 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     ``reader``: ``"keras"`` loads every file with Keras (and TensorFlow); ``"file"`` reads the
     file without Keras (:mod:`symnet.io.saved` for ``.keras`` files of Keras 3,
     :mod:`symnet.io.legacy` for HDF5 files of Keras 2 and 3: Sequential and functional models
-    of the layers whose converters declare their weights), and fails for any other;
+    of the layers whose converters declare their weights, and of the Keras operations symnet
+    converts, :mod:`symnet.io.saved_ops`), and fails for any other;
     ``"auto"`` (the default) reads without Keras when it can and with Keras otherwise. A file
     read without Keras is loaded with Keras only when the Keras model itself is asked for
     (``Network.model``, a report's agreement with ``model.predict``), and only if the file
@@ -202,7 +203,8 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
                     f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
                     "knows Sequential and functional models (.keras files of Keras 3, HDF5 files "
                     "of Keras 2 and 3) whose layers are "
-                    f"{', '.join(file_layers())}") from None
+                    f"{', '.join(file_layers())}, and the Keras operations symnet converts"
+                    ) from None
     return _keras_source(_keras_load(path, config, hdf5))
 
 
@@ -413,7 +415,9 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
     if kind == "Lambda":
         raise unsupported(name, "Lambda", "a Lambda layer is arbitrary Python code")
     if custom or kind not in supported_layers():
-        why = f"custom class registered as {registered!r}" if custom and registered else ""
+        why = (f"a class of module {module[:80]!r}, not Keras'" if not (
+            module == "keras" or module.startswith("keras.")) else
+            f"custom class registered as {registered!r}" if custom and registered else "")
         raise unsupported(name, str(kind), why)
     # a wrapper's layers (TimeDistributed, Bidirectional) are layers too: each is held to the
     # same rules before Keras' deserializer sees any of them

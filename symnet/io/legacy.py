@@ -26,6 +26,7 @@ import numpy as np
 
 from ..layers.record import LayerRecord, Weight
 from ..layers.spec import Part
+from . import saved_ops
 from .saved import (
     MAX_BYTES,
     NotForThisReader,
@@ -157,8 +158,11 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
             "top_level_model_weights"):
         raise NotForThisReader(f"weights of layers not in the model: "
                                f"{sorted(set(listed) - set(names))[:4]}")
-    out = []
+    out: list[Any] = []
     for entry in entries:
+        if saved_ops.is_entry(entry):  # an operation (x + y) whose module is stated: no weights
+            out.append(saved_ops.record(entry))
+            continue
         kind, config = entry.get("class_name"), dict(entry["config"])
         for key in _INPUT_KEYS:
             config.pop(key, None)

@@ -9,7 +9,11 @@ inputs and outputs, merges, shared layers) of layers whose converters declare wh
 of a file (:meth:`~symnet.layers.spec.LayerSpec.reading`: the weights they expect, the shapes
 of their outputs, the keys a file must state), these two files are all symnet needs, and
 reading them takes milliseconds where importing TensorFlow takes seconds. Each layer becomes
-the :class:`~symnet.layers.record.LayerRecord` a live model's layer gives.
+the :class:`~symnet.layers.record.LayerRecord` a live model's layer gives. A functional graph's
+Keras operations (``x + y``, ``x * 2.0``, ``keras.ops.mean(x, axis=1)``: entries of a
+``keras.src.ops`` module) become the :class:`~symnet.io.keras.KerasOperation` a live model's
+gives, made by :mod:`symnet.io.saved_ops` for every operation symnet converts (another is
+refused by name, as below).
 
 Anything this reader does not know exactly it refuses by name (:class:`NotForThisReader`):
 another layer class, a nested model, an option its converter has not declared or a key a file
@@ -32,7 +36,7 @@ import numpy as np
 
 from ..layers.record import LayerRecord, Weight
 from ..layers.spec import Part
-from . import checks
+from . import checks, saved_ops
 
 __all__ = ["NotForThisReader", "read_saved", "snake_case"]
 
@@ -237,6 +241,8 @@ def _call(entry: dict[str, Any], node: Any
     positional arguments only, each a tensor or a list of tensors (a merge's). A legacy
     (Keras 2) node is a list of ``[layer, node, tensor, kwargs]``, with no shapes."""
     name = str(entry.get("name"))[:60]
+    if saved_ops.is_entry(entry):  # an operation (x * 2.0): tensors among constants
+        return list(saved_ops.read_call(entry, node)[0])
     if isinstance(node, list):
         legacy: list[tuple[tuple[str, int, int], Shape | None]] = []
         for item in node:
@@ -393,26 +399,33 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
                 raise NotForThisReader(f"layer {name[:60]!r}: its input has shape "
                                        f"{shapes[tensor]}, the file says {said}")
             in_shapes.append(shapes[tensor])
-        declared = _spec(record.kind)
-        out = _output_shapes(declared, record, in_shapes)
-        _check_weights(declared, record, in_shapes)
+        call = by_name[name]["inbound_nodes"][index]
+        if saved_ops.is_record(record):  # an operation: no weights, shapes of its own
+            out = saved_ops.output_shapes(record, in_shapes)
+            roles = saved_ops.read_call(by_name[name], call)[1]
+        else:
+            declared = _spec(record.kind)
+            out = _output_shapes(declared, record, in_shapes)
+            _check_weights(declared, record, in_shapes)
+            roles = _roles(call) or tuple("0" for _ in arguments)
         for i, shape in enumerate(out):
             shapes[(name, index, i)] = shape
         nodes_out.append(KerasNode(
             record, name, tuple(f"{t[0]}:{t[1]}:{t[2]}" for t, _ in arguments),
             tuple(f"{key}:{i}" for i in range(len(out))), tuple(in_shapes), tuple(out),
-            _roles(by_name[name]["inbound_nodes"][index]) or tuple("0" for _ in arguments),
-            _options(by_name[name]["inbound_nodes"][index])))
+            roles, _options(call)))
     for tensor in outputs:
         if tensor not in shapes:
             raise NotForThisReader(f"the model's output {str(tensor)[:60]}")
     unused = set(calls) - set(order)
     if unused:
         raise NotForThisReader(f"calls that reach no output: {sorted(unused)[:3]}")
-    listed = [(e["name"], inputs_records.get(e["name"]) or records[e["name"]]) for e in entries
-              if e["name"] in records or e["name"] in inputs_records]
-    if len(listed) != len(entries):
+    layer_entries = [e for e in entries if not saved_ops.is_entry(e)]  # model.layers'
+    listed = [(e["name"], inputs_records.get(e["name"]) or records[e["name"]])
+              for e in layer_entries if e["name"] in records or e["name"] in inputs_records]
+    if len(listed) != len(layer_entries):
         raise NotForThisReader("an input that no output reads")
+    saved_ops.check_float32(tuple(nodes_out))
     return KerasGraph(tuple(nodes_out), tuple(f"{t[0]}:{t[1]}:{t[2]}" for t in inputs),
                       tuple(f"{t[0]}:{t[1]}:{t[2]}" for t in outputs),
                       tuple(shapes[t] for t in inputs), tuple(shapes[t] for t in outputs),
@@ -549,7 +562,7 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
         raise NotForThisReader(f"weights file groups {sorted(top)}")
     groups = _member(weights, "layers", h5py.Group) if "layers" in top else {}
     seen: dict[str, int] = {}
-    out = []
+    out: list[Any] = []
     unread = set(groups.keys())
     for i, name in enumerate(input_names or []):
         group = "input_layer" if i == 0 else f"input_layer_{i}"
@@ -560,6 +573,9 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
     if input_names:
         seen["input_layer"] = len(input_names) - 1
     for entry in entries:
+        if saved_ops.is_entry(entry):  # an operation (x + y): no weights
+            out.append(saved_ops.record(entry))
+            continue
         kind, config = entry.get("class_name"), entry["config"]
         # an entry without "module" Keras reads through its legacy model_from_config, which
         # rewrites some options (an axis list dropped): left to Keras' reading
