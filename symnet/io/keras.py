@@ -409,15 +409,28 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         operation = operation_kind(str(kind))
         if operation not in supported_operations():
             raise unsupported_operation(name, operation)
+        from .saved_ops import OPERATIONS  # each converted operation's class and module
+
+        defined = OPERATIONS.get(str(kind), (None,))[0]
+        if module != defined:
+            where = (f"Keras defines it in {defined}" if defined else
+                     "Keras defines no operation class of that name")
+            raise unsupported_operation(name, operation, f"class {str(kind)[:40]} of module "
+                                        f"{module[:80]!r}: {where}")
         return
     custom = not (module == "keras" or module.startswith("keras.")) or (
         registered not in (None, kind))
     if kind == "Lambda":
         raise unsupported(name, "Lambda", "a Lambda layer is arbitrary Python code")
     if custom or kind not in supported_layers():
+        from .saved_ops import OPERATIONS
+
         why = (f"a class of module {module[:80]!r}, not Keras'" if not (
             module == "keras" or module.startswith("keras.")) else
-            f"custom class registered as {registered!r}" if custom and registered else "")
+            f"custom class registered as {registered!r}" if custom and registered else
+            "a Keras operation as Keras 3 writes it into a legacy .h5 file, without its module; "
+            "Keras 3 cannot read it back either: save the model as .keras" if (
+                config.get("module") is None and str(kind) in OPERATIONS) else "")
         raise unsupported(name, str(kind), why)
     # a wrapper's layers (TimeDistributed, Bidirectional) are layers too: each is held to the
     # same rules before Keras' deserializer sees any of them
