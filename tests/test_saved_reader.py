@@ -570,6 +570,7 @@ def _set_option(index: int, key: str, value=None, remove: bool = False):
     ("activation_missing", 3, "activation", None, True),
     ("bn_axis_list", 4, "axis", [1], False),
     ("bn_no_epsilon", 4, "epsilon", None, True),
+    ("bn_momentum_none", 4, "momentum", None, False),
     ("dense_units_text", 5, "units", "1", False)], ids=lambda c: c[0])
 def test_options_keras_would_refuse_or_default_are_left_to_keras(keras, tmp_path, case):
     """An option missing (Keras puts its default) or one Keras refuses: the file reader does

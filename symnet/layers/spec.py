@@ -188,7 +188,7 @@ class Inert(Domain):
     a seed, the rate of a dropout inside a layer...)."""
 
     why: str = "not used at inference"
-    number: bool = False
+    number: bool = field(default=False, kw_only=True)
     """Keras takes it as a number (``float(momentum)``): any other value is refused, as
     Keras would refuse it."""
 
