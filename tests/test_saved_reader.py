@@ -768,3 +768,21 @@ def test_a_config_listing_its_layers_out_of_keras_order_is_left_to_keras(keras, 
     want = keras.saving.load_model(path, compile=False).predict(data, verbose=0)
     np.testing.assert_allclose(symnet.explain(path, reader="auto").evaluate(data), want,
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, key, value", [("SimpleRNN", "reset_after", True),
+                                              ("SimpleRNN", "recurrent_activation", "tanh"),
+                                              ("GRU", "unit_forget_bias", True),
+                                              ("LSTM", "reset_after", False)])
+def test_a_recurrent_option_its_class_does_not_take_is_left_to_keras(keras, tmp_path, kind,
+                                                                    key, value):
+    """Keras refuses a recurrent class's option it does not take (``reset_after`` is a GRU's):
+    so does the file reader, by name."""
+    model = sequential(keras, (4, 2), getattr(keras.layers, kind)(3), keras.layers.Dense(1))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    _edit_config(path, _set_option(1, key, value))
+    with pytest.raises(ModelLoadError, match=f"without Keras.*{key}"):
+        symnet.explain(path, reader="file")
+    with pytest.raises(symnet.SymnetError):
+        symnet.explain(path, reader="keras")
