@@ -125,9 +125,11 @@ def _why(args: argparse.Namespace) -> int:
             note = (f"output {output} of {size}: the predicted class (the largest); "
                     f"--output-index K explains another\n")
     explanation = net.why(x, target=args.target, output=output, domain=args.domain)
-    from .homework.key import find_key
+    key = None
+    if Path(args.model).with_name("exercise.json").is_file():  # (homework's import: 0.15 s)
+        from .homework.key import find_key
 
-    key = find_key(args.model)
+        key = find_key(args.model)
     if key is not None and args.format != "json":  # an exercise: its sheet's notation
         from .homework.notation import why_in_notation
 

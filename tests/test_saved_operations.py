@@ -271,6 +271,25 @@ def test_legacy_files_keras_3_writes_with_operations(keras, tmp_path):
     same_network(fast, symnet.explain(tmp_path / "every_op.keras", reader="file"))
 
 
+def test_operations_in_and_around_a_nested_model_read_as_keras_reads_them(keras, tmp_path):
+    """An operation inside a model used as a layer (named by its path, as Keras' reading names
+    it) and on that model's outputs."""
+    o = keras.ops
+    inner_x = keras.Input(SHAPE, name="inner_x")
+    h = keras.layers.Dense(4, name="inner_dense")(inner_x)
+    inner = keras.Model(inner_x, [o.relu(h) * 0.5, o.mean(h, axis=1)], name="inner")
+    x = keras.Input(SHAPE, name="x")
+    first, second = inner(x)
+    again, _ = inner(o.tanh(x))
+    model = keras.Model(x, [o.concatenate([first + again, x], axis=-1), o.softmax(second)],
+                        name="outer")
+    randomize(model, 8)
+    fast, _ = both_readers(model, tmp_path / "nested.keras")
+    assert fast._model is None
+    assert {"ops.multiply", "ops.relu", "ops.mean"} <= {
+        layer.kind for layer in fast.layers if layer.name.startswith("inner/")}
+
+
 def test_keras_2_operation_layers_stay_refused_by_name(tmp_path):
     """Keras 2 saved ``x + y`` as a ``TFOpLambda`` layer of function ``tf.__operators__.add``
     (code, in effect): refused by name before any reader, never handed to Keras."""

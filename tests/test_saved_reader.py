@@ -327,22 +327,26 @@ def _frozen(model, layers):
     return model
 
 
-@pytest.mark.parametrize("case", ["nested", "lora", "renorm", "float64"])
+@pytest.mark.parametrize("case", ["lora", "renorm", "float64", "float64_operation",
+                                  "operation_of_integers"])
 def test_other_models_are_read_by_keras(keras, tmp_path, case):
     """What the file reader does not know exactly is Keras' to read: ``auto`` gives Keras'
-    reading, ``file`` says why it cannot."""
+    reading, ``file`` says why it cannot. (Keras operations the file reader reads:
+    tests/test_saved_operations.py.)"""
     L = keras.layers
-    if case == "nested":  # a model used as a layer
-        inp = keras.Input((3,))
-        inner = keras.Sequential([keras.Input((3,)), L.Dense(2)], name="inner")
-        model = keras.Model(inp, L.Dense(1)(inner(inp)))
-    elif case == "lora":
+    if case == "lora":
         model = sequential(keras, (3,), L.Dense(4), L.Dense(1))
         model.layers[0].enable_lora(2)
     elif case == "renorm":
         model = sequential(keras, (3,), L.BatchNormalization(renorm=True), L.Dense(1))
     elif case == "float64":
         model = sequential(keras, (3,), L.Dense(4, dtype="float64"), L.Dense(1))
+    elif case == "float64_operation":  # Keras computes x + c in float64
+        start = keras.Input((3,))
+        model = keras.Model(start, L.Dense(1)(keras.ops.add(start, np.ones(3, np.float64))))
+    elif case == "operation_of_integers":  # an Embedding's indices, shifted by an operation
+        start = keras.Input((3,), dtype="int32")
+        model = keras.Model(start, L.Flatten()(L.Embedding(7, 2)(start + 1)))
     else:
         model = sequential(keras, (3,), L.Dense(4), L.Dense(1))
     path = tmp_path / "m.keras"
@@ -574,6 +578,7 @@ def _set_option(index: int, key: str, value=None, remove: bool = False):
     ("activation_missing", 3, "activation", None, True),
     ("bn_axis_list", 4, "axis", [1], False),
     ("bn_no_epsilon", 4, "epsilon", None, True),
+    ("bn_momentum_none", 4, "momentum", None, False),
     ("dense_units_text", 5, "units", "1", False)], ids=lambda c: c[0])
 def test_options_keras_would_refuse_or_default_are_left_to_keras(keras, tmp_path, case):
     """An option missing (Keras puts its default) or one Keras refuses: the file reader does
@@ -653,7 +658,7 @@ READ_WITHOUT_KERAS = {
     "codeweek_cnn.h5", "fraud_ae_asterios.h5", "fraud_ae_dino.h5", "friction_2024rock.h5",
     "homl_arachneee.h5", "homl_custom_loss.h5", "houseprice_qiu.h5", "malgan_detector.h5",
     "malgan_generator.h5", "rain_arj010.h5", "shm_ae_aditvedi.h5", "smartbuilding_lstm.h5",
-    "wide_and_deep.h5"}
+    "wide_and_deep.h5", "gan1d_nakahatar.h5", "malgan_combined.h5"}
 
 
 def test_real_models_read_without_keras_are_keras_reading(keras):
@@ -771,3 +776,21 @@ def test_a_config_listing_its_layers_out_of_keras_order_is_left_to_keras(keras, 
     want = keras.saving.load_model(path, compile=False).predict(data, verbose=0)
     np.testing.assert_allclose(symnet.explain(path, reader="auto").evaluate(data), want,
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, key, value", [("SimpleRNN", "reset_after", True),
+                                              ("SimpleRNN", "recurrent_activation", "tanh"),
+                                              ("GRU", "unit_forget_bias", True),
+                                              ("LSTM", "reset_after", False)])
+def test_a_recurrent_option_its_class_does_not_take_is_left_to_keras(keras, tmp_path, kind,
+                                                                    key, value):
+    """Keras refuses a recurrent class's option it does not take (``reset_after`` is a GRU's):
+    so does the file reader, by name."""
+    model = sequential(keras, (4, 2), getattr(keras.layers, kind)(3), keras.layers.Dense(1))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    _edit_config(path, _set_option(1, key, value))
+    with pytest.raises(ModelLoadError, match=f"without Keras.*{key}"):
+        symnet.explain(path, reader="file")
+    with pytest.raises(symnet.SymnetError):
+        symnet.explain(path, reader="keras")

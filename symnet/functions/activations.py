@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
-from scipy import special
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.core.evalf import prec_to_dps
 from sympy.core.function import Function
@@ -52,6 +51,14 @@ def _cast(x: np.ndarray, value: float) -> Any:
 
 
 #: The printing methods of SymPy's code printers (``sympy.lambdify``, ``pycode``): numpy and
+
+def scipy_special() -> Any:
+    """``scipy.special``, imported when a float64 value is first computed (0.3 s of start-up
+    that a command reading a file and printing a formula does not need)."""
+    from scipy import special
+
+    return special
+
 #: scipy use ``_numpycode``, math and SymPy ``_pythoncode``; each prints the function's code
 #: form with the printer's own functions.
 CODE_PRINTMETHODS = ("_pythoncode", "_mpmathcode", "_numpycode", "_cupycode", "_jaxcode",
@@ -475,7 +482,7 @@ class Sigmoid(Activation):
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
-        return special.expit(x)
+        return scipy_special().expit(x)
 
 
 class Tanh(Activation):
@@ -651,7 +658,7 @@ class SiLU(Activation):
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
-        return x * special.expit(x)
+        return x * scipy_special().expit(x)
 
 
 class GELU(Activation):
@@ -677,8 +684,10 @@ class GELU(Activation):
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
         if x.dtype == np.float32:  # Keras' own arithmetic: 1 + erf, cancelling for t << 0
-            return _cast(x, 0.5) * x * (_cast(x, 1.0) + special.erf(x / _cast(x, np.sqrt(2))))
-        return 0.5 * x * special.erfc(-x / np.sqrt(2))  # the same function, without cancelling
+            erf = scipy_special().erf
+            return _cast(x, 0.5) * x * (_cast(x, 1.0) + erf(x / _cast(x, np.sqrt(2))))
+        # the same function, without cancelling
+        return 0.5 * x * scipy_special().erfc(-x / np.sqrt(2))
 
     def _numpycode(self, printer: Any, **kwargs: Any) -> str:
         # numpy has no erfc (its printer falls back to math's, for scalars only): scipy's,

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from scipy import special
 
-from .activations import Activation
+from .activations import Activation, scipy_special
 
 __all__ = ["Absolute", "Clamp", "Erf", "Log", "Power", "Reciprocal", "Sqrt"]
 
@@ -63,7 +62,7 @@ class Erf(_SymPys):
 
     @classmethod
     def numeric(cls, x: np.ndarray) -> np.ndarray:
-        return special.erf(x).astype(x.dtype, copy=False)
+        return scipy_special().erf(x).astype(x.dtype, copy=False)
 
 
 class Log(_SymPys):

@@ -462,6 +462,9 @@ _MODULES = ("keras", "keras.layers", "keras.initializers", "keras.regularizers",
             "keras.src.models.functional", "keras.src.models.sequential",
             "keras.src.engine.functional", "keras.src.engine.sequential")
 _MODULE_PREFIXES = ("keras.src.dtype_policies", "keras.src.ops.", "keras.src.layers.")
+#: What a nested model's compile_config may name besides.
+_TRAINING_MODULES = ("keras.optimizers", "keras.losses", "keras.metrics")
+_TRAINING_PREFIXES = ("keras.src.optimizers.", "keras.src.losses.", "keras.src.metrics.")
 #: Data, not objects: what Keras' serializer writes for arrays, tuples, tensors...
 _DATA = {"__numpy__", "__tuple__", "__keras_tensor__", "__bytes__", "__ellipsis__",
          "__slice__", "__tensor__", "__typespec__"}
@@ -474,7 +477,9 @@ def scan_objects(config: Any, where: str) -> None:
     Keras' (``os``, ``subprocess``, ``builtins``, ``keras.utils``, ``keras.config``...), a
     ``__lambda__`` or ``Lambda`` (marshalled Python code), a custom registered name. The model's
     ``compile_config`` is not read (models load with ``compile=False``): its losses and
-    metrics are never rebuilt. These are the ways Keras' ``safe_mode`` has been bypassed."""
+    metrics are never rebuilt; a nested model's, which Keras compiles as it loads it, may
+    name Keras' optimizers, losses and metrics besides. These are the ways Keras'
+    ``safe_mode`` has been bypassed."""
     from ..escape import terminal_text
 
     def refuse(what: str) -> ModelLoadError:
@@ -483,11 +488,11 @@ def scan_objects(config: Any, where: str) -> None:
                               "objects from outside Keras' layers, initializers, regularizers, "
                               "constraints and activations (nothing was imported)")
 
-    stack = [config]
+    stack: list[tuple[Any, bool]] = [(config, False)]
     while stack:
-        item = stack.pop()
+        item, compiling = stack.pop()
         if isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, compiling) for v in item)
             continue
         if not isinstance(item, dict):
             continue
@@ -498,7 +503,9 @@ def scan_objects(config: Any, where: str) -> None:
                                                     and module != "keras.activations"):
                 raise refuse(f"{shown!r} (Python code)")
             if module is not None and (not isinstance(module, str) or not (
-                    module in _MODULES or module.startswith(_MODULE_PREFIXES))):
+                    module in _MODULES or module.startswith(_MODULE_PREFIXES) or (
+                        compiling and (module in _TRAINING_MODULES
+                                       or module.startswith(_TRAINING_PREFIXES))))):
                 raise refuse(f"{shown!r} (module {str(module)[:80]!r})")
             registered = item.get("registered_name")
             if registered not in (None, kind):
@@ -508,7 +515,9 @@ def scan_objects(config: Any, where: str) -> None:
         if isinstance(inner, dict) and ("function_type" in inner or (
                 kind == "Lambda" and "function" in inner)):
             raise refuse(f"{kind!s} (marshalled Python code)")
-        stack.extend(v for k, v in item.items() if k != "compile_config")
+        stack.extend((v, compiling) for k, v in item.items() if k != "compile_config")
+        if item is not config and "compile_config" in item:
+            stack.append((item["compile_config"], True))
 
 
 def operation_kind(class_name: str) -> str:
@@ -604,6 +613,8 @@ class KerasGraph:
     output_shapes: tuple[tuple[int, ...], ...]
     layers: tuple[tuple[str, Any], ...]
     """Every layer, nested models' layers in their place: (path name, layer)."""
+    names: tuple[str, ...] = ()
+    """The names of ``model.layers`` (a nested model's own), as a file reader gives them."""
 
 
 #: The layers a Keras layer wraps, by role in its record: (role, attribute).
@@ -799,6 +810,12 @@ def read_graph(model: Any, key_prefix: str = "", name_prefix: str = "",
         ins = ins or outs  # an InputLayer's node "reads" its own tensor
         where = name_prefix + op.name
         if _is_model(op):
+            from .saved import inert_call_argument
+
+            extra = [k for k, v in options if not inert_call_argument(k, v)]
+            if extra:  # training=True: the model's layers compute otherwise than at inference
+                raise unsupported(where, type(op).__name__, f"a nested model called with "
+                                  f"{', '.join(f'{k}={dict(options)[k]!r}' for k in extra)}")
             inner = read_graph(op, f"{key_prefix}{op.name}#{node_index}/", where + "/", cache)
             if len(inner.inputs) != len(ins) or len(inner.outputs) != len(outs):
                 raise unsupported(where, type(op).__name__, "a nested model called with "

@@ -12,13 +12,16 @@ name, a variable named for another layer or weight, is refused, not matched by p
 
 The graph is read as :mod:`symnet.io.saved` reads a ``.keras`` file's (Keras 2's list form
 of a functional model's calls included), the layers' records made by their converters'
-declarations. A Sequential model whose first layer states ``batch_input_shape`` (Keras 2's
+declarations. A nested model's variables are in its group, listed by one ``weight_names``
+(its trainable variables first, as Keras 3 assigns them by position), each path naming its
+layer. A Sequential model whose first layer states ``batch_input_shape`` (Keras 2's
 files without an InputLayer) is read on that shape, as symnet reads it with Keras. Anything
 else is refused by name (:class:`~symnet.io.saved.NotForThisReader`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -29,14 +32,16 @@ from ..layers.spec import Part
 from . import saved_ops
 from .saved import (
     MAX_BYTES,
+    MODEL_CLASSES,
+    Layer,
     NotForThisReader,
     _array,
     _check_options,
-    _float32,
-    _functional,
     _member,
-    _sequential,
     _weight_names,
+    model_graph,
+    model_parts,
+    nested_model,
     part_names,
     wrapped_layers,
 )
@@ -95,20 +100,7 @@ def read_legacy(data: bytes, config: dict[str, Any], where: str
 
     if len(data) > MAX_BYTES:
         raise NotForThisReader("a file over 256 MiB")
-    kind = config.get("class_name")
-    if kind not in ("Sequential", "Functional", "Model"):
-        raise NotForThisReader(f"a {kind} model")
-    inner = config.get("config") or {}
-    entries = inner.get("layers") if isinstance(inner, dict) else None
-    if not isinstance(entries, list) or not entries or any(
-            not isinstance(e, dict) or not isinstance(e.get("config"), dict) for e in entries):
-        raise NotForThisReader("the model's layers")
-    if not _float32(inner.get("dtype")) or not isinstance(inner.get("name"), str):
-        raise NotForThisReader("the model's dtype or name")
-    known = ({"name", "trainable", "dtype", "layers", "build_input_shape"} if kind == "Sequential"
-             else {"name", "trainable", "dtype", "layers", "input_layers", "output_layers"})
-    if set(inner) - known:
-        raise NotForThisReader(f"model options {sorted(inner)}")
+    kind, inner, entries = model_parts(config)
     with h5py.File(io.BytesIO(data), "r") as handle:
         _checked_attributes(handle)
         if json.loads(_text(handle.attrs["model_config"])) != config:
@@ -117,8 +109,7 @@ def read_legacy(data: bytes, config: dict[str, Any], where: str
             raise NotForThisReader(f"file groups {sorted(handle.keys())[:4]}")
         weights = _member(handle, "model_weights", h5py.Group)
 
-        def records(layers: list[dict[str, Any]], inputs: list[str] | None
-                    ) -> list[LayerRecord]:
+        def records(layers: list[dict[str, Any]], inputs: list[str] | None) -> list[Layer]:
             return _records(layers, weights, inputs or [])
 
         declared = None
@@ -129,13 +120,12 @@ def read_legacy(data: bytes, config: dict[str, Any], where: str
                            for d in shape[1:])):
                 raise NotForThisReader(f"input shape {str(shape)[:60]}")
             declared = ("input", tuple(shape[1:]))
-        graph = (_sequential(entries, records, declared) if kind == "Sequential"
-                 else _functional(inner, entries, records))
-    return graph, str(inner["name"]), tuple(name for name, _ in graph.layers)
+        graph = model_graph(kind, inner, entries, records, declared)
+    return graph, str(inner["name"]), graph.names
 
 
 def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
-             ) -> list[LayerRecord]:
+             ) -> list[Layer]:
     """Each layer's record with its variables; the file's layers with variables must be the
     model's, in order and by name."""
     import h5py
@@ -158,12 +148,33 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
             "top_level_model_weights"):
         raise NotForThisReader(f"weights of layers not in the model: "
                                f"{sorted(set(listed) - set(names))[:4]}")
-    out: list[Any] = []
+    out = _layers(entries, {name: (weights[name], paths) for name, paths in stored.items()
+                            if paths})
+    with_weights = [r.name for r in out if r.weights]
+    if with_weights != holding:
+        raise NotForThisReader(f"the file's layers with weights {holding[:4]} are not the "
+                               f"model's {with_weights[:4]}")
+    return out
+
+
+def _layers(entries: list[dict[str, Any]], stored: dict[str, tuple[Any, list[str]]],
+            nested: bool = False) -> list[Layer]:
+    """Each layer's record, its variables at the paths ``stored`` gives for its name, inside
+    the group it gives; a model used as a layer read from its own group (``nested``: this is
+    such a model's, which holds no other)."""
+    out: list[Layer] = []
     for entry in entries:
         if saved_ops.is_entry(entry):  # an operation (x + y) whose module is stated: no weights
             out.append(saved_ops.record(entry))
             continue
         kind, config = entry.get("class_name"), dict(entry["config"])
+        if kind in MODEL_CLASSES:
+            name = str(config.get("name"))
+            if nested:
+                raise NotForThisReader(f"model {name[:60]!r} inside a model used as a layer")
+            group, paths = stored.get(name, (None, []))
+            out.append(nested_model(entry, functools.partial(_inner_records, name, group, paths)))
+            continue
         for key in _INPUT_KEYS:
             config.pop(key, None)
         axis = config.get("axis")
@@ -177,18 +188,39 @@ def _records(entries: list[dict[str, Any]], weights: Any, inputs: list[str]
             raise NotForThisReader(f"layer class {str(kind)[:60]}")
         declared = _check_options(str(kind), config)
         name = str(config["name"])
-        paths = stored.get(name, [])
-        group = weights[name] if paths else None
+        group, paths = stored.get(name, (None, []))
         if declared.wraps is not None:
             out.append(_wrapper(str(kind), config, group, paths))
             continue
         expected = _weight_names(declared, config, len(paths))
         values = _values(group, name, paths, expected, (name, f"{name}_cell"))
         out.append(LayerRecord(str(kind), config, tuple(values)))
-    with_weights = [r.name for r in out if r.weights]
-    if with_weights != holding:
-        raise NotForThisReader(f"the file's layers with weights {holding[:4]} are not the "
-                               f"model's {with_weights[:4]}")
+    return out
+
+
+def _inner_records(model: str, group: Any, paths: list[str], entries: list[dict[str, Any]],
+                   _inputs: list[str] | None) -> list[Layer]:
+    """The records of a model used as a layer, from its group: ``weight_names`` lists its
+    layers' variables (``dense_46/kernel:0``, or under the model's name as Keras 3 names a
+    Sequential's: ``g/dense/kernel``) in the order Keras assigns them, the model's trainable
+    ones, then the others, each in its layers' order; read by name, and the order checked to
+    be Keras'."""
+    names = [str(e["config"].get("name")) for e in entries]
+    mine: dict[str, list[str]] = {}
+    for path in paths:
+        parts = path.split("/")
+        owner = parts[1] if len(parts) > 2 and parts[0] == model and parts[1] in names else (
+            parts[0])
+        if owner not in names or len(parts) < 2:
+            raise NotForThisReader(f"variable {path[:80]!r} of no layer of the model")
+        mine.setdefault(owner, []).append(path)
+    out = _layers(entries, {name: (group, found) for name, found in mine.items()}, nested=True)
+    path_of = {id(w): p for r in out for w, p in zip(r.weights, mine.get(r.name, []))}
+    weights = [w for r in out for w in r.weights]
+    keras = [w for w in weights if w.trainable] + [w for w in weights if not w.trainable]
+    if [path_of.get(id(w)) for w in keras] != paths:
+        raise NotForThisReader(f"the variables {paths[:3]} are not in the order Keras assigns "
+                               "them (trainable first)")
     return out
 
 

@@ -9,14 +9,18 @@ inputs and outputs, merges, shared layers) of layers whose converters declare wh
 of a file (:meth:`~symnet.layers.spec.LayerSpec.reading`: the weights they expect, the shapes
 of their outputs, the keys a file must state), these two files are all symnet needs, and
 reading them takes milliseconds where importing TensorFlow takes seconds. Each layer becomes
-the :class:`~symnet.layers.record.LayerRecord` a live model's layer gives. A functional graph's
-Keras operations (``x + y``, ``x * 2.0``, ``keras.ops.mean(x, axis=1)``: entries of a
-``keras.src.ops`` module) become the :class:`~symnet.io.keras.KerasOperation` a live model's
-gives, made by :mod:`symnet.io.saved_ops` for every operation symnet converts (another is
-refused by name, as below).
+the :class:`~symnet.layers.record.LayerRecord` a live model's layer gives. A model used as a
+layer (:class:`NestedModel`) is read from its own config and its group of the weights file
+(``layers/sequential/layers/...``) and spliced into its caller's graph at each call, its
+layers named by their path (``generator/dense``), as :func:`symnet.io.keras.read_graph` reads
+a live one.
+A functional graph's Keras operations (``x + y``, ``x * 2.0``, ``keras.ops.mean(x, axis=1)``:
+entries of a ``keras.src.ops`` module) become the :class:`~symnet.io.keras.KerasOperation` a
+live model's gives, made by :mod:`symnet.io.saved_ops` for every operation symnet converts
+(another is refused by name, as below).
 
 Anything this reader does not know exactly it refuses by name (:class:`NotForThisReader`):
-another layer class, a nested model, an option its converter has not declared or a key a file
+another layer class, an option its converter has not declared or a key a file
 must state and does not, a dtype policy other than float32, a variable count, shape, dtype or
 name the config does not imply, a tensor whose saved shape or dtype is not what the layers
 compute, a file written by Keras 2. ``tests/test_saved_reader.py`` compares what it gives
@@ -25,11 +29,13 @@ with Keras' reading, down to every weight's bits.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +43,7 @@ import numpy as np
 from ..layers.record import LayerRecord, Weight
 from ..layers.spec import Part
 from . import checks, saved_ops
+from .keras import KerasOperation
 
 __all__ = ["NotForThisReader", "read_saved", "snake_case"]
 
@@ -135,26 +142,42 @@ def _weights_file(archive: zipfile.ZipFile, where: str) -> Any:
     return h5py.File(io.BytesIO(data), "r")
 
 
+#: The classes of a model (the file's, or one used as a layer in it).
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+_MODEL_MODULES = (None, "keras", "keras.models", "keras.src.models.functional",
+                  "keras.src.models.sequential")
+
+
+def model_parts(config: dict[str, Any], kinds: tuple[str, ...] = MODEL_CLASSES
+                ) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """A model's class, options and layer entries, checked to be a Sequential or functional
+    model of float32 whose options this reader knows (the file's model, or a model used as a
+    layer in it)."""
+    kind = config.get("class_name")
+    if kind not in kinds or config.get("module") not in _MODEL_MODULES or config.get(
+            "registered_name") not in (None, kind):
+        raise NotForThisReader(f"a {str(kind)[:60]} model")
+    inner = config.get("config")
+    entries = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(entries, list) or not entries or any(
+            not isinstance(e, dict) or not isinstance(e.get("config"), dict) for e in entries):
+        raise NotForThisReader(f"the layers of model {str(config.get('name'))[:60]!r}")
+    assert isinstance(inner, dict)
+    if not _float32(inner.get("dtype")) or not isinstance(inner.get("name"), str):
+        raise NotForThisReader("the model's dtype or name")
+    known = ({"name", "trainable", "dtype", "layers", "build_input_shape"} if kind == "Sequential"
+             else {"name", "trainable", "dtype", "layers", "input_layers", "output_layers"})
+    if set(inner) - known or not isinstance(inner.get("trainable", True), bool):
+        raise NotForThisReader(f"model options {sorted(inner)[:8]}")
+    return str(kind), inner, entries
+
+
 def read_saved(data: bytes, config: dict[str, Any], where: str
                ) -> tuple[Any, str, tuple[str, ...]]:
     """The graph of a ``.keras`` file's bytes whose config :mod:`symnet.io.keras` has checked
     (``config``), the model's name and its layers' names (``model.layers``);
     :class:`NotForThisReader` saying why when this reader does not know it exactly."""
-    kind = config.get("class_name")
-    if kind not in ("Sequential", "Functional") or config.get("module") not in (
-            None, "keras", "keras.models", "keras.src.models.functional"):
-        raise NotForThisReader(f"a {kind} model")
-    inner = config.get("config") or {}
-    entries = inner.get("layers") or []
-    if not isinstance(entries, list) or not _float32(inner.get("dtype")) or not isinstance(
-            inner.get("name"), str):
-        raise NotForThisReader("the model's dtype, name or layers")
-    known = ({"name", "trainable", "dtype", "layers", "build_input_shape"} if kind == "Sequential"
-             else {"name", "trainable", "dtype", "layers", "input_layers", "output_layers"})
-    if set(inner) - known:
-        raise NotForThisReader(f"model options {sorted(inner)}")
-    if any(not isinstance(e, dict) or not isinstance(e.get("config"), dict) for e in entries):
-        raise NotForThisReader("a layer entry that is not a config")
+    kind, inner, entries = model_parts(config, ("Sequential", "Functional"))
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if checks.parse_config(checks.read_member(archive, "config.json", where).decode(
                 "utf-8"), where) != config:
@@ -166,15 +189,69 @@ def read_saved(data: bytes, config: dict[str, Any], where: str
             raise NotForThisReader(f"written by Keras {version or '(unknown)'}")
         with _weights_file(archive, where) as weights:
             def records(layers: list[dict[str, Any]], inputs: list[str] | None
-                        ) -> list[LayerRecord]:
+                        ) -> list[Layer]:
                 return _records(layers, weights, inputs)
 
-            graph = (_sequential(entries, records) if kind == "Sequential"
-                     else _functional(inner, entries, records))
-    return graph, str(inner["name"]), tuple(name for name, _ in graph.layers)
+            graph = model_graph(kind, inner, entries, records)
+    return graph, str(inner["name"]), graph.names
 
 
-Records = Callable[[list[dict[str, Any]], "list[str] | None"], list[LayerRecord]]
+def model_graph(kind: str, inner: dict[str, Any], entries: list[dict[str, Any]],
+                make: Records, declared: tuple[str, Shape] | None = None) -> Any:
+    """A Sequential or functional model's graph (:func:`model_parts` gives its parts)."""
+    return (_sequential(entries, make, declared) if kind == "Sequential"
+            else _functional(inner, entries, make))
+
+
+@dataclass(frozen=True, eq=False)
+class NestedModel:
+    """A model used as a layer: its graph, read from its own config and weights, is spliced
+    into its caller's at each call, as :func:`symnet.io.keras.read_graph` reads it."""
+
+    kind: str
+    config: dict[str, Any] = field(repr=False)
+    graph: Any = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.config["name"])
+
+    @property
+    def weights(self) -> tuple[Weight, ...]:
+        """Its layers' variables, in ``model.weights``' order."""
+        out: list[Weight] = []
+        for _, record in self.graph.layers:
+            out.extend(w for w in record.weights if not any(w is o for o in out))
+        return tuple(out)
+
+
+def nested_model(entry: dict[str, Any], make: Records) -> NestedModel:
+    """A model entry of a model's layers: its graph, its layers' records made by ``make``
+    from its weights. A model frozen whose layers are not (Keras then trains none of them,
+    though their variables say trainable) is left to Keras."""
+    kind, inner, entries = model_parts(entry)
+    compiled = entry.get("compile_config")
+    if set(entry) - {"module", "class_name", "config", "registered_name", "build_config",
+                     "compile_config", "inbound_nodes", "name"} or not (
+            compiled is None or (isinstance(compiled, dict) and not set(compiled) - _COMPILE)):
+        raise NotForThisReader(f"model {str(inner['name'])[:60]!r} entry keys "
+                               f"{sorted(entry)[:8]} or its compile_config")
+    nested = NestedModel(kind, inner, model_graph(kind, inner, entries, make))
+    if not inner.get("trainable", True) and any(w.trainable for w in nested.weights):
+        raise NotForThisReader(f"model {nested.name[:60]!r} is frozen and its layers are not")
+    return nested
+
+
+Layer = LayerRecord | NestedModel | KerasOperation
+
+#: A nested model's compile_config: Keras compiles it as it loads it (the network is the same
+#: whatever it says; its objects are Keras' own, :func:`symnet.io.keras.scan_objects` sees
+#: to that); keys compile() does not take, Keras would refuse.
+_COMPILE = {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
+            "steps_per_execution", "jit_compile", "auto_scale_loss"}
+
+
+Records = Callable[[list[dict[str, Any]], "list[str] | None"], "list[Layer]"]
 
 
 def _sequential(entries: list[dict[str, Any]], make: Records,
@@ -196,20 +273,65 @@ def _sequential(entries: list[dict[str, Any]], make: Records,
     start = LayerRecord("InputLayer", start_config)
     key = f"{input_name}:0:0"
     nodes = [KerasNode(start, input_name, (key,), (key,), (shape,), (shape,))]
+    # Keras' model.layers: a Sequential's leaves its InputLayer out.
+    listed: list[tuple[str, Any]] = [(input_name, start)] if declared is not None else []
+    names = [name for name, _ in listed]
     for record in records:
+        names.append(record.name)
+        if isinstance(record, NestedModel):
+            inner, outputs, shapes = _splice(record, record.name, f"{record.name}#0/", [key],
+                                             [shape])
+            if len(outputs) != 1:
+                raise NotForThisReader(f"model {record.name[:60]!r} in a Sequential gives "
+                                       f"{len(outputs)} outputs")
+            nodes.extend(inner)
+            listed.extend(_nested_layers(record))
+            key, shape = outputs[0], shapes[0]
+            continue
+        if not isinstance(record, LayerRecord):  # an operation: a functional graph's only
+            raise NotForThisReader(f"operation {record.name[:60]!r} in a Sequential model")
         layer_spec = _spec(record.kind)
         out = _output_shapes(layer_spec, record, [shape])
         nodes.append(KerasNode(record, record.name, (key,), (f"{record.name}:0:0",),
                                (shape,), tuple(out), ("0",)))
+        listed.append((record.name, record))
         _check_weights(layer_spec, record, [shape])
         key, shape = nodes[-1].output, out[0]
-    names = [n.name for n in nodes]
-    if len(set(names)) != len(names):
+    if len({input_name, *(r.name for r in records)}) != len(records) + 1:
         raise NotForThisReader("two layers of one name")
-    # Keras' model.layers: a Sequential's leaves its InputLayer out.
-    listed = nodes if declared is not None else nodes[1:]
     return KerasGraph(tuple(nodes), (nodes[0].output,), (key,), (nodes[0].output_shape,),
-                      (shape,), tuple((n.name, n.layer) for n in listed))
+                      (shape,), tuple(listed), tuple(names))
+
+
+def _splice(nested: NestedModel, where: str, prefix: str, arguments: list[str],
+            shapes: list[Shape]) -> tuple[list[Any], list[str], list[Shape]]:
+    """A model used as a layer, at one call: its layers' calls named by their path
+    (``where/dense``), its tensors keyed under ``prefix``, its inputs the call's tensors
+    (``arguments``, of ``shapes``); and the keys and shapes of its outputs."""
+    from .keras import KerasNode
+
+    graph = nested.graph
+    if len(arguments) != len(graph.inputs) or [tuple(s) for s in shapes] != list(
+            graph.input_shapes):
+        raise NotForThisReader(f"model {where[:60]!r} called on {len(arguments)} tensors of "
+                               f"shapes {shapes}, its inputs are {list(graph.input_shapes)}")
+    mapping = dict(zip(graph.inputs, arguments))
+
+    def key(k: str) -> str:
+        return mapping.get(k, prefix + k)
+
+    nodes = [KerasNode(saved_ops.at_call(node.layer, f"{where}/{node.name}"),
+                       f"{where}/{node.name}", tuple(key(k) for k in node.inputs),
+                       tuple(key(k) for k in node.outputs), node.input_shapes,
+                       node.output_shapes, node.roles, node.options)
+             for node in graph.nodes if not (isinstance(node.layer, LayerRecord)
+                                             and node.layer.kind == "InputLayer")]
+    return nodes, [key(k) for k in graph.outputs], list(graph.output_shapes)
+
+
+def _nested_layers(nested: NestedModel) -> list[tuple[str, Any]]:
+    """A nested model's layers in its caller's ``layers``: each named by its path."""
+    return [(f"{nested.name}/{name}", layer) for name, layer in nested.graph.layers]
 
 
 def _history(value: Any) -> Any:
@@ -243,6 +365,10 @@ def _call(entry: dict[str, Any], node: Any
     name = str(entry.get("name"))[:60]
     if saved_ops.is_entry(entry):  # an operation (x * 2.0): tensors among constants
         return list(saved_ops.read_call(entry, node)[0])
+    nested = entry.get("class_name") in MODEL_CLASSES
+    if isinstance(node, list) and nested:
+        raise NotForThisReader(f"model {name!r} used as a layer in a graph of Keras 2's form "
+                               "(which counts a model's calls otherwise)")
     if isinstance(node, list):
         legacy: list[tuple[tuple[str, int, int], Shape | None]] = []
         for item in node:
@@ -258,8 +384,10 @@ def _call(entry: dict[str, Any], node: Any
     if not isinstance(node, dict) or set(node) - {"args", "kwargs"}:
         raise NotForThisReader(f"the call of layer {name!r}")
     args, kwargs = node.get("args"), node.get("kwargs", {})
-    flags = ("training", "use_causal_mask") if entry.get("class_name") in _CAUSAL else (
-        "training",)
+    flags: tuple[str, ...] = ("training", "use_causal_mask") if entry.get(
+        "class_name") in _CAUSAL else ("training",)
+    if nested and isinstance(kwargs, dict):  # Keras passes a model its inputs' masks
+        flags, kwargs = (), {k: v for k, v in kwargs.items() if not inert_call_argument(k, v)}
     if not isinstance(args, list) or not isinstance(kwargs, dict) or any(
             v is not None and not (k in flags and isinstance(v, bool))
             for k, v in kwargs.items()):
@@ -289,6 +417,13 @@ def _call(entry: dict[str, Any], node: Any
                                    f"{str(shape)[:40]}, dtype {str(config.get('dtype'))[:20]}")
         out.append(((history[0], history[1], history[2]), tuple(shape[1:])))
     return out
+
+
+def inert_call_argument(key: str, value: Any) -> bool:
+    """A model's call argument that changes nothing at inference: no masks, not training."""
+    if key == "mask":
+        return value is None or (isinstance(value, list) and all(m is None for m in value))
+    return key == "training" and value in (None, False)
 
 
 #: Layers called on several tensors as positional arguments (``mha(query, value, key)``):
@@ -326,6 +461,7 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
             raise NotForThisReader(f"layer name {str(name)[:60]!r}")
         by_name[name] = entry
     inputs, outputs = _tensors(inner.get("input_layers")), _tensors(inner.get("output_layers"))
+    outputs = [_output_call(t, by_name) for t in outputs]
     input_names = [t[0] for t in inputs]
     shapes: dict[tuple[str, int, int], Shape] = {}
     calls: dict[tuple[str, int], list[tuple[tuple[str, int, int], Shape | None]]] = {}
@@ -380,6 +516,12 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
             stack.append((parent, False))
     nodes_out: list[Any] = []
     inputs_records: dict[str, LayerRecord] = {}
+    alias: dict[str, str] = {}  # a nested model's outputs -> its layers' tensors
+
+    def ref(tensor: tuple[str, int, int]) -> str:
+        k = f"{tensor[0]}:{tensor[1]}:{tensor[2]}"
+        return alias.get(k, k)
+
     for name, index in order:
         key = f"{name}:{index}"
         if name in input_names:
@@ -399,6 +541,13 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
                 raise NotForThisReader(f"layer {name[:60]!r}: its input has shape "
                                        f"{shapes[tensor]}, the file says {said}")
             in_shapes.append(shapes[tensor])
+        if isinstance(record, NestedModel):
+            inner_nodes, outs, out_shapes = _splice(record, name, f"{name}#{index}/",
+                                                    [ref(t) for t, _ in arguments], in_shapes)
+            nodes_out.extend(inner_nodes)
+            for i, (k, shape) in enumerate(zip(outs, out_shapes)):
+                shapes[(name, index, i)], alias[f"{key}:{i}"] = shape, k
+            continue
         call = by_name[name]["inbound_nodes"][index]
         if saved_ops.is_record(record):  # an operation: no weights, shapes of its own
             out = saved_ops.output_shapes(record, in_shapes)
@@ -411,7 +560,7 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
         for i, shape in enumerate(out):
             shapes[(name, index, i)] = shape
         nodes_out.append(KerasNode(
-            record, name, tuple(f"{t[0]}:{t[1]}:{t[2]}" for t, _ in arguments),
+            record, name, tuple(ref(t) for t, _ in arguments),
             tuple(f"{key}:{i}" for i in range(len(out))), tuple(in_shapes), tuple(out),
             roles, _options(call)))
     for tensor in outputs:
@@ -420,16 +569,34 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
     unused = set(calls) - set(order)
     if unused:
         raise NotForThisReader(f"calls that reach no output: {sorted(unused)[:3]}")
+    listed: list[tuple[str, Any]] = []
     layer_entries = [e for e in entries if not saved_ops.is_entry(e)]  # model.layers'
-    listed = [(e["name"], inputs_records.get(e["name"]) or records[e["name"]])
-              for e in layer_entries if e["name"] in records or e["name"] in inputs_records]
-    if len(listed) != len(layer_entries):
-        raise NotForThisReader("an input that no output reads")
+    for entry in layer_entries:
+        layer = inputs_records.get(entry["name"]) or records.get(entry["name"])
+        if layer is None:
+            raise NotForThisReader("an input that no output reads")
+        listed.extend(_nested_layers(layer) if isinstance(layer, NestedModel)
+                      else [(entry["name"], layer)])
     saved_ops.check_float32(tuple(nodes_out))
-    return KerasGraph(tuple(nodes_out), tuple(f"{t[0]}:{t[1]}:{t[2]}" for t in inputs),
-                      tuple(f"{t[0]}:{t[1]}:{t[2]}" for t in outputs),
-                      tuple(shapes[t] for t in inputs), tuple(shapes[t] for t in outputs),
-                      tuple(listed))
+    return KerasGraph(tuple(nodes_out), tuple(ref(t) for t in inputs),
+                      tuple(ref(t) for t in outputs), tuple(shapes[t] for t in inputs),
+                      tuple(shapes[t] for t in outputs), tuple(listed),
+                      tuple(e["name"] for e in layer_entries))
+
+
+def _output_call(tensor: tuple[str, int, int], by_name: dict[str, dict[str, Any]]
+                 ) -> tuple[str, int, int]:
+    """A model output ``[name, node, index]`` as the call of ``name`` it is: Keras 3 counts
+    a functional model's calls from 1 there (its first node is its own), from 0 in the
+    arguments of calls; a Keras 2 graph (calls as lists), which counts otherwise, is not read
+    with a model in it."""
+    entry = by_name.get(tensor[0])
+    if entry is None or entry.get("class_name") != "Functional":
+        return tensor  # (a nested model's calls are Keras 3's: _call refuses Keras 2's)
+    if tensor[1] < 1:
+        raise NotForThisReader(f"the model's output {list(tensor)}: node 0 of a functional "
+                               "model is its own")
+    return tensor[0], tensor[1] - 1, tensor[2]
 
 
 def _output_shapes(declared: Any, record: LayerRecord, shapes: list[Shape]) -> list[Shape]:
@@ -550,7 +717,7 @@ def _variables(groups: Any, group: str, layer: str) -> Any:
 
 
 def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str] | None
-             ) -> list[LayerRecord]:
+             ) -> list[Layer]:
     """Each layer's record with its stored variables, named as its converter expects them
     (their shapes are checked against the inputs' once those are known); the weights file
     must hold exactly one group per layer that has variables (a functional model's input
@@ -562,7 +729,7 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
         raise NotForThisReader(f"weights file groups {sorted(top)}")
     groups = _member(weights, "layers", h5py.Group) if "layers" in top else {}
     seen: dict[str, int] = {}
-    out: list[Any] = []
+    out: list[Layer] = []
     unread = set(groups.keys())
     for i, name in enumerate(input_names or []):
         group = "input_layer" if i == 0 else f"input_layer_{i}"
@@ -577,18 +744,19 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
             out.append(saved_ops.record(entry))
             continue
         kind, config = entry.get("class_name"), entry["config"]
+        if kind in MODEL_CLASSES:  # a model used as a layer: its weights in its own group
+            group = _unique(seen, snake_case(str(kind)))
+            unread.discard(group)
+            stored = _model_group(groups, group, str(config.get("name")))
+            out.append(nested_model(entry, functools.partial(_nested_records, stored)))
+            continue
         # an entry without "module" Keras reads through its legacy model_from_config, which
         # rewrites some options (an axis list dropped): left to Keras' reading
         if entry.get("module") != "keras.layers" or entry.get(
                 "registered_name") not in (None, kind):
             raise NotForThisReader(f"layer class {str(kind)[:60]}")
         declared = _check_options(str(kind), config)
-        group = snake_case(str(kind))
-        if group in seen:  # Keras' _get_unique_name
-            seen[group] += 1
-            group = f"{group}_{seen[group]}"
-        else:
-            seen[group] = 0
+        group = _unique(seen, snake_case(str(kind)))
         unread.discard(group)
         if declared.wraps is not None:
             out.append(_wrapper(str(kind), config, groups, group))
@@ -607,6 +775,38 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
     if unread:
         raise NotForThisReader(f"weights groups of no layer {sorted(unread)[:4]}")
     return out
+
+
+def _nested_records(weights: Any, entries: list[dict[str, Any]], input_names: list[str] | None
+                    ) -> list[Layer]:
+    return _records(entries, weights, input_names)
+
+
+def _unique(seen: dict[str, int], group: str) -> str:
+    """A layer's group in its model's: its class in snake case, numbered from the second layer
+    of the class on (Keras' ``_get_unique_name``)."""
+    if group in seen:
+        seen[group] += 1
+        return f"{group}_{seen[group]}"
+    seen[group] = 0
+    return group
+
+
+def _model_group(groups: Any, group: str, name: str) -> Any:
+    """A nested model's weights group: its layers' groups under ``layers``, no variables of
+    its own (``vars`` empty, naming the model); its optimizer's, if it was compiled, not
+    read."""
+    import h5py
+
+    if group not in groups:
+        raise NotForThisReader(f"no weights group {group!r} for model {name[:60]!r}")
+    stored = _member(groups, group, h5py.Group)
+    own = _member(stored, "vars", h5py.Group) if "vars" in stored else None
+    if set(stored.keys()) - {"vars", "layers", "optimizer"} or len(stored.attrs) or (
+            own is None or len(own) or set(own.attrs) - {"name"}
+            or own.attrs.get("name", name) != name):
+        raise NotForThisReader(f"weights group {group!r} of model {name[:60]!r}")
+    return stored
 
 
 def wrapped_layers(kind: str, config: dict[str, Any]

@@ -26,6 +26,7 @@ those entries are not taken for operations (:func:`is_entry`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,7 @@ import numpy as np
 
 from .keras import KerasOperation, operation_kind
 
-__all__ = ["OPERATIONS", "attributes", "check_float32", "is_entry", "is_record",
+__all__ = ["OPERATIONS", "at_call", "attributes", "check_float32", "is_entry", "is_record",
            "output_shapes", "read_call", "record"]
 
 Shape = tuple[int, ...]
@@ -99,6 +100,13 @@ def is_entry(entry: Any) -> bool:
 
 def is_record(layer: Any) -> bool:
     return isinstance(layer, KerasOperation)
+
+
+def at_call(layer: Any, name: str) -> Any:
+    """A nested model's operation at one call of that model, named by its path: a record of
+    its own, as a live model's reading makes one for each call of an operation (a layer's
+    record is the same at every call)."""
+    return dataclasses.replace(layer, name=name) if is_record(layer) else layer
 
 
 def _where(entry: dict[str, Any]) -> str:

@@ -63,7 +63,8 @@ _ONLY_TRAINING = "used only while training (renormalization); not part of the in
 
 @converter("BatchNormalization", config=spec(
     axis=Axes(), epsilon=Number(0), center=FLAG, scale=FLAG, renorm=FLAG,
-    momentum=Inert("how the moving statistics follow the batches while training"),
+    momentum=Inert("how the moving statistics follow the batches while training",
+                   number=True),
     renorm_clipping=Inert(_ONLY_TRAINING), renorm_momentum=Inert(_ONLY_TRAINING),
     synchronized=Inert("how training gathers batch statistics across devices"),
     beta_initializer=INITIALIZER, gamma_initializer=INITIALIZER,

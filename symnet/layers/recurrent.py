@@ -149,7 +149,7 @@ def unroll(ctx: LayerContext, value: int = 0, go_backwards: bool | None = None
     return outputs
 
 
-_RECURRENT = spec(
+_RECURRENT = dict(
     units=Number(1, integer=True), activation=ActivationName(),
     recurrent_activation=ActivationName(), use_bias=FLAG, return_sequences=FLAG,
     return_state=FLAG, go_backwards=FLAG, reset_after=FLAG, stateful=Choice((False,)),
@@ -158,6 +158,9 @@ _RECURRENT = spec(
     zero_output_for_mask=Inert("used only with a mask, which is refused"),
     unit_forget_bias=Inert("how the forget gate's bias was first drawn"),
     activity_regularizer=REGULARIZER, **_WEIGHTS)
+#: The keys a class does not take (Keras refuses them: "Unrecognized keyword arguments").
+_NOT_TAKEN = {"SimpleRNN": ("recurrent_activation", "reset_after", "unit_forget_bias"),
+              "GRU": ("unit_forget_bias",), "LSTM": ("reset_after",)}
 
 
 def _reading(kind: str) -> LayerSpec:
@@ -190,7 +193,8 @@ def _reading(kind: str) -> LayerSpec:
                 "go_backwards", "stateful"]
     required += [] if kind == "SimpleRNN" else ["recurrent_activation"]
     required += ["reset_after"] if kind == "GRU" else []
-    return _RECURRENT.reading(weights, output, tuple(required))
+    declared = spec(**{k: v for k, v in _RECURRENT.items() if k not in _NOT_TAKEN[kind]})
+    return declared.reading(weights, output, tuple(required))
 
 
 def recurrent(ctx: LayerContext) -> Any:

@@ -188,12 +188,16 @@ class Inert(Domain):
     a seed, the rate of a dropout inside a layer...)."""
 
     why: str = "not used at inference"
+    number: bool = field(default=False, kw_only=True)
+    """Keras takes it as a number (``float(momentum)``): any other value is refused, as
+    Keras would refuse it."""
 
     def accepts(self, value: Any) -> bool:
-        return True
+        return not self.number or (isinstance(value, (int, float))
+                                   and not isinstance(value, bool))
 
     def describe(self) -> str:
-        return f"any value ({self.why})"
+        return f"any {'number' if self.number else 'value'} ({self.why})"
 
 
 @dataclass(frozen=True)

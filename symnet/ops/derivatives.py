@@ -26,14 +26,19 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from scipy import special
 
 from .. import functions as fx
 from ..errors import UnsupportedLayerError
+from ..functions.activations import scipy_special
 from .activations import Fn
 
 __all__ = ["DERIVATIVES", "derivative", "derivative_class", "greater", "greater_equal"]
 
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function ``1/(1 + e^(-x))`` (scipy's, imported when first used)."""
+    return scipy_special().expit(x)
 
 def _step(t: Any, at: Any = 0, passes: bool = False) -> Any:
     """``[t > at]`` (``passes``: ``[t ≥ at]``) as a Heaviside step."""
@@ -123,7 +128,7 @@ def _selu_np(x: np.ndarray) -> np.ndarray:
 
 def _gelu_np(x: np.ndarray) -> np.ndarray:
     half = _cast(x, 0.5)
-    return (half * (_cast(x, 1.0) + special.erf(x / _cast(x, np.sqrt(2.0))))
+    return (half * (_cast(x, 1.0) + scipy_special().erf(x / _cast(x, np.sqrt(2.0))))
             + x * np.exp(-half * x * x) / _cast(x, np.sqrt(2.0 * np.pi)))
 
 
@@ -134,16 +139,16 @@ def _mish(t: Any) -> Any:
 
 def _mish_np(x: np.ndarray) -> np.ndarray:
     soft = np.tanh(np.logaddexp(x, _cast(x, 0.0)))
-    return soft + x * (_cast(x, 1.0) - soft * soft) * special.expit(x)
+    return soft + x * (_cast(x, 1.0) - soft * soft) * _expit(x)
 
 
 def _silu_np(x: np.ndarray) -> np.ndarray:
-    s = special.expit(x)
+    s = _expit(x)
     return s * (_cast(x, 1.0) + x * (_cast(x, 1.0) - s))
 
 
 def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    s = special.expit(x)
+    s = _expit(x)
     return s * (_cast(x, 1.0) - s)
 
 
@@ -176,7 +181,7 @@ DERIVATIVES: dict[type[fx.Activation], tuple[Definition, Numeric, bool]] = {
     fx.SELU: (lambda t: _SELU_SCALE * (_step(t, passes=True)
                                        + _SELU_ALPHA * sp.exp(sp.Min(0, t)) * _below(t)),
               _selu_np, False),
-    fx.Softplus: (_sigma, special.expit, False),
+    fx.Softplus: (_sigma, _expit, False),
     fx.Softsign: (lambda t: 1 / (1 + sp.Abs(t)) ** 2,
                   lambda x: _cast(x, 1.0) / (_cast(x, 1.0) + np.abs(x)) ** 2, True),
     fx.SiLU: (lambda t: _sigma(t) * (1 + t * (1 - _sigma(t))), _silu_np, False),
@@ -186,7 +191,7 @@ DERIVATIVES: dict[type[fx.Activation], tuple[Definition, Numeric, bool]] = {
     fx.HardSiLU: (lambda t: sp.Min(sp.Max(t + 3, 0), 6) / 6 + t * _step(t, -3) * _below(t, 3) / 6,
                   lambda x: np.clip(x + _cast(x, 3.0), 0, _cast(x, 6.0)) / _cast(x, 6.0)
                   + x * _hard_sigmoid_np(x), True),
-    fx.LogSigmoid: (lambda t: _sigma(-t), lambda x: special.expit(-x), False),
+    fx.LogSigmoid: (lambda t: _sigma(-t), lambda x: _expit(-x), False),
     fx.SquarePlus: (lambda t: (1 + t / sp.sqrt(t**2 + 4)) / 2,
                     lambda x: (_cast(x, 1.0) + x / np.sqrt(x * x + _cast(x, 4.0)))
                     / _cast(x, 2.0), False),

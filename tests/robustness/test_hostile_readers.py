@@ -447,3 +447,73 @@ def test_malformed_wrapper_weights_are_refused_or_read_as_keras_reads_them(
         wrapper_file, tampering, tmp_path_factory):
     """A legacy file's wrapped and projection weights moved, reshaped, renamed or retyped."""
     _same_or_refused(_tampered_legacy(wrapper_file, tampering, tmp_path_factory.mktemp("w")))
+
+
+@pytest.fixture(scope="module")
+def nested_file(keras, tmp_path_factory):
+    """A functional model calling a nested functional model twice and a nested Sequential
+    with a BatchNormalization of frozen layers, saved by Keras (.keras and .h5)."""
+    L = keras.layers
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    ia, ib = keras.Input((3,), name="ia"), keras.Input((3,), name="ib")
+    pair = keras.Model([ia, ib], L.Dense(2, activation="relu", name="mix")(
+        L.Concatenate(name="cat")([ia, ib])), name="pair")
+    judge = keras.Sequential([keras.Input((2,), name="ij"), L.Dense(3, name="j1"),
+                              L.BatchNormalization(name="jbn"), L.Dense(1, name="j2")],
+                             name="judge")
+    judge.layers[0].trainable = False
+    model = keras.Model([a, b], [judge(pair([a, b])), pair([b, a])], name="nested")
+    randomize(model, 13)
+    path = tmp_path_factory.mktemp("nested") / "nested.keras"
+    model.save(path)
+    model.save(path.with_suffix(".h5"))
+    return path
+
+
+@st.composite
+def nested_mutations(draw):
+    """Arbitrary JSON in the outer graph or in a nested model's config."""
+    where = draw(st.sampled_from(["outer", "pair", "judge", "model_entry", "model_option"]))
+    return where, draw(functional_mutations()), draw(st.integers(0, 20)), draw(_json)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutation=nested_mutations())
+def test_malformed_nested_models_are_refused_or_read_as_keras_reads_them(
+        nested_file, mutation, tmp_path_factory):
+    where, inner_mutation, index, junk = mutation
+    config = json.loads(_members(nested_file)["config.json"])
+    models = {e["name"]: e for e in config["config"]["layers"]
+              if e["class_name"] in ("Functional", "Sequential")}
+    target, kind = inner_mutation[0], inner_mutation[0]
+    if where == "outer" and target != "merge_axis":  # (the Concatenate is pair's)
+        _mutate(config, *inner_mutation)
+    elif where in ("pair", "outer"):
+        _mutate(models["pair"], *inner_mutation)
+    elif where == "judge":  # a Sequential: a layer's options or class
+        layers = models["judge"]["config"]["layers"][1:]
+        entry = layers[index % len(layers)]
+        keys = sorted(entry["config"])
+        if kind == "class_name":
+            entry["class_name"] = junk if isinstance(junk, str) else "Dropout"
+        else:
+            entry["config"][keys[index % len(keys)]] = junk
+    elif where == "model_entry":
+        entry = models[sorted(models)[index % 2]]
+        keys = sorted(entry)
+        entry[keys[index % len(keys)]] = junk
+    else:
+        inner = models[sorted(models)[index % 2]]["config"]
+        keys = sorted(inner)
+        inner[keys[index % len(keys)] if target != "class_name" else "trainable"] = junk
+    _same_or_refused(_written(tmp_path_factory.mktemp("m") / "m.keras", config, nested_file))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tampering=weight_tampering())
+def test_malformed_nested_weights_are_refused_or_read_as_keras_reads_them(
+        nested_file, tampering, tmp_path_factory):
+    """A legacy file's nested models' weights moved, reshaped, renamed, retyped, reordered."""
+    _same_or_refused(_tampered_legacy(nested_file, tampering, tmp_path_factory.mktemp("w")))
