@@ -111,7 +111,8 @@ def at_call(layer: Any, name: str) -> Any:
 
 def _where(entry: dict[str, Any]) -> str:
     cls = entry.get("class_name")
-    shown = f"keras.{operation_kind(cls)}" if cls in OPERATIONS else str(cls)[:40]
+    shown = (f"keras.{operation_kind(cls)}" if isinstance(cls, str) and cls in OPERATIONS
+             else str(cls)[:40])
     return f"operation {str(entry.get('name'))[:60]!r} ({shown})"
 
 
@@ -136,7 +137,11 @@ def _integer(value: Any) -> bool:
 
 
 def _number(value: Any) -> bool:
-    return (_integer(value) or isinstance(value, float)) and math.isfinite(value)
+    """A finite number (an integer float64 holds exactly: Keras' arithmetic takes it as a
+    float)."""
+    if _integer(value):
+        return bool(abs(value) <= 2**53)
+    return isinstance(value, float) and math.isfinite(value)
 
 
 _KINDS: dict[str, Callable[[Any], bool]] = {
@@ -415,6 +420,10 @@ def output_shapes(layer: KerasOperation, shapes: list[Shape]) -> list[Shape]:
             out = _concatenate(full, attrs["axis"])
         elif kind == "ops.reshape":
             out = _reshape(full[0], attrs["newshape"])
+            if all(_integer(d) for d in out[1:]) and math.prod(out[1:]) != math.prod(shapes[0]):
+                # Keras leaves the batch axis to absorb the difference; the converter refuses
+                raise ValueError(f"newshape={attrs['newshape']!r} moves numbers between "
+                                 "samples")
         elif kind == "ops.transpose":
             out = _transpose(full[0], attrs["axes"])
         elif kind in ("ops.mean", "ops.sum"):
@@ -429,6 +438,9 @@ def output_shapes(layer: KerasOperation, shapes: list[Shape]) -> list[Shape]:
     if not out or out[0] is not None or any(not _integer(d) or d < 1 for d in out[1:]):
         raise _refuse(f"operation {layer.name[:60]!r} (keras.{kind}): a tensor of shape {out}; "
                       "the batch axis does not stay first, alone of unknown size")
+    if any(d > 2**31 for d in out[1:]):
+        raise _refuse(f"operation {layer.name[:60]!r} (keras.{kind}): a tensor of shape "
+                      f"{str(out)[:80]}, an axis past 2**31 numbers")
     return [tuple(int(d) for d in out[1:])]
 
 
