@@ -327,10 +327,12 @@ def _frozen(model, layers):
     return model
 
 
-@pytest.mark.parametrize("case", ["lora", "renorm", "float64"])
+@pytest.mark.parametrize("case", ["lora", "renorm", "float64", "float64_operation",
+                                  "operation_of_integers"])
 def test_other_models_are_read_by_keras(keras, tmp_path, case):
     """What the file reader does not know exactly is Keras' to read: ``auto`` gives Keras'
-    reading, ``file`` says why it cannot."""
+    reading, ``file`` says why it cannot. (Keras operations the file reader reads:
+    tests/test_saved_operations.py.)"""
     L = keras.layers
     if case == "lora":
         model = sequential(keras, (3,), L.Dense(4), L.Dense(1))
@@ -339,6 +341,12 @@ def test_other_models_are_read_by_keras(keras, tmp_path, case):
         model = sequential(keras, (3,), L.BatchNormalization(renorm=True), L.Dense(1))
     elif case == "float64":
         model = sequential(keras, (3,), L.Dense(4, dtype="float64"), L.Dense(1))
+    elif case == "float64_operation":  # Keras computes x + c in float64
+        start = keras.Input((3,))
+        model = keras.Model(start, L.Dense(1)(keras.ops.add(start, np.ones(3, np.float64))))
+    elif case == "operation_of_integers":  # an Embedding's indices, shifted by an operation
+        start = keras.Input((3,), dtype="int32")
+        model = keras.Model(start, L.Flatten()(L.Embedding(7, 2)(start + 1)))
     else:
         model = sequential(keras, (3,), L.Dense(4), L.Dense(1))
     path = tmp_path / "m.keras"

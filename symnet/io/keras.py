@@ -164,7 +164,8 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
     ``reader``: ``"keras"`` loads every file with Keras (and TensorFlow); ``"file"`` reads the
     file without Keras (:mod:`symnet.io.saved` for ``.keras`` files of Keras 3,
     :mod:`symnet.io.legacy` for HDF5 files of Keras 2 and 3: Sequential and functional models
-    of the layers whose converters declare their weights), and fails for any other;
+    of the layers whose converters declare their weights, and of the Keras operations symnet
+    converts, :mod:`symnet.io.saved_ops`), and fails for any other;
     ``"auto"`` (the default) reads without Keras when it can and with Keras otherwise. A file
     read without Keras is loaded with Keras only when the Keras model itself is asked for
     (``Network.model``, a report's agreement with ``model.predict``), and only if the file
@@ -202,7 +203,8 @@ def read_model(source: Any, reader: str = "auto") -> ModelSource:
                     f"cannot read model file {str(path)!r} without Keras ({why}); that reader "
                     "knows Sequential and functional models (.keras files of Keras 3, HDF5 files "
                     "of Keras 2 and 3) whose layers are "
-                    f"{', '.join(file_layers())}") from None
+                    f"{', '.join(file_layers())}, and the Keras operations symnet converts"
+                    ) from None
     return _keras_source(_keras_load(path, config, hdf5))
 
 
@@ -407,13 +409,28 @@ def scan_config(config: dict[str, Any], top: bool = True) -> None:
         operation = operation_kind(str(kind))
         if operation not in supported_operations():
             raise unsupported_operation(name, operation)
+        from .saved_ops import OPERATIONS  # each converted operation's class and module
+
+        defined = OPERATIONS.get(str(kind), (None,))[0]
+        if module != defined:
+            where = (f"Keras defines it in {defined}" if defined else
+                     "Keras defines no operation class of that name")
+            raise unsupported_operation(name, operation, f"class {str(kind)[:40]} of module "
+                                        f"{module[:80]!r}: {where}")
         return
     custom = not (module == "keras" or module.startswith("keras.")) or (
         registered not in (None, kind))
     if kind == "Lambda":
         raise unsupported(name, "Lambda", "a Lambda layer is arbitrary Python code")
     if custom or kind not in supported_layers():
-        why = f"custom class registered as {registered!r}" if custom and registered else ""
+        from .saved_ops import OPERATIONS
+
+        why = (f"a class of module {module[:80]!r}, not Keras'" if not (
+            module == "keras" or module.startswith("keras.")) else
+            f"custom class registered as {registered!r}" if custom and registered else
+            "a Keras operation as Keras 3 writes it into a legacy .h5 file, without its module; "
+            "Keras 3 cannot read it back either: save the model as .keras" if (
+                config.get("module") is None and str(kind) in OPERATIONS) else "")
         raise unsupported(name, str(kind), why)
     # a wrapper's layers (TimeDistributed, Bidirectional) are layers too: each is held to the
     # same rules before Keras' deserializer sees any of them

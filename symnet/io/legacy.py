@@ -29,6 +29,7 @@ import numpy as np
 
 from ..layers.record import LayerRecord, Weight
 from ..layers.spec import Part
+from . import saved_ops
 from .saved import (
     MAX_BYTES,
     MODEL_CLASSES,
@@ -163,6 +164,9 @@ def _layers(entries: list[dict[str, Any]], stored: dict[str, tuple[Any, list[str
     such a model's, which holds no other)."""
     out: list[Layer] = []
     for entry in entries:
+        if saved_ops.is_entry(entry):  # an operation (x + y) whose module is stated: no weights
+            out.append(saved_ops.record(entry))
+            continue
         kind, config = entry.get("class_name"), dict(entry["config"])
         if kind in MODEL_CLASSES:
             name = str(config.get("name"))

@@ -14,6 +14,10 @@ layer (:class:`NestedModel`) is read from its own config and its group of the we
 (``layers/sequential/layers/...``) and spliced into its caller's graph at each call, its
 layers named by their path (``generator/dense``), as :func:`symnet.io.keras.read_graph` reads
 a live one.
+A functional graph's Keras operations (``x + y``, ``x * 2.0``, ``keras.ops.mean(x, axis=1)``:
+entries of a ``keras.src.ops`` module) become the :class:`~symnet.io.keras.KerasOperation` a
+live model's gives, made by :mod:`symnet.io.saved_ops` for every operation symnet converts
+(another is refused by name, as below).
 
 Anything this reader does not know exactly it refuses by name (:class:`NotForThisReader`):
 another layer class, an option its converter has not declared or a key a file
@@ -38,7 +42,8 @@ import numpy as np
 
 from ..layers.record import LayerRecord, Weight
 from ..layers.spec import Part
-from . import checks
+from . import checks, saved_ops
+from .keras import KerasOperation
 
 __all__ = ["NotForThisReader", "read_saved", "snake_case"]
 
@@ -237,7 +242,7 @@ def nested_model(entry: dict[str, Any], make: Records) -> NestedModel:
     return nested
 
 
-Layer = LayerRecord | NestedModel
+Layer = LayerRecord | NestedModel | KerasOperation
 
 #: A nested model's compile_config: Keras compiles it as it loads it (the network is the same
 #: whatever it says; its objects are Keras' own, :func:`symnet.io.keras.scan_objects` sees
@@ -283,6 +288,8 @@ def _sequential(entries: list[dict[str, Any]], make: Records,
             listed.extend(_nested_layers(record))
             key, shape = outputs[0], shapes[0]
             continue
+        if not isinstance(record, LayerRecord):  # an operation: a functional graph's only
+            raise NotForThisReader(f"operation {record.name[:60]!r} in a Sequential model")
         layer_spec = _spec(record.kind)
         out = _output_shapes(layer_spec, record, [shape])
         nodes.append(KerasNode(record, record.name, (key,), (f"{record.name}:0:0",),
@@ -313,7 +320,8 @@ def _splice(nested: NestedModel, where: str, prefix: str, arguments: list[str],
     def key(k: str) -> str:
         return mapping.get(k, prefix + k)
 
-    nodes = [KerasNode(node.layer, f"{where}/{node.name}", tuple(key(k) for k in node.inputs),
+    nodes = [KerasNode(saved_ops.at_call(node.layer, f"{where}/{node.name}"),
+                       f"{where}/{node.name}", tuple(key(k) for k in node.inputs),
                        tuple(key(k) for k in node.outputs), node.input_shapes,
                        node.output_shapes, node.roles, node.options)
              for node in graph.nodes if not (isinstance(node.layer, LayerRecord)
@@ -355,6 +363,8 @@ def _call(entry: dict[str, Any], node: Any
     positional arguments only, each a tensor or a list of tensors (a merge's). A legacy
     (Keras 2) node is a list of ``[layer, node, tensor, kwargs]``, with no shapes."""
     name = str(entry.get("name"))[:60]
+    if saved_ops.is_entry(entry):  # an operation (x * 2.0): tensors among constants
+        return list(saved_ops.read_call(entry, node)[0])
     nested = entry.get("class_name") in MODEL_CLASSES
     if isinstance(node, list) and nested:
         raise NotForThisReader(f"model {name!r} used as a layer in a graph of Keras 2's form "
@@ -538,16 +548,21 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
             for i, (k, shape) in enumerate(zip(outs, out_shapes)):
                 shapes[(name, index, i)], alias[f"{key}:{i}"] = shape, k
             continue
-        declared = _spec(record.kind)
-        out = _output_shapes(declared, record, in_shapes)
-        _check_weights(declared, record, in_shapes)
+        call = by_name[name]["inbound_nodes"][index]
+        if saved_ops.is_record(record):  # an operation: no weights, shapes of its own
+            out = saved_ops.output_shapes(record, in_shapes)
+            roles = saved_ops.read_call(by_name[name], call)[1]
+        else:
+            declared = _spec(record.kind)
+            out = _output_shapes(declared, record, in_shapes)
+            _check_weights(declared, record, in_shapes)
+            roles = _roles(call) or tuple("0" for _ in arguments)
         for i, shape in enumerate(out):
             shapes[(name, index, i)] = shape
         nodes_out.append(KerasNode(
             record, name, tuple(ref(t) for t, _ in arguments),
             tuple(f"{key}:{i}" for i in range(len(out))), tuple(in_shapes), tuple(out),
-            _roles(by_name[name]["inbound_nodes"][index]) or tuple("0" for _ in arguments),
-            _options(by_name[name]["inbound_nodes"][index])))
+            roles, _options(call)))
     for tensor in outputs:
         if tensor not in shapes:
             raise NotForThisReader(f"the model's output {str(tensor)[:60]}")
@@ -555,16 +570,18 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
     if unused:
         raise NotForThisReader(f"calls that reach no output: {sorted(unused)[:3]}")
     listed: list[tuple[str, Any]] = []
-    for entry in entries:
+    layer_entries = [e for e in entries if not saved_ops.is_entry(e)]  # model.layers'
+    for entry in layer_entries:
         layer = inputs_records.get(entry["name"]) or records.get(entry["name"])
         if layer is None:
             raise NotForThisReader("an input that no output reads")
         listed.extend(_nested_layers(layer) if isinstance(layer, NestedModel)
                       else [(entry["name"], layer)])
+    saved_ops.check_float32(tuple(nodes_out))
     return KerasGraph(tuple(nodes_out), tuple(ref(t) for t in inputs),
                       tuple(ref(t) for t in outputs), tuple(shapes[t] for t in inputs),
                       tuple(shapes[t] for t in outputs), tuple(listed),
-                      tuple(e["name"] for e in entries))
+                      tuple(e["name"] for e in layer_entries))
 
 
 def _output_call(tensor: tuple[str, int, int], by_name: dict[str, dict[str, Any]]
@@ -723,6 +740,9 @@ def _records(entries: list[dict[str, Any]], weights: Any, input_names: list[str]
     if input_names:
         seen["input_layer"] = len(input_names) - 1
     for entry in entries:
+        if saved_ops.is_entry(entry):  # an operation (x + y): no weights
+            out.append(saved_ops.record(entry))
+            continue
         kind, config = entry.get("class_name"), entry["config"]
         if kind in MODEL_CLASSES:  # a model used as a layer: its weights in its own group
             group = _unique(seen, snake_case(str(kind)))

@@ -10,6 +10,7 @@ axis are all refused.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,12 @@ def _constant(ctx: LayerContext, value: Any) -> float | Any:
         raise ctx.reject(f"the constant {value!r} ({type(value).__name__}) is not a number or a "
                          "float32 array")
     if isinstance(value, (int, float)):
-        if not np.isfinite(value):
-            raise ctx.reject(f"the constant {value!r} is not finite")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer past float64's range
+            finite = False
+        if not finite:
+            raise ctx.reject(f"the constant {str(value)[:40]} is not a finite float")
         return float(value)
     array = np.asarray(value)
     if array.dtype != np.float32:
