@@ -96,7 +96,7 @@ def test_nested_models_read_as_keras_reads_them(keras, tmp_path, case, suffix):
         with pytest.raises(ModelLoadError, match="inside a model used as a layer"):
             symnet.explain(tmp_path / "m.h5", reader="file")
         return
-    fast, slow = both_readers(model, tmp_path / f"m{suffix}")
+    fast, _ = both_readers(model, tmp_path / f"m{suffix}")
     assert fast._model is None and any("/" in layer.name for layer in fast.layers)
     assert fast.keras_layer_names == tuple(layer.name for layer in model.layers)
 
