@@ -22,7 +22,7 @@ from .analysis.piecewise import Piece, linearize, network_pieces, region
 from .analysis.regions2d import Region
 from .backends import Backend, ExactBackend, FloatBackend
 from .display import Displayed
-from .errors import InvalidInputError
+from .errors import InvalidInputError, ModelLoadError
 from .escape import safe_identifier, terminal_text
 from .graph import Graph, LayerFormula
 
@@ -86,7 +86,15 @@ def explain(model: Any, *, input_names: Sequence[str] | None = None,
                    load=source.load, layer_names=source.layer_names)
 
 
+#: The numbers of one sample's inputs, or outputs, a network may have: each is a symbol (a
+#: 512x512 RGB image is 786,432; a file declaring billions would exhaust memory instead).
+MAX_NUMBERS = 4_000_000
+
+
 def _names(given: Sequence[str] | None, count: int, stem: str, what: str) -> tuple[sp.Symbol, ...]:
+    if count > MAX_NUMBERS:
+        raise ModelLoadError(f"the model's {what}s are {count:,} numbers per sample; symnet "
+                             f"gives each a symbol and reads at most {MAX_NUMBERS:,}")
     if given is None:
         names = [stem] if count == 1 else [f"{stem}_{i}" for i in range(1, count + 1)]
     else:

@@ -99,3 +99,14 @@ def test_cli_explain_on_a_functional_model_of_120_layers(keras, tmp_path, capsys
     _deep(keras, 120).save(path)
     assert main(["explain", str(path), "--format", "json", "-o", str(tmp_path / "r.json")]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_model_of_more_numbers_per_sample_than_symbols_can_name_is_refused(keras):
+    """4.2 million inputs per sample: refused by name before a symbol is made (a file whose
+    reshape declares billions exhausted memory before)."""
+    from symnet.network import MAX_NUMBERS
+
+    start = keras.Input((2000, 2100))
+    model = keras.Model(start, keras.layers.Dense(1)(start))
+    with pytest.raises(symnet.ModelLoadError, match=f"4,200,000 numbers.*{MAX_NUMBERS:,}"):
+        symnet.explain(model)
