@@ -35,7 +35,7 @@ def _models(folder: Path) -> list[tuple[str, Path]]:
            ("moons_classifier.keras", examples / "moons_classifier.keras"),
            ("seed MLP (.keras, 1120-512-256-38)", folder / "seed_mlp.keras"),
            ("seed MLP (legacy .h5)", folder / "seed_mlp.h5")]
-    for name in ("churn_ankit.h5", "rain_arj010.keras"):
+    for name in ("churn_ankit.h5", "rain_arj010.keras", "malgan_combined.h5"):
         if (WILD / name).is_file():
             out.append((f"wild {name}", WILD / name))
     return out
