@@ -219,9 +219,13 @@ class NestedModel:
     @property
     def weights(self) -> tuple[Weight, ...]:
         """Its layers' variables, in ``model.weights``' order."""
+        seen: set[int] = set()
         out: list[Weight] = []
         for _, record in self.graph.layers:
-            out.extend(w for w in record.weights if not any(w is o for o in out))
+            for w in record.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
         return tuple(out)
 
 
