@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -29,7 +28,7 @@ from symnet.layers import supported_operations
 
 from .conftest import randomize
 from .robustness.test_hostile_readers import _json, _same_or_refused
-from .test_saved_reader import both_readers, same_network
+from .test_saved_reader import _edited, both_readers, same_network
 
 SHAPE = (3, 4)
 C4 = np.linspace(-1.0, 1.0, 4).astype(np.float32)
@@ -331,18 +330,6 @@ def _entry(config: dict, cls: str) -> dict:
     return next(e for e in config["config"]["layers"] if e["class_name"] == cls)
 
 
-def _tampered(source: Path, target: Path, edit) -> Path:
-    with zipfile.ZipFile(source) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(members["config.json"])
-    edit(config)
-    members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(target, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return target
-
-
 def _arg(cls: str, index: int, value):
     def edit(config):
         _entry(config, cls)["inbound_nodes"][0]["args"][index] = value
@@ -428,7 +415,7 @@ def test_tampered_operations_are_refused_by_name_or_left_to_keras(ops_file, tmp_
     """The file reader refuses what it does not know, naming it; ``auto`` then gives Keras'
     reading of the file, or Keras' refusal (the same with ``reader="keras"``)."""
     edit, named = TAMPERING[tamper]
-    path = _tampered(ops_file, tmp_path / "m.keras", edit)
+    path = _edited(ops_file, tmp_path / "m.keras", edit)
     try:
         fast = symnet.explain(path, reader="file")
     except ModelLoadError as exc:
@@ -451,7 +438,7 @@ def test_tampered_operations_are_refused_by_name_or_left_to_keras(ops_file, tmp_
 
 def test_a_reshape_to_a_huge_axis_is_refused_by_the_file_reader(ops_file, tmp_path):
     """Not read by Keras here: symnet's reading of Keras' model names every output number."""
-    path = _tampered(ops_file, tmp_path / "m.keras", _append_reshape([-1, 10**30]))
+    path = _edited(ops_file, tmp_path / "m.keras", _append_reshape([-1, 10**30]))
     with pytest.raises(ModelLoadError, match="moves numbers between samples"):
         symnet.explain(path, reader="file")
 
@@ -472,14 +459,14 @@ def test_operations_keras_would_import_are_refused_before_any_reader(ops_file, t
     operations or other than the one Keras defines its class in, a class of another spelling,
     or a registered custom name: refused by name by the config scan, before the file reader or
     Keras reads anything (nothing is imported), whichever reader is asked for."""
-    path = _tampered(ops_file, tmp_path / "m.keras", edit)
+    path = _edited(ops_file, tmp_path / "m.keras", edit)
     for reader in ("file", "auto", "keras"):
         with pytest.raises(symnet.SymnetError, match=named.replace(".", r"\.")):
             symnet.explain(path, reader=reader)
 
 
 def test_operations_keras_would_import_are_refused_without_importing_keras(ops_file, tmp_path):
-    paths = [_tampered(ops_file, tmp_path / f"m{i}.keras", edit) for i, edit in enumerate([
+    paths = [_edited(ops_file, tmp_path / f"m{i}.keras", edit) for i, edit in enumerate([
         _set("Add", "module", "os"), _set("Mean", "class_name", "Power"),
         _set("Add", "registered_name", "evil>Add")])]
     code = ("import sys, symnet\nfor p in sys.argv[1:]:\n    try:\n"
@@ -524,4 +511,4 @@ def test_malformed_operations_are_refused_or_read_as_keras_reads_them(ops_file, 
             entry["class_name"] = entry["registered_name"] = junk if isinstance(
                 junk, str) else sorted(saved_ops.OPERATIONS)[index % len(saved_ops.OPERATIONS)]
 
-    _same_or_refused(_tampered(ops_file, tmp_path_factory.mktemp("m") / "m.keras", edit))
+    _same_or_refused(_edited(ops_file, tmp_path_factory.mktemp("m") / "m.keras", edit))

@@ -391,15 +391,22 @@ def test_an_activation_serialized_as_an_object_reads_as_keras_reads_it(keras, tm
     assert fast.layers[0].constants["activation"] == "relu"
 
 
-def _edit_config(path: Path, edit) -> None:
-    with zipfile.ZipFile(path) as archive:
+def _edited(source: Path, target: Path, edit) -> Path:
+    """A .keras archive with its config.json edited (as a file not written by Keras)."""
+    with zipfile.ZipFile(source) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     config = json.loads(members["config.json"])
     edit(config)
     members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(target, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
+    return target
+
+
+def _edit_config(path: Path, edit) -> None:
+    """The .keras archive at ``path`` with its config.json edited in place."""
+    _edited(path, path, edit)
 
 
 def _edit_weights(path: Path, edit) -> None:
@@ -706,19 +713,6 @@ def test_a_keras_2_file_keras_3_cannot_read_is_read_as_its_config_says():
     np.testing.assert_allclose(net.evaluate(x, "float64"), h, rtol=1e-10, atol=1e-12)
     with pytest.raises(ModelLoadError):
         symnet.explain(path, reader="keras")
-
-
-def _edited(source: Path, target: Path, edit) -> Path:
-    """A .keras archive with its config.json edited (as a file not written by Keras)."""
-    with zipfile.ZipFile(source) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(members["config.json"])
-    edit(config)
-    members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(target, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return target
 
 
 def test_options_keras_settles_between_two_keys_or_a_default(keras, tmp_path):
