@@ -484,10 +484,15 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
                                      if e.get("class_name") == "InputLayer") or any(
             t[1:] != (0, 0) for t in inputs):
         raise NotForThisReader("the model's inputs")
+    # Depth first from the outputs, each node after the nodes it reads (read_graph's order).
+    order, met = _walk(outputs, calls)
+    for ident in order:
+        if ident not in calls and (ident[0] not in input_names or ident[1] != 0):
+            raise NotForThisReader(f"a tensor of no call: {list(ident)}"[:100])
     # Keras hands the stored weights to model.layers in its own order (depth, then traversal),
     # not the config's: a config listing its layers otherwise is not read here.
     listed_order = [e["name"] for e in entries]
-    keras_order = _keras_layer_order(inputs, outputs, calls)
+    keras_order = _keras_layer_order(input_names, order, met, calls)
     if keras_order != listed_order:
         raise NotForThisReader(f"the config lists its layers {listed_order[:6]} in another order "
                                f"than Keras' model.layers {keras_order[:6]}")
@@ -495,29 +500,6 @@ def _functional(inner: dict[str, Any], entries: list[dict[str, Any]], make: Reco
                        make([e for e in entries if e.get("class_name") != "InputLayer"],
                             input_names)))
 
-    # Depth first from the outputs, each node after the nodes it reads (read_graph's order).
-    order: list[tuple[str, int]] = []
-    seen: set[tuple[str, int]] = set()
-    stack: list[tuple[tuple[str, int, int], bool]] = [(t, False) for t in reversed(outputs)]
-    active: set[tuple[str, int]] = set()
-    while stack:
-        tensor, expanded = stack.pop()
-        ident = (tensor[0], tensor[1])
-        if ident in seen:
-            continue
-        if ident not in calls and (tensor[0] not in input_names or tensor[1] != 0):
-            raise NotForThisReader(f"a tensor of no call: {str(tensor)[:60]}")
-        if expanded:
-            seen.add(ident)
-            active.discard(ident)
-            order.append(ident)
-            continue
-        if ident in active:
-            raise NotForThisReader(f"the model's graph has a cycle through {ident[0][:60]!r}")
-        active.add(ident)
-        stack.append((tensor, True))
-        for parent, _ in reversed(calls.get(ident, [])):
-            stack.append((parent, False))
     nodes_out: list[Any] = []
     inputs_records: dict[str, LayerRecord] = {}
     alias: dict[str, str] = {}  # a nested model's outputs -> its layers' tensors
@@ -658,44 +640,53 @@ def _array(dataset: Any, where: str, dtype: str = "float32") -> np.ndarray:
     return np.array(dataset[()])
 
 
-def _keras_layer_order(inputs: list[tuple[str, int, int]], outputs: list[tuple[str, int, int]],
-                       calls: dict[tuple[str, int], list[tuple[tuple[str, int, int], Any]]]
-                       ) -> list[str]:
-    """The order of ``model.layers`` Keras gives a functional model (its ``map_graph``): each
-    call's depth from the outputs, layers deepest first, a layer's depth its calls' largest;
-    within a depth, the order a depth-first walk from the outputs first meets them."""
-    input_names = {t[0] for t in inputs}
-    indices: dict[str, int] = {}
+Calls = dict[tuple[str, int], list[tuple[tuple[str, int, int], Any]]]
+
+
+def _walk(outputs: list[tuple[str, int, int]], calls: Calls
+          ) -> tuple[list[tuple[str, int]], dict[str, int]]:
+    """The calls a depth-first walk from the outputs reaches, each after the calls it reads
+    (``read_graph``'s order, and Keras' ``map_graph``'s), and the order in which it first
+    meets each layer."""
+    met: dict[str, int] = {}
     finished: set[tuple[str, int]] = set()
     progress: set[tuple[str, int]] = set()
-    decreasing: list[tuple[str, int]] = []
+    order: list[tuple[str, int]] = []
     stack: list[tuple[tuple[str, int], bool]] = [((t[0], t[1]), False) for t in reversed(outputs)]
     while stack:
         ident, expanded = stack.pop()
         if expanded:
             finished.add(ident)
             progress.discard(ident)
-            decreasing.append(ident)
+            order.append(ident)
             continue
         if ident in finished:
             continue
         if ident in progress:
             raise NotForThisReader(f"the model's graph has a cycle through {ident[0][:60]!r}")
-        indices.setdefault(ident[0], len(indices))
+        met.setdefault(ident[0], len(met))
         progress.add(ident)
         stack.append((ident, True))
-        if ident[0] not in input_names:
-            for parent, _ in reversed(calls.get(ident, [])):
-                stack.append(((parent[0], parent[1]), False))
+        for parent, _ in reversed(calls.get(ident, [])):
+            stack.append(((parent[0], parent[1]), False))
+    return order, met
+
+
+def _keras_layer_order(input_names: list[str], order: list[tuple[str, int]],
+                       met: dict[str, int], calls: Calls) -> list[str]:
+    """The order of ``model.layers`` Keras gives a functional model (its ``map_graph``): each
+    call's depth from the outputs, layers deepest first, a layer's depth its calls' largest;
+    within a depth, the order the walk from the outputs (:func:`_walk`) first meets them."""
+    indices = dict(met)
     node_depth: dict[tuple[str, int], int] = {}
     layer_depth: dict[str, int] = {}
-    for ident in reversed(decreasing):
+    for ident in reversed(order):
         depth = max(node_depth.setdefault(ident, 0), layer_depth.get(ident[0], 0))
         layer_depth[ident[0]] = node_depth[ident] = depth
         for parent, _ in calls.get(ident, []):
             key = (parent[0], parent[1])
             node_depth[key] = max(depth + 1, node_depth.get(key, 0))
-    for name in (t[0] for t in inputs):
+    for name in input_names:
         if name not in layer_depth:  # an input no output reads
             layer_depth[name], indices[name] = 0, -1
     return sorted(layer_depth, key=lambda name: (-layer_depth[name], indices[name]))
